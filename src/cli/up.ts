@@ -1,0 +1,115 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, type Config, type ConfigOverrides } from '../config/index.js';
+import { ProcessSupervisor, freePorts } from '../control/index.js';
+import type { ReplicaSpec } from '../fleet/index.js';
+import { startPlatform } from '../gateway/index.js';
+import { createLogger } from '../observe/index.js';
+import { ensureDemoTenant, openStore } from '../tenancy/index.js';
+
+export interface UpOptions extends ConfigOverrides {
+  config?: string;
+}
+
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+
+/** `switchyard up`: the demo fleet (or the given replicas), the gateway, until SIGINT/SIGTERM. */
+export async function up(opts: UpOptions): Promise<void> {
+  const log = createLogger();
+  const config = loadConfig(opts.config, opts);
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const storeUrl = config.store ?? `sqlite:${join(dataDir, 'switchyard.db')}`;
+
+  // The demo tenant and its key exist before the first request can arrive.
+  const demo = await (async () => {
+    const store = await openStore(storeUrl);
+    try {
+      return await ensureDemoTenant(store, process.env.SWITCHYARD_DEMO_KEY || undefined);
+    } finally {
+      await store.close();
+    }
+  })();
+
+  let supervisor: ProcessSupervisor | null = null;
+  let replicas: Array<ReplicaSpec & { apiKey?: string }>;
+  if (config.replicas.length > 0) {
+    replicas = config.replicas.map((r, i) => ({
+      id: `${r.region}/${r.model}/${i}`, model: r.model, servedModel: r.servedModel ?? r.model, region: r.region, url: r.url, apiKey: r.apiKey,
+    }));
+  } else {
+    supervisor = new ProcessSupervisor({
+      restart: true,
+      onExit: (id, code, signal) => log.warn({ replica: id, code, signal }, 'demo replica exited; restarting'),
+      onStderr: (id, line) => log.warn({ replica: id }, line),
+    });
+    replicas = await startDemoFleet(config, supervisor);
+  }
+
+  const platform = await startPlatform({ config, replicas, storeUrl, adminToken: process.env.SWITCHYARD_ADMIN_TOKEN || null, log });
+  printBanner(platform.url, config, replicas, demo.secret, demo.key.hint);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, inflight: platform.gateway.inflight }, 'draining');
+    const { cut } = await platform.close();
+    await supervisor?.stop();
+    log.info({ cut, ledgerWritten: platform.ledger.stats().written }, 'stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+async function startDemoFleet(config: Config, supervisor: ProcessSupervisor): Promise<ReplicaSpec[]> {
+  const total = config.demo.reduce((n, p) => n + p.replicas, 0);
+  const ports = await freePorts(total);
+  const specs: ReplicaSpec[] = [];
+  let k = 0;
+  for (const pool of config.demo) {
+    const model = config.models.find((m) => m.id === pool.model)!;
+    const profile = pool.profile ?? model.profile;
+    for (let i = 0; i < pool.replicas; i++) {
+      const port = ports[k++];
+      const id = `${pool.region}/${pool.model}/${i}`;
+      supervisor.start({ id, port, args: [MAIN, 'engine', '--host', '127.0.0.1', '--port', String(port), '--model', pool.model, '--profile', profile] });
+      specs.push({ id, model: pool.model, servedModel: pool.model, region: pool.region, url: `http://127.0.0.1:${port}` });
+    }
+  }
+  await Promise.all(specs.map((s) => waitHealthy(s.url, 30_000)));
+  return specs;
+}
+
+async function waitHealthy(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) });
+      if (res.ok) return;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) throw new Error(`demo replica at ${url} did not become healthy within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function printBanner(url: string, config: Config, replicas: ReplicaSpec[], secret: string | null, hint: string): void {
+  const regions = [...new Set(replicas.map((r) => r.region))];
+  const models = [...new Set(replicas.map((r) => r.model))];
+  const lines = [
+    `Switchyard is up at ${url}`,
+    `  models:    ${models.join(', ')}`,
+    `  replicas:  ${replicas.length} in ${regions.join(', ')}`,
+    secret
+      ? `  demo key:  ${secret}   (shown once; set SWITCHYARD_DEMO_KEY to choose your own)`
+      : `  demo key:  ${hint} (from SWITCHYARD_DEMO_KEY or an earlier run)`,
+    `  Anthropic: new Anthropic({ baseURL: '${url}', apiKey })`,
+    `  OpenAI:    new OpenAI({ baseURL: '${url}/v1', apiKey })`,
+    `  admin API: ${url}/admin/v1/ ${process.env.SWITCHYARD_ADMIN_TOKEN ? '(Bearer $SWITCHYARD_ADMIN_TOKEN)' : '(set SWITCHYARD_ADMIN_TOKEN to enable admin writes)'}`,
+    `  metrics:   ${url}/metrics    data: ${resolve(config.dataDir)}`,
+    'Ctrl-C drains in-flight requests, flushes the ledger and exits.',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}

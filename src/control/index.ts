@@ -1,0 +1,2 @@
+export { ProcessSupervisor, freePorts } from './supervisor.js';
+export type { ProcessSpec, SupervisorOptions } from './supervisor.js';

@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+// The embedded scaling actuator: runs simulated replicas as child processes on this machine and
+// restarts one that dies. (At scale the actuator is the Kubernetes API; see DESIGN.md.)
+
+export interface ProcessSpec {
+  id: string;
+  /** argv after the node binary */
+  args: string[];
+  port: number;
+}
+
+export interface SupervisorOptions {
+  restart: boolean;
+  onExit?: (id: string, code: number | null, signal: NodeJS.Signals | null) => void;
+  onStderr?: (id: string, line: string) => void;
+}
+
+interface Child {
+  spec: ProcessSpec;
+  proc: ChildProcess | null;
+  backoffMs: number;
+  timer: NodeJS.Timeout | null;
+}
+
+export class ProcessSupervisor {
+  readonly #children = new Map<string, Child>();
+  #stopping = false;
+
+  constructor(private readonly opts: SupervisorOptions) {}
+
+  start(spec: ProcessSpec): void {
+    const child: Child = { spec, proc: null, backoffMs: 500, timer: null };
+    this.#children.set(spec.id, child);
+    this.#spawn(child);
+  }
+
+  /** pid of a running child (for tests and operators) */
+  pid(id: string): number | undefined {
+    return this.#children.get(id)?.proc?.pid;
+  }
+
+  #spawn(child: Child): void {
+    const proc = spawn(process.execPath, child.spec.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.proc = proc;
+    proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      for (const line of d.split('\n')) if (line.trim()) this.opts.onStderr?.(child.spec.id, line);
+    });
+    proc.once('exit', (code, signal) => {
+      child.proc = null;
+      if (this.#stopping) return;
+      this.opts.onExit?.(child.spec.id, code, signal);
+      if (!this.opts.restart) return;
+      child.timer = setTimeout(() => {
+        child.timer = null;
+        if (!this.#stopping) this.#spawn(child);
+      }, child.backoffMs);
+      child.backoffMs = Math.min(child.backoffMs * 2, 30_000);
+    });
+  }
+
+  /** SIGTERM every child, SIGKILL what is left after `graceMs`. */
+  async stop(graceMs = 5_000): Promise<void> {
+    this.#stopping = true;
+    const waits: Promise<void>[] = [];
+    for (const c of this.#children.values()) {
+      if (c.timer) clearTimeout(c.timer);
+      const p = c.proc;
+      if (!p || p.exitCode !== null) continue;
+      waits.push(new Promise<void>((resolve) => {
+        const kill = setTimeout(() => p.kill('SIGKILL'), graceMs);
+        p.once('exit', () => { clearTimeout(kill); resolve(); });
+        p.kill('SIGTERM');
+      }));
+    }
+    await Promise.all(waits);
+  }
+}
+
+/** Ports nobody is listening on right now, from the OS. */
+export async function freePorts(n: number, host = '127.0.0.1'): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<import('node:net').Server>((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => resolve(s));
+  })));
+  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}

@@ -1,0 +1,78 @@
+import { createAdminApi } from '../api/index.js';
+import type { Config } from '../config/index.js';
+import { FleetRegistry, HealthProber, type ReplicaSpec } from '../fleet/index.js';
+import { createLedgerWriter, type LedgerWriter } from '../ledger/index.js';
+import { createLogger, createMetrics, type Logger } from '../observe/index.js';
+import { createAuthenticator, openStore, type Store } from '../tenancy/index.js';
+import { createBackends } from './backends.js';
+import { Gateway } from './gateway.js';
+
+export interface PlatformOptions {
+  config: Config;
+  /** the replicas to front, resolved to URLs (demo processes or `--replica` endpoints) */
+  replicas: Array<ReplicaSpec & { apiKey?: string }>;
+  storeUrl: string;
+  adminToken: string | null;
+  log?: Logger;
+}
+
+export interface Platform {
+  readonly gateway: Gateway;
+  readonly store: Store;
+  readonly ledger: LedgerWriter;
+  readonly fleet: FleetRegistry;
+  readonly url: string;
+  /** drains requests, flushes the ledger, closes everything; resolves when done */
+  close(): Promise<{ cut: number }>;
+}
+
+/** Assembles the data plane and the live fleet picture, and starts listening. */
+export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
+  const { config } = opts;
+  const log = opts.log ?? createLogger();
+  const store = await openStore(opts.storeUrl);
+  const fleet = new FleetRegistry();
+  const apiKeys = new Map<string, string | undefined>();
+  for (const r of opts.replicas) {
+    fleet.add(r);
+    apiKeys.set(r.id, r.apiKey);
+  }
+  const backends = createBackends(config, fleet, apiKeys);
+  const authenticator = await createAuthenticator(store);
+  const ledger = createLedgerWriter(store, { onError: (err: unknown) => log.error({ err }, 'ledger write failed; will retry') });
+  const metrics = createMetrics({
+    replicas: () => fleet.all,
+    ledger: () => ledger.stats(),
+  });
+  const admin = createAdminApi({ store, authenticator, adminToken: opts.adminToken });
+  const gateway = new Gateway({ config, fleet, backends, authenticator, ledger, admin, metrics, log });
+  const prober = new HealthProber(fleet, {
+    intervalMs: config.fleet.healthIntervalMs,
+    timeoutMs: config.fleet.healthTimeoutMs,
+    onChange: (r, healthy) => log.warn({ replica: r.id, region: r.region, healthy }, healthy ? 'replica back in rotation' : 'replica failed its health probe'),
+  });
+  await prober.probeAll();
+  prober.start();
+  const addr = await gateway.listen(config.server.port, config.server.host);
+  gateway.markReady();
+  const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
+
+  let closing: Promise<{ cut: number }> | null = null;
+  return {
+    gateway, store, ledger, fleet,
+    url: `http://${host}:${addr.port}`,
+    close() {
+      closing ??= (async () => {
+        const drained = await gateway.drain(config.server.drainTimeoutMs);
+        prober.stop();
+        await ledger.close();
+        authenticator.close();
+        // Drained: whatever is still open was cut with its client, so nothing is lost by destroying.
+        await Promise.all([...backends.values()].map((b) => b.pool.destroy()));
+        await store.close();
+        return drained;
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+// The gateway's own metrics, Prometheus names with the `switchyard_` prefix. Histogram buckets
+// follow vLLM's for TTFT and request latency, so gateway and replica figures line up on one chart.
+const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560];
+const LATENCY_BUCKETS = [0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680];
+
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  readonly requests: Counter<'api' | 'model' | 'status' | 'outcome'>;
+  readonly latency: Histogram<'api' | 'model'>;
+  readonly ttft: Histogram<'api' | 'model'>;
+  readonly upstreamFailures: Counter<'replica' | 'kind'>;
+  readonly retries: Counter<'model'>;
+  readonly inflight: Gauge;
+  readonly authFailures: Counter;
+}
+
+/** Live values read at scrape time, so the hot path never touches a gauge for them. */
+export interface ScrapeSources {
+  replicas(): Iterable<{ id: string; model: string; region: string; healthy: boolean; inflight: number }>;
+  ledger(): { buffered: number; written: number; dropped: number; failedFlushes: number };
+}
+
+export function createMetrics(sources: ScrapeSources): GatewayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'switchyard_process_' });
+  const m: GatewayMetrics = {
+    registry,
+    requests: new Counter({ name: 'switchyard_requests_total', help: 'Inference requests by API, model, status and outcome', labelNames: ['api', 'model', 'status', 'outcome'], registers: [registry] }),
+    latency: new Histogram({ name: 'switchyard_request_duration_seconds', help: 'End-to-end request latency at the gateway', labelNames: ['api', 'model'], buckets: LATENCY_BUCKETS, registers: [registry] }),
+    ttft: new Histogram({ name: 'switchyard_time_to_first_token_seconds', help: 'Time to first token seen by the gateway (streamed requests)', labelNames: ['api', 'model'], buckets: TTFT_BUCKETS, registers: [registry] }),
+    upstreamFailures: new Counter({ name: 'switchyard_upstream_failures_total', help: 'Failed calls to replicas by kind', labelNames: ['replica', 'kind'], registers: [registry] }),
+    retries: new Counter({ name: 'switchyard_upstream_retries_total', help: 'Requests sent again to another replica', labelNames: ['model'], registers: [registry] }),
+    inflight: new Gauge({ name: 'switchyard_inflight_requests', help: 'Requests being served now', registers: [registry] }),
+    authFailures: new Counter({ name: 'switchyard_auth_failures_total', help: 'Requests refused for a missing, wrong or revoked key', registers: [registry] }),
+  };
+  new Gauge({
+    name: 'switchyard_replica_healthy', help: '1 when the replica is in rotation', labelNames: ['replica', 'model', 'region'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of sources.replicas()) this.set({ replica: r.id, model: r.model, region: r.region }, r.healthy ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'switchyard_replica_inflight_requests', help: 'Requests this gateway has outstanding on the replica', labelNames: ['replica', 'model', 'region'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of sources.replicas()) this.set({ replica: r.id, model: r.model, region: r.region }, r.inflight);
+    },
+  });
+  const ledgerGauge = (name: string, help: string, key: keyof ReturnType<ScrapeSources['ledger']>) =>
+    new Gauge({ name, help, registers: [registry], collect() { this.set(sources.ledger()[key]); } });
+  ledgerGauge('switchyard_ledger_buffered_records', 'Usage records waiting to be written', 'buffered');
+  ledgerGauge('switchyard_ledger_written_records', 'Usage records written since start', 'written');
+  ledgerGauge('switchyard_ledger_dropped_records', 'Usage records lost because the buffer was full', 'dropped');
+  ledgerGauge('switchyard_ledger_failed_flushes', 'Ledger batches that failed to write (and were retried)', 'failedFlushes');
+  return m;
+}

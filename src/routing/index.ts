@@ -1,0 +1,2 @@
+export { pickReplica } from './pick.js';
+export type { PickInput, ReplicaView } from './pick.js';

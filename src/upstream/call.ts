@@ -1,0 +1,130 @@
+import type { Dispatcher } from 'undici';
+import { SseReader, type SseDataHandler } from './sse.js';
+import type { TimeoutPhase, UpstreamSink, UpstreamTimeouts } from './types.js';
+
+type Controller = Dispatcher.DispatchController;
+
+/**
+ * One request to one replica: an undici dispatch handler that reads the response and tells the
+ * sink once. It owns the first-token and whole-request deadlines; undici owns connect, headers and
+ * idle-body timeouts.
+ */
+export class UpstreamCall implements Dispatcher.DispatchHandler, SseDataHandler {
+  #controller: Controller | null = null;
+  #status = 0;
+  #chunks: Buffer[] | null = null;
+  #sse: SseReader | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #settled = false;
+  #firstEvent = true;
+  #startedAt = 0;
+  /** true once response headers arrived: a failure after that is not safe to retry */
+  responded = false;
+
+  constructor(
+    private readonly sink: UpstreamSink,
+    private readonly stream: boolean,
+    private readonly timeouts: UpstreamTimeouts,
+  ) {
+    this.#startedAt = performance.now();
+    const phase: TimeoutPhase = stream ? 'first_token' : 'total';
+    const ms = stream ? Math.min(timeouts.firstTokenTimeoutMs, timeouts.requestTimeoutMs) : timeouts.requestTimeoutMs;
+    this.#arm(phase, ms);
+  }
+
+  /** Stops reading (backpressure from the client). */
+  pause(): void {
+    this.#controller?.pause();
+  }
+
+  resume(): void {
+    this.#controller?.resume();
+  }
+
+  /** Cancels the call (the client went away); the sink hears nothing more. */
+  abort(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#clear();
+    this.#controller?.abort(new Error('client closed the request'));
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.#controller = controller;
+    if (this.#settled) controller.abort(new Error('client closed the request'));
+  }
+
+  onResponseStart(_c: Controller, statusCode: number): void {
+    if (statusCode < 200) return;
+    this.#status = statusCode;
+    this.responded = true;
+    if (this.stream && statusCode < 300) this.#sse = new SseReader(this);
+    else this.#chunks = [];
+  }
+
+  onResponseData(_c: Controller, chunk: Buffer): void {
+    if (this.#settled) return;
+    if (this.#sse !== null) this.#sse.push(chunk);
+    else this.#chunks!.push(chunk);
+  }
+
+  onSseData(data: string): void {
+    if (this.#settled) return;
+    if (data === '[DONE]') return this.#finishStream();
+    if (this.#firstEvent) {
+      this.#firstEvent = false;
+      const left = this.timeouts.requestTimeoutMs - (performance.now() - this.#startedAt);
+      this.#arm('total', Math.max(1, left));
+    }
+    this.sink.onEvent(data);
+  }
+
+  onResponseEnd(): void {
+    if (this.#settled) return;
+    if (this.#sse !== null) return this.#finishStream();
+    this.#settled = true;
+    this.#clear();
+    const body = this.#chunks!.length === 1 ? this.#chunks![0].toString('utf8') : Buffer.concat(this.#chunks!).toString('utf8');
+    if (this.#status >= 200 && this.#status < 300) this.sink.onBody(body);
+    else this.sink.onFailure({ kind: 'status', status: this.#status, body });
+  }
+
+  onResponseError(_c: Controller, err: Error): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#clear();
+    const code = (err as { code?: string }).code;
+    if (code === 'UND_ERR_CONNECT_TIMEOUT') this.sink.onFailure({ kind: 'timeout', phase: 'connect' });
+    else if (code === 'UND_ERR_HEADERS_TIMEOUT') this.sink.onFailure({ kind: 'timeout', phase: 'headers' });
+    else if (code === 'UND_ERR_BODY_TIMEOUT') this.sink.onFailure({ kind: 'timeout', phase: 'idle' });
+    else if (this.responded) this.sink.onFailure({ kind: 'broken', message: err.message });
+    else this.sink.onFailure({ kind: 'connect', message: err.message || String(code) });
+  }
+
+  #finishStream(): void {
+    this.#settled = true;
+    this.#clear();
+    // A stream that ends without [DONE] is still over; the transcoder knows whether it was whole.
+    this.sink.onDone();
+  }
+
+  #arm(phase: TimeoutPhase, ms: number): void {
+    this.#clear();
+    this.#timer = setTimeout(UpstreamCall.#onTimeout, ms, this, phase);
+  }
+
+  #clear(): void {
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  static #onTimeout(call: UpstreamCall, phase: TimeoutPhase): void {
+    if (call.#settled) return;
+    call.#settled = true;
+    call.#timer = null;
+    call.#controller?.abort(new Error(`upstream ${phase} timeout`));
+    call.sink.onFailure({ kind: 'timeout', phase });
+  }
+}

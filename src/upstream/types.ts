@@ -1,0 +1,30 @@
+/** Why a call to a replica did not complete; the gateway decides what the client sees. */
+export type UpstreamFailure =
+  /** nothing came back (refused, reset, DNS): safe to try another replica */
+  | { kind: 'connect'; message: string }
+  /** the replica answered with an error status */
+  | { kind: 'status'; status: number; body: string }
+  | { kind: 'timeout'; phase: TimeoutPhase }
+  /** the response began and was then cut */
+  | { kind: 'broken'; message: string };
+
+export type TimeoutPhase = 'connect' | 'headers' | 'first_token' | 'idle' | 'total';
+
+/** Receives one call's outcome. Exactly one of onBody / onDone / onFailure ends a call. */
+export interface UpstreamSink {
+  /** streamed: one SSE `data:` payload, `[DONE]` excluded */
+  onEvent(data: string): void;
+  /** streamed: the replica finished the stream */
+  onDone(): void;
+  /** not streamed: the whole 2xx body */
+  onBody(body: string): void;
+  onFailure(f: UpstreamFailure): void;
+}
+
+export interface UpstreamTimeouts {
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  firstTokenTimeoutMs: number;
+  idleTimeoutMs: number;
+  requestTimeoutMs: number;
+}

@@ -1,0 +1,126 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ReplicaPool, type UpstreamFailure, type UpstreamSink } from '../../src/upstream/index.js';
+
+// A real replica stand-in on port 0, scripted per path.
+let server: Server;
+let origin: string;
+let closedByClient = 0;
+const scripts: Record<string, (req: IncomingMessage, res: ServerResponse) => void> = {
+  '/json': (_q, s) => { s.writeHead(200, { 'content-type': 'application/json' }); s.end('{"ok":true}'); },
+  '/stream': (_q, s) => {
+    s.writeHead(200, { 'content-type': 'text/event-stream' });
+    s.write('data: {"n":1}\n\n');
+    setTimeout(() => { s.write('data: {"n":2}\n\ndata: [DONE]\n\n'); s.end(); }, 10);
+  },
+  '/500': (_q, s) => { s.writeHead(500, { 'content-type': 'application/json' }); s.end('{"error":{"message":"boom"}}'); },
+  '/drop': (q) => { q.socket.destroy(); },
+  '/hang': (q) => { q.socket.on('close', () => closedByClient++); },
+  '/cut': (_q, s) => { s.writeHead(200, { 'content-type': 'text/event-stream' }); s.write('data: {"n":1}\n\n'); setTimeout(() => s.socket?.destroy(), 10); },
+  '/slow-first-token': (_q, s) => { s.writeHead(200, { 'content-type': 'text/event-stream' }); s.flushHeaders(); },
+};
+
+beforeAll(async () => {
+  server = createServer((q, s) => { q.resume(); q.on('end', () => scripts[q.url!](q, s)); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => { server.closeAllConnections(); server.close(); });
+
+const timeouts = { connectTimeoutMs: 500, headersTimeoutMs: 300, firstTokenTimeoutMs: 200, idleTimeoutMs: 300, requestTimeoutMs: 5_000 };
+
+class Recorder implements UpstreamSink {
+  events: string[] = [];
+  body: string | null = null;
+  done = false;
+  failure: UpstreamFailure | null = null;
+  settled: Promise<void>;
+  #resolve!: () => void;
+  constructor() { this.settled = new Promise((r) => (this.#resolve = r)); }
+  onEvent(d: string) { this.events.push(d); }
+  onDone() { this.done = true; this.#resolve(); }
+  onBody(b: string) { this.body = b; this.#resolve(); }
+  onFailure(f: UpstreamFailure) { this.failure = f; this.#resolve(); }
+}
+
+function call(path: string, stream: boolean, t = timeouts) {
+  const pool = new ReplicaPool(origin, { connections: 4, timeouts: t });
+  const rec = new Recorder();
+  const c = pool.post(path, '{}', stream, rec);
+  return { pool, rec, c };
+}
+
+describe('a call to a replica', () => {
+  it('hands a whole JSON body to the sink', async () => {
+    const { rec, pool } = call('/json', false);
+    await rec.settled;
+    expect(rec.body).toBe('{"ok":true}');
+    await pool.close();
+  });
+
+  it('relays each stream event and then says the stream is done', async () => {
+    const { rec, pool } = call('/stream', true);
+    await rec.settled;
+    expect(rec.events).toEqual(['{"n":1}', '{"n":2}']);
+    expect(rec.done).toBe(true);
+    await pool.close();
+  });
+
+  it('reports an error status with its body', async () => {
+    const { rec, pool } = call('/500', false);
+    await rec.settled;
+    expect(rec.failure).toEqual({ kind: 'status', status: 500, body: '{"error":{"message":"boom"}}' });
+    await pool.close();
+  });
+
+  it('calls a connection dropped before any answer a connect failure (safe to retry elsewhere)', async () => {
+    const { rec, c, pool } = call('/drop', false);
+    await rec.settled;
+    expect(rec.failure?.kind).toBe('connect');
+    expect(c.responded).toBe(false);
+    await pool.destroy();
+  });
+
+  it('calls a stream cut after it began broken, not done', async () => {
+    const { rec, pool } = call('/cut', true);
+    await rec.settled;
+    expect(rec.events).toEqual(['{"n":1}']);
+    expect(rec.failure?.kind).toBe('broken');
+    await pool.destroy();
+  });
+
+  it('times out waiting for response headers', async () => {
+    const { rec, pool } = call('/hang', false);
+    await rec.settled;
+    expect(rec.failure).toEqual({ kind: 'timeout', phase: 'headers' });
+    await pool.destroy();
+  });
+
+  it('times out waiting for the first token of a stream', async () => {
+    const { rec, pool } = call('/slow-first-token', true, { ...timeouts, idleTimeoutMs: 5_000 });
+    await rec.settled;
+    expect(rec.failure).toEqual({ kind: 'timeout', phase: 'first_token' });
+    await pool.destroy();
+  });
+
+  it('reports a refused connection as a connect failure', async () => {
+    const pool = new ReplicaPool('http://127.0.0.1:1', { connections: 1, timeouts });
+    const rec = new Recorder();
+    pool.post('/x', '{}', false, rec);
+    await rec.settled;
+    expect(rec.failure?.kind).toBe('connect');
+    await pool.destroy();
+  });
+
+  it('closes the upstream socket when aborted, and tells the sink nothing more', async () => {
+    const before = closedByClient;
+    const { rec, c, pool } = call('/hang', false, { ...timeouts, headersTimeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    c.abort();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(closedByClient).toBe(before + 1);
+    expect(rec.failure).toBeNull();
+    await pool.destroy();
+  });
+});
