@@ -343,13 +343,31 @@ export class Gateway {
       if (read.tooLarge) this.sendError(res, 'anthropic', { kind: 'request_too_large', message: 'Admin request bodies are limited to 1 MiB.' }, newRequestId());
       return;
     }
+    if (path === '/admin/v1/fleet') return this.#fleetView(req, res, method);
     try {
       const out = await this.#deps.admin.handle(method, path, new URLSearchParams(query), req.headers, read.body);
-      this.#json(res, 'anthropic', newRequestId(), out.status, out.body);
+      this.#json(res, 'anthropic', newRequestId(), out.status, out.body, out.headers);
     } catch (err) {
       this.#deps.log.error({ err }, 'admin request failed');
       this.sendError(res, 'anthropic', { kind: 'internal', message: 'The admin request failed inside the gateway; see its log.' }, newRequestId());
     }
+  }
+
+  /** The live fleet picture for operators: every replica, where it is, whether it is in rotation. */
+  async #fleetView(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
+    const requestId = newRequestId();
+    if (method !== 'GET') return this.#methodNotAllowed(res, 'anthropic', method, '/admin/v1/fleet');
+    const who = await this.#deps.admin.authorize(req.headers);
+    if ('status' in who) return this.#json(res, 'anthropic', requestId, who.status, who.body, who.headers);
+    if (!who.admin) {
+      return void this.sendError(res, 'anthropic', { kind: 'permission', message: 'The fleet view needs the admin token; tenant keys cannot read it.' }, requestId);
+    }
+    const data = this.#deps.fleet.all.map((r) => ({
+      id: r.id, model: r.model, served_model: r.servedModel, region: r.region, url: r.url,
+      healthy: r.healthy, inflight: r.inflight, consecutive_failures: r.consecutiveFailures,
+      checked_at: r.checkedAtMs ? new Date(r.checkedAtMs).toISOString() : null,
+    }));
+    this.#json(res, 'anthropic', requestId, 200, JSON.stringify({ data }));
   }
 
   async #metricsText(res: ServerResponse): Promise<void> {
@@ -358,8 +376,8 @@ export class Gateway {
     res.end(text);
   }
 
-  #json(res: ServerResponse, wire: Wire, requestId: string, status: number, body: string): void {
-    const h = this.headersFor(wire, requestId, null);
+  #json(res: ServerResponse, wire: Wire, requestId: string, status: number, body: string, extra?: Record<string, string>): void {
+    const h = this.headersFor(wire, requestId, extra ?? null);
     h['content-type'] = 'application/json';
     h['content-length'] = String(Buffer.byteLength(body));
     res.writeHead(status, h);

@@ -38,7 +38,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     apiKeys.set(r.id, r.apiKey);
   }
   const backends = createBackends(config, fleet, apiKeys);
-  const authenticator = await createAuthenticator(store);
+  const authenticator = createAuthenticator(store, { onError: (err: unknown) => log.error({ err }, 'key refresh failed') });
+  await authenticator.ready;
   const ledger = createLedgerWriter(store, { onError: (err: unknown) => log.error({ err }, 'ledger write failed; will retry') });
   const metrics = createMetrics({
     replicas: () => fleet.all,

@@ -1,0 +1,61 @@
+import type { Store } from '../ledger/index.js';
+import type { Authenticator, HeaderBag } from '../tenancy/index.js';
+import { callerCheck, type Caller } from './admin/caller.js';
+import { ALLOW, match } from './admin/match.js';
+import { forbidden, INTERNAL, methodNotAllowed, notFound, type AdminResponse } from './admin/reply.js';
+import { createRoutes } from './admin/routes.js';
+
+// The admin API under /admin/v1/: tenants, workspaces, keys, usage. The admin token may do
+// anything; a tenant's own key may read its own tenant and nothing else. A tenant asking about
+// another tenant (or another tenant's key) gets the very answer a missing one gets, so ids cannot
+// be probed; a tenant asking to change anything gets 403 before any look-up, for the same reason.
+
+export type { AdminResponse } from './admin/reply.js';
+export type { Caller } from './admin/caller.js';
+
+export interface AdminApiOptions {
+  store: Store;
+  authenticator: Authenticator;
+  /** null: no admin token, tenant keys only */
+  adminToken: string | null;
+  /** store failures (answered as 500 without detail) */
+  onError?: (err: Error) => void;
+}
+
+export interface AdminApi {
+  /**
+   * Who is calling, for admin routes served elsewhere (the gateway's fleet view): the caller
+   * (`{admin: true}` or `{admin: false, auth}`), or the 401 to send as is.
+   */
+  authorize(headers: HeaderBag): Promise<Caller | AdminResponse>;
+  handle(method: string, pathname: string, query: URLSearchParams, headers: HeaderBag, body: Buffer): Promise<AdminResponse>;
+}
+
+const READ_ONLY = forbidden('tenant API keys have read-only access to the admin API; use the admin token to make changes');
+
+export function createAdminApi(opts: AdminApiOptions): AdminApi {
+  const callers = callerCheck(opts.authenticator, opts.adminToken);
+  const onError = opts.onError ?? (() => {});
+  const route = createRoutes(opts.store, opts.authenticator);
+
+  return {
+    async authorize(headers) {
+      return callers.identify(headers);
+    },
+    // Order matters: who (401), where (404/405), may they (403), then the route's own answer.
+    async handle(method, pathname, query, headers, body) {
+      try {
+        const who = await callers.identify(headers);
+        if ('status' in who) return who;
+        const m = match(pathname);
+        if (m === null) return notFound(`no admin route ${pathname}; see /admin/v1/tenants`);
+        if (!ALLOW[m.route].includes(method)) return methodNotAllowed(method, ALLOW[m.route]);
+        if (method !== 'GET' && !who.admin) return READ_ONLY;
+        return await route(who, method, m.route, m.id, query, body);
+      } catch (err) {
+        onError(err instanceof Error ? err : new Error(String(err)));
+        return INTERNAL;
+      }
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+
+// Request bodies and query strings, validated before anything is touched. Unknown fields are
+// refused rather than ignored: a misspelt `allowed_regions` silently ignored would grant any region.
+
+/** A custom type message, except for an absent field, which reads `Field required` like the rest. */
+const typeError = (message: string) => ({ error: (iss: { input?: unknown }) => (iss.input === undefined ? 'Field required' : message) });
+
+const name = (what: string) => z.string(typeError(`${what} name must be a string`)).trim()
+  .min(1, `${what} name must not be empty`).max(200, `${what} name must be at most 200 characters`);
+
+const region = z.string({ error: 'each region must be a string' }).min(1, 'a region name must not be empty').max(64, 'a region name must be at most 64 characters');
+
+export const newTenantBody = z.strictObject({
+  name: name('tenant'),
+  tier: z.string({ error: 'tier must be a string' })
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'tier must be 1–64 letters, digits, ., _ or -, starting with a letter or digit')
+    .optional(),
+  allowed_regions: z.array(region, { error: 'allowed_regions must be an array of region names, or null for any region' })
+    .min(1, 'allowed_regions must name at least one region; use null to allow any region')
+    .max(64, 'allowed_regions may name at most 64 regions')
+    .transform((a) => [...new Set(a)])
+    .nullable()
+    .optional(),
+});
+
+export const newWorkspaceBody = z.strictObject({ name: name('workspace') });
+
+export const newKeyBody = z.strictObject({
+  name: name('key').optional(),
+  workspace_id: z.string({ error: 'workspace_id must be a string' }).min(1, 'workspace_id must not be empty').optional(),
+});
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+
+/** Parses a JSON body (empty = `{}`) against a schema; the message names each bad field. */
+export function parseBody<T>(schema: z.ZodType<T>, body: Buffer): Parsed<T> {
+  let raw: unknown = {};
+  if (body.length > 0) {
+    try {
+      raw = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      return { ok: false, message: `the request body is not valid JSON: ${(err as Error).message}` };
+    }
+  }
+  const r = schema.safeParse(raw);
+  if (r.success) return { ok: true, value: r.data };
+  return { ok: false, message: r.error.issues.map(describe).join('; ') };
+}
+
+function describe(i: z.core.$ZodIssue): string {
+  const at = i.path.length === 0 ? 'body' : i.path.join('.');
+  if (i.code === 'unrecognized_keys') return i.keys.map((k) => `${i.path.length ? at + '.' : ''}${k}: Extra inputs are not permitted`).join('; ');
+  if (i.code === 'invalid_type' && (i.message === 'Field required' || i.message.endsWith('received undefined'))) return `${at}: Field required`;
+  if (i.code === 'invalid_type' && i.path.length === 0) return 'body: the request body must be a JSON object';
+  return `${at}: ${i.message}`;
+}
+
+/** `?since=` / `?before=`: an RFC 3339 time → ms epoch. */
+export function parseTime(q: URLSearchParams, field: string): Parsed<number | undefined> {
+  const v = q.get(field);
+  if (v === null || v === '') return { ok: true, value: undefined };
+  const ms = Date.parse(v);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(ms)) return { ok: false, message: `${field}: expected an RFC 3339 time such as 2026-01-31T00:00:00Z, got '${v}'` };
+  return { ok: true, value: ms };
+}
+
+/** `?limit=`: an integer in [1, max]. */
+export function parseLimit(q: URLSearchParams, dflt: number, max: number): Parsed<number> {
+  const v = q.get('limit');
+  if (v === null || v === '') return { ok: true, value: dflt };
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > max) return { ok: false, message: `limit: expected an integer from 1 to ${max}, got '${v}'` };
+  return { ok: true, value: n };
+}
+
+/** Usage paging cursor: opaque to clients, `<startedAt ms>.<request id>` in base64url. */
+export function encodeCursor(startedAt: number, requestId: string): string {
+  return Buffer.from(`${startedAt}.${requestId}`).toString('base64url');
+}
+
+export function decodeCursor(v: string | null): Parsed<{ startedAt: number; requestId: string } | undefined> {
+  if (v === null || v === '') return { ok: true, value: undefined };
+  const s = Buffer.from(v, 'base64url').toString('utf8');
+  const dot = s.indexOf('.');
+  const t = Number(s.slice(0, dot));
+  if (dot <= 0 || !Number.isInteger(t) || dot === s.length - 1) return { ok: false, message: 'page: not a cursor this API issued; pass next_page from the previous answer unchanged' };
+  return { ok: true, value: { startedAt: t, requestId: s.slice(dot + 1) } };
+}

@@ -1,0 +1,118 @@
+import type { ApiKey, StoreError, UsageOutcome, UsageQuery, UsageRecord, UsageSummary, Workspace } from './types.js';
+
+// What both backends share: limits, small validations, and folding grouped sums into a summary.
+
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 10_000;
+
+export function clampLimit(limit: number | undefined): number {
+  if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_LIMIT;
+  return Math.min(MAX_LIMIT, Math.max(1, Math.floor(limit)));
+}
+
+export function fail(kind: StoreError['kind'], message: string): { ok: false; error: StoreError } {
+  return { ok: false, error: { kind, message } };
+}
+
+export function checkName(what: string, name: string): StoreError | null {
+  if (typeof name !== 'string' || name.trim() === '') return { kind: 'invalid', message: `${what} name must not be empty` };
+  if (name.length > 200) return { kind: 'invalid', message: `${what} name must be at most 200 characters` };
+  return null;
+}
+
+/** One row of `GROUP BY outcome, model`, numbers possibly as strings (PostgreSQL sums are numeric). */
+export interface GroupRow {
+  outcome: string;
+  model: string;
+  n: number | string;
+  input: number | string | null;
+  cached: number | string | null;
+  output: number | string | null;
+  cost: number | string | null;
+}
+
+export function foldSummary(rows: readonly GroupRow[]): UsageSummary {
+  const s: UsageSummary = { requests: 0, inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, costUsd: 0, byOutcome: {}, byModel: [] };
+  const models = new Map<string, UsageSummary['byModel'][number]>();
+  for (const r of rows) {
+    const n = Number(r.n), input = Number(r.input ?? 0), cached = Number(r.cached ?? 0);
+    const output = Number(r.output ?? 0), cost = Number(r.cost ?? 0);
+    s.requests += n; s.inputTokens += input; s.cachedInputTokens += cached; s.outputTokens += output; s.costUsd += cost;
+    const o = r.outcome as UsageOutcome;
+    s.byOutcome[o] = (s.byOutcome[o] ?? 0) + n;
+    let m = models.get(r.model);
+    if (!m) {
+      m = { model: r.model, requests: 0, inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, costUsd: 0 };
+      models.set(r.model, m);
+    }
+    m.requests += n; m.inputTokens += input; m.cachedInputTokens += cached; m.outputTokens += output; m.costUsd += cost;
+  }
+  s.byModel = [...models.values()].sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0));
+  return s;
+}
+
+/** Row → ApiKey; PostgreSQL hands BIGINT back as strings. */
+export function keyFromRow(r: Record<string, unknown>): ApiKey {
+  return {
+    id: r.id as string,
+    tenantId: r.tenant_id as string,
+    workspaceId: r.workspace_id as string,
+    name: r.name as string,
+    hash: r.hash as string,
+    hint: r.hint as string,
+    createdAt: Number(r.created_at),
+    revokedAt: r.revoked_at === null || r.revoked_at === undefined ? null : Number(r.revoked_at),
+  };
+}
+
+export function workspaceFromRow(r: Record<string, unknown>): Workspace {
+  return { id: r.id as string, tenantId: r.tenant_id as string, name: r.name as string, createdAt: Number(r.created_at) };
+}
+
+export function usageFromRow(r: Record<string, unknown>): UsageRecord {
+  return {
+    requestId: r.request_id as string,
+    startedAt: Number(r.started_at),
+    tenantId: r.tenant_id as string,
+    workspaceId: r.workspace_id as string,
+    keyId: r.key_id as string,
+    model: r.model as string,
+    replica: (r.replica as string | null) ?? null,
+    region: (r.region as string | null) ?? null,
+    wire: r.wire as UsageRecord['wire'],
+    stream: r.stream === true || r.stream === 1,
+    status: Number(r.status),
+    outcome: r.outcome as UsageOutcome,
+    inputTokens: Number(r.input_tokens),
+    cachedInputTokens: Number(r.cached_input_tokens),
+    outputTokens: Number(r.output_tokens),
+    ttftMs: r.ttft_ms === null || r.ttft_ms === undefined ? null : Number(r.ttft_ms),
+    latencyMs: Number(r.latency_ms),
+    costUsd: Number(r.cost_usd),
+  };
+}
+
+/** The WHERE clause shared by usage queries, with `?`-style or `$n`-style placeholders. */
+export function usageWhere(q: Omit<UsageQuery, 'limit'>, placeholder: (i: number) => string): { sql: string; args: unknown[] } {
+  const args: unknown[] = [q.tenantId];
+  let sql = 'tenant_id = ' + placeholder(1);
+  if (q.workspaceId !== undefined) { args.push(q.workspaceId); sql += ' AND workspace_id = ' + placeholder(args.length); }
+  if (q.since !== undefined) { args.push(q.since); sql += ' AND started_at >= ' + placeholder(args.length); }
+  if (q.before !== undefined) { args.push(q.before); sql += ' AND started_at < ' + placeholder(args.length); }
+  if (q.olderThan !== undefined) {
+    // Spelled out rather than a row comparison so both dialects use the (tenant_id, started_at)
+    // index; the time is bound twice because `?` placeholders are positional.
+    const n = args.push(q.olderThan.startedAt, q.olderThan.startedAt, q.olderThan.requestId);
+    sql += ` AND (started_at < ${placeholder(n - 2)} OR (started_at = ${placeholder(n - 1)} AND request_id < ${placeholder(n)}))`;
+  }
+  return { sql, args };
+}
+
+export const USAGE_COLUMNS = [
+  'request_id', 'started_at', 'tenant_id', 'workspace_id', 'key_id', 'model', 'replica', 'region', 'wire', 'stream',
+  'status', 'outcome', 'input_tokens', 'cached_input_tokens', 'output_tokens', 'ttft_ms', 'latency_ms', 'cost_usd',
+] as const;
+
+export const SUMMARY_SELECT =
+  'SELECT outcome, model, COUNT(*) AS n, SUM(input_tokens) AS input, SUM(cached_input_tokens) AS cached, ' +
+  'SUM(output_tokens) AS output, SUM(cost_usd) AS cost FROM usage_records WHERE ';

@@ -1,0 +1,111 @@
+// The schema, as numbered migrations per dialect. A migration is applied once, in order, inside
+// the transaction that bumps `schema_version`; never edit one that has shipped, append a new one.
+// Times are ms epoch integers in both dialects so rows read back identically. Usage rows carry no
+// foreign keys: the ledger must accept a record even if its key was deleted meanwhile.
+
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE tenants (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    tier TEXT NOT NULL,
+    allowed_regions TEXT,            -- JSON array, NULL = any region
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX tenants_name ON tenants (name);
+  CREATE TABLE workspaces (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (tenant_id, name)
+  );
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+    name TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    hint TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE INDEX api_keys_tenant ON api_keys (tenant_id, id);
+  CREATE TABLE usage_records (
+    request_id TEXT PRIMARY KEY,
+    started_at INTEGER NOT NULL,
+    tenant_id TEXT NOT NULL,
+    workspace_id TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    replica TEXT,
+    region TEXT,
+    wire TEXT NOT NULL,
+    stream INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    cached_input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    ttft_ms REAL,
+    latency_ms REAL NOT NULL,
+    cost_usd REAL NOT NULL
+  );
+  CREATE INDEX usage_tenant_time ON usage_records (tenant_id, started_at);
+  CREATE INDEX usage_workspace_time ON usage_records (tenant_id, workspace_id, started_at);
+  `,
+];
+
+// COLLATE "C" on ids: byte order, so id order is creation order whatever the database locale.
+export const POSTGRES_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE tenants (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    name TEXT NOT NULL,
+    tier TEXT NOT NULL,
+    allowed_regions TEXT[],
+    created_at BIGINT NOT NULL
+  );
+  CREATE INDEX tenants_name ON tenants (name);
+  CREATE TABLE workspaces (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    tenant_id TEXT COLLATE "C" NOT NULL REFERENCES tenants(id),
+    name TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    UNIQUE (tenant_id, name)
+  );
+  CREATE TABLE api_keys (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    tenant_id TEXT COLLATE "C" NOT NULL REFERENCES tenants(id),
+    workspace_id TEXT COLLATE "C" NOT NULL REFERENCES workspaces(id),
+    name TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    hint TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+  );
+  CREATE INDEX api_keys_tenant ON api_keys (tenant_id, id);
+  CREATE TABLE usage_records (
+    request_id TEXT COLLATE "C" PRIMARY KEY,
+    started_at BIGINT NOT NULL,
+    tenant_id TEXT NOT NULL,
+    workspace_id TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    replica TEXT,
+    region TEXT,
+    wire TEXT NOT NULL,
+    stream BOOLEAN NOT NULL,
+    status INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    input_tokens BIGINT NOT NULL,
+    cached_input_tokens BIGINT NOT NULL,
+    output_tokens BIGINT NOT NULL,
+    ttft_ms DOUBLE PRECISION,
+    latency_ms DOUBLE PRECISION NOT NULL,
+    cost_usd DOUBLE PRECISION NOT NULL
+  );
+  CREATE INDEX usage_tenant_time ON usage_records (tenant_id, started_at);
+  CREATE INDEX usage_workspace_time ON usage_records (tenant_id, workspace_id, started_at);
+  `,
+];

@@ -1,0 +1,217 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { checkName, clampLimit, fail, keyFromRow, workspaceFromRow } from './common.js';
+import { ensureDemoTenant } from './demo.js';
+import { checkImportedSecret, hashSecret, newId, newSecret, secretHint } from './ids.js';
+import { SQLITE_MIGRATIONS } from './schema.js';
+import { SqliteUsage } from './sqlite-usage.js';
+import type {
+  ApiKey, DemoTenant, KeyGrant, NewKey, NewTenant, Store, StoreResult, Tenant, UsageQuery, UsageRecord, UsageSummary, UsageWindow, Workspace,
+} from './types.js';
+
+// The embedded store: one file, WAL so readers never wait for the ledger's writes, NORMAL sync
+// (durable across process crashes; a power cut may lose the last commits, which is the trade
+// SQLite's own docs recommend for WAL). better-sqlite3 is synchronous; each call is short.
+
+type Row = Record<string, unknown>;
+
+function tenantFromRow(r: Row): Tenant {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    tier: r.tier as string,
+    allowedRegions: r.allowed_regions === null ? null : (JSON.parse(r.allowed_regions as string) as string[]),
+    createdAt: r.created_at as number,
+  };
+}
+
+function isConstraint(err: unknown): boolean {
+  return typeof (err as { code?: unknown })?.code === 'string' && (err as { code: string }).code.startsWith('SQLITE_CONSTRAINT');
+}
+
+export function openSqlite(path: string, now: () => number): Store {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  // Several processes may share the file (gateway + CLI); wait for a lock instead of failing.
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return new SqliteStore(db, now);
+}
+
+function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+    const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+    const from = row?.version ?? 0;
+    for (let v = from; v < SQLITE_MIGRATIONS.length; v++) db.exec(SQLITE_MIGRATIONS[v]);
+    if (!row) db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SQLITE_MIGRATIONS.length);
+    else if (from < SQLITE_MIGRATIONS.length) db.prepare('UPDATE schema_version SET version = ?').run(SQLITE_MIGRATIONS.length);
+  }).immediate();
+}
+
+class SqliteStore implements Store {
+  readonly backend = 'sqlite' as const;
+  private readonly q;
+  private readonly usage: SqliteUsage;
+
+  constructor(private readonly db: Database.Database, private readonly now: () => number) {
+    const p = (sql: string) => db.prepare(sql);
+    this.q = {
+      insertTenant: p('INSERT INTO tenants (id, name, tier, allowed_regions, created_at) VALUES (?, ?, ?, ?, ?)'),
+      getTenant: p('SELECT * FROM tenants WHERE id = ?'),
+      listTenants: p('SELECT * FROM tenants WHERE id > ? ORDER BY id LIMIT ?'),
+      tenantsByName: p('SELECT * FROM tenants WHERE name = ? ORDER BY id LIMIT 100'),
+      insertWorkspace: p('INSERT INTO workspaces (id, tenant_id, name, created_at) VALUES (?, ?, ?, ?)'),
+      getWorkspace: p('SELECT * FROM workspaces WHERE id = ?'),
+      defaultWorkspace: p("SELECT * FROM workspaces WHERE tenant_id = ? ORDER BY name = 'default' DESC, id LIMIT 1"),
+      listWorkspaces: p('SELECT * FROM workspaces WHERE tenant_id = ? ORDER BY id'),
+      insertKey: p('INSERT INTO api_keys (id, tenant_id, workspace_id, name, hash, hint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      getKey: p('SELECT * FROM api_keys WHERE id = ?'),
+      listKeys: p('SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY id'),
+      listKeysIn: p('SELECT * FROM api_keys WHERE tenant_id = ? AND workspace_id = ? ORDER BY id'),
+      keyByHash: p('SELECT k.*, t.tier AS t_tier, t.allowed_regions AS t_regions FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.hash = ?'),
+      activeKeys: p('SELECT k.*, t.tier AS t_tier, t.allowed_regions AS t_regions FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.revoked_at IS NULL'),
+      revokeKey: p('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+    };
+    this.usage = new SqliteUsage(db);
+  }
+
+  async createTenant(input: NewTenant): Promise<StoreResult<{ tenant: Tenant; workspace: Workspace }>> {
+    const bad = checkName('tenant', input.name);
+    if (bad) return { ok: false, error: bad };
+    const at = this.now();
+    const tenant: Tenant = { id: input.id ?? newId('ten', at), name: input.name, tier: input.tier ?? 'default', allowedRegions: input.allowedRegions ?? null, createdAt: at };
+    const workspace: Workspace = { id: input.defaultWorkspaceId ?? newId('wrk', at), tenantId: tenant.id, name: 'default', createdAt: at };
+    try {
+      this.db.transaction(() => {
+        this.q.insertTenant.run(tenant.id, tenant.name, tenant.tier, tenant.allowedRegions === null ? null : JSON.stringify(tenant.allowedRegions), at);
+        this.q.insertWorkspace.run(workspace.id, tenant.id, workspace.name, at);
+      })();
+    } catch (err) {
+      if (isConstraint(err)) return fail('conflict', `tenant ${tenant.id} already exists`);
+      throw err;
+    }
+    return { ok: true, value: { tenant, workspace } };
+  }
+
+  async getTenant(id: string): Promise<Tenant | null> {
+    const r = this.q.getTenant.get(id) as Row | undefined;
+    return r ? tenantFromRow(r) : null;
+  }
+
+  async findTenantsByName(name: string): Promise<Tenant[]> {
+    return (this.q.tenantsByName.all(name) as Row[]).map(tenantFromRow);
+  }
+
+  async listTenants(page: { limit?: number; afterId?: string } = {}): Promise<Tenant[]> {
+    return (this.q.listTenants.all(page.afterId ?? '', clampLimit(page.limit)) as Row[]).map(tenantFromRow);
+  }
+
+  async createWorkspace(tenantId: string, name: string): Promise<StoreResult<Workspace>> {
+    const bad = checkName('workspace', name);
+    if (bad) return { ok: false, error: bad };
+    if (!this.q.getTenant.get(tenantId)) return fail('not_found', `tenant ${tenantId} not found`);
+    const at = this.now();
+    const ws: Workspace = { id: newId('wrk', at), tenantId, name, createdAt: at };
+    try {
+      this.q.insertWorkspace.run(ws.id, tenantId, name, at);
+    } catch (err) {
+      if (isConstraint(err)) return fail('conflict', `tenant ${tenantId} already has a workspace named '${name}'`);
+      throw err;
+    }
+    return { ok: true, value: ws };
+  }
+
+  async getWorkspace(id: string): Promise<Workspace | null> {
+    const r = this.q.getWorkspace.get(id) as Row | undefined;
+    return r ? workspaceFromRow(r) : null;
+  }
+
+  async listWorkspaces(tenantId: string): Promise<Workspace[]> {
+    return (this.q.listWorkspaces.all(tenantId) as Row[]).map(workspaceFromRow);
+  }
+
+  async createKey(input: NewKey): Promise<StoreResult<{ key: ApiKey; secret: string }>> {
+    const secret = newSecret();
+    const r = this.addKey(input, secret);
+    return r.ok ? { ok: true, value: { key: r.value, secret } } : r;
+  }
+
+  async importKey(input: NewKey & { secret: string }): Promise<StoreResult<ApiKey>> {
+    const bad = checkImportedSecret(input.secret);
+    if (bad) return fail('invalid', bad);
+    return this.addKey(input, input.secret);
+  }
+
+  private addKey(input: NewKey, secret: string): StoreResult<ApiKey> {
+    const bad = checkName('key', input.name);
+    if (bad) return { ok: false, error: bad };
+    if (!this.q.getTenant.get(input.tenantId)) return fail('not_found', `tenant ${input.tenantId} not found`);
+    const ws = (input.workspaceId === undefined ? this.q.defaultWorkspace.get(input.tenantId) : this.q.getWorkspace.get(input.workspaceId)) as Row | undefined;
+    if (!ws || ws.tenant_id !== input.tenantId) return fail('not_found', `workspace ${input.workspaceId} not found in tenant ${input.tenantId}`);
+    const at = this.now();
+    const key: ApiKey = {
+      id: newId('key', at), tenantId: input.tenantId, workspaceId: ws.id as string, name: input.name,
+      hash: hashSecret(secret), hint: secretHint(secret), createdAt: at, revokedAt: null,
+    };
+    try {
+      this.q.insertKey.run(key.id, key.tenantId, key.workspaceId, key.name, key.hash, key.hint, at);
+    } catch (err) {
+      if (isConstraint(err)) return fail('conflict', 'this secret is already registered as a key');
+      throw err;
+    }
+    return { ok: true, value: key };
+  }
+
+  async getKey(id: string): Promise<ApiKey | null> {
+    const r = this.q.getKey.get(id) as Row | undefined;
+    return r ? keyFromRow(r) : null;
+  }
+
+  async listKeys(tenantId: string, workspaceId?: string): Promise<ApiKey[]> {
+    const rows = workspaceId === undefined ? this.q.listKeys.all(tenantId) : this.q.listKeysIn.all(tenantId, workspaceId);
+    return (rows as Row[]).map(keyFromRow);
+  }
+
+  async findKeyByHash(hash: string): Promise<KeyGrant | null> {
+    const r = this.q.keyByHash.get(hash) as Row | undefined;
+    return r ? grantFromRow(r) : null;
+  }
+
+  async activeKeys(): Promise<KeyGrant[]> {
+    return (this.q.activeKeys.all() as Row[]).map(grantFromRow);
+  }
+
+  async revokeKey(id: string): Promise<ApiKey | null> {
+    this.q.revokeKey.run(this.now(), id);
+    return this.getKey(id);
+  }
+
+  ensureDemoTenant(secret?: string): Promise<DemoTenant> {
+    return ensureDemoTenant(this, secret);
+  }
+
+  async insertUsage(batch: readonly UsageRecord[]): Promise<void> {
+    this.usage.insert(batch);
+  }
+
+  async queryUsage(q: UsageQuery): Promise<UsageRecord[]> {
+    return this.usage.query(q);
+  }
+
+  async usageSummary(q: UsageWindow): Promise<UsageSummary> {
+    return this.usage.summary(q);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function grantFromRow(r: Row): KeyGrant {
+  return { key: keyFromRow(r), tier: r.t_tier as string, allowedRegions: r.t_regions === null ? null : (JSON.parse(r.t_regions as string) as string[]) };
+}

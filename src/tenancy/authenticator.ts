@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import type { KeyGrant, Store } from '../ledger/index.js';
+
+// API key → who is calling, on the hot path. Every active key is held in memory by its hash, so a
+// known key answers synchronously with a shared, frozen context (no allocation beyond the hash).
+// A miss costs one store look-up (concurrent misses for one hash share it), and its negative answer
+// is cached briefly in a bounded map: random keys sprayed at the gateway cost a look-up each at
+// most once per TTL and never more than `maxNegative` entries of memory. The whole set is reloaded
+// every `refreshMs`, which is how revocations made by other processes arrive; revocations made in
+// this process arrive at once through `invalidate`.
+
+export interface AuthContext {
+  readonly keyId: string;
+  readonly tenantId: string;
+  readonly workspaceId: string;
+  readonly tier: string;
+  /** null = any region */
+  readonly allowedRegions: readonly string[] | null;
+}
+
+export interface AuthenticatorOptions {
+  /** reload every active key this often (default 30 s) */
+  refreshMs?: number;
+  /** how long an unknown or revoked key is remembered as such (default 5 s) */
+  negativeTtlMs?: number;
+  /** bound on remembered unknown keys (default 10 000) */
+  maxNegative?: number;
+  /** bound on concurrent store look-ups for unknown keys; beyond it unknown keys fail at once (default 256) */
+  maxPendingLookups?: number;
+  now?: () => number;
+  onError?: (err: Error) => void;
+}
+
+export interface Authenticator {
+  /** null = no such key, or revoked. Synchronous when the answer is in memory. */
+  authenticate(secret: string): AuthContext | null | Promise<AuthContext | null>;
+  /** A key was just created in this process: make it usable without a look-up. */
+  remember(grant: KeyGrant): void;
+  /** A key was revoked or changed in this process: forget it now, and distrust answers already in flight. */
+  invalidate(keyId: string): void;
+  /** Reload every active key now (also runs on the interval). */
+  refresh(): Promise<void>;
+  /** Settles when the first load has finished; rejects if it failed (authenticate still works, by look-up). */
+  readonly ready: Promise<void>;
+  /** Sizes of the caches, for metrics. */
+  stats(): { keys: number; negative: number; pending: number };
+  close(): void;
+}
+
+const MAX_SECRET = 256;
+
+export function createAuthenticator(store: Store, opts: AuthenticatorOptions = {}): Authenticator {
+  return new KeyCache(store, opts);
+}
+
+function contextOf(g: KeyGrant): AuthContext {
+  return Object.freeze({
+    keyId: g.key.id,
+    tenantId: g.key.tenantId,
+    workspaceId: g.key.workspaceId,
+    tier: g.tier,
+    allowedRegions: g.allowedRegions === null ? null : Object.freeze([...g.allowedRegions]),
+  });
+}
+
+class KeyCache implements Authenticator {
+  private byHash = new Map<string, AuthContext>();
+  private hashById = new Map<string, string>();
+  private readonly negative = new Map<string, number>();
+  private readonly pending = new Map<string, Promise<AuthContext | null>>();
+  /** keyId → epoch of its last invalidation; answers fetched before it are not trusted */
+  private readonly invalidated = new Map<string, number>();
+  private epoch = 0;
+  private readonly timer: NodeJS.Timeout;
+  private readonly now: () => number;
+  private readonly negativeTtl: number;
+  private readonly maxNegative: number;
+  private readonly maxPending: number;
+  private readonly onError: (err: Error) => void;
+  readonly ready: Promise<void>;
+
+  constructor(private readonly store: Store, opts: AuthenticatorOptions) {
+    this.now = opts.now ?? Date.now;
+    this.negativeTtl = opts.negativeTtlMs ?? 5_000;
+    this.maxNegative = Math.max(1, opts.maxNegative ?? 10_000);
+    this.maxPending = Math.max(1, opts.maxPendingLookups ?? 256);
+    this.onError = opts.onError ?? (() => {});
+    this.ready = this.refresh();
+    this.ready.catch(() => {}); // a caller that never awaits `ready` must not see an unhandled rejection
+    this.timer = setInterval(() => this.refresh().catch(() => {}), Math.max(10, opts.refreshMs ?? 30_000));
+    this.timer.unref();
+  }
+
+  authenticate(secret: string): AuthContext | null | Promise<AuthContext | null> {
+    if (secret.length === 0 || secret.length > MAX_SECRET) return null;
+    const hash = createHash('sha256').update(secret).digest('hex');
+    const hit = this.byHash.get(hash);
+    if (hit !== undefined) return hit;
+    const until = this.negative.get(hash);
+    if (until !== undefined) {
+      if (until > this.now()) return null;
+      this.negative.delete(hash);
+    }
+    const inflight = this.pending.get(hash);
+    if (inflight !== undefined) return inflight;
+    if (this.pending.size >= this.maxPending) return null;
+    const p = this.lookup(hash).finally(() => this.pending.delete(hash));
+    this.pending.set(hash, p);
+    return p;
+  }
+
+  private async lookup(hash: string): Promise<AuthContext | null> {
+    for (let attempt = 0; ; attempt++) {
+      const started = this.epoch;
+      let grant: KeyGrant | null;
+      try {
+        grant = await this.store.findKeyByHash(hash);
+      } catch (err) {
+        // Fail closed, but do not cache: the key may be fine once the store answers again.
+        this.onError(err as Error);
+        return null;
+      }
+      // Invalidated while we asked: ask again (a fresh answer reflects the change).
+      if (grant !== null && this.stale(grant.key.id, started) && attempt < 2) continue;
+      if (grant === null || grant.key.revokedAt !== null) {
+        this.rememberMiss(hash);
+        return null;
+      }
+      return this.put(hash, grant);
+    }
+  }
+
+  private stale(keyId: string, since: number): boolean {
+    const at = this.invalidated.get(keyId);
+    return at !== undefined && at > since;
+  }
+
+  private rememberMiss(hash: string): void {
+    if (this.negative.size >= this.maxNegative) {
+      // Insertion order is expiry order (one TTL for all): the first entry is the oldest.
+      const oldest = this.negative.keys().next().value;
+      if (oldest !== undefined) this.negative.delete(oldest);
+    }
+    this.negative.set(hash, this.now() + this.negativeTtl);
+  }
+
+  private put(hash: string, grant: KeyGrant): AuthContext {
+    const ctx = contextOf(grant);
+    this.byHash.set(hash, ctx);
+    this.hashById.set(grant.key.id, hash);
+    this.negative.delete(hash);
+    return ctx;
+  }
+
+  remember(grant: KeyGrant): void {
+    if (grant.key.revokedAt === null) this.put(grant.key.hash, grant);
+  }
+
+  invalidate(keyId: string): void {
+    this.epoch++;
+    this.invalidated.set(keyId, this.epoch);
+    // Only admin actions land here, so this map stays small; a cap keeps it so regardless.
+    if (this.invalidated.size > 100_000) this.invalidated.clear();
+    const hash = this.hashById.get(keyId);
+    if (hash !== undefined) {
+      this.byHash.delete(hash);
+      this.hashById.delete(keyId);
+    }
+  }
+
+  async refresh(): Promise<void> {
+    const started = this.epoch;
+    let grants: KeyGrant[];
+    try {
+      grants = await this.store.activeKeys();
+    } catch (err) {
+      this.onError(err as Error);
+      throw err;
+    }
+    const byHash = new Map<string, AuthContext>();
+    const hashById = new Map<string, string>();
+    for (const g of grants) {
+      if (this.stale(g.key.id, started)) continue; // invalidated while loading: look it up afresh
+      byHash.set(g.key.hash, contextOf(g));
+      hashById.set(g.key.id, g.key.hash);
+    }
+    this.byHash = byHash;
+    this.hashById = hashById;
+  }
+
+  stats(): { keys: number; negative: number; pending: number } {
+    return { keys: this.byHash.size, negative: this.negative.size, pending: this.pending.size };
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}

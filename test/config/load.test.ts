@@ -1,0 +1,48 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
+
+function file(text: string): string {
+  const f = join(mkdtempSync(join(tmpdir(), 'sy-config-')), 'c.yaml');
+  writeFileSync(f, text);
+  return f;
+}
+
+describe('loading the configuration', () => {
+  it('gives the embedded demo with no file: two models, two regions, several replicas each', () => {
+    const c = loadConfig(undefined);
+    expect(c.server.port).toBe(8080);
+    expect(c.server.host).toBe('127.0.0.1');
+    expect(new Set(c.demo.map((p) => p.model)).size).toBeGreaterThanOrEqual(2);
+    expect(new Set(c.demo.map((p) => p.region)).size).toBeGreaterThanOrEqual(2);
+    expect(c.demo.every((p) => p.replicas >= 2)).toBe(true);
+  });
+
+  it('lets command-line flags override the file', () => {
+    const c = loadConfig(file('server: { port: 9000, host: 0.0.0.0 }\n'), { port: 7000 });
+    expect(c.server.port).toBe(7000);
+    expect(c.server.host).toBe('0.0.0.0');
+  });
+
+  it('turns --replica MODEL=URL into replicas, adding the model when the file does not know it', () => {
+    const c = loadConfig(undefined, { replicas: ['my-model=http://10.0.0.1:8000/v1'] });
+    expect(c.replicas).toEqual([expect.objectContaining({ model: 'my-model', url: 'http://10.0.0.1:8000/v1', region: 'local' })]);
+    expect(c.models.some((m) => m.id === 'my-model')).toBe(true);
+  });
+
+  it.each([
+    { why: 'a port out of range', text: 'server: { port: 70000 }', msg: 'server.port' },
+    { why: 'a demo pool for an unknown model', text: 'demo: [{ model: ghost, region: us-east }]', msg: 'unknown model "ghost"' },
+    { why: 'a replica URL that is not a URL', text: 'replicas: [{ model: m, url: "not a url" }]', msg: 'replicas.0.url' },
+    { why: 'a timeout that is not a number', text: 'upstream: { idleTimeoutMs: soon }', msg: 'upstream.idleTimeoutMs' },
+  ])('names the field for $why', ({ text, msg }) => {
+    expect(() => loadConfig(file(text))).toThrow(ConfigError);
+    expect(() => loadConfig(file(text))).toThrow(msg);
+  });
+
+  it('rejects a --replica flag without a model name', () => {
+    expect(() => loadConfig(undefined, { replicas: ['http://x:1'] })).toThrow('--replica expects MODEL=URL');
+  });
+});

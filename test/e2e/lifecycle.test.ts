@@ -1,0 +1,197 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePorts } from '../../src/control/index.js';
+import { openStore } from '../../src/tenancy/index.js';
+import { ADMIN_TOKEN, BIN, DEMO_KEY, admin, eventually, startSwitchyard, type Running } from './harness.js';
+
+const MODEL = 'llama-3.1-8b';
+
+async function demoTenantId(url: string): Promise<string> {
+  // A tenant's own key sees only its own tenant.
+  const res = await fetch(`${url}/admin/v1/tenants`, { headers: { 'x-api-key': DEMO_KEY } });
+  const body = await res.json();
+  expect(body.data).toHaveLength(1);
+  return body.data[0].id;
+}
+
+describe('the usage ledger', () => {
+  let sy: Running;
+  beforeAll(async () => { sy = await startSwitchyard(); }, 90_000);
+  afterAll(async () => { await sy.stop(); });
+
+  it('writes one record per request, whatever its API, mode or outcome', async () => {
+    const a = new Anthropic({ baseURL: sy.url, apiKey: DEMO_KEY, maxRetries: 0 });
+    const o = new OpenAI({ baseURL: `${sy.url}/v1`, apiKey: DEMO_KEY, maxRetries: 0 });
+    const ids: string[] = [];
+    const r1 = await a.messages.create({ model: MODEL, max_tokens: 8, messages: [{ role: 'user', content: 'one' }] }).withResponse();
+    ids.push(r1.response.headers.get('request-id')!);
+    const s = a.messages.stream({ model: MODEL, max_tokens: 8, messages: [{ role: 'user', content: 'two' }] });
+    await s.finalMessage();
+    ids.push((await s.withResponse()).response.headers.get('request-id')!);
+    const r3 = await o.chat.completions.create({ model: 'llama-3.3-70b', max_tokens: 8, messages: [{ role: 'user', content: 'three' }] }).withResponse();
+    ids.push(r3.response.headers.get('x-request-id')!);
+    const r4 = await a.messages.create({ model: 'nope', max_tokens: 8, messages: [{ role: 'user', content: 'four' }] }).catch((e) => e);
+    ids.push(r4.requestID);
+
+    const tenant = await demoTenantId(sy.url);
+    const rows = await eventually(async () => {
+      const { body } = await admin(sy.url, `/tenants/${tenant}/usage?limit=100`);
+      const mine = body.data.filter((r: { request_id: string }) => ids.includes(r.request_id));
+      return mine.length === ids.length ? mine : null;
+    });
+    const byId = new Map(rows.map((r: any) => [r.request_id, r]));
+    const ok1: any = byId.get(ids[0]);
+    expect(ok1.outcome).toBe('ok');
+    expect(ok1.model).toBe(MODEL);
+    expect(ok1.input_tokens).toBeGreaterThan(0);
+    expect(ok1.output_tokens).toBeGreaterThan(0);
+    expect(ok1.replica).toMatch(/llama-3.1-8b/);
+    expect(ok1.region).toBe('us-east');
+    expect(ok1.cost_usd).toBeGreaterThan(0);
+    const streamed: any = byId.get(ids[1]);
+    expect(streamed.stream).toBe(true);
+    expect(streamed.ttft_ms).toBeGreaterThan(0);
+    expect(streamed.output_tokens).toBeGreaterThan(0);
+    expect((byId.get(ids[2]) as any).wire).toBe('openai');
+    const failed: any = byId.get(ids[3]);
+    expect(failed.status).toBe(404);
+    expect(failed.outcome).toBe('client_error');
+  });
+
+  it('cancels the upstream request when the client disconnects mid-stream, and the replica frees its KV', async () => {
+    const ac = new AbortController();
+    // vLLM's ignore_eos (passed through) keeps the replica generating until max_tokens.
+    const res = await fetch(`${sy.url}/v1/chat/completions`, {
+      method: 'POST', signal: ac.signal,
+      headers: { authorization: `Bearer ${DEMO_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, max_tokens: 4000, ignore_eos: true, stream: true, messages: [{ role: 'user', content: 'go on forever' }] }),
+    });
+    const reader = res.body!.getReader();
+    await reader.read();
+    await reader.read();
+    const { body: fleet } = await admin(sy.url, '/fleet');
+    const busy = fleet.data.find((r: any) => r.inflight > 0);
+    expect(busy).toBeDefined();
+    const running = async () => {
+      const text = await (await fetch(`${busy.url}/metrics`)).text();
+      return Number(/^vllm:num_requests_running\{[^}]*\} (\S+)/m.exec(text)?.[1]);
+    };
+    expect(await running()).toBe(1);
+    ac.abort();
+    await eventually(async () => (await running()) === 0);
+    const kv = Number(/^vllm:kv_cache_usage_perc\{[^}]*\} (\S+)/m.exec(await (await fetch(`${busy.url}/metrics`)).text())?.[1]);
+    expect(kv).toBe(0);
+    await eventually(async () => (await admin(sy.url, '/fleet')).body.data.every((r: any) => r.inflight === 0));
+  });
+
+  it('keeps the fleet view to the admin token', async () => {
+    const res = await fetch(`${sy.url}/admin/v1/fleet`, { headers: { 'x-api-key': DEMO_KEY } });
+    expect(res.status).toBe(403);
+    expect((await fetch(`${sy.url}/admin/v1/fleet`)).status).toBe(401);
+  });
+
+  it('answers /healthz and serves Prometheus metrics', async () => {
+    expect((await fetch(`${sy.url}/healthz`)).status).toBe(200);
+    const text = await (await fetch(`${sy.url}/metrics`)).text();
+    expect(text).toMatch(/^switchyard_requests_total\{/m);
+    expect(text).toMatch(/^switchyard_replica_healthy\{.*\} 1$/m);
+  });
+});
+
+describe('a clean shutdown', () => {
+  it('lets an in-flight stream finish, flushes the ledger and exits 0', async () => {
+    const sy = await startSwitchyard();
+    const res = await fetch(`${sy.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${DEMO_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, max_tokens: 120, ignore_eos: true, stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'long' }] }),
+    });
+    const requestId = res.headers.get('x-request-id')!;
+    const reader = res.body!.getReader();
+    await reader.read();
+    const exited = sy.stop('SIGTERM');
+    let text = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += Buffer.from(value).toString();
+    }
+    expect(text).toContain('"finish_reason":"length"');
+    expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    expect(await exited).toBe(0);
+    const store = await openStore(`sqlite:${sy.dataDir}/switchyard.db`);
+    try {
+      const tenants = await store.listTenants();
+      const rows = (await Promise.all(tenants.map((t) => store.queryUsage({ tenantId: t.id, limit: 100 })))).flat();
+      const row = rows.find((r) => r.requestId === requestId);
+      expect(row?.outcome).toBe('ok');
+      expect(row?.outputTokens).toBe(120);
+    } finally {
+      await store.close();
+    }
+  }, 90_000);
+});
+
+describe('fronting your own replicas with --replica', () => {
+  let engine: ChildProcess;
+  let hang: Server;
+  let sy: Running;
+  beforeAll(async () => {
+    const [enginePort, deadPort] = await freePorts(2);
+    engine = spawn(process.execPath, [BIN, 'engine', '--port', String(enginePort), '--model', 'served-name', '--profile', 'llama-3.1-8b-h100'], { stdio: 'ignore' });
+    await eventually(async () => (await fetch(`http://127.0.0.1:${enginePort}/health`).catch(() => null))?.ok, 20_000);
+    // A replica that is healthy but never answers a completion.
+    hang = createServer((req, res) => { if (req.url === '/health') res.end(); });
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+    const hangUrl = `http://127.0.0.1:${(hang.address() as AddressInfo).port}`;
+    sy = await startSwitchyard({
+      config: [
+        'upstream: { headersTimeoutMs: 800, firstTokenTimeoutMs: 800 }',
+        'replicas:',
+        `  - { model: mine, url: "http://127.0.0.1:${enginePort}/v1", servedModel: served-name, region: lab }`,
+        `  - { model: slow, url: "${hangUrl}", region: lab }`,
+        `  - { model: dead, url: "http://127.0.0.1:${deadPort}", region: lab }`,
+      ].join('\n'),
+    });
+  }, 90_000);
+  afterAll(async () => {
+    await sy?.stop();
+    engine?.kill('SIGTERM');
+    hang?.closeAllConnections();
+    hang?.close();
+  });
+
+  it('serves the endpoint under its public name', async () => {
+    const o = new OpenAI({ baseURL: `${sy.url}/v1`, apiKey: DEMO_KEY, maxRetries: 0 });
+    const r = await o.chat.completions.create({ model: 'mine', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
+    expect(r.model).toBe('mine');
+    expect(r.choices[0].message.content!.length).toBeGreaterThan(0);
+  });
+
+  it('answers 504 timeout_error when a replica does not answer in time, and keeps serving', async () => {
+    const a = new Anthropic({ baseURL: sy.url, apiKey: DEMO_KEY, maxRetries: 0 });
+    const err = await a.messages.create({ model: 'slow', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
+    expect(err.status).toBe(504);
+    expect(err.error.error.type).toBe('timeout_error');
+    const o = new OpenAI({ baseURL: `${sy.url}/v1`, apiKey: DEMO_KEY, maxRetries: 0 });
+    const err2 = await o.chat.completions.create({ model: 'slow', stream: true, messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
+    expect(err2.status).toBe(504);
+    expect((await o.chat.completions.create({ model: 'mine', max_tokens: 2, messages: [{ role: 'user', content: 'x' }] })).object).toBe('chat.completion');
+  });
+
+  it('answers a down replica in the client\'s wire format (Anthropic 5xx, OpenAI 5xx) with a clear message', async () => {
+    const a = new Anthropic({ baseURL: sy.url, apiKey: DEMO_KEY, maxRetries: 0 });
+    const err = await a.messages.create({ model: 'dead', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
+    expect([502, 529]).toContain(err.status);
+    expect(err.error.type).toBe('error');
+    expect(err.error.error.message).toMatch(/dead/);
+    const o = new OpenAI({ baseURL: `${sy.url}/v1`, apiKey: DEMO_KEY, maxRetries: 0 });
+    const err2 = await o.chat.completions.create({ model: 'dead', messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
+    expect([502, 503]).toContain(err2.status);
+    expect(err2.error.message).toMatch(/dead/);
+  });
+});

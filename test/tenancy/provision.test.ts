@@ -1,0 +1,46 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hashSecret, openStore, type Store } from '../../src/ledger/index.js';
+import { createKeyFor } from '../../src/tenancy/index.js';
+
+describe('creating a key by hand (switchyard keys create)', () => {
+  let store: Store;
+  beforeEach(async () => { store = await openStore('sqlite::memory:'); });
+  afterEach(async () => { await store.close(); });
+
+  it('creates the tenant when the name is new, and puts the key in its default workspace', async () => {
+    const k = await createKeyFor(store, { tenant: 'acme' });
+    expect(k).toMatchObject({ tenantCreated: true, workspaceCreated: false, secret: expect.stringMatching(/^sk-sy-/) });
+    expect((await store.getTenant(k.tenantId))?.name).toBe('acme');
+    expect((await store.getWorkspace(k.workspaceId))?.name).toBe('default');
+    expect((await store.findKeyByHash(hashSecret(k.secret)))?.key.id).toBe(k.keyId);
+  });
+
+  it('reuses a tenant named by name or by id', async () => {
+    const first = await createKeyFor(store, { tenant: 'acme' });
+    const byName = await createKeyFor(store, { tenant: 'acme', name: 'second' });
+    const byId = await createKeyFor(store, { tenant: first.tenantId });
+    expect([byName.tenantId, byId.tenantId]).toEqual([first.tenantId, first.tenantId]);
+    expect(byName.tenantCreated || byId.tenantCreated).toBe(false);
+    expect(await store.listKeys(first.tenantId)).toHaveLength(3);
+  });
+
+  it('creates a workspace named for the first time, and reuses it by name or id', async () => {
+    const a = await createKeyFor(store, { tenant: 'acme', workspace: 'prod' });
+    expect(a.workspaceCreated).toBe(true);
+    const b = await createKeyFor(store, { tenant: 'acme', workspace: 'prod' });
+    const c = await createKeyFor(store, { tenant: 'acme', workspace: a.workspaceId });
+    expect([b.workspaceId, c.workspaceId]).toEqual([a.workspaceId, a.workspaceId]);
+  });
+
+  it('refuses an id that does not exist rather than creating something named like an id', async () => {
+    await expect(createKeyFor(store, { tenant: 'ten_nope' })).rejects.toThrow('tenant ten_nope not found');
+    await createKeyFor(store, { tenant: 'acme' });
+    await expect(createKeyFor(store, { tenant: 'acme', workspace: 'wrk_nope' })).rejects.toThrow(/workspace wrk_nope not found/);
+  });
+
+  it('refuses a name two tenants share, listing their ids', async () => {
+    await store.createTenant({ name: 'twin' });
+    await store.createTenant({ name: 'twin' });
+    await expect(createKeyFor(store, { tenant: 'twin' })).rejects.toThrow(/2 tenants are named 'twin'.*by its id/);
+  });
+});
