@@ -150,7 +150,8 @@ describe('Anthropic errors through switchyard up', () => {
     const err = await client.messages.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }] } as never).catch((e) => e);
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
     expect(err.error.error.message).toContain('max_tokens');
-    const err2 = await client.messages.create({ model: MODEL, max_tokens: 5, temperature: 7, messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
+    // The 1.x SDK no longer types temperature (deprecated), but the API still validates it.
+    const err2 = await client.messages.create({ model: MODEL, max_tokens: 5, temperature: 7, messages: [{ role: 'user', content: 'x' }] } as never).catch((e) => e);
     expect(err2.status).toBe(400);
     expect(err2.error.error.message).toContain('temperature');
     const err3 = await client.messages.create({ model: MODEL, max_tokens: 999_999, messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);

@@ -1,0 +1,155 @@
+// OpenAI-compatible upstream chunks → Anthropic SSE (API-NOTES A.5, C.4). Every frame has its
+// `event:` line (the A-SDK drops data-only frames). Blocks are numbered 0, 1, 2… without gaps and
+// opened one at a time: text, then each tool call in its own tool_use block.
+import { anthropicErrorBody } from './errors.js';
+import { newMessageId, newToolUseId } from './ids.js';
+import { anthropicUsageFields, stopInfo, toUsage } from './mapping.js';
+import type { GatewayError, ResponseContext, StreamTranscoder, TokenUsage, UpstreamChunk } from './types.js';
+
+const NONE = -1;
+const TEXT = -2;
+const BLOCK_STOP_HEAD = 'event: content_block_stop\ndata: {"type":"content_block_stop","index":';
+const TEXT_START_HEAD = 'event: content_block_start\ndata: {"type":"content_block_start","index":';
+const TEXT_START_TAIL = ',"content_block":{"type":"text","text":""}}\n\n';
+const TEXT_DELTA_HEAD = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":';
+const TEXT_DELTA_MID = ',"delta":{"type":"text_delta","text":';
+const JSON_DELTA_MID = ',"delta":{"type":"input_json_delta","partial_json":';
+const DELTA_TAIL = '}}\n\n';
+const MESSAGE_STOP = 'event: message_stop\ndata: {"type":"message_stop"}\n\n';
+
+type ToolFragment = { index: number; id?: string; function?: { name?: string; arguments?: string } };
+
+/** One upstream tool call (by its `index`), until it has a name and so a block. */
+interface ToolCall {
+  block: number;
+  id: string | undefined;
+  /** arguments received before the name (rare), sent when the block opens */
+  args: string;
+}
+
+class AnthropicStream implements StreamTranscoder {
+  readonly usage: TokenUsage = { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0 };
+  finished = false;
+  #started = false;
+  #ended = false;
+  /** NONE, TEXT, or ≥0: the upstream tool index whose block is open */
+  #open = NONE;
+  #nextBlock = 0;
+  #textBlock = NONE;
+  #tools: ToolCall[] | null = null;
+  #finish: string | null = null;
+  #stopReason: unknown = null;
+  readonly #model: string;
+  readonly #requestId: string;
+
+  constructor(ctx: ResponseContext) {
+    this.#model = JSON.stringify(ctx.model);
+    this.#requestId = ctx.requestId;
+  }
+
+  chunk(c: UpstreamChunk): string {
+    if (c.usage) toUsage(c.usage, this.usage);
+    let out = this.#started ? '' : this.#start();
+    const choices = c.choices;
+    if (!choices || choices.length === 0) return out;
+    const ch = choices[0];
+    if (ch.index !== 0 && ch.index !== undefined) return out;
+    const d = ch.delta;
+    if (d) {
+      // Text before tool calls: in a chunk that carries both, the text was generated first.
+      const text = d.content;
+      if (typeof text === 'string' && text.length > 0) {
+        if (this.#open !== TEXT) {
+          out += this.#close();
+          this.#textBlock = this.#nextBlock++;
+          this.#open = TEXT;
+          out += TEXT_START_HEAD + this.#textBlock + TEXT_START_TAIL;
+        }
+        out += TEXT_DELTA_HEAD + this.#textBlock + TEXT_DELTA_MID + JSON.stringify(text) + DELTA_TAIL;
+      }
+      const calls = d.tool_calls;
+      if (calls) for (let i = 0; i < calls.length; i++) out += this.#toolFragment(calls[i]);
+    }
+    if (ch.finish_reason) {
+      this.#finish = ch.finish_reason;
+      this.#stopReason = ch.stop_reason ?? null;
+      this.finished = true;
+    }
+    return out;
+  }
+
+  #start(): string {
+    this.#started = true;
+    return (
+      'event: message_start\ndata: {"type":"message_start","message":{"id":"' + newMessageId() +
+      '","type":"message","role":"assistant","model":' + this.#model +
+      ',"content":[],"stop_reason":null,"stop_sequence":null,"usage":{' + anthropicUsageFields(this.usage) +
+      ',"service_tier":"standard"}}}\n\n'
+    );
+  }
+
+  #toolFragment(f: ToolFragment): string {
+    const k = f.index ?? 0;
+    const tools = (this.#tools ??= []);
+    let t = tools[k];
+    if (t === undefined) t = tools[k] = { block: NONE, id: undefined, args: '' };
+    if (f.id && t.id === undefined) t.id = f.id;
+    const args = f.function?.arguments;
+    const name = f.function?.name;
+    let out = '';
+    if (t.block === NONE) {
+      if (!name) {
+        // No name yet: a tool_use block cannot open without one, so hold what came.
+        if (args) t.args += args;
+        return '';
+      }
+      out += this.#close();
+      t.block = this.#nextBlock++;
+      this.#open = k;
+      out +=
+        'event: content_block_start\ndata: {"type":"content_block_start","index":' + t.block +
+        ',"content_block":{"type":"tool_use","id":' + JSON.stringify(t.id ?? newToolUseId()) +
+        ',"name":' + JSON.stringify(name) + ',"input":{}}}\n\n';
+      if (t.args.length > 0) {
+        out += TEXT_DELTA_HEAD + t.block + JSON_DELTA_MID + JSON.stringify(t.args) + DELTA_TAIL;
+        t.args = '';
+      }
+    }
+    // A fragment for an earlier call after a later one began (never seen from vLLM) still goes
+    // to its own block index, which is where the SDKs apply it.
+    if (args) out += TEXT_DELTA_HEAD + t.block + JSON_DELTA_MID + JSON.stringify(args) + DELTA_TAIL;
+    return out;
+  }
+
+  #close(): string {
+    const open = this.#open;
+    if (open === NONE) return '';
+    this.#open = NONE;
+    return BLOCK_STOP_HEAD + (open === TEXT ? this.#textBlock : this.#tools![open].block) + '}\n\n';
+  }
+
+  finish(): string {
+    if (this.#ended) return '';
+    this.#ended = true;
+    let out = this.#started ? '' : this.#start();
+    out += this.#close();
+    const stop = stopInfo(this.#finish, this.#stopReason, this.#tools !== null && this.#tools.length > 0);
+    return (
+      out +
+      'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"' + stop.reason +
+      '","stop_sequence":' + JSON.stringify(stop.sequence) + '},"usage":{' + anthropicUsageFields(this.usage) + '}}\n\n' +
+      MESSAGE_STOP
+    );
+  }
+
+  fail(e: GatewayError): string {
+    if (this.#ended) return '';
+    this.#ended = true;
+    // No message_stop follows an error event; the A-SDK throws an APIError with e's type.
+    return 'event: error\ndata: ' + anthropicErrorBody(e, this.#requestId) + '\n\n';
+  }
+}
+
+export function anthropicStream(ctx: ResponseContext): StreamTranscoder {
+  return new AnthropicStream(ctx);
+}

@@ -1,0 +1,16 @@
+// The wire formats: Anthropic Messages and OpenAI Chat Completions in, OpenAI-compatible replica
+// bodies out, and every response, stream frame and error back in the client's own format.
+export type * from './types.js';
+export type { CountTokensRequest, TokenizeBody } from './anthropic-request.js';
+export type { Rendered } from './render.js';
+export { parseAnthropicMessages, parseCountTokens, renderCountTokens } from './anthropic-request.js';
+export { parseOpenAIChat } from './openai-request.js';
+export { renderAnthropicMessage, renderOpenAIChat } from './render.js';
+export { anthropicStream } from './anthropic-stream.js';
+export { openaiStream } from './openai-stream.js';
+export { renderError } from './errors.js';
+export { renderModel, renderModels } from './models.js';
+export { newMessageId, newRequestId } from './ids.js';
+// The admin API lives in admin.ts / admin/ (its own helper's files); the door re-exports it.
+export { createAdminApi } from './admin.js';
+export type { AdminApi, AdminApiOptions, AdminResponse, Caller } from './admin.js';

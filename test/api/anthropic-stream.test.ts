@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { anthropicStream } from '../../src/api/index.js';
+import { frames, tool, transcode, vllmChunks, type Frame } from './fixtures.js';
+
+const ctx = { requestId: 'req_stream', model: 'llama-3.1-8b' };
+const data = (f: Frame) => JSON.parse(f.data);
+const types = (fs: Frame[]) => fs.map((f) => f.event);
+
+/** Reassembles tool inputs the way clients do: concatenate partial_json per index, parse at the stop. */
+function toolInputs(fs: Frame[]): Record<number, unknown> {
+  const buf: Record<number, string> = {};
+  const out: Record<number, unknown> = {};
+  for (const f of fs) {
+    const d = data(f);
+    if (d.type === 'content_block_delta' && d.delta.type === 'input_json_delta') buf[d.index] = (buf[d.index] ?? '') + d.delta.partial_json;
+    if (d.type === 'content_block_start' && d.content_block.type === 'tool_use') buf[d.index] = '';
+    if (d.type === 'content_block_stop' && buf[d.index] !== undefined) out[d.index] = buf[d.index] === '' ? {} : JSON.parse(buf[d.index]);
+  }
+  return out;
+}
+
+describe('Anthropic stream transcoding', () => {
+  it('streams text as message_start, one text block, message_delta and message_stop, each with its event line', () => {
+    const t = anthropicStream(ctx);
+    const fs = frames(transcode(t, vllmChunks({ prompt: 57, deltas: [{ content: 'Hello' }, { content: ', world' }], finish: 'stop' })));
+    expect(types(fs)).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+    for (const f of fs) expect(data(f).type).toBe(f.event);
+    const start = data(fs[0]).message;
+    expect(start).toMatchObject({ type: 'message', role: 'assistant', model: 'llama-3.1-8b', content: [], stop_reason: null, stop_sequence: null });
+    expect(start.id).toMatch(/^msg_/);
+    // input tokens come from the first chunk's continuous usage, never a placeholder 0 (LiteLLM #41406)
+    expect(start.usage.input_tokens).toBe(57);
+    expect(data(fs[1])).toEqual({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
+    expect(fs.slice(2, 4).map((f) => data(f).delta.text).join('')).toBe('Hello, world');
+    expect(data(fs[5])).toEqual({
+      type: 'message_delta',
+      delta: { stop_reason: 'end_turn', stop_sequence: null },
+      usage: { input_tokens: 57, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 3 },
+    });
+    expect(t.finished).toBe(true);
+    expect(t.usage).toEqual({ inputTokens: 57, cachedInputTokens: 0, outputTokens: 3 });
+  });
+
+  it('reports cached prompt tokens as cache reads, outside input_tokens', () => {
+    const t = anthropicStream(ctx);
+    const fs = frames(transcode(t, vllmChunks({ prompt: 1000, cached: 960, deltas: [{ content: 'x' }], finish: 'stop' })));
+    expect(data(fs[0]).message.usage).toMatchObject({ input_tokens: 40, cache_read_input_tokens: 960 });
+    expect(data(fs.at(-2)!).usage).toMatchObject({ input_tokens: 40, cache_read_input_tokens: 960, output_tokens: 2 });
+    expect(t.usage).toEqual({ inputTokens: 1000, cachedInputTokens: 960, outputTokens: 2 });
+  });
+
+  it('turns a tool call arriving in fragments into one tool_use block whose input parses (LiteLLM #25321)', () => {
+    const fs = frames(transcode(anthropicStream(ctx), vllmChunks({
+      prompt: 80,
+      deltas: [tool(0, 'chatcmpl-tool-7f', 'get_weather'), tool(0, undefined, undefined, '{"city": '), tool(0, undefined, undefined, '"Paris", "unit"'), tool(0, undefined, undefined, ': "C"}')],
+      finish: 'tool_calls',
+    })));
+    expect(data(fs[1])).toEqual({ type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'chatcmpl-tool-7f', name: 'get_weather', input: {} } });
+    expect(toolInputs(fs)).toEqual({ 0: { city: 'Paris', unit: 'C' } });
+    expect(data(fs.at(-2)!).delta.stop_reason).toBe('tool_use');
+  });
+
+  it('gives each of two parallel tool calls its own block with the right index (LiteLLM #18238)', () => {
+    const fs = frames(transcode(anthropicStream(ctx), vllmChunks({
+      prompt: 80,
+      deltas: [
+        { content: 'Checking both.' },
+        tool(0, 'call_a', 'get_weather', '{"city":'), tool(0, undefined, undefined, '"Paris"}'),
+        tool(1, 'call_b', 'get_weather', '{"city":'), tool(1, undefined, undefined, '"Rome"}'),
+      ],
+      finish: 'tool_calls',
+    })));
+    const starts = fs.filter((f) => f.event === 'content_block_start').map((f) => data(f));
+    expect(starts.map((s) => [s.index, s.content_block.type, s.content_block.id])).toEqual([[0, 'text', undefined], [1, 'tool_use', 'call_a'], [2, 'tool_use', 'call_b']]);
+    expect(toolInputs(fs)).toEqual({ 1: { city: 'Paris' }, 2: { city: 'Rome' } });
+    // blocks open one at a time: each stop comes before the next start
+    const order = fs.filter((f) => f.event === 'content_block_start' || f.event === 'content_block_stop').map((f) => `${f.event === 'content_block_start' ? '+' : '-'}${data(f).index}`);
+    expect(order).toEqual(['+0', '-0', '+1', '-1', '+2', '-2']);
+  });
+
+  it('keeps text and the tool name when one chunk carries both (Portkey #1275)', () => {
+    const fs = frames(transcode(anthropicStream(ctx), vllmChunks({
+      prompt: 20,
+      deltas: [{ content: 'Sure.', tool_calls: [{ index: 0, id: 'call_x', type: 'function', function: { name: 'lookup', arguments: '{"q":"vllm"}' } }] }],
+      finish: 'tool_calls',
+    })));
+    expect(types(fs)).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_stop', 'content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+    expect(data(fs[2]).delta).toEqual({ type: 'text_delta', text: 'Sure.' });
+    expect(data(fs[4]).content_block).toEqual({ type: 'tool_use', id: 'call_x', name: 'lookup', input: {} });
+    expect(toolInputs(fs)).toEqual({ 1: { q: 'vllm' } });
+  });
+
+  it('holds a tool call until its name arrives, then opens the block with the earlier arguments', () => {
+    const fs = frames(transcode(anthropicStream(ctx), vllmChunks({
+      prompt: 20,
+      deltas: [{ tool_calls: [{ index: 0, id: 'call_late', type: 'function', function: { arguments: '{"a":' } }] }, tool(0, undefined, 'late_name', '1}')],
+      finish: 'tool_calls',
+    })));
+    const start = fs.find((f) => f.event === 'content_block_start')!;
+    expect(data(start).content_block).toEqual({ type: 'tool_use', id: 'call_late', name: 'late_name', input: {} });
+    expect(toolInputs(fs)).toEqual({ 0: { a: 1 } });
+  });
+
+  it('maps a length stop to max_tokens', () => {
+    const fs = frames(transcode(anthropicStream(ctx), vllmChunks({ prompt: 5, deltas: [{ content: 'a' }], finish: 'length' })));
+    expect(data(fs.at(-2)!).delta).toEqual({ stop_reason: 'max_tokens', stop_sequence: null });
+  });
+
+  it('names the matched stop sequence from vLLM stop_reason', () => {
+    const fs = frames(transcode(anthropicStream(ctx), vllmChunks({ prompt: 5, deltas: [{ content: 'a' }], finish: 'stop', stopReason: '###' })));
+    expect(data(fs.at(-2)!).delta).toEqual({ stop_reason: 'stop_sequence', stop_sequence: '###' });
+  });
+
+  it('ends a broken stream with an error event and no message_stop (Portkey #1797)', () => {
+    const t = anthropicStream(ctx);
+    const chunks = vllmChunks({ prompt: 9, deltas: [{ content: 'half an ans' }, { content: 'wer' }], finish: 'stop' });
+    let sse = '';
+    for (const c of chunks.slice(0, 2)) sse += t.chunk(c);
+    expect(t.finished).toBe(false);
+    sse += t.fail({ kind: 'upstream', message: 'The replica ended the response before it was complete.' });
+    const fs = frames(sse);
+    expect(fs.at(-1)!.event).toBe('error');
+    expect(data(fs.at(-1)!)).toEqual({ type: 'error', error: { type: 'api_error', message: 'The replica ended the response before it was complete.' }, request_id: 'req_stream' });
+    expect(types(fs)).not.toContain('message_stop');
+    expect(t.finish()).toBe(''); // nothing more once failed
+    expect(t.usage.outputTokens).toBe(1);
+  });
+
+  it('emits nothing for the usage-only chunk but uses its counts', () => {
+    const t = anthropicStream(ctx);
+    const chunks = vllmChunks({ prompt: 9, deltas: [{ content: 'x' }], finish: 'stop' });
+    t.chunk(chunks[0]);
+    t.chunk(chunks[1]);
+    t.chunk(chunks[2]);
+    expect(t.chunk({ choices: [], usage: { prompt_tokens: 9, completion_tokens: 7 } })).toBe('');
+    expect(t.usage.outputTokens).toBe(7);
+  });
+});

@@ -1,0 +1,202 @@
+import { describe, expect, it, vi } from 'vitest';
+import {
+  newMessageId, newRequestId, renderAnthropicMessage, renderError, renderModel, renderModels, renderOpenAIChat,
+  type GatewayError, type ModelInfo, type UpstreamCompletion,
+} from '../../src/api/index.js';
+
+const ctx = { requestId: 'req_test', model: 'llama-3.1-8b' };
+
+function completion(message: UpstreamCompletion['choices'][number]['message'], finish: string, extra: Partial<UpstreamCompletion['choices'][number]> = {}): UpstreamCompletion {
+  return {
+    id: 'chatcmpl-abc123',
+    created: 1_760_000_000,
+    model: 'served-llama-8b',
+    choices: [{ index: 0, message, finish_reason: finish, ...extra }],
+    usage: { prompt_tokens: 120, completion_tokens: 30, total_tokens: 150, prompt_tokens_details: { cached_tokens: 100 } },
+  };
+}
+
+describe('Anthropic non-stream rendering', () => {
+  it('renders text, the public model, a msg_ id and usage with cached tokens split out', () => {
+    const r = renderAnthropicMessage(ctx, completion({ role: 'assistant', content: 'Hi there.' }, 'stop'));
+    const m = JSON.parse(r.body);
+    expect(m).toMatchObject({ type: 'message', role: 'assistant', model: 'llama-3.1-8b', stop_reason: 'end_turn', stop_sequence: null });
+    expect(m.id).toMatch(/^msg_[0-9A-Za-z]{24}$/);
+    expect(m.content).toEqual([{ type: 'text', text: 'Hi there.', citations: null }]);
+    // input_tokens excludes cache reads; the three add up to the prompt (API-NOTES C.3)
+    expect(m.usage).toMatchObject({ input_tokens: 20, cache_read_input_tokens: 100, cache_creation_input_tokens: 0, output_tokens: 30 });
+    expect(r.usage).toEqual({ inputTokens: 120, cachedInputTokens: 100, outputTokens: 30 });
+  });
+
+  it('renders tool calls as tool_use blocks with parsed input, and bad JSON arguments as {}', () => {
+    const r = renderAnthropicMessage(ctx, completion({
+      role: 'assistant',
+      content: 'Let me check.',
+      tool_calls: [
+        { id: 'chatcmpl-tool-1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris","days":2}' } },
+        { id: 'chatcmpl-tool-2', type: 'function', function: { name: 'get_time', arguments: '{"tz": "Europe/Par' } },
+      ],
+    }, 'tool_calls'));
+    const m = JSON.parse(r.body);
+    expect(m.stop_reason).toBe('tool_use');
+    expect(m.content).toEqual([
+      { type: 'text', text: 'Let me check.', citations: null },
+      { type: 'tool_use', id: 'chatcmpl-tool-1', name: 'get_weather', input: { city: 'Paris', days: 2 } },
+      { type: 'tool_use', id: 'chatcmpl-tool-2', name: 'get_time', input: {} },
+    ]);
+  });
+
+  // [upstream finish_reason, vLLM stop_reason, has tool calls, expected stop_reason, expected stop_sequence]
+  const stops: Array<[string, string | number | null, boolean, string, string | null]> = [
+    ['stop', null, false, 'end_turn', null],
+    ['stop', 'END', false, 'stop_sequence', 'END'], // vLLM names the matched stop string
+    ['stop', 128009, false, 'end_turn', null], // a stop token id is an ordinary end of turn
+    ['length', null, false, 'max_tokens', null],
+    ['tool_calls', null, true, 'tool_use', null],
+    ['stop', null, true, 'tool_use', null], // vLLM with a named tool_choice finishes "stop"
+    ['content_filter', null, false, 'refusal', null],
+    ['abort', null, false, 'end_turn', null],
+  ];
+  it.each(stops)('maps finish_reason %s (stop_reason %s, tools %s) to %s', (finish, stopReason, tools, reason, seq) => {
+    const msg = tools
+      ? { role: 'assistant', content: null, tool_calls: [{ id: 't', type: 'function' as const, function: { name: 'f', arguments: '{}' } }] }
+      : { role: 'assistant', content: 'x' };
+    const m = JSON.parse(renderAnthropicMessage(ctx, completion(msg, finish, { stop_reason: stopReason })).body);
+    expect(m.stop_reason).toBe(reason);
+    expect(m.stop_sequence).toBe(seq);
+  });
+
+  it('renders an empty answer as empty content, not a crash', () => {
+    const m = JSON.parse(renderAnthropicMessage(ctx, { choices: [{ index: 0, message: { role: 'assistant', content: null }, finish_reason: 'stop' }] }).body);
+    expect(m.content).toEqual([]);
+    expect(m.usage.input_tokens).toBe(0);
+  });
+});
+
+describe('OpenAI non-stream rendering', () => {
+  it('keeps the upstream chatcmpl id, swaps in the public model and carries usage', () => {
+    const r = renderOpenAIChat(ctx, completion({ role: 'assistant', content: 'Hi.' }, 'stop'));
+    const c = JSON.parse(r.body);
+    expect(c).toMatchObject({ id: 'chatcmpl-abc123', object: 'chat.completion', created: 1_760_000_000, model: 'llama-3.1-8b' });
+    expect(c.choices).toEqual([{ index: 0, message: { role: 'assistant', content: 'Hi.', refusal: null }, logprobs: null, finish_reason: 'stop' }]);
+    expect(c.usage).toEqual({ prompt_tokens: 120, completion_tokens: 30, total_tokens: 150, prompt_tokens_details: { cached_tokens: 100 } });
+    expect(r.usage).toEqual({ inputTokens: 120, cachedInputTokens: 100, outputTokens: 30 });
+  });
+
+  it('makes a chatcmpl- id when the replica gave none, and drops an empty tool_calls list', () => {
+    const up = completion({ role: 'assistant', content: 'x', tool_calls: [] }, 'stop');
+    delete up.id;
+    const c = JSON.parse(renderOpenAIChat(ctx, up).body);
+    expect(c.id).toMatch(/^chatcmpl-[0-9A-Za-z]{24}$/);
+    expect(c.choices[0].message.tool_calls).toBeUndefined();
+  });
+});
+
+describe('error rendering', () => {
+  // [error, anthropic status, anthropic type, openai status, openai type, openai code]
+  const table: Array<[GatewayError, number, string, number, string, string | null]> = [
+    [{ kind: 'invalid_request', message: 'm', param: 'temperature' }, 400, 'invalid_request_error', 400, 'invalid_request_error', null],
+    [{ kind: 'authentication', message: 'm' }, 401, 'authentication_error', 401, 'invalid_request_error', 'invalid_api_key'],
+    [{ kind: 'permission', message: 'm' }, 403, 'permission_error', 403, 'invalid_request_error', 'permission_denied'],
+    [{ kind: 'not_found', message: 'm', param: 'model' }, 404, 'not_found_error', 404, 'invalid_request_error', 'model_not_found'],
+    [{ kind: 'not_found', message: 'm' }, 404, 'not_found_error', 404, 'invalid_request_error', null],
+    [{ kind: 'method_not_allowed', message: 'm' }, 405, 'invalid_request_error', 405, 'invalid_request_error', null],
+    [{ kind: 'request_too_large', message: 'm' }, 413, 'request_too_large', 413, 'invalid_request_error', 'request_too_large'],
+    [{ kind: 'rate_limited', message: 'm', retryAfterS: 3 }, 429, 'rate_limit_error', 429, 'rate_limit_error', 'rate_limit_exceeded'],
+    [{ kind: 'overloaded', message: 'm' }, 529, 'overloaded_error', 503, 'server_error', 'overloaded'],
+    [{ kind: 'timeout', message: 'm' }, 504, 'timeout_error', 504, 'server_error', 'timeout'],
+    [{ kind: 'upstream', message: 'm' }, 502, 'api_error', 502, 'server_error', null],
+    [{ kind: 'internal', message: 'm' }, 500, 'api_error', 500, 'server_error', null],
+  ];
+  it.each(table)('renders %o on both wires', (e, aStatus, aType, oStatus, oType, oCode) => {
+    const a = renderError('anthropic', e, 'req_1');
+    expect(a.status).toBe(aStatus);
+    expect(JSON.parse(a.body)).toEqual({ type: 'error', error: { type: aType, message: 'm' }, request_id: 'req_1' });
+    const o = renderError('openai', e, 'req_1');
+    expect(o.status).toBe(oStatus);
+    expect(JSON.parse(o.body)).toEqual({ error: { message: 'm', type: oType, param: 'param' in e ? (e.param ?? null) : null, code: oCode } });
+  });
+
+  it('sends retry-after in whole seconds on 429, and on overload only when known', () => {
+    expect(renderError('anthropic', { kind: 'rate_limited', message: 'slow down', retryAfterS: 2.2 }, 'r').headers).toEqual({ 'retry-after': '3' });
+    expect(renderError('openai', { kind: 'overloaded', message: 'busy', retryAfterS: 0.2 }, 'r').headers).toEqual({ 'retry-after': '1' });
+    expect(renderError('anthropic', { kind: 'overloaded', message: 'busy' }, 'r').headers).toEqual({});
+  });
+
+  it('escapes messages so the body stays valid JSON', () => {
+    const a = renderError('anthropic', { kind: 'invalid_request', message: 'bad "quote"\nline' }, 'req_x');
+    expect(JSON.parse(a.body).error.message).toBe('bad "quote"\nline');
+  });
+});
+
+describe('models', () => {
+  const models: ModelInfo[] = [
+    { id: 'old', displayName: 'Old', created: 1_700_000_000, maxInputTokens: 8192, maxOutputTokens: 2048 },
+    { id: 'new', displayName: 'New', created: 1_760_000_000, maxInputTokens: 131072, maxOutputTokens: 8192 },
+    { id: 'mid', displayName: 'Mid', created: 1_730_000_000, maxInputTokens: 32768, maxOutputTokens: 4096 },
+  ];
+  const list = (q: string) => {
+    const r = renderModels('anthropic', models, new URLSearchParams(q));
+    if (!r.ok) throw new Error(r.error.message);
+    return JSON.parse(r.value);
+  };
+
+  it('lists Anthropic models newest first with RFC 3339 created_at', () => {
+    const l = list('');
+    expect(l.data.map((m: { id: string }) => m.id)).toEqual(['new', 'mid', 'old']);
+    expect(l.data[0]).toEqual({ type: 'model', id: 'new', display_name: 'New', created_at: '2025-10-09T08:53:20Z', max_input_tokens: 131072, max_tokens: 8192 });
+    expect(l).toMatchObject({ has_more: false, first_id: 'new', last_id: 'old' });
+  });
+
+  it('pages forward with after_id and back with before_id', () => {
+    const p1 = list('limit=2');
+    expect(p1).toMatchObject({ has_more: true, first_id: 'new', last_id: 'mid' });
+    const p2 = list(`limit=2&after_id=${p1.last_id}`);
+    expect(p2.data.map((m: { id: string }) => m.id)).toEqual(['old']);
+    expect(p2.has_more).toBe(false);
+    const back = list('limit=1&before_id=old');
+    expect(back).toMatchObject({ first_id: 'mid', last_id: 'mid', has_more: true });
+  });
+
+  it.each([
+    ['limit=0', 'limit: Input should be greater than or equal to 1'],
+    ['limit=1001', 'limit: Input should be less than or equal to 1000'],
+    ['limit=abc', 'limit: Input should be a valid integer'],
+  ])('rejects %s', (q, message) => {
+    const r = renderModels('anthropic', models, new URLSearchParams(q));
+    expect(!r.ok && r.error.message).toBe(message);
+  });
+
+  it('lists OpenAI models as a plain list owned by switchyard', () => {
+    const r = renderModels('openai', models, new URLSearchParams('limit=1'));
+    expect(r.ok && JSON.parse(r.value)).toEqual({
+      object: 'list',
+      data: models.map((m) => ({ id: m.id, object: 'model', created: m.created, owned_by: 'switchyard' })),
+    });
+  });
+
+  it('renders one model per wire', () => {
+    expect(JSON.parse(renderModel('openai', models[0]))).toEqual({ id: 'old', object: 'model', created: 1_700_000_000, owned_by: 'switchyard' });
+    expect(JSON.parse(renderModel('anthropic', models[0]))).toMatchObject({ type: 'model', id: 'old', created_at: '2023-11-14T22:13:20Z' });
+  });
+});
+
+describe('ids', () => {
+  it('makes req_ and msg_ ids of 24 base62 characters that do not repeat', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 10_000; i++) seen.add(newRequestId());
+    expect(seen.size).toBe(10_000);
+    for (const id of seen) expect(id).toMatch(/^req_[0-9A-Za-z]{24}$/);
+    expect(newMessageId()).toMatch(/^msg_[0-9A-Za-z]{24}$/);
+  });
+
+  it('draws a fresh random prefix when the module loads again, so ids stay unique across restarts', async () => {
+    const a = newRequestId();
+    vi.resetModules();
+    const again = await import('../../src/api/ids.js');
+    const b = again.newRequestId();
+    // a fresh module instance stands in for a restarted process
+    expect(b.slice(4, 16)).not.toBe(a.slice(4, 16));
+    expect(b).toMatch(/^req_[0-9A-Za-z]{24}$/);
+  });
+});
