@@ -154,7 +154,7 @@ describe('Anthropic errors through switchyard up', () => {
     const err2 = await client.messages.create({ model: MODEL, max_tokens: 5, temperature: 7, messages: [{ role: 'user', content: 'x' }] } as never).catch((e) => e);
     expect(err2.status).toBe(400);
     expect(err2.error.error.message).toContain('temperature');
-    const err3 = await client.messages.create({ model: MODEL, max_tokens: 999_999, messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
+    const err3 = await client.messages.create({ model: MODEL, max_tokens: 20_000, messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
     expect(err3.status).toBe(400);
   });
 

@@ -1,0 +1,20 @@
+import { numGpuBlocks, schedulerDefaults, type HardwareProfile } from './profile.js';
+import type { ReplicaConfig, ReplicaOptions } from './types.js';
+
+/** vLLM's knobs, each defaulting from the profile; a knob that is not a positive integer is a programming error. */
+export function resolveConfig(profile: HardwareProfile, o: ReplicaOptions = {}): ReplicaConfig {
+  const d = schedulerDefaults(profile);
+  const blockSize = o.blockSize ?? d.blockSize;
+  const cfg: ReplicaConfig = {
+    maxNumSeqs: o.maxNumSeqs ?? d.maxNumSeqs,
+    maxNumBatchedTokens: o.maxNumBatchedTokens ?? d.maxNumBatchedTokens,
+    blockSize,
+    numGpuBlocks: o.numGpuBlocks ?? numGpuBlocks(profile, blockSize),
+    maxModelLen: o.maxModelLen ?? profile.model.maxModelLen,
+    enablePrefixCaching: o.enablePrefixCaching ?? true,
+  };
+  for (const k of ['maxNumSeqs', 'maxNumBatchedTokens', 'blockSize', 'numGpuBlocks', 'maxModelLen'] as const) {
+    if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new RangeError(`replica ${k} must be a positive integer, got ${cfg[k]} (profile ${profile.name})`);
+  }
+  return cfg;
+}

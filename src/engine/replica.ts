@@ -1,0 +1,252 @@
+import { KvBlockPool } from './kv.js';
+import { resolveConfig } from './config.js';
+import { stepSeconds, type BatchShape, type HardwareProfile } from './profile.js';
+import { Deque } from './queue.js';
+import { Seq } from './seq.js';
+import type {
+  AddResult, EngineRequest, ReplicaConfig, ReplicaModel, ReplicaOptions, ReplicaStats, SeqView, StepResult,
+} from './types.js';
+
+/** A vLLM-like replica: pure, clock-free; the caller advances time by each step's `durationS`. */
+export function createReplicaModel<R extends EngineRequest = EngineRequest>(profile: HardwareProfile, opts: ReplicaOptions = {}): ReplicaModel<R> {
+  return new Replica<R>(profile, resolveConfig(profile, opts));
+}
+
+class Replica<R extends EngineRequest> implements ReplicaModel<R> {
+  readonly #kv: KvBlockPool;
+  readonly #running: Seq<R>[] = [];
+  readonly #waiting = new Deque<Seq<R>>();
+  readonly #byId = new Map<string | number, Seq<R>>();
+  readonly #scheduled: Seq<R>[] = [];
+  readonly #shape: BatchShape = { prefillTokens: 0, decodeSeqs: 0, kvTokens: 0, scheduledTokens: 0 };
+  readonly #result: StepResult<R> = {
+    durationS: 0, scheduledTokens: 0, prefillTokens: 0, decodeSeqs: 0, kvTokens: 0,
+    started: [], tokens: [], first: [], finished: [], preempted: [],
+  };
+  #queries = 0;
+  #hits = 0;
+  #preemptions = 0;
+  #promptTokens = 0;
+  #generationTokens = 0;
+  #finished = 0;
+  #aborted = 0;
+  #steps = 0;
+  #busyS = 0;
+
+  constructor(readonly profile: HardwareProfile, readonly config: ReplicaConfig) {
+    this.#kv = new KvBlockPool(config.numGpuBlocks);
+  }
+
+  get hasWork(): boolean {
+    return this.#running.length + this.#waiting.length > 0;
+  }
+
+  get idle(): boolean {
+    return !this.hasWork;
+  }
+
+  add(req: R): AddResult<R> {
+    const c = this.config;
+    const p = req.promptTokens.length;
+    if (p < 1) return { ok: false, error: { kind: 'invalid', message: 'the prompt has no tokens' } };
+    if (!Number.isInteger(req.maxTokens) || req.maxTokens < 1) {
+      return { ok: false, error: { kind: 'invalid', message: `maxTokens must be a positive integer, got ${req.maxTokens}` } };
+    }
+    if (this.#byId.has(req.id)) return { ok: false, error: { kind: 'duplicate_id', message: `request ${req.id} is already in the replica` } };
+    if (p + req.maxTokens > c.maxModelLen) {
+      return { ok: false, error: { kind: 'context_length', promptTokens: p, maxModelLen: c.maxModelLen, message: `prompt (${p}) + maxTokens (${req.maxTokens}) exceeds max_model_len ${c.maxModelLen}` } };
+    }
+    if (Math.ceil((p + req.maxTokens) / c.blockSize) > c.numGpuBlocks) {
+      return { ok: false, error: { kind: 'kv_capacity', message: `the request needs more than the whole KV cache (${c.numGpuBlocks * c.blockSize} tokens)` } };
+    }
+    const s = new Seq(req, c.blockSize, c.enablePrefixCaching);
+    this.#byId.set(req.id, s);
+    this.#waiting.push(s);
+    return { ok: true, seq: s };
+  }
+
+  abort(id: string | number): SeqView<R> | null {
+    const s = this.#byId.get(id);
+    if (s === undefined) return null;
+    this.#byId.delete(id);
+    if (s.phase === 'waiting') this.#waiting.remove(s);
+    else {
+      this.#running.splice(this.#running.indexOf(s), 1);
+      this.#free(s);
+    }
+    s.phase = 'aborted';
+    this.#aborted++;
+    return s;
+  }
+
+  step(): StepResult<R> {
+    const r = this.#result;
+    r.started.length = r.tokens.length = r.first.length = r.finished.length = r.preempted.length = 0;
+    const sched = this.#scheduled;
+    sched.length = 0;
+    const budget = this.#scheduleRunning(this.config.maxNumBatchedTokens);
+    // vLLM V1: no new admissions in a step that had to preempt
+    if (r.preempted.length === 0) this.#admitWaiting(budget);
+    this.#measure();
+    this.#advance();
+    this.#steps++;
+    this.#busyS += r.durationS;
+    return r;
+  }
+
+  stats(): ReplicaStats {
+    const kv = this.#kv;
+    return {
+      running: this.#running.length, waiting: this.#waiting.length,
+      kvUsage: 1 - kv.numFree / kv.numBlocks, kvBlocks: kv.numBlocks, kvBlocksFree: kv.numFree, kvBlocksCached: kv.numCached,
+      prefixCacheQueries: this.#queries, prefixCacheHits: this.#hits, preemptions: this.#preemptions,
+      promptTokens: this.#promptTokens, generationTokens: this.#generationTokens,
+      finished: this.#finished, aborted: this.#aborted, steps: this.#steps, busyS: this.#busyS,
+    };
+  }
+
+  /** Running requests first, in order: decodes and continuing prefill chunks. Returns the budget left. */
+  #scheduleRunning(budget: number): number {
+    const running = this.#running;
+    for (let i = 0; i < running.length && budget > 0; i++) {
+      const s = running[i];
+      const n = Math.min(s.numTokens - s.computedTokens, budget);
+      let fits = true;
+      while (!this.#allocate(s, n, 0)) {
+        // out of KV: recompute-preempt the youngest running request (maybe this one)
+        const victim = running.pop()!;
+        this.#preempt(victim);
+        if (victim === s) {
+          fits = false;
+          break;
+        }
+      }
+      if (!fits) break;
+      s.scheduled = n;
+      budget -= n;
+      this.#scheduled.push(s);
+    }
+    return budget;
+  }
+
+  /** Then the queue, in order, while the budget and max_num_seqs allow; head-of-line blocks. */
+  #admitWaiting(budget: number): void {
+    const c = this.config;
+    while (budget > 0 && this.#running.length < c.maxNumSeqs) {
+      const s = this.#waiting.peek();
+      if (s === undefined) break;
+      // the longest cached prefix, leaving at least one token to compute (vLLM: num_tokens - 1)
+      const maxHit = Math.min(s.numHashed, Math.floor((s.numTokens - 1) / c.blockSize));
+      const hitBlocks = maxHit > 0 ? this.#kv.match(s.hashes, maxHit, s.blocks) : 0;
+      const hitTokens = hitBlocks * c.blockSize;
+      const n = Math.min(s.numTokens - hitTokens, budget);
+      if (!this.#allocate(s, n, hitBlocks)) break;
+      this.#waiting.shift();
+      this.#running.push(s);
+      s.phase = 'running';
+      s.computedTokens = hitTokens;
+      s.scheduled = n;
+      budget -= n;
+      this.#queries += s.numTokens;
+      this.#hits += hitTokens;
+      if (!s.everScheduled) {
+        s.everScheduled = true;
+        s.cachedTokens = hitTokens;
+        this.#result.started.push(s);
+      }
+      this.#scheduled.push(s);
+    }
+  }
+
+  /** Reserve blocks for n more tokens (after hitBlocks cached ones); false, changing nothing, if KV is short. */
+  #allocate(s: Seq<R>, n: number, hitBlocks: number): boolean {
+    const kv = this.#kv;
+    const bs = this.config.blockSize;
+    const total = s.computedTokens + hitBlocks * bs + n;
+    const newBlocks = Math.ceil(total / bs) - s.numBlocks - hitBlocks;
+    const reclaimed = hitBlocks > 0 ? kv.countUnreferenced(s.blocks, hitBlocks) : 0;
+    if (newBlocks > kv.numFree - reclaimed) return false;
+    if (hitBlocks > 0) {
+      for (let i = 0; i < hitBlocks; i++) kv.touch(s.blocks[i]);
+      s.numBlocks = s.numRegistered = hitBlocks;
+    }
+    for (let i = 0; i < newBlocks; i++) s.blocks[s.numBlocks++] = kv.take();
+    // blocks that will be full once this step computes them join the prefix cache now, as in vLLM
+    const full = Math.min(Math.floor(total / bs), s.numHashed);
+    for (let b = s.numRegistered; b < full; b++) kv.register(s.blocks[b], s.hashes[b]);
+    if (full > s.numRegistered) s.numRegistered = full;
+    return true;
+  }
+
+  #preempt(s: Seq<R>): void {
+    this.#free(s);
+    s.phase = 'waiting';
+    s.computedTokens = 0;
+    s.preemptions++;
+    this.#preemptions++;
+    this.#waiting.unshift(s);
+    this.#result.preempted.push(s);
+  }
+
+  /** Free in reverse so a request's tail blocks are evicted before its shared prefix (vLLM). */
+  #free(s: Seq<R>): void {
+    for (let b = s.numBlocks - 1; b >= 0; b--) this.#kv.release(s.blocks[b]);
+    s.numBlocks = 0;
+    s.numRegistered = 0;
+  }
+
+  #measure(): void {
+    const sh = this.#shape;
+    sh.prefillTokens = sh.decodeSeqs = sh.kvTokens = sh.scheduledTokens = 0;
+    const sched = this.#scheduled;
+    for (let i = 0; i < sched.length; i++) {
+      const s = sched[i];
+      const decode = s.scheduled === 1 && s.generated > 0 && s.computedTokens === s.numTokens - 1;
+      if (decode) sh.decodeSeqs++;
+      else sh.prefillTokens += s.scheduled;
+      sh.scheduledTokens += s.scheduled;
+      sh.kvTokens += s.computedTokens + s.scheduled;
+    }
+    const r = this.#result;
+    r.durationS = stepSeconds(this.profile.step, sh);
+    r.scheduledTokens = sh.scheduledTokens;
+    r.prefillTokens = sh.prefillTokens;
+    r.decodeSeqs = sh.decodeSeqs;
+    r.kvTokens = sh.kvTokens;
+  }
+
+  /** The model ran: computed tokens advance; a request whose KV caught up samples a token. */
+  #advance(): void {
+    const r = this.#result;
+    const sched = this.#scheduled;
+    let done = 0;
+    for (let i = 0; i < sched.length; i++) {
+      const s = sched[i];
+      s.computedTokens += s.scheduled;
+      s.scheduled = 0;
+      if (s.computedTokens < s.numTokens) continue; // a prefill chunk: no token yet
+      s.generated++;
+      s.numTokens++;
+      this.#generationTokens++;
+      r.tokens.push(s);
+      if (s.generated === 1) {
+        this.#promptTokens += s.promptLen;
+        r.first.push(s);
+      }
+      if (s.generated >= s.maxTokens) {
+        this.#free(s);
+        s.phase = 'finished';
+        this.#byId.delete(s.req.id);
+        this.#finished++;
+        r.finished.push(s);
+        done++;
+      }
+    }
+    if (done > 0) {
+      const running = this.#running;
+      let k = 0;
+      for (let i = 0; i < running.length; i++) if (running[i].phase === 'running') running[k++] = running[i];
+      running.length = k;
+    }
+  }
+}
