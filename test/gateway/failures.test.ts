@@ -1,0 +1,160 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { mkdtempSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import { freePorts } from '../../src/control/index.js';
+import { startPlatform, type Platform } from '../../src/gateway/index.js';
+import { createLogger } from '../../src/observe/index.js';
+import { ensureDemoTenant, openStore } from '../../src/tenancy/index.js';
+
+// The gateway in-process, in front of scripted replicas on real sockets: each model below is one
+// way a replica can fail, and the spec says what the client sees.
+const KEY = 'sk-sy-gateway-failures-test-key-000000000000';
+type Script = (req: IncomingMessage, res: ServerResponse, body: any) => void;
+
+const chunk = (delta: object, finish: string | null = null, usage: object | null = null) =>
+  `data: ${JSON.stringify({ id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }], usage })}\n\n`;
+const usage = { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 };
+const completion = JSON.stringify({ id: 'chatcmpl-ok', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'fine' }, finish_reason: 'stop' }], usage });
+
+const scripts: Record<string, Script> = {
+  good: (_q, s, b) => {
+    if (!b.stream) return void s.writeHead(200, { 'content-type': 'application/json' }).end(completion);
+    s.writeHead(200, { 'content-type': 'text/event-stream' });
+    s.end(chunk({ role: 'assistant', content: '' }, null, usage) + chunk({ content: 'fine' }, null, usage) + chunk({}, 'stop', usage) + 'data: [DONE]\n\n');
+  },
+  cut: (_q, s) => {
+    s.writeHead(200, { 'content-type': 'text/event-stream' });
+    s.write(chunk({ role: 'assistant', content: '' }, null, usage) + chunk({ content: 'half an ans' }, null, usage));
+    setTimeout(() => s.socket?.destroy(), 30);
+  },
+  unfinished: (_q, s) => {
+    s.writeHead(200, { 'content-type': 'text/event-stream' });
+    s.end(chunk({ role: 'assistant', content: '' }, null, usage) + chunk({ content: 'no end' }, null, usage) + 'data: [DONE]\n\n');
+  },
+  fail500: (_q, s) => void s.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"engine crashed","code":500}}'),
+  toolong: (_q, s) => void s.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"message":"This model\'s maximum context length is 8192 tokens. However, you requested 9000 tokens.","type":"BadRequestError","code":400}}'),
+};
+
+const seen: Record<string, number> = {};
+const servers: Server[] = [];
+async function replica(name: string): Promise<string> {
+  const server = createServer((q, s) => {
+    if (q.url === '/health') return void s.end();
+    let raw = '';
+    q.on('data', (d) => (raw += d)).on('end', () => {
+      seen[name] = (seen[name] ?? 0) + 1;
+      scripts[name](q, s, JSON.parse(raw));
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+let platform: Platform;
+let anthropic: Anthropic;
+let openai: OpenAI;
+
+beforeAll(async () => {
+  const [closed] = await freePorts(1);
+  const good = await replica('good');
+  const urls = { cut: await replica('cut'), unfinished: await replica('unfinished'), fail500: await replica('fail500'), toolong: await replica('toolong') };
+  const dir = mkdtempSync(join(tmpdir(), 'sy-gw-'));
+  const storeUrl = `sqlite:${join(dir, 'db.sqlite')}`;
+  const store = await openStore(storeUrl);
+  await ensureDemoTenant(store, KEY);
+  await store.close();
+  const config = loadConfig(undefined, { port: 0 });
+  const replicas = [
+    // `retry`: the home-region replica refuses connections; a remote one answers.
+    { id: 'us-east/retry/0', model: 'retry', servedModel: 'm', region: 'us-east', url: `http://127.0.0.1:${closed}` },
+    { id: 'eu-west/retry/1', model: 'retry', servedModel: 'm', region: 'eu-west', url: good },
+    // `flaky`: the home replica answers 500 before anything was relayed; another answers.
+    { id: 'us-east/flaky/0', model: 'flaky', servedModel: 'm', region: 'us-east', url: urls.fail500 },
+    { id: 'eu-west/flaky/1', model: 'flaky', servedModel: 'm', region: 'eu-west', url: good },
+    { id: 'us-east/cut/0', model: 'cut', servedModel: 'm', region: 'us-east', url: urls.cut },
+    { id: 'us-east/unfinished/0', model: 'unfinished', servedModel: 'm', region: 'us-east', url: urls.unfinished },
+    { id: 'us-east/toolong/0', model: 'toolong', servedModel: 'm', region: 'us-east', url: urls.toolong },
+  ];
+  for (const r of replicas) if (!config.models.some((m) => m.id === r.model)) config.models.push({ ...config.models[0], id: r.model, displayName: r.model });
+  platform = await startPlatform({ config, replicas, storeUrl, adminToken: null, log: createLogger('silent') });
+  anthropic = new Anthropic({ baseURL: platform.url, apiKey: KEY, maxRetries: 0 });
+  openai = new OpenAI({ baseURL: `${platform.url}/v1`, apiKey: KEY, maxRetries: 0 });
+});
+
+afterAll(async () => {
+  await platform?.close();
+  for (const s of servers) { s.closeAllConnections(); s.close(); }
+});
+
+async function ledgerRow(requestId: string) {
+  await platform.ledger.flush();
+  const tenants = await platform.store.listTenants();
+  const rows = (await Promise.all(tenants.map((t) => platform.store.queryUsage({ tenantId: t.id, limit: 500 })))).flat();
+  return rows.find((r) => r.requestId === requestId);
+}
+
+describe('when a replica fails before anything reached the client', () => {
+  it('sends the request to another replica, and the ledger names the one that answered', async () => {
+    const { data, response } = await anthropic.messages.create({ model: 'retry', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).withResponse();
+    expect((data.content[0] as Anthropic.TextBlock).text).toBe('fine');
+    const row = await ledgerRow(response.headers.get('request-id')!);
+    expect(row?.replica).toBe('eu-west/retry/1');
+    expect(row?.outcome).toBe('ok');
+    // The refusing replica is out of rotation until a health probe passes.
+    expect(platform.fleet.replicasOf('retry')[0].healthy).toBe(false);
+  });
+
+  it('retries a 500 from the replica on another one', async () => {
+    const before = seen.fail500 ?? 0;
+    const r = await openai.chat.completions.create({ model: 'flaky', messages: [{ role: 'user', content: 'x' }] });
+    expect(r.choices[0].message.content).toBe('fine');
+    expect(seen.fail500).toBe(before + 1);
+  });
+
+  it('passes a replica\'s 400 (context too long) through as invalid_request_error, without retrying', async () => {
+    const err = await anthropic.messages.create({ model: 'toolong', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
+    expect(err.status).toBe(400);
+    expect(err.error.error.type).toBe('invalid_request_error');
+    expect(err.error.error.message).toContain('maximum context length');
+    expect(seen.toolong).toBe(1);
+  });
+});
+
+describe('when a stream breaks after it began', () => {
+  it('ends an Anthropic stream with an error event, not a clean message_stop (#Portkey-1797)', async () => {
+    const events: string[] = [];
+    const stream = anthropic.messages.stream({ model: 'cut', max_tokens: 50, messages: [{ role: 'user', content: 'x' }] });
+    stream.on('streamEvent', (e) => events.push(e.type));
+    const err = await stream.finalMessage().catch((e) => e);
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+    expect(events).toContain('content_block_delta');
+    expect(events).not.toContain('message_stop');
+  });
+
+  it('ends an OpenAI stream with an error payload the SDK throws on', async () => {
+    const stream = await openai.chat.completions.create({ model: 'cut', stream: true, messages: [{ role: 'user', content: 'x' }] });
+    let text = '';
+    const err = await (async () => { for await (const c of stream) text += c.choices[0]?.delta.content ?? ''; })().catch((e) => e);
+    expect(text).toBe('half an ans');
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+  });
+
+  it('treats a stream that ends without a finish reason as incomplete, and records it so', async () => {
+    const res = await fetch(`${platform.url}/v1/messages`, {
+      method: 'POST', headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'unfinished', max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'x' }] }),
+    });
+    const text = await res.text();
+    expect(text).toContain('event: error');
+    expect(text).not.toContain('event: message_stop');
+    const row = await ledgerRow(res.headers.get('request-id')!);
+    expect(row?.outcome).toBe('upstream_error');
+  });
+});
