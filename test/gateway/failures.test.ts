@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
-import { freePorts } from '../../src/control/index.js';
 import { startPlatform, type Platform } from '../../src/gateway/index.js';
 import { createLogger } from '../../src/observe/index.js';
 import { ensureDemoTenant, openStore } from '../../src/tenancy/index.js';
@@ -37,6 +36,7 @@ const scripts: Record<string, Script> = {
     s.writeHead(200, { 'content-type': 'text/event-stream' });
     s.end(chunk({ role: 'assistant', content: '' }, null, usage) + chunk({ content: 'no end' }, null, usage) + 'data: [DONE]\n\n');
   },
+  drop: (q) => void q.socket.destroy(),
   fail500: (_q, s) => void s.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"engine crashed","code":500}}'),
   toolong: (_q, s) => void s.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"message":"This model\'s maximum context length is 8192 tokens. However, you requested 9000 tokens.","type":"BadRequestError","code":400}}'),
 };
@@ -62,9 +62,8 @@ let anthropic: Anthropic;
 let openai: OpenAI;
 
 beforeAll(async () => {
-  const [closed] = await freePorts(1);
   const good = await replica('good');
-  const urls = { cut: await replica('cut'), unfinished: await replica('unfinished'), fail500: await replica('fail500'), toolong: await replica('toolong') };
+  const urls = { drop: await replica('drop'), cut: await replica('cut'), unfinished: await replica('unfinished'), fail500: await replica('fail500'), toolong: await replica('toolong') };
   const dir = mkdtempSync(join(tmpdir(), 'sy-gw-'));
   const storeUrl = `sqlite:${join(dir, 'db.sqlite')}`;
   const store = await openStore(storeUrl);
@@ -72,8 +71,9 @@ beforeAll(async () => {
   await store.close();
   const config = loadConfig(undefined, { port: 0 });
   const replicas = [
-    // `retry`: the home-region replica refuses connections; a remote one answers.
-    { id: 'us-east/retry/0', model: 'retry', servedModel: 'm', region: 'us-east', url: `http://127.0.0.1:${closed}` },
+    // `retry`: the home-region replica passes its health probe but drops the connection on the
+    // request (a process dying mid-accept); a remote one answers.
+    { id: 'us-east/retry/0', model: 'retry', servedModel: 'm', region: 'us-east', url: urls.drop },
     { id: 'eu-west/retry/1', model: 'retry', servedModel: 'm', region: 'eu-west', url: good },
     // `flaky`: the home replica answers 500 before anything was relayed; another answers.
     { id: 'us-east/flaky/0', model: 'flaky', servedModel: 'm', region: 'us-east', url: urls.fail500 },
@@ -107,7 +107,8 @@ describe('when a replica fails before anything reached the client', () => {
     const row = await ledgerRow(response.headers.get('request-id')!);
     expect(row?.replica).toBe('eu-west/retry/1');
     expect(row?.outcome).toBe('ok');
-    // The refusing replica is out of rotation until a health probe passes.
+    expect(seen.drop).toBe(1);
+    // The dropping replica is out of rotation until a health probe passes.
     expect(platform.fleet.replicasOf('retry')[0].healthy).toBe(false);
   });
 
