@@ -1,0 +1,58 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FleetRegistry, HealthProber } from '../../src/fleet/index.js';
+
+let status = 200;
+let server: Server;
+let url: string;
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    if (req.url === '/health') res.writeHead(status).end();
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => server.close());
+
+describe('health probes', () => {
+  it('take a replica whose /health fails out of rotation, and bring it back when it passes', async () => {
+    const fleet = new FleetRegistry();
+    const r = fleet.add({ id: 'a', model: 'm', servedModel: 'm', region: 'x', url });
+    const changes: boolean[] = [];
+    const prober = new HealthProber(fleet, { intervalMs: 60_000, timeoutMs: 500, onChange: (_r, h) => changes.push(h) });
+    status = 503;
+    await prober.probeAll();
+    expect(r.healthy).toBe(false);
+    expect(r.consecutiveFailures).toBe(1);
+    await prober.probeAll();
+    expect(r.consecutiveFailures).toBe(2);
+    status = 200;
+    await prober.probeAll();
+    expect(r.healthy).toBe(true);
+    expect(r.consecutiveFailures).toBe(0);
+    expect(changes).toEqual([false, true]);
+  });
+
+  it('count an unreachable replica as failed within the probe timeout', async () => {
+    const fleet = new FleetRegistry();
+    const r = fleet.add({ id: 'b', model: 'm', servedModel: 'm', region: 'x', url: 'http://127.0.0.1:1' });
+    const t0 = Date.now();
+    await new HealthProber(fleet, { intervalMs: 60_000, timeoutMs: 300 }).probeAll();
+    expect(r.healthy).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(2_000);
+  });
+});
+
+describe('the fleet registry', () => {
+  it('lists replicas by model, in the order they were added, and nothing for an unknown model', () => {
+    const fleet = new FleetRegistry();
+    fleet.add({ id: '1', model: 'a', servedModel: 'a', region: 'x', url });
+    fleet.add({ id: '2', model: 'b', servedModel: 'b', region: 'x', url });
+    fleet.add({ id: '3', model: 'a', servedModel: 'a', region: 'y', url });
+    expect(fleet.replicasOf('a').map((r) => r.id)).toEqual(['1', '3']);
+    expect(fleet.replicasOf('zzz')).toEqual([]);
+    expect(fleet.all).toHaveLength(3);
+  });
+});
