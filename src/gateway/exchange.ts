@@ -10,6 +10,7 @@ import type { UpstreamCall, UpstreamFailure, UpstreamSink } from '../upstream/in
 import type { Backend } from './backends.js';
 import type { Gateway, ModelEntry } from './gateway.js';
 
+const uncork = (x: Exchange): void => Exchange.uncork(x);
 const SSE_HEAD = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
 
 /**
@@ -24,6 +25,7 @@ export class Exchange implements UpstreamSink {
   #attempts = 0;
   #ttftMs: number | null = null;
   #done = false;
+  #corked = false;
   #entry: ModelEntry | null = null;
 
   constructor(
@@ -82,10 +84,22 @@ export class Exchange implements UpstreamSink {
       this.res.writeHead(200, this.gw.headersFor(this.ireq.wire, this.requestId, SSE_HEAD));
     }
     const out = t.chunk(chunk);
-    if (out.length !== 0 && !this.res.write(out)) {
+    if (out.length === 0) return;
+    // One upstream read often holds several events: send their frames in one write.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.res.cork();
+      process.nextTick(uncork, this);
+    }
+    if (!this.res.write(out)) {
       this.#call!.pause();
       this.res.once('drain', this.#onDrain);
     }
+  }
+
+  static uncork(x: Exchange): void {
+    x.#corked = false;
+    x.res.uncork();
   }
 
   onDone(): void {

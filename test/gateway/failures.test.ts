@@ -37,11 +37,27 @@ const scripts: Record<string, Script> = {
     s.end(chunk({ role: 'assistant', content: '' }, null, usage) + chunk({ content: 'no end' }, null, usage) + 'data: [DONE]\n\n');
   },
   drop: (q) => void q.socket.destroy(),
+  // Writes as fast as the gateway will take it, and counts what it got out.
+  flood: (_q, s) => {
+    s.writeHead(200, { 'content-type': 'text/event-stream' });
+    s.write(chunk({ role: 'assistant', content: '' }, null, usage));
+    const piece = chunk({ content: 'x'.repeat(4000) }, null, usage);
+    const pump = () => {
+      while (flooded < FLOOD_CAP && !s.destroyed) {
+        flooded += piece.length;
+        if (!s.write(piece)) return void s.once('drain', pump);
+      }
+      s.end();
+    };
+    pump();
+  },
   fail500: (_q, s) => void s.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"engine crashed","code":500}}'),
   toolong: (_q, s) => void s.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"message":"This model\'s maximum context length is 8192 tokens. However, you requested 9000 tokens.","type":"BadRequestError","code":400}}'),
 };
 
 const seen: Record<string, number> = {};
+const FLOOD_CAP = 256 * 1024 * 1024;
+let flooded = 0;
 const servers: Server[] = [];
 async function replica(name: string): Promise<string> {
   const server = createServer((q, s) => {
@@ -63,7 +79,7 @@ let openai: OpenAI;
 
 beforeAll(async () => {
   const good = await replica('good');
-  const urls = { drop: await replica('drop'), cut: await replica('cut'), unfinished: await replica('unfinished'), fail500: await replica('fail500'), toolong: await replica('toolong') };
+  const urls = { flood: await replica('flood'), drop: await replica('drop'), cut: await replica('cut'), unfinished: await replica('unfinished'), fail500: await replica('fail500'), toolong: await replica('toolong') };
   const dir = mkdtempSync(join(tmpdir(), 'sy-gw-'));
   const storeUrl = `sqlite:${join(dir, 'db.sqlite')}`;
   const store = await openStore(storeUrl);
@@ -80,6 +96,7 @@ beforeAll(async () => {
     { id: 'eu-west/flaky/1', model: 'flaky', servedModel: 'm', region: 'eu-west', url: good },
     { id: 'us-east/cut/0', model: 'cut', servedModel: 'm', region: 'us-east', url: urls.cut },
     { id: 'us-east/unfinished/0', model: 'unfinished', servedModel: 'm', region: 'us-east', url: urls.unfinished },
+    { id: 'us-east/flood/0', model: 'flood', servedModel: 'm', region: 'us-east', url: urls.flood },
     { id: 'us-east/toolong/0', model: 'toolong', servedModel: 'm', region: 'us-east', url: urls.toolong },
   ];
   for (const r of replicas) if (!config.models.some((m) => m.id === r.model)) config.models.push({ ...config.models[0], id: r.model, displayName: r.model });
@@ -157,5 +174,24 @@ describe('when a stream breaks after it began', () => {
     expect(text).not.toContain('event: message_stop');
     const row = await ledgerRow(res.headers.get('request-id')!);
     expect(row?.outcome).toBe('upstream_error');
+  });
+});
+
+describe('a client that reads slowly', () => {
+  it('holds the replica back instead of buffering its stream in the gateway', async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${platform.url}/v1/chat/completions`, {
+      method: 'POST', signal: ac.signal, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'flood', stream: true, messages: [{ role: 'user', content: 'x' }] }),
+    });
+    const reader = res.body!.getReader();
+    await reader.read();
+    // The client stops reading. Socket buffers on both hops fill, then the replica must stall.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const stalledAt = flooded;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(flooded - stalledAt).toBeLessThan(1024 * 1024);
+    expect(flooded).toBeLessThan(64 * 1024 * 1024);
+    ac.abort();
   });
 });
