@@ -195,3 +195,58 @@ describe('fronting your own replicas with --replica', () => {
     expect(err2.error.message).toMatch(/dead/);
   });
 });
+
+describe('keys from the command line', () => {
+  let sy: Running;
+  beforeAll(async () => { sy = await startSwitchyard(); }, 90_000);
+  // Ctrl-C is a clean stop too.
+  afterAll(async () => { expect(await sy.stop('SIGINT')).toBe(0); });
+
+  it('creates a key once, for a new tenant, that works at once on the running gateway and sees only its own tenant', async () => {
+    const run = spawn(process.execPath, [BIN, 'keys', 'create', '--tenant', 'acme', '--data-dir', sy.dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    run.stdout!.on('data', (d) => (out += d));
+    expect(await new Promise((r) => run.once('exit', r))).toBe(0);
+    const secret = out.trim();
+    expect(secret).toMatch(/^sk-sy-/);
+
+    const o = new OpenAI({ baseURL: `${sy.url}/v1`, apiKey: secret, maxRetries: 0 });
+    const r = await o.chat.completions.create({ model: MODEL, max_tokens: 3, messages: [{ role: 'user', content: 'hi' }] });
+    expect(r.object).toBe('chat.completion');
+
+    // acme's key lists only acme; the demo tenant is invisible to it (404, as if missing).
+    const mine = await (await fetch(`${sy.url}/admin/v1/tenants`, { headers: { 'x-api-key': secret } })).json();
+    expect(mine.data.map((t: any) => t.name)).toEqual(['acme']);
+    const demo = await demoTenantId(sy.url);
+    const peek = await fetch(`${sy.url}/admin/v1/tenants/${demo}/usage`, { headers: { 'x-api-key': secret } });
+    expect(peek.status).toBe(404);
+    // The secret is stored only as a hash: it appears nowhere in the database file.
+    const { readFileSync, readdirSync } = await import('node:fs');
+    for (const f of readdirSync(sy.dataDir).filter((f) => f.startsWith('switchyard.db'))) {
+      expect(readFileSync(`${sy.dataDir}/${f}`).includes(Buffer.from(secret))).toBe(false);
+    }
+  });
+});
+
+describe('a PostgreSQL store', () => {
+  it('keeps tenants, keys and the ledger in PostgreSQL with --store', async () => {
+    const schema = `e2e_${process.pid}_${Date.now()}`;
+    const url = `postgres://postgres@127.0.0.1:5432/test?schema=${schema}`;
+    const sy = await startSwitchyard({ args: ['--store', url] });
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
+    await client.connect();
+    try {
+      const a = new Anthropic({ baseURL: sy.url, apiKey: DEMO_KEY, maxRetries: 0 });
+      const { response } = await a.messages.create({ model: MODEL, max_tokens: 4, messages: [{ role: 'user', content: 'pg' }] }).withResponse();
+      const id = response.headers.get('request-id');
+      expect(await sy.stop()).toBe(0);
+      const rows = await client.query(`select * from "${schema}".usage_records where request_id = $1`, [id]);
+      expect(rows.rowCount).toBe(1);
+    } finally {
+      await sy.stop();
+      await client.query(`drop schema if exists "${schema}" cascade`);
+      await client.end();
+    }
+  }, 90_000);
+});
