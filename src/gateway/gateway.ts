@@ -35,6 +35,12 @@ export interface ModelEntry {
   readonly replicas: readonly Replica[];
 }
 
+interface Series {
+  requests: { inc(): void };
+  latency: { observe(v: number): void };
+  ttft: { observe(v: number): void };
+}
+
 const VERSION_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** The data plane: one HTTP server, the request pipeline, and a clean drain. */
@@ -45,6 +51,7 @@ export class Gateway {
   readonly #deps: GatewayDeps;
   readonly #models = new Map<string, ModelEntry>();
   readonly #modelInfos: ModelInfo[] = [];
+  readonly #seriesCache = new Map<string, Series>();
   readonly #homeRegion: string;
   #inflight = 0;
   #draining = false;
@@ -288,13 +295,34 @@ export class Gateway {
   /** The one place a finished request is counted and written to the ledger. */
   settle(r: UsageRecord): void {
     this.#deps.ledger.record(r);
-    const m = this.metrics;
-    m.requests.inc({ api: r.wire, model: r.model, status: r.status, outcome: r.outcome });
-    m.latency.observe({ api: r.wire, model: r.model }, r.latencyMs / 1000);
-    if (r.stream && r.ttftMs !== null) m.ttft.observe({ api: r.wire, model: r.model }, r.ttftMs / 1000);
+    const s = this.#series(r);
+    s.requests.inc();
+    s.latency.observe(r.latencyMs / 1000);
+    if (r.stream && r.ttftMs !== null) s.ttft.observe(r.ttftMs / 1000);
     if (this.#deps.config.server.accessLog) {
       this.#deps.log.info({ requestId: r.requestId, tenant: r.tenantId, model: r.model, replica: r.replica, status: r.status, outcome: r.outcome, latencyMs: r.latencyMs }, 'request');
     }
+  }
+
+  /**
+   * The metric children for a request's labels, made once per combination: prom-client sorts and
+   * hashes a label object on every call otherwise. A model name the gateway does not serve is
+   * labelled `unknown`, so a client cannot mint new series.
+   */
+  #series(r: UsageRecord): Series {
+    const model = this.#models.has(r.model) ? r.model : 'unknown';
+    const key = `${r.wire}|${model}|${r.status}|${r.outcome}`;
+    let s = this.#seriesCache.get(key);
+    if (s === undefined) {
+      const m = this.metrics;
+      s = {
+        requests: m.requests.labels(r.wire, model, String(r.status), r.outcome),
+        latency: m.latency.labels(r.wire, model),
+        ttft: m.ttft.labels(r.wire, model),
+      };
+      this.#seriesCache.set(key, s);
+    }
+    return s;
   }
 
   // ── the rest of the API ─────────────────────────────────────────────────────

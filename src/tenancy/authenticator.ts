@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import type { KeyGrant, Store } from '../ledger/index.js';
+import { hashSecret, type KeyGrant, type Store } from '../ledger/index.js';
 
 // API key → who is calling, on the hot path. Every active key is held in memory by its hash, so a
 // known key answers synchronously with a shared, frozen context (no allocation beyond the hash).
@@ -93,7 +92,7 @@ class KeyCache implements Authenticator {
 
   authenticate(secret: string): AuthContext | null | Promise<AuthContext | null> {
     if (secret.length === 0 || secret.length > MAX_SECRET) return null;
-    const hash = createHash('sha256').update(secret).digest('hex');
+    const hash = hashSecret(secret);
     const hit = this.byHash.get(hash);
     if (hit !== undefined) return hit;
     const until = this.negative.get(hash);
