@@ -47,6 +47,7 @@ export interface Authenticator {
 }
 
 const MAX_SECRET = 256;
+const MAX_REMEMBERED_SECRETS = 10_000;
 
 export function createAuthenticator(store: Store, opts: AuthenticatorOptions = {}): Authenticator {
   return new KeyCache(store, opts);
@@ -66,6 +67,8 @@ class KeyCache implements Authenticator {
   private byHash = new Map<string, AuthContext>();
   private hashById = new Map<string, string>();
   private readonly negative = new Map<string, number>();
+  /** secret → its hash, for secrets that were valid when seen */
+  private readonly hashOf = new Map<string, string>();
   private readonly pending = new Map<string, Promise<AuthContext | null>>();
   /** keyId → epoch of its last invalidation; answers fetched before it are not trusted */
   private readonly invalidated = new Map<string, number>();
@@ -92,9 +95,13 @@ class KeyCache implements Authenticator {
 
   authenticate(secret: string): AuthContext | null | Promise<AuthContext | null> {
     if (secret.length === 0 || secret.length > MAX_SECRET) return null;
-    const hash = hashSecret(secret);
+    const known = this.hashOf.get(secret);
+    const hash = known ?? hashSecret(secret);
     const hit = this.byHash.get(hash);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) {
+      if (known === undefined) this.rememberHash(secret, hash);
+      return hit;
+    }
     const until = this.negative.get(hash);
     if (until !== undefined) {
       if (until > this.now()) return null;
@@ -132,6 +139,16 @@ class KeyCache implements Authenticator {
   private stale(keyId: string, since: number): boolean {
     const at = this.invalidated.get(keyId);
     return at !== undefined && at > since;
+  }
+
+  /**
+   * Hashing costs more per request than the rest of authentication, so the hash of a secret that
+   * proved valid is kept, in memory only, bounded. Only valid keys enter, so random keys sprayed at
+   * the gateway cannot grow it; a revoked key still fails, because its hash leaves `byHash`.
+   */
+  private rememberHash(secret: string, hash: string): void {
+    if (this.hashOf.size >= MAX_REMEMBERED_SECRETS) this.hashOf.clear();
+    this.hashOf.set(secret, hash);
   }
 
   private rememberMiss(hash: string): void {
