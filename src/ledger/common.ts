@@ -113,6 +113,14 @@ export const USAGE_COLUMNS = [
   'status', 'outcome', 'input_tokens', 'cached_input_tokens', 'output_tokens', 'ttft_ms', 'latency_ms', 'cost_usd',
 ] as const;
 
+/** How each usage column is read from a record, in USAGE_COLUMNS order (both backends use it). */
+export const USAGE_VALUES: ReadonlyArray<(r: UsageRecord) => unknown> = [
+  (r) => r.requestId, (r) => r.startedAt, (r) => r.tenantId, (r) => r.workspaceId, (r) => r.keyId, (r) => r.model,
+  (r) => r.replica, (r) => r.region, (r) => r.wire, (r) => r.stream, (r) => r.status, (r) => r.outcome,
+  (r) => r.inputTokens, (r) => r.cachedInputTokens, (r) => r.outputTokens, (r) => r.ttftMs, (r) => r.latencyMs,
+  (r) => r.costUsd,
+];
+
 export const SUMMARY_SELECT =
   'SELECT outcome, model, COUNT(*) AS n, SUM(input_tokens) AS input, SUM(cached_input_tokens) AS cached, ' +
   'SUM(output_tokens) AS output, SUM(cost_usd) AS cost FROM usage_records WHERE ';

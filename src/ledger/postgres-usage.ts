@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { clampLimit, foldSummary, SUMMARY_SELECT, USAGE_COLUMNS, usageFromRow, usageWhere, type GroupRow } from './common.js';
+import { clampLimit, foldSummary, SUMMARY_SELECT, USAGE_COLUMNS, USAGE_VALUES, usageFromRow, usageWhere, type GroupRow } from './common.js';
 import type { UsageQuery, UsageRecord, UsageSummary, UsageWindow } from './types.js';
 
 // The usage ledger's half of the PostgreSQL store. A batch is ONE statement whatever its size: one
@@ -20,11 +20,7 @@ export class PostgresUsage {
     const cols: unknown[][] = ARRAY_TYPES.map(() => new Array(n));
     for (let i = 0; i < n; i++) {
       const r = batch[i];
-      cols[0][i] = r.requestId; cols[1][i] = r.startedAt; cols[2][i] = r.tenantId; cols[3][i] = r.workspaceId;
-      cols[4][i] = r.keyId; cols[5][i] = r.model; cols[6][i] = r.replica; cols[7][i] = r.region; cols[8][i] = r.wire;
-      cols[9][i] = r.stream; cols[10][i] = r.status; cols[11][i] = r.outcome; cols[12][i] = r.inputTokens;
-      cols[13][i] = r.cachedInputTokens; cols[14][i] = r.outputTokens; cols[15][i] = r.ttftMs; cols[16][i] = r.latencyMs;
-      cols[17][i] = r.costUsd;
+      for (let c = 0; c < USAGE_VALUES.length; c++) cols[c][i] = USAGE_VALUES[c](r);
     }
     await this.pool.query(INSERT_USAGE, cols);
   }

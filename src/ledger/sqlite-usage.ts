@@ -1,20 +1,42 @@
 import type Database from 'better-sqlite3';
-import { clampLimit, foldSummary, SUMMARY_SELECT, USAGE_COLUMNS, usageFromRow, usageWhere, type GroupRow } from './common.js';
+import { clampLimit, foldSummary, SUMMARY_SELECT, USAGE_COLUMNS, USAGE_VALUES, usageFromRow, usageWhere, type GroupRow } from './common.js';
 import type { UsageQuery, UsageRecord, UsageSummary, UsageWindow } from './types.js';
 
 // The usage ledger's half of the SQLite store: a batch is one transaction of one prepared INSERT
 // run per row (SQLite's fastest path), and reads use the (tenant_id, started_at) index.
+
+const ROWS_PER_INSERT = 25;
+
+const STREAM = USAGE_COLUMNS.indexOf('stream');
+
+/** Writes a record's values, in USAGE_COLUMNS order, into `out` from `at` (SQLite has no booleans). */
+function fill(out: unknown[], at: number, r: UsageRecord): void {
+  for (let c = 0; c < USAGE_VALUES.length; c++) out[at + c] = USAGE_VALUES[c](r);
+  out[at + STREAM] = r.stream ? 1 : 0;
+}
 
 export class SqliteUsage {
   private readonly insertBatch: (batch: readonly UsageRecord[]) => void;
   private readonly stmts = new Map<string, Database.Statement>();
 
   constructor(private readonly db: Database.Database) {
-    const ins = db.prepare(`INSERT INTO usage_records (${USAGE_COLUMNS.join(', ')}) VALUES (${USAGE_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (request_id) DO NOTHING`);
+    const row = `(${USAGE_COLUMNS.map(() => '?').join(', ')})`;
+    const insert = (rows: number) => db.prepare(`INSERT INTO usage_records (${USAGE_COLUMNS.join(', ')}) VALUES ${Array(rows).fill(row).join(', ')} ON CONFLICT (request_id) DO NOTHING`);
+    // Rows go ROWS_PER_INSERT to a statement: each statement run costs about as much as binding a
+    // whole row, so a batch of N costs N/25 runs instead of N (≈ half the time per row, measured).
+    const many = insert(ROWS_PER_INSERT);
+    const one = insert(1);
+    const params: unknown[] = new Array(ROWS_PER_INSERT * USAGE_COLUMNS.length);
     this.insertBatch = db.transaction((batch: readonly UsageRecord[]) => {
-      for (const r of batch) {
-        ins.run(r.requestId, r.startedAt, r.tenantId, r.workspaceId, r.keyId, r.model, r.replica, r.region, r.wire,
-          r.stream ? 1 : 0, r.status, r.outcome, r.inputTokens, r.cachedInputTokens, r.outputTokens, r.ttftMs, r.latencyMs, r.costUsd);
+      let i = 0;
+      for (; i + ROWS_PER_INSERT <= batch.length; i += ROWS_PER_INSERT) {
+        for (let j = 0; j < ROWS_PER_INSERT; j++) fill(params, j * USAGE_COLUMNS.length, batch[i + j]);
+        many.run(params);
+      }
+      const single: unknown[] = new Array(USAGE_COLUMNS.length);
+      for (; i < batch.length; i++) {
+        fill(single, 0, batch[i]);
+        one.run(single);
       }
     });
   }

@@ -252,12 +252,18 @@ export function storeSpec(name: string, makeHarness: () => StoreHarness): void {
         expect(await store.queryUsage({ tenantId: 'ten_atomic' })).toEqual([]);
       });
 
-      it('writes thousands of records in one batch', async () => {
-        const rows = Array.from({ length: 3000 }, (_, i) => usage({ tenantId: 'ten_bulk', startedAt: T0 + i }));
+      it('writes thousands of records in one batch, every field of every row intact', async () => {
+        // 3007: not a multiple of the rows per statement, so the batched and the single path both run.
+        const rows = Array.from({ length: 3007 }, (_, i) => usage({ tenantId: 'ten_bulk', startedAt: T0 + i, outputTokens: i, stream: i % 2 === 0 }));
         await store.insertUsage(rows);
         const s = await store.usageSummary({ tenantId: 'ten_bulk' });
-        expect(s.requests).toBe(3000);
-        expect(s.inputTokens).toBe(300_000);
+        expect(s.requests).toBe(3007);
+        expect(s.inputTokens).toBe(300_700);
+        const back = await store.queryUsage({ tenantId: 'ten_bulk', limit: 1000 });
+        for (const r of back) {
+          const sent = rows[r.startedAt - T0];
+          expect(r).toEqual(sent);
+        }
       });
 
       it('filters by workspace and time window, and honours limit', async () => {
@@ -316,7 +322,7 @@ export function storeSpec(name: string, makeHarness: () => StoreHarness): void {
         const again = await h.open(now);
         try {
           expect(await again.listTenants({ limit: 1000 })).toEqual(before);
-          expect((await again.usageSummary({ tenantId: 'ten_bulk' })).requests).toBe(3000);
+          expect((await again.usageSummary({ tenantId: 'ten_bulk' })).requests).toBe(3007);
         } finally {
           await again.close();
         }
