@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, type Config, type ConfigOverrides } from '../config/index.js';
+import { createServer } from 'node:net';
+import { ConfigError, loadConfig, type Config, type ConfigOverrides } from '../config/index.js';
 import { ProcessSupervisor, freePorts } from '../control/index.js';
 import type { ReplicaSpec } from '../fleet/index.js';
 import { startPlatform } from '../gateway/index.js';
@@ -18,6 +19,7 @@ const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 export async function up(opts: UpOptions): Promise<void> {
   const log = createLogger();
   const config = loadConfig(opts.config, opts);
+  await assertCanListen(config.server.host, config.server.port);
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const storeUrl = config.store ?? `sqlite:${join(dataDir, 'switchyard.db')}`;
@@ -47,21 +49,40 @@ export async function up(opts: UpOptions): Promise<void> {
     replicas = await startDemoFleet(config, supervisor);
   }
 
-  const platform = await startPlatform({ config, replicas, storeUrl, adminToken: process.env.SWITCHYARD_ADMIN_TOKEN || null, log });
+  let platform;
+  try {
+    platform = await startPlatform({ config, replicas, storeUrl, adminToken: process.env.SWITCHYARD_ADMIN_TOKEN || null, log });
+  } catch (err) {
+    await supervisor?.stop();
+    throw err;
+  }
   printBanner(platform.url, config, replicas, demo.secret, demo.key.hint);
 
+  const running = platform;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal, inflight: platform.gateway.inflight }, 'draining');
-    const { cut } = await platform.close();
+    log.info({ signal, inflight: running.gateway.inflight }, 'draining');
+    const { cut } = await running.close();
     await supervisor?.stop();
-    log.info({ cut, ledgerWritten: platform.ledger.stats().written }, 'stopped');
+    log.info({ cut, ledgerWritten: running.ledger.stats().written }, 'stopped');
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** Fails fast, before any replica starts, when the gateway's address is taken. */
+async function assertCanListen(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(new ConfigError(
+      err.code === 'EADDRINUSE' ? `${host}:${port} is already in use; stop what is there or choose another port with --port`
+        : `cannot listen on ${host}:${port}: ${err.message}`)));
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
 }
 
 async function startDemoFleet(config: Config, supervisor: ProcessSupervisor): Promise<ReplicaSpec[]> {

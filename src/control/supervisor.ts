@@ -42,7 +42,8 @@ export class ProcessSupervisor {
   }
 
   #spawn(child: Child): void {
-    const proc = spawn(process.execPath, child.spec.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // The IPC channel is the child's lifeline: it exits when this process goes, even by SIGKILL.
+    const proc = spawn(process.execPath, child.spec.args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     child.proc = proc;
     proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
       for (const line of d.split('\n')) if (line.trim()) this.opts.onStderr?.(child.spec.id, line);

@@ -250,3 +250,33 @@ describe('a PostgreSQL store', () => {
     }
   }, 90_000);
 });
+
+describe('starting and dying', () => {
+  it('refuses a taken port at once, with a message that says what to do', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const run = spawn(process.execPath, [BIN, 'up', '--port', String(port), '--data-dir', `/tmp/sy-taken-${process.pid}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      run.stderr!.on('data', (d) => (err += d));
+      expect(await new Promise((r) => run.once('exit', r))).toBe(1);
+      expect(err).toContain(`127.0.0.1:${port} is already in use`);
+      expect(err).toContain('--port');
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('takes its demo replicas with it when it is killed outright', async () => {
+    const sy = await startSwitchyard();
+    const { body } = await admin(sy.url, '/fleet');
+    const urls: string[] = body.data.map((r: any) => r.url);
+    expect(urls.length).toBeGreaterThanOrEqual(8);
+    await sy.stop('SIGKILL');
+    await eventually(async () => {
+      const alive = await Promise.all(urls.map((u) => fetch(`${u}/health`).then(() => true, () => false)));
+      return alive.every((a) => !a);
+    }, 10_000);
+  }, 90_000);
+});
