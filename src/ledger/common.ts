@@ -1,4 +1,5 @@
-import type { ApiKey, StoreError, UsageOutcome, UsageQuery, UsageRecord, UsageSummary, Workspace } from './types.js';
+import { newId } from './ids.js';
+import type { ApiKey, NewTenant, StoreError, StoreResult, Tenant, UsageOutcome, UsageQuery, UsageRecord, UsageSummary, Workspace } from './types.js';
 
 // What both backends share: limits, small validations, and folding grouped sums into a summary.
 
@@ -18,6 +19,15 @@ export function checkName(what: string, name: string): StoreError | null {
   if (typeof name !== 'string' || name.trim() === '') return { kind: 'invalid', message: `${what} name must not be empty` };
   if (name.length > 200) return { kind: 'invalid', message: `${what} name must be at most 200 characters` };
   return null;
+}
+
+/** A new tenant and its `default` workspace, as both backends write them. */
+export function newTenantRecords(input: NewTenant, at: number): StoreResult<{ tenant: Tenant; workspace: Workspace }> {
+  const bad = checkName('tenant', input.name);
+  if (bad) return { ok: false, error: bad };
+  const tenant: Tenant = { id: input.id ?? newId('ten', at), name: input.name, tier: input.tier ?? 'default', allowedRegions: input.allowedRegions ?? null, createdAt: at };
+  const workspace: Workspace = { id: input.defaultWorkspaceId ?? newId('wrk', at), tenantId: tenant.id, name: 'default', createdAt: at };
+  return { ok: true, value: { tenant, workspace } };
 }
 
 /** One row of `GROUP BY outcome, model`, numbers possibly as strings (PostgreSQL sums are numeric). */

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { checkName, clampLimit, fail, keyFromRow, workspaceFromRow } from './common.js';
+import { checkName, clampLimit, fail, keyFromRow, newTenantRecords, workspaceFromRow } from './common.js';
 import { ensureDemoTenant } from './demo.js';
 import { checkImportedSecret, hashSecret, newId, newSecret, secretHint } from './ids.js';
 import { PostgresUsage } from './postgres-usage.js';
@@ -90,11 +90,10 @@ class PostgresStore implements Store {
   }
 
   async createTenant(input: NewTenant): Promise<StoreResult<{ tenant: Tenant; workspace: Workspace }>> {
-    const bad = checkName('tenant', input.name);
-    if (bad) return { ok: false, error: bad };
     const at = this.now();
-    const tenant: Tenant = { id: input.id ?? newId('ten', at), name: input.name, tier: input.tier ?? 'default', allowedRegions: input.allowedRegions ?? null, createdAt: at };
-    const workspace: Workspace = { id: input.defaultWorkspaceId ?? newId('wrk', at), tenantId: tenant.id, name: 'default', createdAt: at };
+    const made = newTenantRecords(input, at);
+    if (!made.ok) return made;
+    const { tenant, workspace } = made.value;
     try {
       await this.pool.query(
         'WITH t AS (INSERT INTO tenants (id, name, tier, allowed_regions, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id) ' +

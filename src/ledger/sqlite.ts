@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { checkName, clampLimit, fail, keyFromRow, workspaceFromRow } from './common.js';
+import { checkName, clampLimit, fail, keyFromRow, newTenantRecords, workspaceFromRow } from './common.js';
 import { ensureDemoTenant } from './demo.js';
 import { checkImportedSecret, hashSecret, newId, newSecret, secretHint } from './ids.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
@@ -81,11 +81,10 @@ class SqliteStore implements Store {
   }
 
   async createTenant(input: NewTenant): Promise<StoreResult<{ tenant: Tenant; workspace: Workspace }>> {
-    const bad = checkName('tenant', input.name);
-    if (bad) return { ok: false, error: bad };
     const at = this.now();
-    const tenant: Tenant = { id: input.id ?? newId('ten', at), name: input.name, tier: input.tier ?? 'default', allowedRegions: input.allowedRegions ?? null, createdAt: at };
-    const workspace: Workspace = { id: input.defaultWorkspaceId ?? newId('wrk', at), tenantId: tenant.id, name: 'default', createdAt: at };
+    const made = newTenantRecords(input, at);
+    if (!made.ok) return made;
+    const { tenant, workspace } = made.value;
     try {
       this.db.transaction(() => {
         this.q.insertTenant.run(tenant.id, tenant.name, tenant.tier, tenant.allowedRegions === null ? null : JSON.stringify(tenant.allowedRegions), at);
