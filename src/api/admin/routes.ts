@@ -29,6 +29,19 @@ export function createRoutes(store: Store, authenticator: Authenticator): RouteH
     return store.getTenant(id);
   }
 
+  /** A visible tenant and the `since` / `before` bounds of a usage query, or the reply that refuses it. */
+  async function usageWindow(caller: Caller, id: string, query: URLSearchParams): Promise<
+    { ok: true; t: Tenant; since: number | undefined; before: number | undefined } | { ok: false; reply: AdminResponse }
+  > {
+    const t = await visibleTenant(caller, id);
+    if (!t) return { ok: false, reply: tenantMissing(id) };
+    const since = parseTime(query, 'since');
+    if (!since.ok) return { ok: false, reply: badRequest(since.message) };
+    const before = parseTime(query, 'before');
+    if (!before.ok) return { ok: false, reply: badRequest(before.message) };
+    return { ok: true, t, since: since.value, before: before.value };
+  }
+
   async function visibleKey(caller: Caller, id: string): Promise<ApiKey | null> {
     const key = await store.getKey(id);
     if (key === null || (!caller.admin && caller.auth.tenantId !== key.tenantId)) return null;
@@ -94,18 +107,15 @@ export function createRoutes(store: Store, authenticator: Authenticator): RouteH
         return k ? revoke(k) : keyMissing(id);
       }
       case 'usage': {
-        const t = await visibleTenant(caller, id);
-        if (!t) return tenantMissing(id);
-        const since = parseTime(query, 'since');
-        if (!since.ok) return badRequest(since.message);
-        const before = parseTime(query, 'before');
-        if (!before.ok) return badRequest(before.message);
+        const w = await usageWindow(caller, id, query);
+        if (!w.ok) return w.reply;
+        const { t, since, before } = w;
         const limit = parseLimit(query, 100, 1000);
         if (!limit.ok) return badRequest(limit.message);
         const page = decodeCursor(query.get('page'));
         if (!page.ok) return badRequest(page.message);
         const rows = await store.queryUsage({
-          tenantId: t.id, workspaceId: query.get('workspace_id') || undefined, since: since.value, before: before.value,
+          tenantId: t.id, workspaceId: query.get('workspace_id') || undefined, since, before,
           olderThan: page.value, limit: limit.value + 1,
         });
         const more = rows.length > limit.value;
@@ -114,15 +124,12 @@ export function createRoutes(store: Store, authenticator: Authenticator): RouteH
         return ok(200, { data: data.map(usageView), has_more: more, next_page: more ? encodeCursor(last.startedAt, last.requestId) : null });
       }
       case 'summary': {
-        const t = await visibleTenant(caller, id);
-        if (!t) return tenantMissing(id);
-        const since = parseTime(query, 'since');
-        if (!since.ok) return badRequest(since.message);
-        const before = parseTime(query, 'before');
-        if (!before.ok) return badRequest(before.message);
+        const w = await usageWindow(caller, id, query);
+        if (!w.ok) return w.reply;
+        const { t, since, before } = w;
         const ws = query.get('workspace_id') || undefined;
-        const s = await store.usageSummary({ tenantId: t.id, workspaceId: ws, since: since.value, before: before.value });
-        return ok(200, summaryView(t.id, ws ?? null, since.value, before.value, s));
+        const s = await store.usageSummary({ tenantId: t.id, workspaceId: ws, since, before });
+        return ok(200, summaryView(t.id, ws ?? null, since, before, s));
       }
     }
   }
