@@ -202,7 +202,7 @@ describe('keys from the command line', () => {
   // Ctrl-C is a clean stop too.
   afterAll(async () => { expect(await sy.stop('SIGINT')).toBe(0); });
 
-  it('creates a key once, for a new tenant, that works at once on the running gateway and sees only its own tenant', async () => {
+  it('creates a key once, for a new tenant, that works at once, sees only its own tenant, and dies when revoked', async () => {
     const run = spawn(process.execPath, [BIN, 'keys', 'create', '--tenant', 'acme', '--data-dir', sy.dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     run.stdout!.on('data', (d) => (out += d));
@@ -220,6 +220,16 @@ describe('keys from the command line', () => {
     const demo = await demoTenantId(sy.url);
     const peek = await fetch(`${sy.url}/admin/v1/tenants/${demo}/usage`, { headers: { 'x-api-key': secret } });
     expect(peek.status).toBe(404);
+    // Revoked through the admin API, the key stops working at once, in the client's wire format.
+    const keys = await admin(sy.url, `/tenants/${mine.data[0].id}/keys`);
+    expect(keys.body.data).toHaveLength(1);
+    expect((await admin(sy.url, `/keys/${keys.body.data[0].id}/revoke`, { method: 'POST', body: '{}' })).status).toBe(200);
+    const revoked = await o.chat.completions.create({ model: MODEL, max_tokens: 3, messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
+    expect(revoked).toBeInstanceOf(OpenAI.AuthenticationError);
+    const a = new Anthropic({ baseURL: sy.url, apiKey: secret, maxRetries: 0 });
+    const revokedA = await a.messages.create({ model: MODEL, max_tokens: 3, messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
+    expect(revokedA).toBeInstanceOf(Anthropic.AuthenticationError);
+    expect(revokedA.error.error.type).toBe('authentication_error');
     // The secret is stored only as a hash: it appears nowhere in the database file.
     const { readFileSync, readdirSync } = await import('node:fs');
     for (const f of readdirSync(sy.dataDir).filter((f) => f.startsWith('switchyard.db'))) {
