@@ -62,6 +62,38 @@ describe('the usage ledger', () => {
     expect(failed.outcome).toBe('client_error');
   });
 
+  it('answers a burst of 200 concurrent requests from both SDKs, streamed and not, and records every one', async () => {
+    const a = new Anthropic({ baseURL: sy.url, apiKey: DEMO_KEY, maxRetries: 0 });
+    const o = new OpenAI({ baseURL: `${sy.url}/v1`, apiKey: DEMO_KEY, maxRetries: 0 });
+    const one = async (i: number): Promise<string> => {
+      const content = `burst ${i}`;
+      switch (i % 4) {
+        case 0: return (await a.messages.create({ model: MODEL, max_tokens: 16, messages: [{ role: 'user', content }] }).withResponse()).response.headers.get('request-id')!;
+        case 1: {
+          const s = a.messages.stream({ model: 'llama-3.3-70b', max_tokens: 16, messages: [{ role: 'user', content }] });
+          expect((await s.finalMessage()).usage.output_tokens).toBeGreaterThan(0);
+          return (await s.withResponse()).response.headers.get('request-id')!;
+        }
+        case 2: return (await o.chat.completions.create({ model: MODEL, max_tokens: 16, messages: [{ role: 'user', content }] }).withResponse()).response.headers.get('x-request-id')!;
+        default: {
+          const { data, response } = await o.chat.completions.create({ model: 'llama-3.3-70b', max_tokens: 16, stream: true, messages: [{ role: 'user', content }] }).withResponse();
+          let text = '';
+          for await (const c of data) text += c.choices[0]?.delta.content ?? '';
+          expect(text.length).toBeGreaterThan(0);
+          return response.headers.get('x-request-id')!;
+        }
+      }
+    };
+    const ids = await Promise.all(Array.from({ length: 200 }, (_, i) => one(i)));
+    expect(new Set(ids).size).toBe(200);
+    const tenant = await demoTenantId(sy.url);
+    await eventually(async () => {
+      const { body } = await admin(sy.url, `/tenants/${tenant}/usage?limit=1000`);
+      const mine = body.data.filter((r: { request_id: string; outcome: string }) => ids.includes(r.request_id) && r.outcome === 'ok');
+      return mine.length === 200;
+    });
+  }, 60_000);
+
   it('cancels the upstream request when the client disconnects mid-stream, and the replica frees its KV', async () => {
     const ac = new AbortController();
     // vLLM's ignore_eos (passed through) keeps the replica generating until max_tokens.
