@@ -40,9 +40,5 @@ export async function countTokens(gw: Gateway, res: ServerResponse, requestId: s
     gw.noteUpstreamFailure(backend, outcome.f);
     return void gw.sendError(res, 'anthropic', gw.classify(outcome.f, entry.config.id), requestId);
   }
-  const out = renderCountTokens(outcome.count);
-  const h = gw.headersFor('anthropic', requestId, null);
-  h['content-type'] = 'application/json';
-  res.writeHead(200, h);
-  res.end(out);
+  gw.sendJson(res, 'anthropic', requestId, 200, renderCountTokens(outcome.count));
 }

@@ -10,7 +10,6 @@ import type { UpstreamCall, UpstreamFailure, UpstreamSink } from '../upstream/in
 import type { Backend } from './backends.js';
 import type { Gateway, ModelEntry } from './gateway.js';
 
-const uncork = (x: Exchange): void => Exchange.uncork(x);
 const SSE_HEAD = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
 
 /**
@@ -89,7 +88,7 @@ export class Exchange implements UpstreamSink {
     if (!this.#corked) {
       this.#corked = true;
       this.res.cork();
-      process.nextTick(uncork, this);
+      process.nextTick(Exchange.uncork, this);
     }
     if (!this.res.write(out)) {
       this.#call!.pause();
@@ -97,6 +96,7 @@ export class Exchange implements UpstreamSink {
     }
   }
 
+  /** Sends what the current tick wrote, in one write. */
   static uncork(x: Exchange): void {
     x.#corked = false;
     x.res.uncork();
@@ -128,11 +128,7 @@ export class Exchange implements UpstreamSink {
     this.#ttftMs = performance.now() - this.t0;
     const ctx = { requestId: this.requestId, model: this.ireq.model };
     const rendered = this.ireq.wire === 'anthropic' ? renderAnthropicMessage(ctx, up) : renderOpenAIChat(ctx, up);
-    const headers = this.gw.headersFor(this.ireq.wire, this.requestId, null);
-    headers['content-type'] = 'application/json';
-    headers['content-length'] = String(Buffer.byteLength(rendered.body));
-    this.res.writeHead(200, headers);
-    this.res.end(rendered.body);
+    this.gw.sendJson(this.res, this.ireq.wire, this.requestId, 200, rendered.body);
     this.#settleUsage(200, 'ok', rendered.usage.inputTokens, rendered.usage.cachedInputTokens, rendered.usage.outputTokens);
   }
 
@@ -219,7 +215,8 @@ function isRetryable(f: UpstreamFailure): boolean {
   return f.kind === 'connect' || (f.kind === 'timeout' && f.phase === 'connect') || (f.kind === 'status' && (f.status === 502 || f.status === 503 || f.status === 500));
 }
 
-function outcomeOf(e: GatewayError): UsageOutcome {
+/** The ledger outcome of a request that ended in this error. */
+export function outcomeOf(e: GatewayError): UsageOutcome {
   switch (e.kind) {
     case 'rate_limited': return 'rate_limited';
     case 'overloaded': return 'overloaded';

@@ -14,7 +14,7 @@ import type { UpstreamFailure } from '../upstream/index.js';
 import type { Backend } from './backends.js';
 import { readBody } from './body.js';
 import { countTokens } from './count-tokens.js';
-import { Exchange } from './exchange.js';
+import { Exchange, outcomeOf } from './exchange.js';
 
 export interface GatewayDeps {
   config: Config;
@@ -230,7 +230,7 @@ export class Gateway {
     const status = this.sendError(res, wire, err, requestId);
     this.settle({
       requestId, startedAt, tenantId: auth.tenantId, workspaceId: auth.workspaceId, keyId: auth.keyId,
-      model, replica: null, region: null, wire, stream, status, outcome: err.kind === 'request_too_large' || err.kind === 'invalid_request' || err.kind === 'not_found' ? 'client_error' : 'internal_error',
+      model, replica: null, region: null, wire, stream, status, outcome: outcomeOf(err),
       inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, ttftMs: null,
       latencyMs: Math.round((performance.now() - t0) * 1000) / 1000, costUsd: 0,
     });
@@ -280,15 +280,8 @@ export class Gateway {
   /** Writes an error in the wire format; returns the status sent. */
   sendError(res: ServerResponse, wire: Wire, err: GatewayError, requestId: string): number {
     const w = renderError(wire, err, requestId);
-    if (res.headersSent) {
-      res.end();
-      return w.status;
-    }
-    const h = this.headersFor(wire, requestId, w.headers);
-    h['content-type'] = 'application/json';
-    h['content-length'] = String(Buffer.byteLength(w.body));
-    res.writeHead(w.status, h);
-    res.end(w.body);
+    if (res.headersSent) res.end();
+    else this.sendJson(res, wire, requestId, w.status, w.body, w.headers);
     return w.status;
   }
 
@@ -353,7 +346,7 @@ export class Gateway {
     if ((await this.#authenticate(req, res, wire, requestId)) === null) return;
     const out = renderModels(wire, this.#modelInfos, new URLSearchParams(query));
     if (!out.ok) return void this.sendError(res, wire, out.error, requestId);
-    this.#json(res, wire, requestId, 200, out.value);
+    this.sendJson(res, wire, requestId, 200, out.value);
   }
 
   async #getModel(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
@@ -362,7 +355,7 @@ export class Gateway {
     if ((await this.#authenticate(req, res, wire, requestId)) === null) return;
     const entry = this.#models.get(id);
     if (!entry) return void this.sendError(res, wire, { kind: 'not_found', param: 'model', message: `model: ${id} is not served here.` }, requestId);
-    this.#json(res, wire, requestId, 200, renderModel(wire, entry.info));
+    this.sendJson(res, wire, requestId, 200, renderModel(wire, entry.info));
   }
 
   async #admin(req: IncomingMessage, res: ServerResponse, method: string, path: string, query: string): Promise<void> {
@@ -374,7 +367,7 @@ export class Gateway {
     if (path === '/admin/v1/fleet') return this.#fleetView(req, res, method);
     try {
       const out = await this.#deps.admin.handle(method, path, new URLSearchParams(query), req.headers, read.body);
-      this.#json(res, 'anthropic', newRequestId(), out.status, out.body, out.headers);
+      this.sendJson(res, 'anthropic', newRequestId(), out.status, out.body, out.headers);
     } catch (err) {
       this.#deps.log.error({ err }, 'admin request failed');
       this.sendError(res, 'anthropic', { kind: 'internal', message: 'The admin request failed inside the gateway; see its log.' }, newRequestId());
@@ -386,7 +379,7 @@ export class Gateway {
     const requestId = newRequestId();
     if (method !== 'GET') return this.#methodNotAllowed(res, 'anthropic', method, '/admin/v1/fleet');
     const who = await this.#deps.admin.authorize(req.headers);
-    if ('status' in who) return this.#json(res, 'anthropic', requestId, who.status, who.body, who.headers);
+    if ('status' in who) return this.sendJson(res, 'anthropic', requestId, who.status, who.body, who.headers);
     if (!who.admin) {
       return void this.sendError(res, 'anthropic', { kind: 'permission', message: 'The fleet view needs the admin token; tenant keys cannot read it.' }, requestId);
     }
@@ -395,7 +388,7 @@ export class Gateway {
       healthy: r.healthy, inflight: r.inflight, consecutive_failures: r.consecutiveFailures,
       checked_at: r.checkedAtMs ? new Date(r.checkedAtMs).toISOString() : null,
     }));
-    this.#json(res, 'anthropic', requestId, 200, JSON.stringify({ data }));
+    this.sendJson(res, 'anthropic', requestId, 200, JSON.stringify({ data }));
   }
 
   async #metricsText(res: ServerResponse): Promise<void> {
@@ -404,7 +397,8 @@ export class Gateway {
     res.end(text);
   }
 
-  #json(res: ServerResponse, wire: Wire, requestId: string, status: number, body: string, extra?: Record<string, string>): void {
+  /** A JSON response with its length and request id (and any extra headers). */
+  sendJson(res: ServerResponse, wire: Wire, requestId: string, status: number, body: string, extra?: Record<string, string>): void {
     const h = this.headersFor(wire, requestId, extra ?? null);
     h['content-type'] = 'application/json';
     h['content-length'] = String(Buffer.byteLength(body));
