@@ -66,6 +66,7 @@ export class Exchange implements UpstreamSink {
   // ── UpstreamSink ────────────────────────────────────────────────────────────
 
   onEvent(data: string): void {
+    if (this.#done) return;
     let chunk: UpstreamChunk;
     try {
       chunk = JSON.parse(data) as UpstreamChunk;
@@ -136,6 +137,9 @@ export class Exchange implements UpstreamSink {
     if (this.#done) return;
     const backend = this.#backend!;
     backend.replica.inflight--;
+    // A failure the gateway found in what it read (a malformed or error event): stop reading, so
+    // the replica stops generating for nobody. A failure the call reported itself is already over.
+    this.#call?.abort();
     this.#call = null;
     this.gw.noteUpstreamFailure(backend, f);
     const err = this.gw.classify(f, this.ireq.model);

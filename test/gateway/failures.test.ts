@@ -37,6 +37,24 @@ const scripts: Record<string, Script> = {
     s.end(chunk({ role: 'assistant', content: '' }, null, usage) + chunk({ content: 'no end' }, null, usage) + 'data: [DONE]\n\n');
   },
   drop: (q) => void q.socket.destroy(),
+  // A malformed event, then a replica that would go on for a second: the gateway should hang up.
+  malformed: (q, s) => {
+    s.writeHead(200, { 'content-type': 'text/event-stream' });
+    s.write(chunk({ role: 'assistant', content: '' }, null, usage) + 'data: {not json\n\n');
+    let n = 0;
+    const t = setInterval(() => {
+      if (++n === 100) { clearInterval(t); s.end('data: [DONE]\n\n'); return; }
+      s.write(chunk({ content: 'x' }, null, usage));
+    }, 10);
+    q.socket.once('close', () => { malformedClosedAfter = n; clearInterval(t); });
+  },
+  // vLLM's way of failing mid-stream: an error payload, then (here) more chunks regardless.
+  midError: (_q, s) => {
+    s.writeHead(200, { 'content-type': 'text/event-stream' });
+    s.write(chunk({ role: 'assistant', content: '' }, null, usage) + chunk({ content: 'partial' }, null, usage));
+    s.write('data: {"error":{"message":"engine died","type":"InternalServerError","code":500}}\n\n');
+    setTimeout(() => s.end(chunk({ content: ' more' }, null, usage) + chunk({}, 'stop', usage) + 'data: [DONE]\n\n'), 20);
+  },
   // Writes as fast as the gateway will take it, and counts what it got out.
   flood: (_q, s) => {
     s.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -58,6 +76,7 @@ const scripts: Record<string, Script> = {
 const seen: Record<string, number> = {};
 const FLOOD_CAP = 256 * 1024 * 1024;
 let flooded = 0;
+let malformedClosedAfter = -1;
 const servers: Server[] = [];
 async function replica(name: string): Promise<string> {
   const server = createServer((q, s) => {
@@ -79,7 +98,7 @@ let openai: OpenAI;
 
 beforeAll(async () => {
   const good = await replica('good');
-  const urls = { flood: await replica('flood'), drop: await replica('drop'), cut: await replica('cut'), unfinished: await replica('unfinished'), fail500: await replica('fail500'), toolong: await replica('toolong') };
+  const urls = { malformed: await replica('malformed'), midError: await replica('midError'), flood: await replica('flood'), drop: await replica('drop'), cut: await replica('cut'), unfinished: await replica('unfinished'), fail500: await replica('fail500'), toolong: await replica('toolong') };
   const dir = mkdtempSync(join(tmpdir(), 'sy-gw-'));
   const storeUrl = `sqlite:${join(dir, 'db.sqlite')}`;
   const store = await openStore(storeUrl);
@@ -96,6 +115,8 @@ beforeAll(async () => {
     { id: 'eu-west/flaky/1', model: 'flaky', servedModel: 'm', region: 'eu-west', url: good },
     { id: 'us-east/cut/0', model: 'cut', servedModel: 'm', region: 'us-east', url: urls.cut },
     { id: 'us-east/unfinished/0', model: 'unfinished', servedModel: 'm', region: 'us-east', url: urls.unfinished },
+    { id: 'us-east/malformed/0', model: 'malformed', servedModel: 'm', region: 'us-east', url: urls.malformed },
+    { id: 'us-east/midError/0', model: 'midError', servedModel: 'm', region: 'us-east', url: urls.midError },
     { id: 'us-east/flood/0', model: 'flood', servedModel: 'm', region: 'us-east', url: urls.flood },
     { id: 'us-east/toolong/0', model: 'toolong', servedModel: 'm', region: 'us-east', url: urls.toolong },
   ];
@@ -109,6 +130,14 @@ afterAll(async () => {
   await platform?.close();
   for (const s of servers) { s.closeAllConnections(); s.close(); }
 });
+
+async function eventually(cond: () => boolean, ms = 3_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 async function ledgerRow(requestId: string) {
   await platform.ledger.flush();
@@ -162,6 +191,42 @@ describe('when a stream breaks after it began', () => {
     const err = await (async () => { for await (const c of stream) text += c.choices[0]?.delta.content ?? ''; })().catch((e) => e);
     expect(text).toBe('half an ans');
     expect(err).toBeInstanceOf(OpenAI.APIError);
+  });
+
+  it('ends the stream at a replica\'s mid-stream error event and ignores what the replica sends after it', async () => {
+    const res = await fetch(`${platform.url}/v1/messages`, {
+      method: 'POST', headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'midError', max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'x' }] }),
+    });
+    const text = await res.text();
+    expect(text).toContain('partial');
+    expect(text).toContain('event: error');
+    expect(text).toContain('engine died');
+    expect(text).not.toContain(' more');
+    expect(text).not.toContain('message_stop');
+    await new Promise((r) => setTimeout(r, 100));
+    const row = await ledgerRow(res.headers.get('request-id')!);
+    expect(row?.outcome).toBe('upstream_error');
+    const o = await fetch(`${platform.url}/v1/chat/completions`, {
+      method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'midError', stream: true, messages: [{ role: 'user', content: 'x' }] }),
+    });
+    const otext = await o.text();
+    expect(otext).toContain('"error"');
+    expect(otext).not.toContain(' more');
+    expect(otext).not.toContain('[DONE]');
+    // And the gateway is still serving.
+    expect((await openai.chat.completions.create({ model: 'retry', messages: [{ role: 'user', content: 'x' }] })).object).toBe('chat.completion');
+  });
+
+  it('hangs up on a replica that sent a malformed event, so it stops generating for nobody', async () => {
+    const res = await fetch(`${platform.url}/v1/chat/completions`, {
+      method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'malformed', stream: true, messages: [{ role: 'user', content: 'x' }] }),
+    });
+    expect(await res.text()).toContain('malformed stream event');
+    await eventually(() => malformedClosedAfter >= 0);
+    expect(malformedClosedAfter).toBeLessThan(50);
   });
 
   it('treats a stream that ends without a finish reason as incomplete, and records it so', async () => {
