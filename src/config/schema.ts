@@ -19,8 +19,6 @@ export const modelSchema = z.object({
 
 const region = z.object({
   name: z.string().min(1),
-  /** one-way network latency from the gateway, simulated for demo replicas */
-  latencyMs: z.number().nonnegative().default(0),
 });
 
 const demoPool = z.object({
@@ -55,7 +53,7 @@ export const configSchema = z.object({
   store: z.string().optional(),
   /** the region the gateway runs in; replicas here are preferred */
   region: z.string().default('us-east'),
-  regions: z.array(region).default([{ name: 'us-east', latencyMs: 0 }, { name: 'eu-west', latencyMs: 0 }]),
+  regions: z.array(region).default([{ name: 'us-east' }, { name: 'eu-west' }]),
   upstream: z.object({
     connectTimeoutMs: z.number().int().positive().default(2_000),
     /** until the replica's response headers arrive */
