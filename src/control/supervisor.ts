@@ -42,8 +42,10 @@ export class ProcessSupervisor {
   }
 
   #spawn(child: Child): void {
-    // The IPC channel is the child's lifeline: it exits when this process goes, even by SIGKILL.
-    const proc = spawn(process.execPath, child.spec.args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    // Its own process group, so a terminal's Ctrl-C (sent to the whole foreground group) reaches
+    // only the parent, which drains before it stops the replicas. The IPC channel is the child's
+    // lifeline: it exits when this process goes, even by SIGKILL.
+    const proc = spawn(process.execPath, child.spec.args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true });
     child.proc = proc;
     proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
       for (const line of d.split('\n')) if (line.trim()) this.opts.onStderr?.(child.spec.id, line);

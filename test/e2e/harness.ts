@@ -16,6 +16,8 @@ export interface Running {
   output: () => string;
   /** SIGTERM and wait; resolves to the exit code */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Signals the whole process group, as a terminal's Ctrl-C does, and waits */
+  interruptGroup(): Promise<number | null>;
 }
 
 export async function startSwitchyard(opts: { args?: string[]; config?: string; env?: Record<string, string> } = {}): Promise<Running> {
@@ -29,6 +31,8 @@ export async function startSwitchyard(opts: { args?: string[]; config?: string; 
   const proc = spawn(process.execPath, args, {
     env: { ...process.env, SWITCHYARD_DEMO_KEY: DEMO_KEY, SWITCHYARD_ADMIN_TOKEN: ADMIN_TOKEN, SWITCHYARD_LOG_LEVEL: 'warn', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a test can signal the group the way a terminal does.
+    detached: true,
   });
   let out = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -56,6 +60,13 @@ export async function startSwitchyard(opts: { args?: string[]; config?: string; 
       return new Promise((resolve) => {
         proc.once('exit', (code) => resolve(code));
         proc.kill(signal);
+      });
+    },
+    interruptGroup() {
+      if (proc.exitCode !== null) return Promise.resolve(proc.exitCode);
+      return new Promise((resolve) => {
+        proc.once('exit', (code) => resolve(code));
+        process.kill(-proc.pid!, 'SIGINT');
       });
     },
   };

@@ -135,7 +135,12 @@ describe('the usage ledger', () => {
 });
 
 describe('a clean shutdown', () => {
-  it('lets an in-flight stream finish, flushes the ledger and exits 0', async () => {
+  // SIGTERM to the gateway (a process manager), and Ctrl-C in a terminal, which signals the whole
+  // process group: the demo replicas must not die under the requests being drained.
+  it.each([
+    { how: 'SIGTERM to the gateway', stop: (sy: Running) => sy.stop('SIGTERM') },
+    { how: 'Ctrl-C to the process group', stop: (sy: Running) => sy.interruptGroup() },
+  ])('lets an in-flight stream finish, flushes the ledger and exits 0 on $how', async ({ stop }) => {
     const sy = await startSwitchyard();
     const res = await fetch(`${sy.url}/v1/chat/completions`, {
       method: 'POST',
@@ -145,7 +150,7 @@ describe('a clean shutdown', () => {
     const requestId = res.headers.get('x-request-id')!;
     const reader = res.body!.getReader();
     await reader.read();
-    const exited = sy.stop('SIGTERM');
+    const exited = stop(sy);
     let text = '';
     for (;;) {
       const { value, done } = await reader.read();
