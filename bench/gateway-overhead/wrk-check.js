@@ -14,6 +14,9 @@ const up = await startUpstream();
 const bare = fork(new URL('./bare-proxy.js', import.meta.url).pathname, [], { env: { ...process.env, BARE_UPSTREAM: up.origin } });
 track(bare, 'bare');
 const barePort = await new Promise((r) => bare.on('message', (m) => m.type === 'listening' && r(m.port)));
+const raw = fork(new URL('./raw-net-proxy.js', import.meta.url).pathname, [], { env: { ...process.env, BARE_UPSTREAM: up.origin } });
+track(raw, 'raw');
+const rawPort = await new Promise((r) => raw.on('message', (m) => m.type === 'listening' && r(m.port)));
 const sy = await startSwitchyard({ root: '/work/main', upstreamOrigin: up.origin, key: KEY });
 for (const wire of ['openai', 'anthropic']) {
   const req = requestFor(wire, false, KEY);
@@ -33,6 +36,7 @@ const run = (name, origin, pid, wire, c) => {
 };
 for (const c of [1, 50]) {
   run('direct', up.origin, up.pid, 'openai', c);
+  run('raw-net-proxy', `http://127.0.0.1:${rawPort}`, raw.pid, 'openai', c);
   run('bare-node-proxy', `http://127.0.0.1:${barePort}`, bare.pid, 'openai', c);
   run('switchyard-openai', sy.origin, sy.pid, 'openai', c);
   run('switchyard-anthropic', sy.origin, sy.pid, 'anthropic', c);
