@@ -20,7 +20,7 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
   readonly #scheduled: Seq<R>[] = [];
   readonly #shape: BatchShape = { prefillTokens: 0, decodeSeqs: 0, kvTokens: 0, scheduledTokens: 0 };
   readonly #result: StepResult<R> = {
-    durationS: 0, scheduledTokens: 0, prefillTokens: 0, decodeSeqs: 0, kvTokens: 0,
+    durationS: 0, steps: 1, scheduledTokens: 0, prefillTokens: 0, decodeSeqs: 0, kvTokens: 0,
     started: [], tokens: [], first: [], finished: [], preempted: [],
   };
   #queries = 0;
@@ -32,9 +32,15 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
   #aborted = 0;
   #steps = 0;
   #busyS = 0;
+  // scratch for decode runs, sized by block size (and batch) once
+  readonly #phaseCounts: Int32Array;
+  readonly #phaseFill: Int32Array;
+  #phaseOrder = new Int32Array(64);
 
   constructor(readonly profile: HardwareProfile, readonly config: ReplicaConfig) {
     this.#kv = new KvBlockPool(config.numGpuBlocks);
+    this.#phaseCounts = new Int32Array(config.blockSize + 1);
+    this.#phaseFill = new Int32Array(config.blockSize);
   }
 
   get hasWork(): boolean {
@@ -47,7 +53,7 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
 
   add(req: R): AddResult<R> {
     const c = this.config;
-    const p = req.promptTokens.length;
+    const p = req.promptTokens !== undefined ? req.promptTokens.length : req.promptLen;
     if (p < 1) return { ok: false, error: { kind: 'invalid', message: 'the prompt has no tokens' } };
     if (!Number.isInteger(req.maxTokens) || req.maxTokens < 1) {
       return { ok: false, error: { kind: 'invalid', message: `maxTokens must be a positive integer, got ${req.maxTokens}` } };
@@ -80,8 +86,7 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
   }
 
   step(): StepResult<R> {
-    const r = this.#result;
-    r.started.length = r.tokens.length = r.first.length = r.finished.length = r.preempted.length = 0;
+    const r = this.#resetResult();
     const sched = this.#scheduled;
     sched.length = 0;
     const budget = this.#scheduleRunning(this.config.maxNumBatchedTokens);
@@ -92,6 +97,145 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
     this.#steps++;
     this.#busyS += r.durationS;
     return r;
+  }
+
+  decodeRun(maxSteps: number): number {
+    const c = this.config;
+    const running = this.#running;
+    const n = running.length;
+    if (n === 0 || n > c.maxNumBatchedTokens) return 0;
+    // a waiting request could be admitted by the next step (unless the batch is full)
+    if (this.#waiting.length > 0 && n < c.maxNumSeqs) return 0;
+    const bs = c.blockSize;
+    const phase = this.#phaseCounts;
+    phase.fill(0, 0, bs);
+    let k = maxSteps;
+    for (let i = 0; i < n; i++) {
+      const s = running[i];
+      if (s.generated === 0 || s.computedTokens !== s.numTokens - 1) return 0; // still prefilling
+      const left = s.maxTokens - s.generated;
+      if (left < k) k = left;
+      phase[s.numTokens % bs]++;
+    }
+    // step i takes a block for every request whose KV grows past a block edge: numTokens + i ≡ 1 (mod bs)
+    let free = this.#kv.numFree;
+    for (let i = 0; i < k; i++) {
+      free -= phase[(((1 - i) % bs) + bs) % bs];
+      if (free < 0) return i; // step i would preempt
+    }
+    return k;
+  }
+
+  decodeStepSeconds(i: number): number {
+    const sh = this.#shape;
+    const n = this.#running.length;
+    let kv = 0;
+    for (let j = 0; j < n; j++) kv += this.#running[j].numTokens;
+    sh.prefillTokens = 0;
+    sh.decodeSeqs = sh.scheduledTokens = n;
+    sh.kvTokens = kv + i * n;
+    return stepSeconds(this.profile.step, sh);
+  }
+
+  advanceDecode(m: number): StepResult<R> {
+    const r = this.#resetResult();
+    const running = this.#running;
+    const n = running.length;
+    if (m < 1 || this.decodeRun(m) < m) throw new RangeError(`advanceDecode(${m}): the next ${m} steps are not all pure decode (decodeRun says ${this.decodeRun(m)})`);
+    this.#growDecodeKv(m);
+    const sh = this.#shape;
+    let kv = 0;
+    for (let j = 0; j < n; j++) kv += running[j].numTokens;
+    sh.prefillTokens = 0;
+    sh.decodeSeqs = sh.scheduledTokens = n;
+    let dur = 0;
+    let kvSum = 0;
+    for (let i = 0; i < m; i++) {
+      sh.kvTokens = kv + i * n;
+      kvSum += sh.kvTokens;
+      // summed step by step, in order, so the total equals m single steps' sum exactly
+      const d = stepSeconds(this.profile.step, sh);
+      dur += d;
+      this.#busyS += d;
+    }
+    r.durationS = dur;
+    r.steps = m;
+    r.scheduledTokens = n * m;
+    r.prefillTokens = 0;
+    r.decodeSeqs = n;
+    r.kvTokens = kvSum;
+    this.#steps += m;
+    this.#generationTokens += n * m;
+    let done = 0;
+    for (let i = 0; i < n; i++) {
+      const s = running[i];
+      s.computedTokens += m;
+      s.generated += m;
+      s.numTokens += m;
+      r.tokens.push(s);
+      if (s.generated >= s.maxTokens) {
+        this.#free(s);
+        s.phase = 'finished';
+        this.#byId.delete(s.req.id);
+        this.#finished++;
+        r.finished.push(s);
+        done++;
+      }
+    }
+    if (done > 0) this.#compactRunning();
+    return r;
+  }
+
+  /**
+   * The KV side of m decode steps, in the order m single steps would touch the pool: step by step,
+   * requests in running order, each taking a block as its KV crosses a block edge and registering a
+   * block it just filled. Only requests with an event that step are visited.
+   */
+  #growDecodeKv(m: number): void {
+    const running = this.#running;
+    const n = running.length;
+    const bs = this.config.blockSize;
+    const kv = this.#kv;
+    // bucket running indexes by numTokens mod bs, each bucket in running order
+    const start = this.#phaseCounts;
+    start.fill(0, 0, bs + 1);
+    for (let i = 0; i < n; i++) start[(running[i].numTokens % bs) + 1]++;
+    for (let p = 0; p < bs; p++) start[p + 1] += start[p];
+    const order = this.#phaseOrder.length >= n ? this.#phaseOrder : (this.#phaseOrder = new Int32Array(n * 2));
+    const fill = this.#phaseFill;
+    fill.set(start.subarray(0, bs));
+    for (let i = 0; i < n; i++) order[fill[running[i].numTokens % bs]++] = i;
+    for (let i = 0; i < m; i++) {
+      // at step i a request with numTokens ≡ p computes token numTokens + i + 1 (1-based): it takes a
+      // block when that is ≡ 1 (mod bs) and fills one when it is ≡ 0
+      const pt = ((((1 - i) % bs) + bs) % bs);
+      const pr = ((((0 - i) % bs) + bs) % bs);
+      let a = start[pt];
+      const aEnd = start[pt + 1];
+      let b = start[pr];
+      const bEnd = start[pr + 1];
+      if (pt === pr) { // bs = 1: every request takes and fills a block every step
+        for (; a < aEnd; a++) this.#decodeKvEvent(running[order[a]], i, true, true);
+        continue;
+      }
+      while (a < aEnd || b < bEnd) {
+        if (b >= bEnd || (a < aEnd && order[a] < order[b])) this.#decodeKvEvent(running[order[a++]], i, true, false);
+        else this.#decodeKvEvent(running[order[b++]], i, false, true);
+      }
+    }
+  }
+
+  #decodeKvEvent(s: Seq<R>, i: number, take: boolean, register: boolean): void {
+    const bs = this.config.blockSize;
+    const total = s.numTokens + i; // KV tokens once step i has run (numTokens before the run + i + 1 − 1 pending)
+    if (take) s.blocks[s.numBlocks++] = this.#kv.take();
+    if (register) {
+      const full = total / bs;
+      if (full <= s.numHashed && full > s.numRegistered) {
+        this.#kv.register(s.blocks[full - 1], s.hashes[full - 1]);
+        s.numRegistered = full;
+      }
+    }
   }
 
   stats(): ReplicaStats {
@@ -178,6 +322,20 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
     return true;
   }
 
+  #resetResult(): StepResult<R> {
+    const r = this.#result;
+    r.started.length = r.tokens.length = r.first.length = r.finished.length = r.preempted.length = 0;
+    r.steps = 1;
+    return r;
+  }
+
+  #compactRunning(): void {
+    const running = this.#running;
+    let k = 0;
+    for (let i = 0; i < running.length; i++) if (running[i].phase === 'running') running[k++] = running[i];
+    running.length = k;
+  }
+
   #preempt(s: Seq<R>): void {
     this.#free(s);
     s.phase = 'waiting';
@@ -242,11 +400,6 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
         done++;
       }
     }
-    if (done > 0) {
-      const running = this.#running;
-      let k = 0;
-      for (let i = 0; i < running.length; i++) if (running[i].phase === 'running') running[k++] = running[i];
-      running.length = k;
-    }
+    if (done > 0) this.#compactRunning();
   }
 }

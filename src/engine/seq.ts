@@ -1,5 +1,7 @@
 import { hashBlock } from './hash.js';
-import type { EngineRequest, SeqPhase, SeqView } from './types.js';
+import type { EngineRequest, SeqPhase, SeqView, TokenRequest } from './types.js';
+
+const EMPTY_HASHES = new Float64Array(0);
 
 /**
  * One request inside the replica. Its block table and block hashes are typed arrays sized once,
@@ -29,19 +31,29 @@ export class Seq<R extends EngineRequest> implements SeqView<R> {
 
   constructor(req: R, blockSize: number, hashing: boolean) {
     this.req = req;
-    this.promptLen = req.promptTokens.length;
+    this.promptLen = req.promptTokens !== undefined ? req.promptTokens.length : req.promptLen;
     this.maxTokens = req.maxTokens;
     this.numTokens = this.promptLen;
     const maxBlocks = Math.ceil((this.promptLen + this.maxTokens) / blockSize);
     this.blocks = new Int32Array(maxBlocks);
-    this.hashes = new Float64Array(hashing ? maxBlocks : 0);
-    this.numHashed = hashing ? this.#hashKnownBlocks(blockSize) : 0;
+    if (!hashing) {
+      this.hashes = EMPTY_HASHES;
+      this.numHashed = 0;
+    } else if (req.promptTokens === undefined) {
+      // precomputed (simulator): shared, never written by the replica
+      this.hashes = req.blockHashes;
+      this.numHashed = Math.min(req.blockHashes.length, maxBlocks);
+    } else {
+      this.hashes = new Float64Array(maxBlocks);
+      this.numHashed = this.#hashKnownBlocks(blockSize);
+    }
   }
 
   /** Hash every full block of the known tokens: the prompt, then the output when given. */
   #hashKnownBlocks(bs: number): number {
-    const prompt = this.req.promptTokens;
-    const out = this.req.outputTokens;
+    const req = this.req as TokenRequest;
+    const prompt = req.promptTokens;
+    const out = req.outputTokens;
     const known = this.promptLen + (out ? Math.min(out.length, this.maxTokens) : 0);
     const n = Math.floor(known / bs);
     // a block that straddles prompt and output needs one contiguous view of its tokens

@@ -1,17 +1,37 @@
 import type { HardwareProfile } from './profile.js';
 
-/** What a front end hands the replica. The caller's own object may implement it (no wrapper needed). */
-export interface EngineRequest {
+/** What a front end hands the replica: token ids (the real-time engine) or, when only the prompt's
+ *  shape matters (the simulator), its length and precomputed block hashes. The caller's own object
+ *  may implement either (no wrapper needed). */
+export type EngineRequest = TokenRequest | HashedRequest;
+
+interface RequestBase {
   readonly id: string | number;
-  readonly promptTokens: ArrayLike<number>;
   /** exactly how many tokens to generate; the front end decides natural stops */
   readonly maxTokens: number;
+}
+
+export interface TokenRequest extends RequestBase {
+  readonly promptTokens: ArrayLike<number>;
   /**
    * The output token ids, when the caller knows them up front: their full blocks then enter the
    * prefix cache like vLLM's decode blocks (a multi-turn follow-up hits them). Without them only
    * prompt blocks are cached.
    */
   readonly outputTokens?: ArrayLike<number> | null;
+  readonly promptLen?: never;
+  readonly blockHashes?: never;
+}
+
+export interface HashedRequest extends RequestBase {
+  readonly promptLen: number;
+  /**
+   * Chained hashes (as `hashBlock` chains them) of every full block whose tokens are known, prompt
+   * then output: equal hashes mean equal prefixes. The replica reads at most ⌊(promptLen + maxTokens) / blockSize⌋.
+   */
+  readonly blockHashes: Float64Array;
+  readonly promptTokens?: never;
+  readonly outputTokens?: never;
 }
 
 export type SeqPhase = 'waiting' | 'running' | 'finished' | 'aborted';
@@ -38,6 +58,8 @@ export interface SeqView<R extends EngineRequest = EngineRequest> {
 export interface StepResult<R extends EngineRequest = EngineRequest> {
   /** the step's duration on the profile's hardware, seconds (0 when nothing was scheduled) */
   durationS: number;
+  /** engine steps this result covers: 1 from `step()`, m from `advanceDecode(m)` */
+  steps: number;
   scheduledTokens: number;
   prefillTokens: number;
   decodeSeqs: number;
@@ -107,6 +129,20 @@ export interface ReplicaModel<R extends EngineRequest = EngineRequest> {
   abort(id: string | number): SeqView<R> | null;
   /** Schedule one batch, account its cost, advance every scheduled request. */
   step(): StepResult<R>;
+  /**
+   * How many of the next steps (at most maxSteps) are pure decode that `advanceDecode` can take at
+   * once: nothing can be admitted, every running request is decoding, none finishes before the last
+   * of them, and KV suffices without preemption. 0 when the next step is not such a step.
+   */
+  decodeRun(maxSteps: number): number;
+  /** Modelled seconds of step i (0-based) of the decode run that starts now. */
+  decodeStepSeconds(i: number): number;
+  /**
+   * Take m ≤ decodeRun(m) decode steps as one: the state, caches and counters end exactly as m
+   * `step()` calls leave them. `tokens` lists every running request (m tokens each), `durationS`
+   * is the sum of the m steps, `steps` is m. The simulator uses it to skip quiet stretches.
+   */
+  advanceDecode(m: number): StepResult<R>;
   readonly hasWork: boolean;
   readonly idle: boolean;
   stats(): ReplicaStats;

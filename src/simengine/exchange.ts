@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { EngineRequest, SeqView } from '../engine/index.js';
+import type { SeqView, TokenRequest } from '../engine/index.js';
 import type { AnswerPlan } from './answer.js';
 import type { EngineMetrics } from './metrics.js';
 import {
@@ -31,7 +31,7 @@ export interface ExchangeInit {
  * One in-flight generation: the engine request (it implements EngineRequest, so the engine holds
  * it directly) and its HTTP response. The driver calls `onToken` as the engine produces tokens.
  */
-export class Exchange implements EngineRequest {
+export class Exchange implements TokenRequest {
   readonly id: number;
   readonly promptTokens: number[];
   readonly maxTokens: number;
