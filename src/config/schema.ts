@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { POLICY_NAMES } from '../routing/index.js';
 
 // The configuration file's shape. Every field has a default, so an empty file (or none) is the
 // embedded demo: two models, two regions, simulated replicas started by `switchyard up`.
@@ -68,6 +69,10 @@ export const configSchema = z.object({
     connections: z.number().int().positive().default(256),
     /** attempts on another replica when a replica fails before answering */
     maxAttempts: z.number().int().min(1).max(5).default(2),
+  }).prefault({}),
+  routing: z.object({
+    /** how a request's replica is chosen; `switchyard sim` compares them on your traffic first */
+    policy: z.enum(POLICY_NAMES).default('least-outstanding'),
   }).prefault({}),
   fleet: z.object({
     healthIntervalMs: z.number().int().positive().default(2_000),

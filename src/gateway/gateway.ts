@@ -8,7 +8,7 @@ import type { Config, ModelConfig } from '../config/index.js';
 import type { FleetRegistry, Replica } from '../fleet/index.js';
 import type { LedgerWriter, UsageOutcome, UsageRecord } from '../ledger/index.js';
 import type { GatewayMetrics, Logger } from '../observe/index.js';
-import { pickReplica } from '../routing/index.js';
+import { routingPolicy, type RoutingPolicy } from '../routing/index.js';
 import { extractKey, type AuthContext, type Authenticator } from '../tenancy/index.js';
 import type { UpstreamFailure } from '../upstream/index.js';
 import type { Backend } from './backends.js';
@@ -53,6 +53,8 @@ export class Gateway {
   readonly #modelInfos: ModelInfo[] = [];
   readonly #seriesCache = new Map<string, Series>();
   readonly #homeRegion: string;
+  readonly #policy: RoutingPolicy;
+  #sequence = 0;
   #inflight = 0;
   #draining = false;
   #ready = false;
@@ -62,6 +64,7 @@ export class Gateway {
     this.metrics = deps.metrics;
     this.maxAttempts = deps.config.upstream.maxAttempts;
     this.#homeRegion = deps.config.region;
+    this.#policy = routingPolicy(deps.config.routing.policy);
     for (const m of deps.config.models) {
       const replicas = deps.fleet.replicasOf(m.id);
       if (replicas.length === 0) continue;
@@ -240,7 +243,9 @@ export class Gateway {
 
   /** Chooses a replica of the entry for one attempt; -1 when none is usable. */
   pick(entry: ModelEntry, allowedRegions: readonly string[] | null, tried: readonly number[] | null): number {
-    return pickReplica({ candidates: entry.replicas, homeRegion: this.#homeRegion, allowedRegions, exclude: tried, random: Math.random() });
+    return this.#policy({
+      candidates: entry.replicas, homeRegion: this.#homeRegion, allowedRegions, exclude: tried, random: Math.random(), sequence: this.#sequence++,
+    });
   }
 
   /** What a replica failure means to the client. */

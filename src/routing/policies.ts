@@ -1,0 +1,81 @@
+import { pickReplica, type PickInput, type ReplicaView } from './pick.js';
+
+// Named routing policies, shared by the gateway and the simulator (which measures them side by
+// side before one ships). Each is pure: it reads the candidates, the request's constraints and the
+// numbers handed in. They share one eligibility rule (healthy, allowed region, not yet tried) and
+// one preference (the gateway's home region while it has an eligible replica); they differ only
+// in how they choose inside it. Issue 5 grows this into the filter → scorer → picker pipeline.
+
+/** Load a replica reported in its last scrape (vLLM's `num_requests_waiting` / `running`). */
+export interface ScrapedLoad {
+  readonly waiting: number;
+  readonly running: number;
+  /** 0–1, vLLM `kv_cache_usage_perc` */
+  readonly kvUsage: number;
+}
+
+export interface PolicyView extends ReplicaView {
+  /** the last scrape, which may be stale; null when none yet */
+  readonly scraped?: ScrapedLoad | null;
+}
+
+export interface PolicyInput extends PickInput {
+  readonly candidates: readonly PolicyView[];
+  /** this gateway's request counter (round robin) */
+  readonly sequence: number;
+}
+
+export type RoutingPolicy = (p: PolicyInput) => number;
+
+export const POLICY_NAMES = ['least-outstanding', 'round-robin', 'random', 'queue-depth'] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+
+const POLICIES: Readonly<Record<PolicyName, RoutingPolicy>> = {
+  /** fewest requests this gateway has outstanding on the replica (the default) */
+  'least-outstanding': pickReplica,
+  /** the next eligible replica after the previous one, by request counter */
+  'round-robin': (p) => scan(p, p.sequence % Math.max(1, p.candidates.length), () => 0),
+  /** uniformly among the eligible */
+  random: (p) => scan(p, Math.floor(p.random * p.candidates.length), (_c, k) => randomKey(p.random, k)),
+  /** fewest waiting, then running, as the replica last reported them; outstanding when never scraped */
+  'queue-depth': (p) => scan(p, Math.floor(p.random * p.candidates.length), (c) =>
+    c.scraped ? c.scraped.waiting * 1_000 + c.scraped.running : c.inflight),
+};
+
+export function routingPolicy(name: string): RoutingPolicy {
+  if (!Object.hasOwn(POLICIES, name)) {
+    throw new RangeError(`unknown routing policy "${name}"; known: ${POLICY_NAMES.join(', ')}`);
+  }
+  return POLICIES[name as PolicyName];
+}
+
+/**
+ * The eligible candidate with the lowest key, home region first, scanning from `start` so equal
+ * keys go to the first one met (round robin) or a random one (a random start).
+ */
+function scan(p: PolicyInput, start: number, key: (c: PolicyView, k: number) => number): number {
+  const n = p.candidates.length;
+  let best = -1;
+  let bestKey = Infinity;
+  for (let k = 0; k < n; k++) {
+    const i = start + k < n ? start + k : start + k - n;
+    const c = p.candidates[i];
+    if (!c.healthy) continue;
+    if (p.allowedRegions !== null && !p.allowedRegions.includes(c.region)) continue;
+    if (p.exclude !== null && p.exclude.includes(i)) continue;
+    const kk = (c.region === p.homeRegion ? 0 : 1e12) + key(c, k);
+    if (kk < bestKey) {
+      bestKey = kk;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/** A reproducible pseudo-random key per scan position, from the one random number handed in. */
+function randomKey(random: number, k: number): number {
+  let h = Math.imul((random * 0x7fffffff) | 0, 0x9e3779b1) ^ Math.imul(k + 1, 0x85ebca6b);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0xc2b2ae35);
+  return ((h ^ (h >>> 13)) >>> 0) / 4294967296;
+}
