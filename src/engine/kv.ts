@@ -1,3 +1,5 @@
+import { BlockIndex } from './block-index.js';
+
 // The KV cache as vLLM V1's BlockPool keeps it: fixed-size blocks with ref counts, a free queue in
 // LRU order, and a map from block hash to a cached block. A freed block keeps its hash (and stays
 // findable) until it is taken for new data; eviction takes from the head of the free queue, so the
@@ -13,7 +15,7 @@ export class KvBlockPool {
   readonly #prev: Int32Array;
   readonly #next: Int32Array;
   #free: number;
-  readonly #cached = new Map<number, number>();
+  readonly #cached: BlockIndex;
 
   constructor(numBlocks: number) {
     if (!Number.isInteger(numBlocks) || numBlocks < 1) throw new RangeError(`numBlocks must be a positive integer, got ${numBlocks}`);
@@ -28,6 +30,19 @@ export class KvBlockPool {
       this.#prev[i] = i === 0 ? numBlocks : i - 1;
     }
     this.#free = numBlocks;
+    this.#cached = new BlockIndex(numBlocks);
+  }
+
+  /** how many times a block has returned to the free queue (room may have been made) */
+  releases = 0;
+  /** set when `watch`'s hash gets cached (a blocked request's prefix grew) */
+  watchHit = false;
+  #watch = -1;
+
+  /** Note when this hash is cached (−1: watch nothing). */
+  watch(hash: number): void {
+    this.#watch = hash;
+    this.watchHit = false;
   }
 
   /** Blocks not referenced by any request (cached ones included: they can be evicted). */
@@ -49,7 +64,7 @@ export class KvBlockPool {
     let n = 0;
     while (n < max) {
       const b = this.#cached.get(hashes[n]);
-      if (b === undefined) break;
+      if (b < 0) break;
       out[n++] = b;
     }
     return n;
@@ -94,6 +109,7 @@ export class KvBlockPool {
       this.#next[block] = s;
       this.#prev[s] = block;
       this.#free++;
+      this.releases++;
     }
   }
 
@@ -101,6 +117,7 @@ export class KvBlockPool {
   register(block: number, hash: number): void {
     if (this.#hash[block] === this.#hash[block] || this.#cached.has(hash)) return;
     this.#cached.set(hash, block);
+    if (hash === this.#watch) this.watchHit = true;
     this.#hash[block] = hash;
   }
 

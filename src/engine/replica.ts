@@ -36,6 +36,14 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
   readonly #phaseCounts: Int32Array;
   readonly #phaseFill: Int32Array;
   #phaseOrder = new Int32Array(64);
+  /** the waiting head that last failed to fit, and the state it failed in */
+  #blocked: Seq<R> | null = null;
+  #blockedReleases = 0;
+  #blockedBudget = 0;
+  /** bumped by every change to the running batch; keys the cached KV sum of decodeStepSeconds */
+  #version = 0;
+  #kvBase = 0;
+  #kvBaseAt = -1;
 
   constructor(readonly profile: HardwareProfile, readonly config: ReplicaConfig) {
     this.#kv = new KvBlockPool(config.numGpuBlocks);
@@ -75,6 +83,7 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
     const s = this.#byId.get(id);
     if (s === undefined) return null;
     this.#byId.delete(id);
+    this.#version++;
     if (s.phase === 'waiting') this.#waiting.remove(s);
     else {
       this.#running.splice(this.#running.indexOf(s), 1);
@@ -87,6 +96,7 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
 
   step(): StepResult<R> {
     const r = this.#resetResult();
+    this.#version++;
     const sched = this.#scheduled;
     sched.length = 0;
     const budget = this.#scheduleRunning(this.config.maxNumBatchedTokens);
@@ -129,11 +139,16 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
   decodeStepSeconds(i: number): number {
     const sh = this.#shape;
     const n = this.#running.length;
-    let kv = 0;
-    for (let j = 0; j < n; j++) kv += this.#running[j].numTokens;
+    // the batch's KV tokens, summed once per state (the simulator asks for many steps in a row)
+    if (this.#kvBaseAt !== this.#version) {
+      let kv = 0;
+      for (let j = 0; j < n; j++) kv += this.#running[j].numTokens;
+      this.#kvBase = kv;
+      this.#kvBaseAt = this.#version;
+    }
     sh.prefillTokens = 0;
     sh.decodeSeqs = sh.scheduledTokens = n;
-    sh.kvTokens = kv + i * n;
+    sh.kvTokens = this.#kvBase + i * n;
     return stepSeconds(this.profile.step, sh);
   }
 
@@ -142,6 +157,7 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
     const running = this.#running;
     const n = running.length;
     if (m < 1 || this.decodeRun(m) < m) throw new RangeError(`advanceDecode(${m}): the next ${m} steps are not all pure decode (decodeRun says ${this.decodeRun(m)})`);
+    this.#version++;
     this.#growDecodeKv(m);
     const sh = this.#shape;
     let kv = 0;
@@ -279,12 +295,24 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
     while (budget > 0 && this.#running.length < c.maxNumSeqs) {
       const s = this.#waiting.peek();
       if (s === undefined) break;
+      const kv = this.#kv;
+      // The head did not fit last time. Nothing can have made room unless a block was freed, the
+      // next block of its prefix was cached, or the budget shrank (a smaller chunk): otherwise it
+      // fails again, so skip the prefix match (hundreds of blocks for a long prompt, every step).
+      if (s === this.#blocked && kv.releases === this.#blockedReleases && !kv.watchHit && budget >= this.#blockedBudget) break;
       // the longest cached prefix, leaving at least one token to compute (vLLM: num_tokens - 1)
       const maxHit = Math.min(s.numHashed, Math.floor((s.numTokens - 1) / c.blockSize));
-      const hitBlocks = maxHit > 0 ? this.#kv.match(s.hashes, maxHit, s.blocks) : 0;
+      const hitBlocks = maxHit > 0 ? kv.match(s.hashes, maxHit, s.blocks) : 0;
       const hitTokens = hitBlocks * c.blockSize;
       const n = Math.min(s.numTokens - hitTokens, budget);
-      if (!this.#allocate(s, n, hitBlocks)) break;
+      if (!this.#allocate(s, n, hitBlocks)) {
+        this.#blocked = s;
+        this.#blockedReleases = kv.releases;
+        this.#blockedBudget = budget;
+        kv.watch(hitBlocks < maxHit ? s.hashes[hitBlocks] : -1);
+        break;
+      }
+      this.#blocked = null;
       this.#waiting.shift();
       this.#running.push(s);
       s.phase = 'running';
