@@ -37,6 +37,21 @@ program.command('engine')
     await engine({ port: o.port, host: o.host, model: o.model, profile: o.profile });
   });
 
+program.command('sim')
+  .description('run a fleet simulation scenario on a virtual clock; prints the report and writes it as JSON and HTML')
+  .argument('<scenario>', 'scenario YAML (see scenarios/)')
+  .option('--out <dir>', 'where to write <name>.json and <name>.html', 'sim-reports')
+  .option('--seed <n>', 'override the scenario\'s seed', (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a seed is a non-negative integer');
+    return n;
+  })
+  .option('--no-progress', 'no progress bar')
+  .action(async (file: string, o) => {
+    const { sim } = await import('./sim.js');
+    sim({ scenario: file, out: o.out, seed: o.seed, progress: o.progress });
+  });
+
 const keys = program.command('keys').description('manage API keys');
 keys.command('create')
   .description('create an API key for a tenant (the tenant is created if new); prints it once')
@@ -52,7 +67,7 @@ keys.command('create')
   });
 
 program.parseAsync().catch((err: unknown) => {
-  if (err instanceof ConfigError) process.stderr.write(`switchyard: ${err.message}\n`);
+  if (err instanceof ConfigError || (err instanceof Error && err.name === 'ScenarioError')) process.stderr.write(`switchyard: ${err.message}\n`);
   else process.stderr.write(`switchyard: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -33,8 +33,8 @@ export type PolicyName = (typeof POLICY_NAMES)[number];
 const POLICIES: Readonly<Record<PolicyName, RoutingPolicy>> = {
   /** fewest requests this gateway has outstanding on the replica (the default) */
   'least-outstanding': pickReplica,
-  /** the next eligible replica after the previous one, by request counter */
-  'round-robin': (p) => scan(p, p.sequence % Math.max(1, p.candidates.length), () => 0),
+  /** the eligible replicas of the preferred region in turn, by request counter */
+  'round-robin': roundRobin,
   /** uniformly among the eligible */
   random: (p) => scan(p, Math.floor(p.random * p.candidates.length), (_c, k) => randomKey(p.random, k)),
   /** fewest waiting, then running, as the replica last reported them; outstanding when never scraped */
@@ -49,6 +49,31 @@ export function routingPolicy(name: string): RoutingPolicy {
   return POLICIES[name as PolicyName];
 }
 
+function eligible(p: PolicyInput, i: number): boolean {
+  const c = p.candidates[i];
+  return c.healthy && (p.allowedRegions === null || p.allowedRegions.includes(c.region)) && (p.exclude === null || !p.exclude.includes(i));
+}
+
+/** The (sequence mod m)-th of the m eligible replicas in the home region, or in any region when it has none. */
+function roundRobin(p: PolicyInput): number {
+  const n = p.candidates.length;
+  let home = 0;
+  let any = 0;
+  for (let i = 0; i < n; i++) {
+    if (!eligible(p, i)) continue;
+    any++;
+    if (p.candidates[i].region === p.homeRegion) home++;
+  }
+  if (any === 0) return -1;
+  const useHome = home > 0;
+  let k = p.sequence % (useHome ? home : any);
+  for (let i = 0; i < n; i++) {
+    if (!eligible(p, i) || (useHome && p.candidates[i].region !== p.homeRegion)) continue;
+    if (k-- === 0) return i;
+  }
+  return -1;
+}
+
 /**
  * The eligible candidate with the lowest key, home region first, scanning from `start` so equal
  * keys go to the first one met (round robin) or a random one (a random start).
@@ -59,10 +84,8 @@ function scan(p: PolicyInput, start: number, key: (c: PolicyView, k: number) => 
   let bestKey = Infinity;
   for (let k = 0; k < n; k++) {
     const i = start + k < n ? start + k : start + k - n;
+    if (!eligible(p, i)) continue;
     const c = p.candidates[i];
-    if (!c.healthy) continue;
-    if (p.allowedRegions !== null && !p.allowedRegions.includes(c.region)) continue;
-    if (p.exclude !== null && p.exclude.includes(i)) continue;
     const kk = (c.region === p.homeRegion ? 0 : 1e12) + key(c, k);
     if (kk < bestKey) {
       bestKey = kk;

@@ -29,6 +29,13 @@ describe('named routing policies', () => {
     expect([0, 1, 2, 3, 4, 5].map((sequence) => p(input(c, { sequence })))).toEqual([0, 1, 2, 0, 1, 2]);
   });
 
+  it('round-robin turns evenly over the home region, however many remote replicas sit between', () => {
+    const p = routingPolicy('round-robin');
+    const c = [r('us-east', 0), r('eu-west', 0), r('eu-west', 0), r('us-east', 0), r('eu-west', 0)];
+    const got = Array.from({ length: 6 }, (_, sequence) => p(input(c, { sequence })));
+    expect(got).toEqual([0, 3, 0, 3, 0, 3]);
+  });
+
   it('random spreads over all eligible replicas as the random number varies', () => {
     const p = routingPolicy('random');
     const c = [r('us-east', 5), r('us-east', 0), r('us-east', 9), r('us-east', 1)];

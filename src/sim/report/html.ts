@@ -1,0 +1,55 @@
+import { fmt, ROWS } from './rows.js';
+import { barChart, escapeHtml, lineChart } from './svg.js';
+import type { PolicyReport, SimReport } from './types.js';
+
+/** One self-contained page: the scenario, the side-by-side table, the plots, per-tenant tables. */
+export function renderHtml(report: SimReport): string {
+  const s = report.scenario;
+  const ps = report.policies;
+  const head = ps.map((p) => `<th>${escapeHtml(p.policy)}</th>`).join('');
+  const rows = ROWS.map((r) => `<tr><th>${escapeHtml(r.label)}</th>${ps.map((p) => `<td>${escapeHtml(r.cell(p))}</td>`).join('')}</tr>`).join('\n');
+  const cdf = (title: string, pick: (p: PolicyReport) => readonly (readonly [number, number])[], q: (p: PolicyReport) => number) => {
+    const clip = Math.max(...ps.map(q).filter((x) => x === x), 0) * 1.1;
+    return lineChart(title, 'seconds', 'fraction of requests', ps.map((p) => ({ name: p.policy, points: pick(p) })), clip > 0 ? clip : undefined, 1);
+  };
+  const overTime = (title: string, unit: string, pick: (p: PolicyReport) => readonly number[]) =>
+    lineChart(title, 'time (s)', unit, ps.map((p) => ({ name: p.policy, points: p.series.t.map((t, i) => [t, pick(p)[i]] as const) })));
+  const replicaIds = ps[0]?.replicas.map((r) => r.id) ?? [];
+  const plots = [
+    cdf('TTFT, CDF (to 1.1 × the worst p99)', (p) => p.cdf.ttft, (p) => p.ttft.p99),
+    cdf('Inter-token latency (per-request TPOT), CDF', (p) => p.cdf.itl, (p) => p.itl.p99),
+    cdf('End-to-end latency, CDF', (p) => p.cdf.e2e, (p) => p.e2e.p99),
+    overTime('Output throughput', 'tokens / s', (p) => p.series.outputTokPerS),
+    overTime('Completions', 'requests / s', (p) => p.series.completionsPerS),
+    overTime('Queue depth (waiting in the replicas)', 'requests', (p) => p.series.queued),
+    barChart('Per-replica load (mean running requests)', 'requests', replicaIds, ps.map((p) => ({ name: p.policy, values: p.replicas.map((r) => r.meanRunning) }))),
+    barChart('Per-replica prefix-cache hit rate', 'hit rate', replicaIds, ps.map((p) => ({ name: p.policy, values: p.replicas.map((r) => r.prefixHitRate) })), 1),
+  ];
+  const tenants = ps.filter((p) => p.tenants.length > 0).map((p) => `<h3>Per tenant: ${escapeHtml(p.policy)}</h3>
+<table><tr><th>tenant</th><th>requests</th><th>ok</th><th>TTFT p50 / p90 (ms)</th><th>e2e p50 / p90 (s)</th><th>goodput</th><th>output share</th></tr>
+${p.tenants.map((t) => `<tr><th>${escapeHtml(t.tenant)}</th><td>${fmt.num(t.requests)}</td><td>${fmt.num(t.ok)}</td><td>${fmt.ms(t.ttft.p50)} / ${fmt.ms(t.ttft.p90)}</td><td>${fmt.sec(t.e2e.p50)} / ${fmt.sec(t.e2e.p90)}</td><td>${fmt.pct(t.goodputFraction)}</td><td>${fmt.pct(t.outputShare)}</td></tr>`).join('\n')}
+</table>`).join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(`Switchyard sim: ${s.name}`)}</title>
+<style>body{font:14px system-ui,sans-serif;margin:24px;max-width:1200px}table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th:first-child{text-align:left}.plots{display:flex;flex-wrap:wrap;gap:12px}dt{font-weight:bold;float:left;width:90px}dd{margin-left:100px}</style>
+</head><body>
+<h1>${escapeHtml(s.name)}</h1>
+<p>${escapeHtml(s.description)}</p>
+<dl><dt>seed</dt><dd>${s.seed}</dd><dt>fleet</dt><dd>${escapeHtml(s.fleet)}</dd><dt>workload</dt><dd>${escapeHtml(s.workload)}</dd>
+<dt>faults</dt><dd>${s.faults.length > 0 ? s.faults.map(escapeHtml).join('<br>') : 'none'}</dd>
+<dt>SLO</dt><dd>TTFT ≤ ${fmt.ms(s.slo.ttftS)} ms, TPOT ≤ ${fmt.ms(s.slo.tpotS)} ms${s.slo.e2eS !== undefined ? `, end to end ≤ ${fmt.sec(s.slo.e2eS)} s` : ''}</dd></dl>
+<h2>Policies side by side</h2>
+<table><tr><th></th>${head}</tr>
+${rows}
+</table>
+<h2>Plots</h2>
+<div class="plots">
+${plots.join('\n')}
+</div>
+<h2>Tenants</h2>
+${tenants}
+<h2>Notes</h2>
+<ul>${report.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>
+</body></html>
+`;
+}

@@ -1,0 +1,162 @@
+import { cdfPoints, jain, quantiles } from './stats.js';
+import type { PolicyReport, ReplicaReport, RequestRecord, RunRecords, ScenarioInfo, Series, SimReport, Slo, TenantReport } from './types.js';
+
+// Records → figures. Pure; the same records always give the same report.
+
+/** Mean time per output token after the first; NaN for a one-token answer. */
+export function tpot(r: RequestRecord): number {
+  return r.outputLen >= 2 ? (r.finishS - r.firstTokenS) / (r.outputLen - 1) : NaN;
+}
+
+/** Completed, and within every bound of the SLO (a one-token answer has no TPOT to miss). */
+export function meetsSlo(r: RequestRecord, slo: Slo): boolean {
+  if (r.outcome !== 'ok') return false;
+  if (r.firstTokenS - r.arrivalS > slo.ttftS) return false;
+  const t = tpot(r);
+  if (t === t && t > slo.tpotS) return false;
+  return slo.e2eS === undefined || r.finishS - r.arrivalS <= slo.e2eS;
+}
+
+export function summarize(run: RunRecords, slo: Slo): PolicyReport {
+  const reqs = run.requests;
+  const ok = reqs.filter((r) => r.outcome === 'ok');
+  const ttft = ok.map((r) => r.firstTokenS - r.arrivalS);
+  const e2e = ok.map((r) => r.finishS - r.arrivalS);
+  const itl = ok.map(tpot).filter((x) => x === x);
+  const d = run.durationS;
+  let good = 0;
+  let inTok = 0;
+  let outTok = 0;
+  let retries = 0;
+  for (const r of reqs) {
+    if (meetsSlo(r, slo)) good++;
+    retries += r.retries;
+  }
+  for (const r of ok) {
+    inTok += r.promptLen;
+    outTok += r.outputLen;
+  }
+  let queries = 0;
+  let hits = 0;
+  let preemptions = 0;
+  let gpuHours = 0;
+  let cost = 0;
+  for (const r of run.replicas) {
+    queries += r.prefixQueries;
+    hits += r.prefixHits;
+    preemptions += r.preemptions;
+    const h = (r.upS * r.gpus) / 3600;
+    gpuHours += h;
+    cost += h * r.costPerGpuHour;
+  }
+  const tenants = tenantReports(reqs, slo, outTok);
+  return {
+    policy: run.policy,
+    counts: { arrived: reqs.length, ok: ok.length, rejected: count(reqs, 'rejected'), failed: count(reqs, 'failed'), retries },
+    ttft: quantiles(ttft), itl: quantiles(itl), e2e: quantiles(e2e),
+    goodput: { reqPerS: good / d, fraction: reqs.length > 0 ? good / reqs.length : NaN },
+    throughput: { reqPerS: ok.length / d, inputTokPerS: inTok / d, outputTokPerS: outTok / d },
+    prefixCacheHitRate: queries > 0 ? hits / queries : 0,
+    preemptions, gpuHours, costUsd: cost,
+    costPerMTokens: inTok + outTok > 0 ? (cost / (inTok + outTok)) * 1e6 : NaN,
+    costPerMOutputTokens: outTok > 0 ? (cost / outTok) * 1e6 : NaN,
+    jainGoodput: jain(tenants.map((t) => t.goodputFraction)),
+    tenants,
+    replicas: replicaReports(run),
+    series: series(run),
+    cdf: { ttft: cdfPoints(ttft), itl: cdfPoints(itl), e2e: cdfPoints(e2e) },
+  };
+}
+
+export function buildReport(info: ScenarioInfo, runs: readonly RunRecords[], slo: Slo): SimReport {
+  return {
+    scenario: info,
+    policies: runs.map((r) => summarize(r, slo)),
+    notes: [
+      'Latencies are what the client sees, network included; quantiles interpolate linearly between ranks.',
+      'Inter-token latency is each request\'s mean TPOT, (finish − first token) / (output tokens − 1): the simulator does not time every token.',
+      'Goodput counts requests that completed within the SLO (TTFT, TPOT and, when set, end to end), per second of arrivals.',
+      'Jain\'s index is over tenants\' goodput fractions: 1 when every tenant fares alike, 1/n when one alone is served.',
+      'Cost is GPU-hours (GPUs × time up) × the pool\'s price per GPU-hour; output tokens are counted when their request finishes.',
+    ],
+  };
+}
+
+function count(reqs: readonly RequestRecord[], o: RequestRecord['outcome']): number {
+  let n = 0;
+  for (const r of reqs) if (r.outcome === o) n++;
+  return n;
+}
+
+function tenantReports(reqs: readonly RequestRecord[], slo: Slo, totalOut: number): TenantReport[] {
+  const by = new Map<string, RequestRecord[]>();
+  for (const r of reqs) {
+    let l = by.get(r.tenant);
+    if (!l) by.set(r.tenant, (l = []));
+    l.push(r);
+  }
+  return [...by.keys()].sort().map((tenant) => {
+    const l = by.get(tenant)!;
+    const ok = l.filter((r) => r.outcome === 'ok');
+    let out = 0;
+    for (const r of ok) out += r.outputLen;
+    return {
+      tenant, requests: l.length, ok: ok.length,
+      ttft: quantiles(ok.map((r) => r.firstTokenS - r.arrivalS)), e2e: quantiles(ok.map((r) => r.finishS - r.arrivalS)),
+      goodputFraction: l.filter((r) => meetsSlo(r, slo)).length / l.length,
+      outputTokens: out, outputShare: totalOut > 0 ? out / totalOut : 0,
+    };
+  });
+}
+
+function replicaReports(run: RunRecords): ReplicaReport[] {
+  return run.replicas.map((r, i) => {
+    let sum = 0;
+    for (const s of run.samples) sum += s.perReplicaRunning[i] ?? 0;
+    return {
+      id: r.id, region: r.region, requests: r.requests,
+      busyFraction: r.upS > 0 ? Math.min(1, r.busyS / r.upS) : 0,
+      meanRunning: run.samples.length > 0 ? sum / run.samples.length : 0,
+      prefixHitRate: r.prefixQueries > 0 ? r.prefixHits / r.prefixQueries : 0,
+      preemptions: r.preemptions,
+    };
+  });
+}
+
+/** Over the arrival window, in at most ~300 buckets so the page stays small. */
+function series(run: RunRecords): Series {
+  const stepS = Math.max(run.sampleS, run.durationS / 300);
+  const n = Math.max(1, Math.ceil(run.durationS / stepS));
+  const done = new Float64Array(n);
+  const tok = new Float64Array(n);
+  const q = new Float64Array(n);
+  const running = new Float64Array(n);
+  const samples = new Float64Array(n);
+  for (const r of run.requests) {
+    if (r.outcome !== 'ok') continue;
+    const b = Math.floor(r.finishS / stepS);
+    if (b >= n) continue;
+    done[b]++;
+    tok[b] += r.outputLen;
+  }
+  for (const s of run.samples) {
+    const b = Math.floor(s.atS / stepS);
+    if (b >= n) continue;
+    q[b] += s.queued;
+    running[b] += s.running;
+    samples[b]++;
+  }
+  const t: number[] = [];
+  const c: number[] = [];
+  const o: number[] = [];
+  const qq: number[] = [];
+  const rr: number[] = [];
+  for (let b = 0; b < n; b++) {
+    t.push(b * stepS);
+    c.push(done[b] / stepS);
+    o.push(tok[b] / stepS);
+    qq.push(samples[b] > 0 ? q[b] / samples[b] : 0);
+    rr.push(samples[b] > 0 ? running[b] / samples[b] : 0);
+  }
+  return { stepS, t, completionsPerS: c, outputTokPerS: o, queued: qq, running: rr };
+}

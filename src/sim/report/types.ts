@@ -1,0 +1,159 @@
+// What a simulation run hands the report, and what the report says. Times are seconds of virtual
+// time from the start of the run.
+
+export type Outcome = 'ok' | 'rejected' | 'failed';
+
+export interface RequestRecord {
+  readonly id: number;
+  readonly tenant: string;
+  readonly model: string;
+  /** at the gateway */
+  readonly arrivalS: number;
+  /** null when never placed */
+  readonly replica: string | null;
+  readonly region: string | null;
+  /** rejected: never reached an engine; failed: broke, ran out of attempts or of drain time */
+  readonly outcome: Outcome;
+  readonly promptLen: number;
+  /** tokens generated (0 unless ok) */
+  readonly outputLen: number;
+  /** prompt tokens served from the prefix cache */
+  readonly cachedTokens: number;
+  /** as the client sees them; NaN unless ok */
+  readonly firstTokenS: number;
+  readonly finishS: number;
+  readonly preemptions: number;
+  readonly retries: number;
+}
+
+export interface ReplicaRecord {
+  readonly id: string;
+  readonly region: string;
+  readonly model: string;
+  readonly profile: string;
+  /** tensor-parallel GPUs */
+  readonly gpus: number;
+  readonly costPerGpuHour: number;
+  /** seconds provisioned (up) during the run */
+  readonly upS: number;
+  /** modelled busy time */
+  readonly busyS: number;
+  readonly requests: number;
+  readonly promptTokens: number;
+  readonly generationTokens: number;
+  readonly prefixQueries: number;
+  readonly prefixHits: number;
+  readonly preemptions: number;
+}
+
+/** The fleet every sampleS of virtual time. */
+export interface Sample {
+  readonly atS: number;
+  /** waiting in the replicas' queues */
+  readonly queued: number;
+  readonly running: number;
+  /** mean over replicas that are up, 0–1 */
+  readonly kvUsage: number;
+  /** in the order of RunRecords.replicas */
+  readonly perReplicaRunning: readonly number[];
+}
+
+export interface RunRecords {
+  readonly policy: string;
+  /** seconds of arrivals */
+  readonly durationS: number;
+  /** real seconds the run took; never in the deterministic report */
+  readonly wallS: number;
+  readonly requests: readonly RequestRecord[];
+  readonly replicas: readonly ReplicaRecord[];
+  readonly samples: readonly Sample[];
+  readonly sampleS: number;
+}
+
+export interface Slo {
+  readonly ttftS: number;
+  readonly tpotS: number;
+  readonly e2eS?: number;
+}
+
+export interface ScenarioInfo {
+  readonly name: string;
+  readonly seed: number;
+  readonly description: string;
+  readonly workload: string;
+  readonly fleet: string;
+  readonly faults: readonly string[];
+  readonly slo: Slo;
+}
+
+export interface Quantiles {
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly mean: number;
+}
+
+export interface TenantReport {
+  readonly tenant: string;
+  readonly requests: number;
+  readonly ok: number;
+  readonly ttft: Quantiles;
+  readonly e2e: Quantiles;
+  /** share of its requests that met the SLO */
+  readonly goodputFraction: number;
+  readonly outputTokens: number;
+  /** its share of all output tokens */
+  readonly outputShare: number;
+}
+
+export interface ReplicaReport {
+  readonly id: string;
+  readonly region: string;
+  readonly requests: number;
+  /** busy time / time up */
+  readonly busyFraction: number;
+  readonly meanRunning: number;
+  readonly prefixHitRate: number;
+  readonly preemptions: number;
+}
+
+export interface Series {
+  readonly stepS: number;
+  readonly t: readonly number[];
+  readonly completionsPerS: readonly number[];
+  readonly outputTokPerS: readonly number[];
+  readonly queued: readonly number[];
+  readonly running: readonly number[];
+}
+
+export interface PolicyReport {
+  readonly policy: string;
+  readonly counts: { readonly arrived: number; readonly ok: number; readonly rejected: number; readonly failed: number; readonly retries: number };
+  readonly ttft: Quantiles;
+  /** per-request mean inter-token latency (TPOT) */
+  readonly itl: Quantiles;
+  readonly e2e: Quantiles;
+  readonly goodput: { readonly reqPerS: number; readonly fraction: number };
+  readonly throughput: { readonly reqPerS: number; readonly inputTokPerS: number; readonly outputTokPerS: number };
+  readonly prefixCacheHitRate: number;
+  readonly preemptions: number;
+  readonly gpuHours: number;
+  readonly costUsd: number;
+  /** USD per million tokens, input and output together */
+  readonly costPerMTokens: number;
+  /** USD per million output tokens */
+  readonly costPerMOutputTokens: number;
+  /** Jain's index over tenants of their goodput fraction (1 = all equal) */
+  readonly jainGoodput: number;
+  readonly tenants: readonly TenantReport[];
+  readonly replicas: readonly ReplicaReport[];
+  readonly series: Series;
+  /** [seconds, cumulative fraction] points */
+  readonly cdf: { readonly ttft: readonly (readonly [number, number])[]; readonly itl: readonly (readonly [number, number])[]; readonly e2e: readonly (readonly [number, number])[] };
+}
+
+export interface SimReport {
+  readonly scenario: ScenarioInfo;
+  readonly policies: readonly PolicyReport[];
+  readonly notes: readonly string[];
+}

@@ -1,0 +1,105 @@
+import { performance } from 'node:perf_hooks';
+import { getProfile } from '../engine/index.js';
+import { routingPolicy } from '../routing/index.js';
+import { describeFault } from './faults.js';
+import { buildReport, type RunRecords, type ScenarioInfo, type SimReport, type Slo } from './report/index.js';
+import { gpuHourUsd, replicaId, type LoadedScenario, type Scenario } from './scenario.js';
+import { simulate, type Network, type TenantPlacement } from './simulator.js';
+import type { SimReplicaSpec } from './replica.js';
+import { fromSpec, seededRandom } from './workload/index.js';
+
+// A scenario, run once per policy on the same arrivals, into one report.
+
+export interface RunOptions {
+  /** overrides the scenario's seed */
+  readonly seed?: number;
+  /** take decode runs (default); false steps one at a time, same results, for checking that */
+  readonly coalesce?: boolean;
+  /** 0–1 over all policies */
+  readonly onProgress?: (fraction: number, policy: string) => void;
+}
+
+export interface ScenarioResult {
+  readonly report: SimReport;
+  readonly runs: readonly RunRecords[];
+}
+
+export function runScenario(loaded: LoadedScenario, opts: RunOptions = {}): ScenarioResult {
+  const s = loaded.scenario;
+  const seed = opts.seed ?? s.seed;
+  const replicas = fleetOf(s);
+  const network = networkOf(s);
+  const tenants = placementOf(s);
+  const policies = s.policies.map((p) => (typeof p === 'string' ? { routing: p, label: p } : { routing: p.routing, label: p.label ?? p.routing }));
+  const runs: RunRecords[] = [];
+  policies.forEach((p, k) => {
+    const t0 = performance.now();
+    const run = simulate({
+      policyName: p.label,
+      policy: routingPolicy(p.routing),
+      replicas,
+      // a fresh workload per policy: every policy sees the very same arrivals
+      workload: fromSpec(s.workload, { baseDir: loaded.baseDir, seed }),
+      network,
+      tenants,
+      defaultModel: s.defaultModel ?? s.fleet[0].model,
+      durationS: s.durationS,
+      drainLimitS: s.drainLimitS,
+      faults: s.faults,
+      random: seededRandom(seed ^ 0x5eed),
+      sampleS: s.sampleS ?? Math.max(1, s.durationS / 600),
+      scrapeIntervalS: s.scrapeIntervalS,
+      probeIntervalS: s.probeIntervalS,
+      maxAttempts: s.maxAttempts,
+      coalesce: opts.coalesce ?? true,
+      onProgress: opts.onProgress ? (f) => opts.onProgress!((k + f) / policies.length, p.label) : undefined,
+    });
+    runs.push({ ...run, wallS: (performance.now() - t0) / 1000 });
+  });
+  const slo: Slo = { ttftS: s.slo.ttftMs / 1000, tpotS: s.slo.tpotMs / 1000, ...(s.slo.e2eMs !== undefined ? { e2eS: s.slo.e2eMs / 1000 } : {}) };
+  const first = fromSpec(s.workload, { baseDir: loaded.baseDir, seed });
+  const info: ScenarioInfo = {
+    name: s.name, seed, description: s.description, workload: first.description,
+    fleet: s.fleet.map((p) => `${p.replicas}× ${p.profile} (${p.model}) in ${p.region}`).join('; '),
+    faults: s.faults.map(describeFault), slo,
+  };
+  return { report: buildReport(info, runs, slo), runs };
+}
+
+function fleetOf(s: Scenario): SimReplicaSpec[] {
+  const out: SimReplicaSpec[] = [];
+  for (const p of s.fleet) {
+    const profile = getProfile(p.profile)!;
+    for (let i = 0; i < p.replicas; i++) {
+      out.push({ id: replicaId(p.region, p.model, i), region: p.region, model: p.model, profile, engine: p.engine, costPerGpuHour: gpuHourUsd(profile, p.costPerGpuHour) });
+    }
+  }
+  return out;
+}
+
+function networkOf(s: Scenario): Network {
+  const table = new Map<string, number>();
+  for (const r of s.regions) {
+    for (const [o, ms] of Object.entries(r.latencyMs)) {
+      table.set(`${r.name}→${o}`, ms / 1000);
+      if (!table.has(`${o}→${r.name}`)) table.set(`${o}→${r.name}`, ms / 1000);
+    }
+  }
+  const intra = s.intraRegionLatencyMs / 1000;
+  // unstated pairs between distinct regions: a cross-continent default
+  return { latencyS: (a, b) => (a === b ? intra : table.get(`${a}→${b}`) ?? 0.075) };
+}
+
+function placementOf(s: Scenario): (tenant: string) => TenantPlacement {
+  const home = s.regions[0].name;
+  const cache = new Map<string, TenantPlacement>();
+  return (t) => {
+    let p = cache.get(t);
+    if (p === undefined) {
+      const c = s.tenants[t];
+      p = { region: c?.region ?? c?.allowedRegions?.[0] ?? home, allowedRegions: c?.allowedRegions ?? null };
+      cache.set(t, p);
+    }
+    return p;
+  };
+}

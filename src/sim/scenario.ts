@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { getProfile, profileNames, type HardwareProfile } from '../engine/index.js';
+import { POLICY_NAMES } from '../routing/index.js';
+import { faultSchema } from './faults.js';
+import { WorkloadSpec } from './workload/index.js';
+
+// A scenario is the simulator's whole input: fleet, network, tenants, workload, faults, the
+// policies to compare and the SLO that defines goodput. YAML on disk, checked by this schema.
+
+const engineOptions = z.object({
+  maxNumSeqs: z.number().int().positive().optional(),
+  maxNumBatchedTokens: z.number().int().positive().optional(),
+  blockSize: z.number().int().positive().optional(),
+  numGpuBlocks: z.number().int().positive().optional(),
+  maxModelLen: z.number().int().positive().optional(),
+  enablePrefixCaching: z.boolean().optional(),
+}).strict();
+
+const pool = z.object({
+  region: z.string().min(1),
+  model: z.string().min(1),
+  profile: z.string().superRefine((p, ctx) => {
+    if (getProfile(p) === undefined) ctx.addIssue({ code: 'custom', message: `unknown profile "${p}"; known: ${profileNames().join(', ')}` });
+  }),
+  replicas: z.number().int().positive(),
+  /** USD per GPU-hour; defaults by GPU (see DEFAULT_GPU_HOUR_USD) */
+  costPerGpuHour: z.number().nonnegative().optional(),
+  engine: engineOptions.default({}),
+}).strict();
+
+const region = z.object({
+  name: z.string().min(1),
+  /** one-way latency to other regions, ms (symmetric: either side may state it) */
+  latencyMs: z.record(z.string(), z.number().nonnegative()).default({}),
+}).strict();
+
+const policy = z.union([
+  z.enum(POLICY_NAMES),
+  z.object({ routing: z.enum(POLICY_NAMES), label: z.string().min(1).optional() }).strict(),
+]);
+
+export const scenarioSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a name of letters, digits, dot, dash or underscore (it names the report files)'),
+  description: z.string().default(''),
+  seed: z.number().int().nonnegative().default(1),
+  /** seconds of arrivals to simulate; the fleet then drains */
+  durationS: z.number().positive(),
+  drainLimitS: z.number().positive().default(900),
+  regions: z.array(region).min(1),
+  /** one-way latency inside a region (client ↔ gateway ↔ replica), ms */
+  intraRegionLatencyMs: z.number().nonnegative().default(0.5),
+  fleet: z.array(pool).min(1),
+  /** model for arrivals that name none; default the first pool's */
+  defaultModel: z.string().optional(),
+  tenants: z.record(z.string(), z.object({
+    region: z.string().optional(),
+    allowedRegions: z.array(z.string()).nullable().default(null),
+  }).strict()).default({}),
+  workload: WorkloadSpec,
+  faults: z.array(faultSchema).default([]),
+  policies: z.array(policy).min(1).default(['least-outstanding']),
+  slo: z.object({
+    ttftMs: z.number().positive().default(2_000),
+    tpotMs: z.number().positive().default(100),
+    e2eMs: z.number().positive().optional(),
+  }).strict().prefault({}),
+  sampleS: z.number().positive().optional(),
+  scrapeIntervalS: z.number().positive().default(1),
+  probeIntervalS: z.number().positive().default(2),
+  maxAttempts: z.number().int().min(1).max(5).default(2),
+}).strict().superRefine((s, ctx) => {
+  const names = new Set(s.regions.map((r) => r.name));
+  const need = (where: (string | number)[], r: string) => {
+    if (!names.has(r)) ctx.addIssue({ code: 'custom', path: where, message: `unknown region "${r}"; the scenario's regions are ${[...names].join(', ')}` });
+  };
+  s.fleet.forEach((p, i) => need(['fleet', i, 'region'], p.region));
+  s.regions.forEach((r, i) => Object.keys(r.latencyMs).forEach((o) => need(['regions', i, 'latencyMs', o], o)));
+  for (const [t, v] of Object.entries(s.tenants)) {
+    if (v.region !== undefined) need(['tenants', t, 'region'], v.region);
+    v.allowedRegions?.forEach((r) => need(['tenants', t, 'allowedRegions'], r));
+  }
+  const ids = new Set(s.fleet.flatMap((p) => Array.from({ length: p.replicas }, (_, i) => replicaId(p.region, p.model, i))));
+  s.faults.forEach((f, i) => {
+    if (f.region !== null) need(['faults', i, 'region'], f.region);
+    if (f.replica !== null && !ids.has(f.replica)) {
+      ctx.addIssue({ code: 'custom', path: ['faults', i, 'replica'], message: `no replica "${f.replica}"; replicas are named REGION/MODEL/INDEX, e.g. ${[...ids][0]}` });
+    }
+  });
+  if (s.defaultModel !== undefined && !s.fleet.some((p) => p.model === s.defaultModel)) {
+    ctx.addIssue({ code: 'custom', path: ['defaultModel'], message: `no pool serves "${s.defaultModel}"` });
+  }
+});
+
+export type Scenario = z.infer<typeof scenarioSchema>;
+
+/** How a scenario names a replica (faults target it by this). */
+export function replicaId(region: string, model: string, index: number): string {
+  return `${region}/${model}/${index}`;
+}
+
+export interface LoadedScenario {
+  readonly scenario: Scenario;
+  /** trace paths in the workload resolve against this */
+  readonly baseDir: string;
+}
+
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+}
+
+/** Read and check a scenario file; a ScenarioError names every problem with its path. */
+export function loadScenario(file: string): LoadedScenario {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ScenarioError(`cannot read scenario ${file}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ScenarioError(`${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  return { scenario: parseScenario(raw, file), baseDir: dirname(resolve(file)) };
+}
+
+export function parseScenario(raw: unknown, source = 'scenario'): Scenario {
+  const r = scenarioSchema.safeParse(raw);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`);
+    throw new ScenarioError(`${source} is not a valid scenario:\n${lines.join('\n')}`);
+  }
+  return r.data;
+}
+
+/** List-price ballpark for on-demand cloud GPUs, USD per GPU-hour; a pool's costPerGpuHour overrides. */
+export const DEFAULT_GPU_HOUR_USD: Readonly<Record<string, number>> = { 'H100-SXM-80GB': 2.99, 'A100-SXM-80GB': 1.79 };
+
+export function gpuHourUsd(profile: HardwareProfile, override: number | undefined): number {
+  return override ?? DEFAULT_GPU_HOUR_USD[profile.gpu.name] ?? 2.5;
+}

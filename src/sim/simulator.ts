@@ -1,0 +1,386 @@
+import type { RoutingPolicy } from '../routing/index.js';
+import type { SeqView } from '../engine/index.js';
+import { Agenda } from './events.js';
+import { SimReplica, type SimReplicaSpec, type SimRequestLike } from './replica.js';
+import { blockHashes, type Arrival, type Workload } from './workload/index.js';
+import type { Outcome, ReplicaRecord, RequestRecord, RunRecords, Sample } from './report/index.js';
+import type { Fault } from './faults.js';
+
+// The discrete-event loop. Arrivals reach the gateway in their tenant's region; the gateway's own
+// routing policy picks a replica (the same function `switchyard up` calls); the request crosses the
+// network, queues in the replica's engine, and its tokens cross back. Faults crash, slow or blind
+// replicas on a schedule; the gateway only learns of a crash the way the live one does, from a
+// broken connection or its next health probe, and retries a request that had no first token yet.
+
+export interface Network {
+  /** one-way latency between two regions, seconds */
+  latencyS(from: string, to: string): number;
+}
+
+export interface TenantPlacement {
+  /** where the tenant's clients and their gateway are */
+  readonly region: string;
+  /** data residency: the regions its requests may be served in; null = any */
+  readonly allowedRegions: readonly string[] | null;
+}
+
+export interface SimulationInput {
+  readonly policyName: string;
+  readonly policy: RoutingPolicy;
+  readonly replicas: readonly SimReplicaSpec[];
+  readonly workload: Workload;
+  readonly network: Network;
+  readonly tenants: (tenant: string) => TenantPlacement;
+  readonly defaultModel: string;
+  /** arrivals after this are not admitted; the fleet then drains */
+  readonly durationS: number;
+  /** give up draining after this much more virtual time */
+  readonly drainLimitS: number;
+  readonly faults: readonly Fault[];
+  readonly random: () => number;
+  readonly sampleS: number;
+  readonly scrapeIntervalS: number;
+  readonly probeIntervalS: number;
+  /** attempts per request, the first included (the gateway's upstream.maxAttempts) */
+  readonly maxAttempts: number;
+  /** take decode runs instead of single steps (same results, much faster); off only to prove that */
+  readonly coalesce: boolean;
+  readonly onProgress?: (fraction: number) => void;
+}
+
+const enum Ev { Arrival, Deliver, StepEnd, Retry, FaultStart, FaultEnd, Sample, Scrape, Probe }
+
+class SimRequest implements SimRequestLike {
+  readonly id: number;
+  readonly promptLen: number;
+  readonly maxTokens: number;
+  blockHashes: Float64Array;
+  seq: SeqView<SimRequestLike> | null = null;
+  readonly arrival: Arrival;
+  readonly model: string;
+  readonly place: TenantPlacement;
+  replica: SimReplica | null = null;
+  tried: number[] | null = null;
+  attempts = 0;
+  firstTokenS = NaN;
+  finishS = NaN;
+  cachedTokens = 0;
+  preemptions = 0;
+  generated = 0;
+  outcome: Outcome | null = null;
+
+  constructor(a: Arrival, model: string, place: TenantPlacement) {
+    this.id = a.id;
+    this.arrival = a;
+    this.model = model;
+    this.place = place;
+    this.promptLen = a.promptLen;
+    this.maxTokens = a.outputLen;
+    this.blockHashes = EMPTY;
+  }
+}
+
+const EMPTY = new Float64Array(0);
+
+export function simulate(input: SimulationInput): RunRecords {
+  return new Simulation(input).run();
+}
+
+class Simulation {
+  readonly #in: SimulationInput;
+  readonly #agenda = new Agenda<Ev>();
+  readonly #replicas: SimReplica[];
+  readonly #byModel = new Map<string, SimReplica[]>();
+  readonly #records: RequestRecord[] = [];
+  readonly #samples: Sample[] = [];
+  /** requests by id while in the system (targets of Deliver/Retry events) */
+  readonly #live = new Map<number, SimRequest>();
+  #now = 0;
+  #sequence = 0;
+  #arrivalsDone = false;
+  #open = 0;
+  #hashBlockSize: number;
+
+  constructor(input: SimulationInput) {
+    this.#in = input;
+    this.#replicas = input.replicas.map((spec, i) => new SimReplica(spec, i));
+    for (const r of this.#replicas) {
+      let list = this.#byModel.get(r.spec.model);
+      if (!list) this.#byModel.set(r.spec.model, (list = []));
+      list.push(r);
+    }
+    this.#hashBlockSize = this.#replicas[0]?.model.config.blockSize ?? 16;
+  }
+
+  run(): RunRecords {
+    const a = this.#agenda;
+    const inp = this.#in;
+    this.#nextArrival();
+    for (let i = 0; i < inp.faults.length; i++) a.at(inp.faults[i].atS, Ev.FaultStart, i);
+    a.at(0, Ev.Sample);
+    a.at(0, Ev.Scrape);
+    a.at(inp.probeIntervalS, Ev.Probe);
+    const hardStop = inp.durationS + inp.drainLimitS;
+    let lastProgress = -1;
+    for (;;) {
+      const e = a.pop();
+      if (e === undefined) break;
+      if (e.t > hardStop) break;
+      this.#now = e.t;
+      switch (e.kind) {
+        case Ev.Arrival: this.#onArrival(); break;
+        case Ev.Deliver: this.#onDeliver(e.target); break;
+        case Ev.StepEnd: {
+          const r = this.#replicas[e.target];
+          if (e.stamp === r.stamp) this.#onStepEnd(r);
+          break;
+        }
+        case Ev.Retry: this.#route(this.#live.get(e.target)!); break;
+        case Ev.FaultStart: this.#fault(inp.faults[e.target], true); break;
+        case Ev.FaultEnd: this.#fault(inp.faults[e.target], false); break;
+        case Ev.Sample: this.#sample(); break;
+        case Ev.Scrape:
+          for (const r of this.#replicas) if (r.up && !r.telemetryFrozen) r.scrape();
+          if (this.#busy()) a.at(this.#now + inp.scrapeIntervalS, Ev.Scrape);
+          break;
+        case Ev.Probe:
+          // the health prober: a replica answers iff its process is up
+          for (const r of this.#replicas) r.healthy = r.up;
+          if (this.#busy()) a.at(this.#now + inp.probeIntervalS, Ev.Probe);
+          break;
+      }
+      if (inp.onProgress) {
+        const p = Math.floor((Math.min(this.#now, inp.durationS) / inp.durationS) * 1000);
+        if (p !== lastProgress) {
+          lastProgress = p;
+          inp.onProgress(p / 1000);
+        }
+      }
+      if (this.#arrivalsDone && this.#open === 0) break;
+    }
+    // whatever is still open when the drain limit hits did not finish
+    for (const req of this.#live.values()) this.#close(req, 'failed');
+    return this.#result();
+  }
+
+  #busy(): boolean {
+    return !this.#arrivalsDone || this.#open > 0;
+  }
+
+  // ── arrivals and routing ─────────────────────────────────────────────────────
+
+  #nextArrival(): void {
+    const a = this.#in.workload.next();
+    if (a === null || a.atS > this.#in.durationS) {
+      this.#arrivalsDone = true;
+      this.#pendingArrival = null;
+      return;
+    }
+    this.#pendingArrival = a;
+    this.#agenda.at(a.atS, Ev.Arrival);
+  }
+
+  #pendingArrival: Arrival | null = null;
+
+  #onArrival(): void {
+    const a = this.#pendingArrival!;
+    this.#nextArrival();
+    const req = new SimRequest(a, a.model ?? this.#in.defaultModel, this.#in.tenants(a.tenant));
+    this.#open++;
+    this.#live.set(req.id, req);
+    this.#route(req);
+  }
+
+  #route(req: SimRequest): void {
+    const candidates = this.#byModel.get(req.model);
+    if (candidates === undefined) return this.#close(req, 'rejected');
+    if (req.attempts >= this.#in.maxAttempts) return this.#close(req, 'failed');
+    const i = this.#in.policy({
+      candidates, homeRegion: req.place.region, allowedRegions: req.place.allowedRegions,
+      exclude: req.tried, random: this.#in.random(), sequence: this.#sequence++,
+    });
+    if (i < 0) return this.#close(req, req.attempts === 0 ? 'rejected' : 'failed');
+    const r = candidates[i];
+    req.attempts++;
+    (req.tried ??= []).push(i);
+    req.replica = r;
+    r.inflight++;
+    this.#agenda.at(this.#now + this.#in.network.latencyS(req.place.region, r.region), Ev.Deliver, req.id);
+  }
+
+  #onDeliver(id: number): void {
+    const req = this.#live.get(id);
+    if (req === undefined) return;
+    const r = req.replica!;
+    if (!r.up) {
+      // connection refused: the gateway hears it a round trip later, takes the replica out and retries
+      r.healthy = false;
+      r.inflight = Math.max(0, r.inflight - 1);
+      req.replica = null;
+      this.#agenda.at(this.#now + this.#in.network.latencyS(r.region, req.place.region), Ev.Retry, req.id);
+      return;
+    }
+    if (req.blockHashes === EMPTY) {
+      const a = req.arrival;
+      req.blockHashes = blockHashes(a.segments, a.outputKey, a.outputLen, this.#hashBlockSize);
+    }
+    r.requests++;
+    r.holding.add(req);
+    r.inbox.push(req);
+    if (!r.busy) this.#startStep(r);
+    else {
+      const end = r.cut(this.#now);
+      if (end >= 0) this.#agenda.at(end, Ev.StepEnd, r.index, r.stamp);
+    }
+  }
+
+  // ── replicas ─────────────────────────────────────────────────────────────────
+
+  #startStep(r: SimReplica): void {
+    // requests that arrived during the last step join now
+    for (let i = 0; i < r.inbox.length; i++) {
+      const req = r.inbox[i] as SimRequest;
+      const added = r.model.add(req);
+      if (added.ok) req.seq = added.seq;
+      else {
+        r.holding.delete(req);
+        r.inflight = Math.max(0, r.inflight - 1);
+        // a 400 from the replica (prompt beyond max_model_len, or beyond all of KV)
+        this.#close(req, 'rejected');
+      }
+    }
+    r.inbox.length = 0;
+    if (!r.model.hasWork) return;
+    const end = r.plan(this.#now, this.#in.coalesce);
+    this.#agenda.at(end, Ev.StepEnd, r.index, r.stamp);
+  }
+
+  #onStepEnd(r: SimReplica): void {
+    const res = r.finish();
+    const back = this.#in.network;
+    for (let i = 0; i < res.first.length; i++) {
+      const req = res.first[i].req as SimRequest;
+      req.firstTokenS = this.#now + back.latencyS(r.region, req.place.region);
+      req.cachedTokens = res.first[i].cachedTokens;
+    }
+    for (let i = 0; i < res.finished.length; i++) {
+      const s = res.finished[i];
+      const req = s.req as SimRequest;
+      req.finishS = this.#now + back.latencyS(r.region, req.place.region);
+      req.generated = s.generated;
+      req.preemptions = s.preemptions;
+      r.holding.delete(req);
+      r.inflight = Math.max(0, r.inflight - 1);
+      this.#close(req, 'ok');
+    }
+    this.#startStep(r);
+  }
+
+  // ── faults ───────────────────────────────────────────────────────────────────
+
+  #fault(f: Fault, start: boolean): void {
+    if (start && f.forS !== null) this.#agenda.at(this.#now + f.forS, Ev.FaultEnd, this.#in.faults.indexOf(f));
+    const targets = this.#targets(f);
+    switch (f.kind) {
+      case 'crash':
+        for (const r of targets) {
+          if (start) {
+            if (r.up) this.#crash(r);
+          } else if (!r.up) r.restart(this.#now);
+        }
+        break;
+      case 'slow':
+        for (const r of targets) {
+          // the step in progress ends at its old pace; the rest of a run is replanned at the new one
+          const end = r.cut(this.#now);
+          if (end >= 0) this.#agenda.at(end, Ev.StepEnd, r.index, r.stamp);
+          r.slowFactor = start ? f.factor : 1;
+        }
+        break;
+      case 'stale-telemetry':
+        for (const r of targets) r.telemetryFrozen = start;
+        break;
+    }
+  }
+
+  #targets(f: Fault): SimReplica[] {
+    return this.#replicas.filter((r) => (f.replica !== null ? r.spec.id === f.replica : true) && (f.region !== null ? r.region === f.region : true));
+  }
+
+  #crash(r: SimReplica): void {
+    const held = r.crash(this.#now);
+    // every open connection breaks: the gateway takes the replica out until a probe finds it back
+    if (held.length > 0) r.healthy = false;
+    for (const x of held) {
+      const req = x as SimRequest;
+      req.seq = null;
+      req.replica = null;
+      if (req.firstTokenS === req.firstTokenS) {
+        // tokens already reached the client: the stream breaks, nothing to retry
+        this.#close(req, 'failed');
+      } else {
+        // no byte reached the client yet: the gateway retries elsewhere
+        this.#agenda.at(this.#now + this.#in.network.latencyS(r.region, req.place.region), Ev.Retry, req.id);
+      }
+    }
+  }
+
+  // ── records ──────────────────────────────────────────────────────────────────
+
+  #close(req: SimRequest, outcome: Outcome): void {
+    if (req.outcome !== null) return;
+    req.outcome = outcome;
+    this.#live.delete(req.id);
+    this.#open--;
+    const r = req.replica;
+    this.#records.push({
+      id: req.id, tenant: req.arrival.tenant, model: req.model, arrivalS: req.arrival.atS,
+      replica: r ? r.spec.id : null, region: r ? r.region : null, outcome,
+      promptLen: req.promptLen, outputLen: outcome === 'ok' ? req.generated : 0,
+      cachedTokens: req.cachedTokens,
+      firstTokenS: outcome === 'ok' ? req.firstTokenS : NaN, finishS: outcome === 'ok' ? req.finishS : NaN,
+      preemptions: req.preemptions, retries: Math.max(0, req.attempts - 1),
+    });
+    req.blockHashes = EMPTY;
+  }
+
+  #sample(): void {
+    let queued = 0;
+    let running = 0;
+    let kv = 0;
+    let up = 0;
+    const per: number[] = [];
+    for (const r of this.#replicas) {
+      const s = r.model.stats();
+      const q = r.up ? s.waiting + r.inbox.length : 0;
+      const run = r.up ? s.running : 0;
+      queued += q;
+      running += run;
+      per.push(run);
+      if (r.up) {
+        kv += s.kvUsage;
+        up++;
+      }
+    }
+    this.#samples.push({ atS: this.#now, queued, running, kvUsage: up > 0 ? kv / up : 0, perReplicaRunning: per });
+    if (this.#busy()) this.#agenda.at(this.#now + this.#in.sampleS, Ev.Sample);
+  }
+
+  #result(): RunRecords {
+    const end = this.#now;
+    const replicas: ReplicaRecord[] = this.#replicas.map((r) => {
+      const c = r.counters();
+      return {
+        id: r.spec.id, region: r.region, model: r.spec.model, profile: r.spec.profile.name, gpus: r.spec.profile.tp,
+        costPerGpuHour: r.spec.costPerGpuHour, upS: r.upTime(end), busyS: r.busyS, requests: r.requests,
+        promptTokens: c.promptTokens, generationTokens: c.generationTokens,
+        prefixQueries: c.prefixQueries, prefixHits: c.prefixHits, preemptions: c.preemptions,
+      };
+    });
+    this.#records.sort((a, b) => a.id - b.id);
+    return {
+      policy: this.#in.policyName, durationS: this.#in.durationS, wallS: 0,
+      requests: this.#records, replicas, samples: this.#samples, sampleS: this.#in.sampleS,
+    };
+  }
+}

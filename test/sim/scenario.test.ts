@@ -1,0 +1,45 @@
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadScenario, parseScenario, ScenarioError } from '../../src/sim/index.js';
+
+const examples = fileURLToPath(new URL('../../scenarios/', import.meta.url));
+
+const minimal = () => ({
+  name: 'x', durationS: 60,
+  regions: [{ name: 'us-east', latencyMs: { 'eu-west': 40 } }, { name: 'eu-west' }],
+  fleet: [{ region: 'us-east', model: 'm', profile: 'llama-3.1-8b-h100', replicas: 2 }],
+  workload: { kind: 'poisson', ratePerS: 1, prompt: 100, output: 10 },
+});
+
+describe('a scenario file', () => {
+  it('fills what it leaves out: seed, policies, SLO, probe and scrape intervals', () => {
+    const s = parseScenario(minimal());
+    expect(s).toMatchObject({ seed: 1, policies: ['least-outstanding'], slo: { ttftMs: 2000, tpotMs: 100 }, maxAttempts: 2, probeIntervalS: 2 });
+  });
+
+  it.each([
+    ['an unknown profile, listing the known ones', (s: any) => { s.fleet[0].profile = 'gpt-5'; }, /fleet\.0\.profile: unknown profile "gpt-5"; known: llama-3\.1-8b-h100/],
+    ['a pool in an undeclared region', (s: any) => { s.fleet[0].region = 'mars'; }, /fleet\.0\.region: unknown region "mars"/],
+    ['a fault on a replica that does not exist, naming the scheme', (s: any) => { s.faults = [{ kind: 'crash', atS: 1, replica: 'r9' }]; }, /faults\.0\.replica: no replica "r9"; replicas are named REGION\/MODEL\/INDEX, e.g. us-east\/m\/0/],
+    ['an unknown routing policy', (s: any) => { s.policies = ['fastest']; }, /policies\.0/],
+    ['a workload kind that does not exist', (s: any) => { s.workload = { kind: 'zipfian' }; }, /workload/],
+    ['a misspelt field', (s: any) => { s.durationSec = 5; }, /durationSec/],
+    ['no duration', (s: any) => { delete s.durationS; }, /durationS/],
+  ])('refuses %s', (_why, mutate, message) => {
+    const s = minimal();
+    mutate(s);
+    expect(() => parseScenario(s, 'my.yaml')).toThrow(ScenarioError);
+    expect(() => parseScenario(s, 'my.yaml')).toThrow(message);
+  });
+
+  it('says which file is unreadable or not YAML', () => {
+    expect(() => loadScenario('/nonexistent/s.yaml')).toThrow(/cannot read scenario \/nonexistent\/s\.yaml/);
+  });
+
+  it('every example under scenarios/ is valid', () => {
+    const files = readdirSync(examples).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(5);
+    for (const f of files) expect(() => loadScenario(examples + f), f).not.toThrow();
+  });
+});

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { getProfile } from '../../src/engine/index.js';
+import { routingPolicy, type PolicyName } from '../../src/routing/index.js';
+import { simulate, type Fault, type SimulationInput } from '../../src/sim/index.js';
+import { poisson, seededRandom, type LengthDist } from '../../src/sim/workload/index.js';
+
+// The simulator's behaviour as a platform team relies on it: reproducible, the same with and
+// without decode runs, and faults that play out as they would against the live gateway.
+
+const H100_8B = getProfile('llama-3.1-8b-h100')!;
+
+interface Setup {
+  policy?: PolicyName;
+  replicas?: { region: string; count: number }[];
+  ratePerS?: number;
+  durationS?: number;
+  prompt?: LengthDist;
+  output?: LengthDist;
+  faults?: Partial<Fault>[];
+  tenants?: { name: string; weight: number }[];
+  placement?: Record<string, { region: string; allowedRegions: string[] | null }>;
+  coalesce?: boolean;
+  seed?: number;
+}
+
+function input(s: Setup = {}): SimulationInput {
+  const pools = s.replicas ?? [{ region: 'us-east', count: 4 }];
+  const replicas = pools.flatMap((p) => Array.from({ length: p.count }, (_, i) => ({
+    id: `${p.region}/${i}`, region: p.region, model: 'm', profile: H100_8B, engine: {}, costPerGpuHour: 2,
+  })));
+  const durationS = s.durationS ?? 60;
+  const faults = (s.faults ?? []).map((f) => ({ forS: null, replica: null, region: null, ...f }) as Fault);
+  return {
+    policyName: s.policy ?? 'least-outstanding', policy: routingPolicy(s.policy ?? 'least-outstanding'), replicas,
+    workload: poisson({
+      ratePerS: s.ratePerS ?? 8, durationS, seed: s.seed ?? 7, prompt: s.prompt ?? { kind: 'uniform', min: 200, max: 2000 },
+      output: s.output ?? { kind: 'uniform', min: 20, max: 300 }, ...(s.tenants ? { tenants: s.tenants } : {}),
+    }),
+    network: { latencyS: (a, b) => (a === b ? 0.0005 : 0.040) },
+    tenants: (t) => s.placement?.[t] ?? { region: 'us-east', allowedRegions: null },
+    defaultModel: 'm', durationS, drainLimitS: 600, faults, random: seededRandom(s.seed ?? 7),
+    sampleS: 1, scrapeIntervalS: 1, probeIntervalS: 2, maxAttempts: 3, coalesce: s.coalesce ?? true,
+  };
+}
+
+const ok = (r: ReturnType<typeof simulate>) => r.requests.filter((x) => x.outcome === 'ok');
+const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+describe('a simulation is a pure function of its scenario', () => {
+  it('gives byte-identical records for the same input and seed', () => {
+    const a = JSON.stringify(simulate(input({ faults: [{ kind: 'crash', atS: 20, forS: 10, replica: 'us-east/1' }] })));
+    const b = JSON.stringify(simulate(input({ faults: [{ kind: 'crash', atS: 20, forS: 10, replica: 'us-east/1' }] })));
+    expect(a).toBe(b);
+    expect(JSON.stringify(simulate(input({ seed: 8 })))).not.toBe(JSON.stringify(simulate(input({ seed: 7 }))));
+  });
+
+  it('gives the same records with decode runs as with single steps, faults included', () => {
+    const faults: Partial<Fault>[] = [
+      { kind: 'crash', atS: 15, forS: 8, replica: 'us-east/0' },
+      { kind: 'slow', atS: 25, forS: 10, factor: 3, replica: 'us-east/2' },
+      { kind: 'stale-telemetry', atS: 5, forS: 30, replica: null },
+    ];
+    for (const policy of ['least-outstanding', 'queue-depth'] as const) {
+      const runs = simulate(input({ policy, faults, coalesce: true }));
+      const steps = simulate(input({ policy, faults, coalesce: false }));
+      expect(runs.requests).toEqual(steps.requests);
+      expect(runs.replicas).toEqual(steps.replicas);
+    }
+  });
+
+  it('accounts every arrival exactly once', () => {
+    const r = simulate(input({ faults: [{ kind: 'crash', atS: 10, forS: 5, region: 'us-east' }] }));
+    const ids = r.requests.map((x) => x.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(ids[ids.length - 1]).toBe(ids.length - 1);
+  });
+});
+
+describe('faults play out as against the live gateway', () => {
+  it('a crash fails the streams already answering and retries the rest on another replica', () => {
+    // long prompts at a high rate: at the crash some requests are still queued or prefilling
+    const r = simulate(input({ ratePerS: 10, prompt: { kind: 'uniform', min: 3000, max: 12000 }, faults: [{ kind: 'crash', atS: 30, forS: 10, replica: 'us-east/0' }] }));
+    const retried = r.requests.filter((x) => x.retries > 0);
+    const failed = r.requests.filter((x) => x.outcome === 'failed');
+    expect(retried.length).toBeGreaterThan(0);
+    expect(retried.every((x) => x.outcome === 'ok' && x.replica !== 'us-east/0')).toBe(true);
+    expect(failed.length).toBeGreaterThan(0);
+    // every failure was on the crashed replica, in flight at the crash
+    for (const f of failed) expect(f.arrivalS).toBeLessThan(30);
+    // no new request lands on it while it is down (the gateway took it out of rotation)
+    const during = ok(r).filter((x) => x.replica === 'us-east/0' && x.arrivalS > 30.1 && x.arrivalS < 40);
+    expect(during).toHaveLength(0);
+    // after the restart and a health probe it serves again
+    expect(ok(r).some((x) => x.replica === 'us-east/0' && x.arrivalS > 43)).toBe(true);
+  });
+
+  it('a region outage sends unrestricted tenants to the other region, paying the latency, and fails residency-bound ones', () => {
+    const placement = {
+      free: { region: 'eu-west', allowedRegions: null },
+      bound: { region: 'eu-west', allowedRegions: ['eu-west'] },
+    };
+    const r = simulate(input({
+      replicas: [{ region: 'us-east', count: 3 }, { region: 'eu-west', count: 3 }], placement,
+      tenants: [{ name: 'free', weight: 1 }, { name: 'bound', weight: 1 }],
+      faults: [{ kind: 'crash', atS: 20, forS: 20, region: 'eu-west' }],
+    }));
+    const inOutage = (x: { arrivalS: number }) => x.arrivalS > 21 && x.arrivalS < 39;
+    const free = r.requests.filter((x) => x.tenant === 'free' && inOutage(x));
+    const bound = r.requests.filter((x) => x.tenant === 'bound' && inOutage(x));
+    expect(free.every((x) => x.outcome === 'ok' && x.region === 'us-east')).toBe(true);
+    expect(bound.every((x) => x.outcome !== 'ok')).toBe(true);
+    // outside the outage the free tenant stays home, with a lower TTFT (no 2 × 40 ms crossing)
+    const home = ok(r).filter((x) => x.tenant === 'free' && x.arrivalS < 19);
+    expect(home.every((x) => x.region === 'eu-west')).toBe(true);
+    const ttft = (xs: typeof home) => p50(xs.map((x) => x.firstTokenS - x.arrivalS));
+    expect(ttft(free) - ttft(home)).toBeGreaterThan(0.07);
+  });
+
+  it('a slow replica serves its requests slower', () => {
+    const r = simulate(input({ policy: 'round-robin', faults: [{ kind: 'slow', atS: 0, forS: null, factor: 4, replica: 'us-east/3' }] }));
+    const e2e = (id: string) => p50(ok(r).filter((x) => x.replica === id).map((x) => (x.finishS - x.firstTokenS) / Math.max(1, x.outputLen - 1)));
+    expect(e2e('us-east/3') / e2e('us-east/0')).toBeGreaterThan(3);
+  });
+
+  it('stale telemetry misleads a telemetry-driven policy but not one that counts its own requests', () => {
+    // replica 0's metrics freeze at the first scrape (idle); the others keep reporting their load
+    const stale: Partial<Fault>[] = [{ kind: 'stale-telemetry', atS: 0.5, forS: null, replica: 'us-east/0' }];
+    const share = (r: ReturnType<typeof simulate>) => r.requests.filter((x) => x.replica === 'us-east/0').length / r.requests.length;
+    const fresh = simulate(input({ policy: 'queue-depth', ratePerS: 20 }));
+    const blind = simulate(input({ policy: 'queue-depth', ratePerS: 20, faults: stale }));
+    expect(share(fresh)).toBeLessThan(0.4);
+    expect(share(blind)).toBeGreaterThan(0.6);
+    // least-outstanding never reads telemetry: the fault changes nothing
+    expect(simulate(input({ ratePerS: 20, faults: stale })).requests).toEqual(simulate(input({ ratePerS: 20 })).requests);
+  });
+
+  it('a request bigger than the replica can hold is rejected, as vLLM answers 400', () => {
+    const r = simulate(input({ prompt: { kind: 'fixed', value: 200_000 }, ratePerS: 1, durationS: 5 }));
+    expect(r.requests.length).toBeGreaterThan(0);
+    expect(r.requests.every((x) => x.outcome === 'rejected')).toBe(true);
+  });
+});
