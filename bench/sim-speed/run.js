@@ -56,7 +56,6 @@ function measure(s, coalesce) {
   return {
     wallS, cpuS: (cpu.user + cpu.system) / 1e6, simulatedS, speedup: simulatedS / wallS,
     requests: run.requests.length, ok: run.requests.filter((r) => r.outcome === 'ok').length,
-    steps: run.replicas.reduce((a, r) => a + 0, 0),
     peakHeapMiB: peakHeap / 2 ** 20, rssGrowthMiB: (process.memoryUsage().rss - rss0) / 2 ** 20,
     ttftP50: pol?.ttft?.p50 ?? null, e2eP50: pol?.e2e?.p50 ?? null,
     records: run.requests,

@@ -51,7 +51,29 @@ export class BlockIndex {
     this.#vals[i] = block;
   }
 
+  /** Add unless present (first writer wins); true when added. One probe. */
+  add(hash: number, block: number): boolean {
+    const keys = this.#keys;
+    const mask = this.#mask;
+    let i = slot(hash) & mask;
+    for (;;) {
+      const k = keys[i];
+      if (k === hash) return false;
+      if (k === EMPTY) break;
+      i = (i + 1) & mask;
+    }
+    this.#size++;
+    keys[i] = hash;
+    this.#vals[i] = block;
+    return true;
+  }
+
   delete(hash: number): void {
+    this.deleteIf(hash, -1);
+  }
+
+  /** Remove `hash` if it maps to `block` (any block when −1). One probe. */
+  deleteIf(hash: number, block: number): void {
     const keys = this.#keys;
     const vals = this.#vals;
     const mask = this.#mask;
@@ -60,6 +82,7 @@ export class BlockIndex {
       if (keys[i] === EMPTY) return;
       i = (i + 1) & mask;
     }
+    if (block !== -1 && vals[i] !== block) return;
     this.#size--;
     // shift back every later entry of the run whose home slot is not in (i, j]
     for (let j = (i + 1) & mask; keys[j] !== EMPTY; j = (j + 1) & mask) {

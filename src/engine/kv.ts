@@ -93,7 +93,7 @@ export class KvBlockPool {
     this.#unlink(b);
     this.#free--;
     const h = this.#hash[b];
-    if (h === h && this.#cached.get(h) === b) this.#cached.delete(h);
+    if (h === h) this.#cached.deleteIf(h, b);
     this.#hash[b] = NaN;
     this.#ref[b] = 1;
     return b;
@@ -115,8 +115,7 @@ export class KvBlockPool {
 
   /** Make a full, computed block findable by its hash (first writer wins on duplicates). */
   register(block: number, hash: number): void {
-    if (this.#hash[block] === this.#hash[block] || this.#cached.has(hash)) return;
-    this.#cached.set(hash, block);
+    if (this.#hash[block] === this.#hash[block] || !this.#cached.add(hash, block)) return;
     if (hash === this.#watch) this.watchHit = true;
     this.#hash[block] = hash;
   }

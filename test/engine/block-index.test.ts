@@ -16,9 +16,18 @@ describe('the prefix cache index behaves as a Map of hash → block', () => {
         const v = Math.floor(rnd() * 1000);
         idx.set(k, v);
         ref.set(k, v);
-      } else if (op < 0.75) {
+      } else if (op < 0.6) {
         idx.delete(k);
         ref.delete(k);
+      } else if (op < 0.7 && (ref.size < 512 || ref.has(k))) {
+        const v = Math.floor(rnd() * 1000);
+        expect(idx.add(k, v)).toBe(!ref.has(k));
+        if (!ref.has(k)) ref.set(k, v);
+      } else if (op < 0.8) {
+        const v = ref.get(k) ?? 0;
+        const match = rnd() < 0.5;
+        idx.deleteIf(k, match ? v : v + 1);
+        if (match && ref.get(k) === v) ref.delete(k);
       }
       expect(idx.get(k)).toBe(ref.get(k) ?? -1);
       expect(idx.size).toBe(ref.size);
