@@ -35,16 +35,23 @@ export interface MemoryPolicy {
   readonly kvCacheDtypeBytes: number;
 }
 
-/** Seconds one engine step costs; see `stepSeconds`. */
+/**
+ * Seconds one engine step costs, as a roofline: a step is bound either by reading memory (the
+ * weights once, plus the KV cache it attends to) or by compute (every token it schedules), plus
+ * what neither hides: launch and scheduling, per-sequence work (sampling, bookkeeping), and
+ * tensor-parallel all-reduces. See `stepSeconds`.
+ */
 export interface StepCoefficients {
-  /** per step: weight reads, kernel launches, scheduling, sampling */
-  readonly overheadS: number;
-  /** per prefill token (compute-bound GEMMs; prefill attention folded in) */
-  readonly prefillPerTokenS: number;
-  /** per decoding sequence (sampling, per-row GEMM work) */
-  readonly decodePerSeqS: number;
-  /** per KV token the batch attends to (memory-bound KV reads) */
+  /** per step, never hidden: kernel launches, scheduler, sync */
+  readonly fixedS: number;
+  /** per step: reading every weight once (the decode floor) */
+  readonly weightsS: number;
+  /** per KV token attended to (memory-bound reads) */
   readonly kvPerTokenS: number;
+  /** per scheduled token, compute-bound (prefill GEMMs with their attention folded in) */
+  readonly computePerTokenS: number;
+  /** per decoding sequence: sampling and per-request work */
+  readonly perSeqS: number;
   /** per scheduled token, tensor-parallel all-reduce traffic; 0 when tp = 1 */
   readonly tpCommPerTokenS: number;
 }
@@ -113,12 +120,10 @@ export function schedulerDefaults(p: HardwareProfile): SchedulerDefaults {
     : { maxNumSeqs: 256, maxNumBatchedTokens: 2048, blockSize: 16 };
 }
 
-/** Step time: fixed overhead + prefill per token + decode per sequence + attended KV + TP comm. */
+/** Step time: fixed + max(memory, compute) + per sequence + TP communication. */
 export function stepSeconds(c: StepCoefficients, b: BatchShape): number {
   if (b.scheduledTokens === 0) return 0;
-  return c.overheadS
-    + c.prefillPerTokenS * b.prefillTokens
-    + c.decodePerSeqS * b.decodeSeqs
-    + c.kvPerTokenS * b.kvTokens
-    + c.tpCommPerTokenS * b.scheduledTokens;
+  const memory = c.weightsS + c.kvPerTokenS * b.kvTokens;
+  const compute = c.computePerTokenS * b.scheduledTokens;
+  return c.fixedS + (memory > compute ? memory : compute) + c.perSeqS * b.decodeSeqs + c.tpCommPerTokenS * b.scheduledTokens;
 }

@@ -4,9 +4,9 @@ import {
 } from '../../src/engine/index.js';
 
 describe('hardware profiles', () => {
-  it('ships the four named profiles', () => {
+  it('ships the named profiles, one of them on A100', () => {
     expect(profileNames()).toEqual(expect.arrayContaining([
-      'llama-3.1-8b-h100', 'llama-3.3-70b-fp8-h100-tp2', 'llama-2-70b-h100-tp4', 'llama-3.1-8b-a100',
+      'llama-3.1-8b-h100', 'llama-3.3-70b-fp8-h100-tp2', 'llama-2-70b-h100-tp2', 'llama-2-70b-a100-tp2', 'llama-3.1-8b-a100',
     ]));
     expect(getProfile('no-such-profile')).toBeUndefined();
     expect(getProfile('toString')).toBeUndefined();
@@ -14,7 +14,8 @@ describe('hardware profiles', () => {
 
   it('derives KV bytes per token from the model shape: layers × kv_heads × head_dim × 2 × dtype', () => {
     expect(kvBytesPerToken(getProfile('llama-3.1-8b-h100')!)).toBe(32 * 8 * 128 * 2 * 2); // 128 KiB
-    expect(kvBytesPerToken(getProfile('llama-2-70b-h100-tp4')!)).toBe(80 * 8 * 128 * 2 * 2); // 320 KiB
+    expect(kvBytesPerToken(getProfile('llama-2-70b-h100-tp2')!)).toBe(80 * 8 * 128 * 2 * 2); // 320 KiB
+    expect(kvBytesPerToken(getProfile('llama-3.3-70b-fp8-h100-tp2')!)).toBe(80 * 8 * 128 * 2 * 1); // FP8 KV: 160 KiB
   });
 
   it('derives KV capacity from memory: (GPU memory × utilisation − reserve) × tp − weights', () => {
@@ -43,11 +44,20 @@ describe('hardware profiles', () => {
     }
   });
 
-  it('makes bigger models slower per decode step and TP pay a communication term', () => {
+  it('makes bigger models and older GPUs slower per decode step', () => {
     const decode = (name: string) => stepSeconds(getProfile(name)!.step, { prefillTokens: 0, decodeSeqs: 1, kvTokens: 1000, scheduledTokens: 1 });
     expect(decode('llama-3.3-70b-fp8-h100-tp2')).toBeGreaterThan(decode('llama-3.1-8b-h100'));
     expect(decode('llama-3.1-8b-a100')).toBeGreaterThan(decode('llama-3.1-8b-h100'));
-    expect(getProfile('llama-2-70b-h100-tp4')!.step.tpCommPerTokenS).toBeGreaterThan(0);
-    expect(getProfile('llama-3.1-8b-h100')!.step.tpCommPerTokenS).toBe(0);
+    expect(decode('llama-2-70b-a100-tp2')).toBeGreaterThan(decode('llama-2-70b-h100-tp2'));
+  });
+
+  it('prices a step by its bound: memory for a small batch, compute for a long prefill', () => {
+    const c = getProfile('llama-2-70b-h100-tp2')!.step;
+    const decode = stepSeconds(c, { prefillTokens: 0, decodeSeqs: 1, kvTokens: 600, scheduledTokens: 1 });
+    const prefill = (n: number) => stepSeconds(c, { prefillTokens: n, decodeSeqs: 0, kvTokens: n, scheduledTokens: n });
+    // 64 prompt tokens ride along the weight read: barely dearer than one decode step
+    expect(prefill(64) - decode).toBeLessThan(0.001);
+    // past the ridge, twice the tokens cost about twice the time
+    expect(prefill(8192) / prefill(4096)).toBeGreaterThan(1.95);
   });
 });

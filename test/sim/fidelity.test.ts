@@ -29,9 +29,9 @@ function plan(): Planned[] {
   const out: Planned[] = [];
   let t = 0;
   for (;;) {
-    t += -Math.log(1 - rnd()) / 3; // 3 requests/s
+    t += -Math.log(1 - rnd()) / 4; // 4 requests/s
     if (t >= DURATION_S) break;
-    const promptLen = 400 + Math.floor(rnd() * 3600);
+    const promptLen = 2000 + Math.floor(rnd() * 5000);
     const outputLen = 20 + Math.floor(rnd() * 280);
     // distinct random token ids: no two prompts share a first block (no prefix hits on either side)
     const tokens = Array.from({ length: promptLen }, () => 1000 + Math.floor(rnd() * 90_000));
