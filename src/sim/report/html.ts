@@ -10,13 +10,13 @@ export function renderHtml(report: SimReport): string {
   const rows = ROWS.map((r) => `<tr><th>${escapeHtml(r.label)}</th>${ps.map((p) => `<td>${escapeHtml(r.cell(p))}</td>`).join('')}</tr>`).join('\n');
   const cdf = (title: string, pick: (p: PolicyReport) => readonly (readonly [number, number])[], q: (p: PolicyReport) => number) => {
     const clip = Math.max(...ps.map(q).filter((x) => x === x), 0) * 1.1;
-    return lineChart(title, 'seconds', 'fraction of requests', ps.map((p) => ({ name: p.policy, points: pick(p) })), clip > 0 ? clip : undefined, 1);
+    return lineChart(title, 'seconds', 'fraction of requests', ps.map((p) => ({ name: p.policy, points: pick(p) })), { xMax: clip > 0 ? clip : undefined, yMax: 1, legendLow: true });
   };
   const overTime = (title: string, unit: string, pick: (p: PolicyReport) => readonly number[]) =>
     lineChart(title, 'time (s)', unit, ps.map((p) => ({ name: p.policy, points: p.series.t.map((t, i) => [t, pick(p)[i]] as const) })));
   const replicaIds = ps[0]?.replicas.map((r) => r.id) ?? [];
   const plots = [
-    cdf('TTFT, CDF (to 1.1 × the worst p99)', (p) => p.cdf.ttft, (p) => p.ttft.p99),
+    cdf('TTFT, CDF (cut past the worst p99)', (p) => p.cdf.ttft, (p) => p.ttft.p99),
     cdf('Inter-token latency (per-request TPOT), CDF', (p) => p.cdf.itl, (p) => p.itl.p99),
     cdf('End-to-end latency, CDF', (p) => p.cdf.e2e, (p) => p.e2e.p99),
     overTime('Output throughput', 'tokens / s', (p) => p.series.outputTokPerS),
@@ -26,9 +26,14 @@ export function renderHtml(report: SimReport): string {
     barChart('Per-replica prefix-cache hit rate', 'hit rate', replicaIds, ps.map((p) => ({ name: p.policy, values: p.replicas.map((r) => r.prefixHitRate) })), 1),
   ];
   const tenants = ps.filter((p) => p.tenants.length > 0).map((p) => `<h3>Per tenant: ${escapeHtml(p.policy)}</h3>
-<table><tr><th>tenant</th><th>requests</th><th>ok</th><th>TTFT p50 / p90 (ms)</th><th>e2e p50 / p90 (s)</th><th>goodput</th><th>output share</th></tr>
-${p.tenants.map((t) => `<tr><th>${escapeHtml(t.tenant)}</th><td>${fmt.num(t.requests)}</td><td>${fmt.num(t.ok)}</td><td>${fmt.ms(t.ttft.p50)} / ${fmt.ms(t.ttft.p90)}</td><td>${fmt.sec(t.e2e.p50)} / ${fmt.sec(t.e2e.p90)}</td><td>${fmt.pct(t.goodputFraction)}</td><td>${fmt.pct(t.outputShare)}</td></tr>`).join('\n')}
+<table><tr><th>tenant</th><th>requests</th><th>ok</th><th>TTFT p50 / p90 (ms)</th><th>e2e p50 / p90 (s)</th><th>goodput</th><th>output tokens</th><th>output share</th></tr>
+${p.tenants.map((t) => `<tr><th>${escapeHtml(t.tenant)}</th><td>${fmt.num(t.requests)}</td><td>${fmt.num(t.ok)}</td><td>${fmt.ms(t.ttft.p50)} / ${fmt.ms(t.ttft.p90)}</td><td>${fmt.sec(t.e2e.p50)} / ${fmt.sec(t.e2e.p90)}</td><td>${fmt.pct(t.goodputFraction)}</td><td>${fmt.num(t.outputTokens)}</td><td>${fmt.pct(t.outputShare)}</td></tr>`).join('\n')}
 </table>`).join('\n');
+  // folded: a big fleet would otherwise push the notes off the page; <details> needs no script
+  const replicas = ps.filter((p) => p.replicas.length > 0).map((p) => `<details><summary>Per replica: ${escapeHtml(p.policy)}</summary>
+<table><tr><th>replica</th><th>region</th><th>requests</th><th>busy</th><th>mean running</th><th>prefix hits</th><th>preemptions</th></tr>
+${p.replicas.map((r) => `<tr><th>${escapeHtml(r.id)}</th><td>${escapeHtml(r.region)}</td><td>${fmt.num(r.requests)}</td><td>${fmt.pct(r.busyFraction)}</td><td>${fmt.num(r.meanRunning, 1)}</td><td>${fmt.pct(r.prefixHitRate)}</td><td>${fmt.num(r.preemptions)}</td></tr>`).join('\n')}
+</table></details>`).join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(`Switchyard sim: ${s.name}`)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:24px;max-width:1200px}table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th:first-child{text-align:left}.plots{display:flex;flex-wrap:wrap;gap:12px}dt{font-weight:bold;float:left;width:90px}dd{margin-left:100px}</style>
@@ -48,6 +53,8 @@ ${plots.join('\n')}
 </div>
 <h2>Tenants</h2>
 ${tenants}
+<h2>Replicas</h2>
+${replicas}
 <h2>Notes</h2>
 <ul>${report.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>
 </body></html>

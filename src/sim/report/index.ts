@@ -5,6 +5,7 @@ export type {
 export { buildReport, meetsSlo, summarize, tpot } from './summarize.js';
 export { cdfPoints, jain, quantileSorted, quantiles } from './stats.js';
 export { reportJson } from './json.js';
+export type { JsonOptions } from './json.js';
 export { renderText } from './text.js';
 export { renderHtml } from './html.js';
 export { createProgress, progressLine } from './progress.js';

@@ -1,5 +1,6 @@
+import { series } from './series.js';
 import { cdfPoints, jain, quantiles } from './stats.js';
-import type { PolicyReport, ReplicaReport, RequestRecord, RunRecords, ScenarioInfo, Series, SimReport, Slo, TenantReport } from './types.js';
+import type { PolicyReport, ReplicaReport, RequestRecord, RunRecords, ScenarioInfo, SimReport, Slo, TenantReport } from './types.js';
 
 // Records → figures. Pure; the same records always give the same report.
 
@@ -61,10 +62,12 @@ export function summarize(run: RunRecords, slo: Slo): PolicyReport {
     costPerMTokens: inTok + outTok > 0 ? (cost / (inTok + outTok)) * 1e6 : NaN,
     costPerMOutputTokens: outTok > 0 ? (cost / outTok) * 1e6 : NaN,
     jainGoodput: jain(tenants.map((t) => t.goodputFraction)),
+    jainCompletion: jain(tenants.map((t) => t.ok / t.requests)),
     tenants,
     replicas: replicaReports(run),
     series: series(run),
     cdf: { ttft: cdfPoints(ttft), itl: cdfPoints(itl), e2e: cdfPoints(e2e) },
+    wallS: run.wallS,
   };
 }
 
@@ -73,11 +76,13 @@ export function buildReport(info: ScenarioInfo, runs: readonly RunRecords[], slo
     scenario: info,
     policies: runs.map((r) => summarize(r, slo)),
     notes: [
-      'Latencies are what the client sees, network included; quantiles interpolate linearly between ranks.',
-      'Inter-token latency is each request\'s mean TPOT, (finish − first token) / (output tokens − 1): the simulator does not time every token.',
-      'Goodput counts requests that completed within the SLO (TTFT, TPOT and, when set, end to end), per second of arrivals.',
-      'Jain\'s index is over tenants\' goodput fractions: 1 when every tenant fares alike, 1/n when one alone is served.',
-      'Cost is GPU-hours (GPUs × time up) × the pool\'s price per GPU-hour; output tokens are counted when their request finishes.',
+      'Latencies are what the client sees, network included, over requests that completed ok. Quantiles interpolate linearly between closest ranks (numpy\'s default): q of n sorted values sits at rank (n − 1)·q.',
+      'Inter-token latency is each request\'s mean TPOT, (finish − first token) / (output tokens − 1), for answers of 2 tokens or more: the simulator coalesces decode steps and does not time every token.',
+      'Goodput counts requests that completed ok with TTFT and TPOT (and end to end, when set) within the SLO; its rate is per second of the arrival window, its share is of all arrivals.',
+      'Throughput and token rates are per second of the arrival window; requests finishing during the drain count too.',
+      'Jain\'s index (Σx)² / (n·Σx²) is over tenants: "tenant goodput" of each tenant\'s share of requests meeting the SLO, "tenant completion" of its share completed ok. 1 when all fare alike, 1/n when one alone is served.',
+      'Cost is GPU-hours (GPUs × seconds up / 3600) × the price per GPU-hour. Per M tokens "all" counts input and output tokens of ok requests, "output" output tokens only.',
+      'Plots over time span the run, drain included, in buckets of at least one sample period; CDFs are downsampled to at most 200 points.',
     ],
   };
 }
@@ -121,42 +126,4 @@ function replicaReports(run: RunRecords): ReplicaReport[] {
       preemptions: r.preemptions,
     };
   });
-}
-
-/** Over the arrival window, in at most ~300 buckets so the page stays small. */
-function series(run: RunRecords): Series {
-  const stepS = Math.max(run.sampleS, run.durationS / 300);
-  const n = Math.max(1, Math.ceil(run.durationS / stepS));
-  const done = new Float64Array(n);
-  const tok = new Float64Array(n);
-  const q = new Float64Array(n);
-  const running = new Float64Array(n);
-  const samples = new Float64Array(n);
-  for (const r of run.requests) {
-    if (r.outcome !== 'ok') continue;
-    const b = Math.floor(r.finishS / stepS);
-    if (b >= n) continue;
-    done[b]++;
-    tok[b] += r.outputLen;
-  }
-  for (const s of run.samples) {
-    const b = Math.floor(s.atS / stepS);
-    if (b >= n) continue;
-    q[b] += s.queued;
-    running[b] += s.running;
-    samples[b]++;
-  }
-  const t: number[] = [];
-  const c: number[] = [];
-  const o: number[] = [];
-  const qq: number[] = [];
-  const rr: number[] = [];
-  for (let b = 0; b < n; b++) {
-    t.push(b * stepS);
-    c.push(done[b] / stepS);
-    o.push(tok[b] / stepS);
-    qq.push(samples[b] > 0 ? q[b] / samples[b] : 0);
-    rr.push(samples[b] > 0 ? running[b] / samples[b] : 0);
-  }
-  return { stepS, t, completionsPerS: c, outputTokPerS: o, queued: qq, running: rr };
 }

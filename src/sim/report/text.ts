@@ -1,7 +1,14 @@
 import { fmt, ROWS } from './rows.js';
-import type { SimReport } from './types.js';
+import type { PolicyReport, SimReport } from './types.js';
 
-/** The terminal report: the scenario, the side-by-side table, per-tenant figures. */
+/** Replicas listed per policy in the terminal; the page's plots show them all. */
+const MAX_REPLICA_ROWS = 16;
+
+/**
+ * The terminal report: the scenario, one block per policy (its figures, tenants and replicas),
+ * then, when there are several policies, the figures side by side, one column per policy, last so
+ * it is what stays on screen.
+ */
 export function renderText(report: SimReport): string {
   const s = report.scenario;
   const out: string[] = [];
@@ -10,18 +17,32 @@ export function renderText(report: SimReport): string {
   out.push(`  workload  ${s.workload}`);
   if (s.faults.length > 0) out.push(`  faults    ${s.faults.join('; ')}`);
   out.push(`  SLO       TTFT ≤ ${fmt.ms(s.slo.ttftS)} ms, TPOT ≤ ${fmt.ms(s.slo.tpotS)} ms${s.slo.e2eS !== undefined ? `, end to end ≤ ${fmt.sec(s.slo.e2eS)} s` : ''}`);
-  out.push('');
-  out.push(table(['', ...report.policies.map((p) => p.policy)], ROWS.map((r) => [r.label, ...report.policies.map(r.cell)])));
-  for (const p of report.policies) {
-    if (p.tenants.length < 2) continue;
-    out.push('');
-    out.push(`per tenant, ${p.policy}:`);
-    out.push(table(['tenant', 'requests', 'ok', 'TTFT p50 / p90 (ms)', 'e2e p50 / p90 (s)', 'goodput', 'output share'],
-      p.tenants.map((t) => [t.tenant, fmt.num(t.requests), fmt.num(t.ok), `${fmt.ms(t.ttft.p50)} / ${fmt.ms(t.ttft.p90)}`,
-        `${fmt.sec(t.e2e.p50)} / ${fmt.sec(t.e2e.p90)}`, fmt.pct(t.goodputFraction), fmt.pct(t.outputShare)])));
+  for (const p of report.policies) out.push('', policyBlock(p));
+  if (report.policies.length > 1) {
+    out.push('', 'policies side by side:');
+    out.push(table(['', ...report.policies.map((p) => p.policy)], ROWS.map((r) => [r.label, ...report.policies.map(r.cell)])));
   }
   return out.join('\n') + '\n';
 }
+
+function policyBlock(p: PolicyReport): string {
+  const w = Math.max(...ROWS.map((r) => r.label.length));
+  const lines = [`== policy ${p.policy} ==`, ...ROWS.map((r) => `  ${r.label.padEnd(w)}  ${r.cell(p)}`)];
+  if (p.tenants.length > 0) {
+    lines.push('', indent(table(['tenant', 'requests', 'ok', 'TTFT p50 / p90 (ms)', 'e2e p50 / p90 (s)', 'goodput', 'output tokens', 'output share'],
+      p.tenants.map((t) => [t.tenant, fmt.num(t.requests), fmt.num(t.ok), `${fmt.ms(t.ttft.p50)} / ${fmt.ms(t.ttft.p90)}`,
+        `${fmt.sec(t.e2e.p50)} / ${fmt.sec(t.e2e.p90)}`, fmt.pct(t.goodputFraction), fmt.num(t.outputTokens), fmt.pct(t.outputShare)]))));
+  }
+  if (p.replicas.length > 0) {
+    const shown = p.replicas.slice(0, MAX_REPLICA_ROWS);
+    lines.push('', indent(table(['replica', 'region', 'requests', 'busy', 'mean running', 'prefix hits', 'preemptions'],
+      shown.map((r) => [r.id, r.region, fmt.num(r.requests), fmt.pct(r.busyFraction), fmt.num(r.meanRunning, 1), fmt.pct(r.prefixHitRate), fmt.num(r.preemptions)]))));
+    if (p.replicas.length > shown.length) lines.push(`  … and ${p.replicas.length - shown.length} more replicas (see the JSON or HTML report)`);
+  }
+  return lines.join('\n');
+}
+
+const indent = (s: string): string => s.split('\n').map((l) => `  ${l}`).join('\n');
 
 /** Columns padded to their widest cell; the first left-aligned, the rest right-aligned. */
 function table(head: readonly string[], rows: readonly (readonly string[])[]): string {

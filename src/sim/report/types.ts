@@ -117,6 +117,7 @@ export interface ReplicaReport {
   readonly preemptions: number;
 }
 
+/** Bucketed over the whole run, drain included; a bucket's time is its start. */
 export interface Series {
   readonly stepS: number;
   readonly t: readonly number[];
@@ -145,11 +146,15 @@ export interface PolicyReport {
   readonly costPerMOutputTokens: number;
   /** Jain's index over tenants of their goodput fraction (1 = all equal) */
   readonly jainGoodput: number;
+  /** Jain's index over tenants of their completed fraction (ok / arrived), SLO aside */
+  readonly jainCompletion: number;
   readonly tenants: readonly TenantReport[];
   readonly replicas: readonly ReplicaReport[];
   readonly series: Series;
   /** [seconds, cumulative fraction] points */
   readonly cdf: { readonly ttft: readonly (readonly [number, number])[]; readonly itl: readonly (readonly [number, number])[]; readonly e2e: readonly (readonly [number, number])[] };
+  /** real seconds the run took: reportJson leaves it out unless asked, the renderings never show it */
+  readonly wallS: number;
 }
 
 export interface SimReport {
