@@ -19,7 +19,7 @@ import os from 'node:os';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
-const traces = join(root, '..', 'shared', 'traces');
+const traces = join(root, 'traces');
 if (!existsSync(join(root, 'dist', 'sim', 'index.js')) || statSync(join(root, 'dist', 'sim', 'index.js')).mtimeMs < statSync(join(root, 'src', 'sim', 'simulator.ts')).mtimeMs) {
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
 }

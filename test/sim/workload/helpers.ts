@@ -2,13 +2,13 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Arrival, Workload } from '../../../src/sim/workload/index.js';
 
-/** /work/shared/traces, reached from the repo as ../shared/traces */
-export const TRACES = fileURLToPath(new URL('../../../../shared/traces/', import.meta.url));
+/** the repository's copy of the public traces (traces/README.md says where they come from) */
+export const TRACES = fileURLToPath(new URL('../../../traces/', import.meta.url));
 
 /** A trace file's path; fails loudly (not a skip) when the shared traces are not beside the repo. */
 export function traceFile(name: string): string {
   const p = TRACES + name;
-  if (!existsSync(p)) throw new Error(`trace ${name} not found at ${p}: these specs need the shared traces folder at ../shared/traces from the repo root`);
+  if (!existsSync(p)) throw new Error(`trace ${name} not found at ${p}: the repository's traces/ folder is incomplete`);
   return p;
 }
 
