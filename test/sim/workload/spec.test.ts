@@ -32,7 +32,7 @@ describe('fromSpec', () => {
 
   it('resolves trace files against baseDir and says so when one is missing', () => {
     expect(fromSpec({ kind: 'azure', file: 'AzureLLMInferenceTrace_code.csv' }, ctx).description).toBe('Azure 2023 code trace, 8,819 requests over 57.3 min');
-    expect(() => fromSpec({ kind: 'mooncake', file: 'missing.jsonl' }, ctx)).toThrow(/cannot read Mooncake trace .*shared\/traces\/missing\.jsonl/);
+    expect(() => fromSpec({ kind: 'mooncake', file: 'missing.jsonl' }, ctx)).toThrow(/cannot read Mooncake trace .*traces\/missing\.jsonl/);
   });
 
   it('accepts what it parsed (the scenario schema parses first, fromSpec again)', () => {
