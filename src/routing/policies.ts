@@ -27,7 +27,7 @@ export interface PolicyInput extends PickInput {
 
 export type RoutingPolicy = (p: PolicyInput) => number;
 
-export const POLICY_NAMES = ['least-outstanding', 'round-robin', 'random', 'queue-depth'] as const;
+export const POLICY_NAMES = ['least-outstanding', 'round-robin', 'random', 'power-of-two', 'queue-depth'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 const POLICIES: Readonly<Record<PolicyName, RoutingPolicy>> = {
@@ -37,6 +37,8 @@ const POLICIES: Readonly<Record<PolicyName, RoutingPolicy>> = {
   'round-robin': roundRobin,
   /** uniformly among the eligible */
   random: (p) => scan(p, Math.floor(p.random * p.candidates.length), (_c, k) => randomKey(p.random, k)),
+  /** two eligible replicas at random, the one with fewer outstanding requests (Mitzenmacher's power of two choices) */
+  'power-of-two': powerOfTwo,
   /** fewest waiting, then running, as the replica last reported them; outstanding when never scraped */
   'queue-depth': (p) => scan(p, Math.floor(p.random * p.candidates.length), (c) =>
     c.scraped ? c.scraped.waiting * 1_000 + c.scraped.running : c.inflight),
@@ -72,6 +74,33 @@ function roundRobin(p: PolicyInput): number {
     if (k-- === 0) return i;
   }
   return -1;
+}
+
+/** Two distinct draws among the eligible of the preferred region, from the one random number. */
+function powerOfTwo(p: PolicyInput): number {
+  const n = p.candidates.length;
+  let home = 0;
+  let any = 0;
+  for (let i = 0; i < n; i++) {
+    if (!eligible(p, i)) continue;
+    any++;
+    if (p.candidates[i].region === p.homeRegion) home++;
+  }
+  if (any === 0) return -1;
+  const useHome = home > 0;
+  const m = useHome ? home : any;
+  const a = Math.floor(p.random * m);
+  // a second, independent-looking draw from the same number, never equal to the first
+  const b = m > 1 ? (a + 1 + Math.floor(randomKey(p.random, 7) * (m - 1))) % m : a;
+  let ia = -1;
+  let ib = -1;
+  for (let i = 0, k = 0; i < n; i++) {
+    if (!eligible(p, i) || (useHome && p.candidates[i].region !== p.homeRegion)) continue;
+    if (k === a) ia = i;
+    if (k === b) ib = i;
+    k++;
+  }
+  return p.candidates[ib].inflight < p.candidates[ia].inflight ? ib : ia;
 }
 
 /**

@@ -7,7 +7,7 @@ const input = (candidates: PolicyView[], over: Partial<PolicyInput> = {}): Polic
 
 describe('named routing policies', () => {
   it('refuses an unknown name, listing the known ones', () => {
-    expect(() => routingPolicy('fastest')).toThrow(/unknown routing policy "fastest"; known: least-outstanding, round-robin, random, queue-depth/);
+    expect(() => routingPolicy('fastest')).toThrow(/unknown routing policy "fastest"; known: least-outstanding, round-robin, random, power-of-two, queue-depth/);
   });
 
   for (const name of POLICY_NAMES) {
@@ -46,6 +46,20 @@ describe('named routing policies', () => {
     }
     expect([...seen.keys()].sort()).toEqual([0, 1, 2, 3]);
     for (const n of seen.values()) expect(n).toBeGreaterThan(50);
+  });
+
+  it('power-of-two never picks the busiest of many, and spreads over the rest', () => {
+    const p = routingPolicy('power-of-two');
+    const c = [r('us-east', 9), r('us-east', 1), r('us-east', 2), r('us-east', 3), r('us-east', 4)];
+    const seen = new Map<number, number>();
+    for (let i = 0; i < 500; i++) {
+      const k = p(input(c, { random: (i * 0.618034) % 1 }));
+      seen.set(k, (seen.get(k) ?? 0) + 1);
+    }
+    expect(seen.has(0)).toBe(false); // it loses every duel
+    expect(seen.get(1)).toBeGreaterThan(seen.get(4) ?? 0); // the least loaded wins most
+    expect(seen.size).toBe(4);
+    expect(p(input([r('us-east', 5)]))).toBe(0); // one candidate: no duel
   });
 
   it('queue-depth goes by the scraped queue, not by what this gateway has outstanding', () => {
