@@ -56,50 +56,48 @@ function eligible(p: PolicyInput, i: number): boolean {
   return c.healthy && (p.allowedRegions === null || p.allowedRegions.includes(c.region)) && (p.exclude === null || !p.exclude.includes(i));
 }
 
-/** The (sequence mod m)-th of the m eligible replicas in the home region, or in any region when it has none. */
-function roundRobin(p: PolicyInput): number {
-  const n = p.candidates.length;
+/** The eligible replicas the request should stay among: the home region's when it has any, else all. */
+interface Tier {
+  readonly home: boolean;
+  readonly size: number;
+}
+
+function tierOf(p: PolicyInput): Tier {
   let home = 0;
   let any = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < p.candidates.length; i++) {
     if (!eligible(p, i)) continue;
     any++;
     if (p.candidates[i].region === p.homeRegion) home++;
   }
-  if (any === 0) return -1;
-  const useHome = home > 0;
-  let k = p.sequence % (useHome ? home : any);
-  for (let i = 0; i < n; i++) {
-    if (!eligible(p, i) || (useHome && p.candidates[i].region !== p.homeRegion)) continue;
+  return home > 0 ? { home: true, size: home } : { home: false, size: any };
+}
+
+/** The candidate index of the k-th member of the tier. */
+function nthOf(p: PolicyInput, tier: Tier, k: number): number {
+  for (let i = 0; i < p.candidates.length; i++) {
+    if (!eligible(p, i) || (tier.home && p.candidates[i].region !== p.homeRegion)) continue;
     if (k-- === 0) return i;
   }
   return -1;
 }
 
-/** Two distinct draws among the eligible of the preferred region, from the one random number. */
+/** The (sequence mod m)-th of the m replicas of the tier. */
+function roundRobin(p: PolicyInput): number {
+  const tier = tierOf(p);
+  return tier.size === 0 ? -1 : nthOf(p, tier, p.sequence % tier.size);
+}
+
+/** Two distinct draws from the tier, from the one random number; the one with fewer outstanding wins. */
 function powerOfTwo(p: PolicyInput): number {
-  const n = p.candidates.length;
-  let home = 0;
-  let any = 0;
-  for (let i = 0; i < n; i++) {
-    if (!eligible(p, i)) continue;
-    any++;
-    if (p.candidates[i].region === p.homeRegion) home++;
-  }
-  if (any === 0) return -1;
-  const useHome = home > 0;
-  const m = useHome ? home : any;
+  const tier = tierOf(p);
+  const m = tier.size;
+  if (m === 0) return -1;
   const a = Math.floor(p.random * m);
   // a second, independent-looking draw from the same number, never equal to the first
   const b = m > 1 ? (a + 1 + Math.floor(randomKey(p.random, 7) * (m - 1))) % m : a;
-  let ia = -1;
-  let ib = -1;
-  for (let i = 0, k = 0; i < n; i++) {
-    if (!eligible(p, i) || (useHome && p.candidates[i].region !== p.homeRegion)) continue;
-    if (k === a) ia = i;
-    if (k === b) ib = i;
-    k++;
-  }
+  const ia = nthOf(p, tier, a);
+  const ib = nthOf(p, tier, b);
   return p.candidates[ib].inflight < p.candidates[ia].inflight ? ib : ia;
 }
 

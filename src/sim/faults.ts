@@ -3,31 +3,20 @@ import { z } from 'zod';
 // Faults a scenario injects on a schedule. A target is one replica (by id), every replica of a
 // region (a region outage is a crash of all of them), or every replica.
 
+/** when, for how long, and on what: one replica (by id), every replica of a region, or all */
+const when = {
+  atS: z.number().nonnegative(),
+  /** null = until the end of the run */
+  forS: z.number().positive().nullable().default(null),
+  replica: z.string().nullable().default(null),
+  region: z.string().nullable().default(null),
+};
+
 export const faultSchema = z.discriminatedUnion('kind', [
-  z.object({
-    kind: z.literal('crash'),
-    atS: z.number().nonnegative(),
-    /** null = until the end of the run */
-    forS: z.number().positive().nullable().default(null),
-    replica: z.string().nullable().default(null),
-    region: z.string().nullable().default(null),
-  }),
-  z.object({
-    kind: z.literal('slow'),
-    atS: z.number().nonnegative(),
-    forS: z.number().positive().nullable().default(null),
-    /** every step takes this many times longer */
-    factor: z.number().min(1),
-    replica: z.string().nullable().default(null),
-    region: z.string().nullable().default(null),
-  }),
-  z.object({
-    kind: z.literal('stale-telemetry'),
-    atS: z.number().nonnegative(),
-    forS: z.number().positive().nullable().default(null),
-    replica: z.string().nullable().default(null),
-    region: z.string().nullable().default(null),
-  }),
+  z.object({ kind: z.literal('crash'), ...when }).strict(),
+  /** every step takes `factor` times longer */
+  z.object({ kind: z.literal('slow'), ...when, factor: z.number().min(1) }).strict(),
+  z.object({ kind: z.literal('stale-telemetry'), ...when }).strict(),
 ]);
 
 export type Fault = z.infer<typeof faultSchema>;
