@@ -44,6 +44,14 @@ export const PROFILES: Readonly<Record<string, HardwareProfile>> = Object.freeze
     step: { fixedS: 3.0e-3, weightsS: 15.2e-3, kvPerTokenS: 2.45e-8, computePerTokenS: 7.8e-5, perSeqS: 3.0e-5, tpCommPerTokenS: 0 },
     note: 'Llama 3.3 70B, FP8 weights and KV, 2× H100 SXM 80GB (TP=2); fitted to NVIDIA NIM 1.8.0',
   },
+  'llama-2-70b-h100-tp4': {
+    name: 'llama-2-70b-h100-tp4', model: LLAMA_2_70B, gpu: H100_SXM_80GB, tp: 4, memory: memory(4),
+    // Fitted to Splitwise's perf_model.csv, DGX-H100 rows at tensor_parallel 4: prompt time at
+    // batch 1 for 512–8192 tokens (0.107 ms a token), token time at batch 1–64 (a 29 ms floor,
+    // +0.34 ms a sequence).
+    step: { fixedS: 1.0e-3, weightsS: 28.0e-3, kvPerTokenS: 2.4e-8, computePerTokenS: 1.07e-4, perSeqS: 3.36e-4, tpCommPerTokenS: 0 },
+    note: 'Llama 2 70B, BF16, 4× H100 SXM 80GB (TP=4); fitted to Splitwise perf_model.csv (vLLM)',
+  },
   'llama-2-70b-h100-tp2': {
     name: 'llama-2-70b-h100-tp2', model: LLAMA_2_70B, gpu: H100_SXM_80GB, tp: 2, memory: memory(4),
     // Fitted to Splitwise's perf_model.csv, DGX-H100 rows (vLLM, tensor_parallel 2): prompt time

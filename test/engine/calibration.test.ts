@@ -13,9 +13,11 @@ describe('the engine model against published measurements', () => {
     expect(Math.abs(r.errorPct)).toBeLessThanOrEqual(15);
   });
 
-  it('covers both Splitwise series on H100 and A100 and NIM\'s 70B FP8 table', () => {
+  it('covers the Splitwise series (H100 at TP4 and TP2, A100 at TP2) and NIM\'s 70B FP8 table', () => {
     const count = (profile: string, what: string) => covered.filter((r) => r.profile === profile && r.point.startsWith(what)).length;
-    expect(count('llama-2-70b-h100-tp2', 'prompt time')).toBe(5); // 512 … 8192 tokens
+    expect(count('llama-2-70b-h100-tp4', 'prompt time')).toBe(5); // 512 … 8192 tokens
+    expect(count('llama-2-70b-h100-tp4', 'token time')).toBe(7); // batch 1 … 64: KV holds 64 at TP4
+    expect(count('llama-2-70b-h100-tp2', 'prompt time')).toBe(5);
     expect(count('llama-2-70b-h100-tp2', 'token time')).toBe(6); // batch 1 … 32
     expect(count('llama-2-70b-a100-tp2', 'prompt time')).toBe(5);
     expect(count('llama-2-70b-a100-tp2', 'token time')).toBe(6);

@@ -6,7 +6,7 @@ import {
 describe('hardware profiles', () => {
   it('ships the named profiles, one of them on A100', () => {
     expect(profileNames()).toEqual(expect.arrayContaining([
-      'llama-3.1-8b-h100', 'llama-3.3-70b-fp8-h100-tp2', 'llama-2-70b-h100-tp2', 'llama-2-70b-a100-tp2', 'llama-3.1-8b-a100',
+      'llama-3.1-8b-h100', 'llama-3.3-70b-fp8-h100-tp2', 'llama-2-70b-h100-tp4', 'llama-2-70b-h100-tp2', 'llama-2-70b-a100-tp2', 'llama-3.1-8b-a100',
     ]));
     expect(getProfile('no-such-profile')).toBeUndefined();
     expect(getProfile('toString')).toBeUndefined();
@@ -49,6 +49,7 @@ describe('hardware profiles', () => {
     expect(decode('llama-3.3-70b-fp8-h100-tp2')).toBeGreaterThan(decode('llama-3.1-8b-h100'));
     expect(decode('llama-3.1-8b-a100')).toBeGreaterThan(decode('llama-3.1-8b-h100'));
     expect(decode('llama-2-70b-a100-tp2')).toBeGreaterThan(decode('llama-2-70b-h100-tp2'));
+    expect(decode('llama-2-70b-h100-tp2')).toBeGreaterThan(decode('llama-2-70b-h100-tp4'));
   });
 
   it('prices a step by its bound: memory for a small batch, compute for a long prefill', () => {
