@@ -190,11 +190,7 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
       s.numTokens += m;
       r.tokens.push(s);
       if (s.generated >= s.maxTokens) {
-        this.#free(s);
-        s.phase = 'finished';
-        this.#byId.delete(s.req.id);
-        this.#finished++;
-        r.finished.push(s);
+        this.#finish(s);
         done++;
       }
     }
@@ -357,6 +353,15 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
     return r;
   }
 
+  /** A request reached maxTokens: its KV is freed now; it leaves the running set at the next compaction. */
+  #finish(s: Seq<R>): void {
+    this.#free(s);
+    s.phase = 'finished';
+    this.#byId.delete(s.req.id);
+    this.#finished++;
+    this.#result.finished.push(s);
+  }
+
   #compactRunning(): void {
     const running = this.#running;
     let k = 0;
@@ -420,11 +425,7 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
         r.first.push(s);
       }
       if (s.generated >= s.maxTokens) {
-        this.#free(s);
-        s.phase = 'finished';
-        this.#byId.delete(s.req.id);
-        this.#finished++;
-        r.finished.push(s);
+        this.#finish(s);
         done++;
       }
     }
