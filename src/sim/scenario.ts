@@ -89,6 +89,8 @@ export const scenarioSchema = z.object({
       ctx.addIssue({ code: 'custom', path: ['faults', i, 'replica'], message: `no replica "${f.replica}"; replicas are named REGION/MODEL/INDEX, e.g. ${[...ids][0]}` });
     }
   });
+  const blockSizes = new Set(s.fleet.map((p) => p.engine.blockSize ?? 16));
+  if (blockSizes.size > 1) ctx.addIssue({ code: 'custom', path: ['fleet'], message: `every pool must use the same engine.blockSize (got ${[...blockSizes].join(', ')})` });
   if (s.defaultModel !== undefined && !s.fleet.some((p) => p.model === s.defaultModel)) {
     ctx.addIssue({ code: 'custom', path: ['defaultModel'], message: `no pool serves "${s.defaultModel}"` });
   }

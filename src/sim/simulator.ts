@@ -109,7 +109,10 @@ class Simulation {
       if (!list) this.#byModel.set(r.spec.model, (list = []));
       list.push(r);
     }
+    // one hash chain per request serves every replica, so every pool must cut blocks alike
     this.#hashBlockSize = this.#replicas[0]?.model.config.blockSize ?? 16;
+    const odd = this.#replicas.find((r) => r.model.config.blockSize !== this.#hashBlockSize);
+    if (odd) throw new RangeError(`every pool must use the same engine blockSize (${odd.spec.id} uses ${odd.model.config.blockSize}, ${this.#replicas[0].spec.id} ${this.#hashBlockSize})`);
   }
 
   run(): RunRecords {

@@ -26,6 +26,7 @@ describe('a scenario file', () => {
     ['a workload kind that does not exist', (s: any) => { s.workload = { kind: 'zipfian' }; }, /workload/],
     ['a misspelt field', (s: any) => { s.durationSec = 5; }, /durationSec/],
     ['no duration', (s: any) => { delete s.durationS; }, /durationS/],
+    ['pools that cut KV blocks differently', (s: any) => { s.fleet.push({ region: 'eu-west', model: 'm', profile: 'llama-3.1-8b-h100', replicas: 1, engine: { blockSize: 32 } }); }, /fleet: every pool must use the same engine\.blockSize \(got 16, 32\)/],
   ])('refuses %s', (_why, mutate, message) => {
     const s = minimal();
     mutate(s);
