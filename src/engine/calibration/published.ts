@@ -1,12 +1,12 @@
 // Published measurements the profiles are calibrated against, copied as data with their sources.
 // Times are milliseconds, as published.
 
-/** Splitwise simulator, `data/perf_model.csv` (Mutinifni/splitwise-sim @ 3780880): vLLM serving
+/** Splitwise simulator, `data/perf_model.csv` (Mutinifni/splitwise-sim @ 378088013a54): vLLM serving
  *  Llama-2-70B (BF16) on DGX-H100 and DGX-A100, rows for `tensor_parallel` = 2 and (H100) 4.
  *  Prompt time at batch 1 (a single prefill; the mean of the five runs per point), and token time
  *  (mean decode step) at batch 1–64 with 512-token prompts and 128 generated tokens. */
 export const SPLITWISE = {
-  source: 'Splitwise simulator data/perf_model.csv (github.com/Mutinifni/splitwise-sim @ 378808801), vLLM, Llama-2-70B BF16',
+  source: 'Splitwise simulator data/perf_model.csv (github.com/Mutinifni/splitwise-sim @ 378088013a54), vLLM, Llama-2-70B BF16',
   h100tp4: {
     promptMs: { 512: 59.58, 1024: 106.31, 2048: 200.93, 4096: 466.40, 8192: 943.28 } as Record<number, number>,
     tokenMs: { 1: 29.61, 2: 29.99, 4: 29.98, 8: 31.41, 16: 32.84, 32: 36.92, 64: 51.99 } as Record<number, number>,
