@@ -32,14 +32,17 @@ export function runScenario(loaded: LoadedScenario, opts: RunOptions = {}): Scen
   const tenants = placementOf(s);
   const policies = s.policies.map((p) => (typeof p === 'string' ? { routing: p, label: p } : { routing: p.routing, label: p.label ?? p.routing }));
   const runs: RunRecords[] = [];
+  let workloadDescription = '';
   policies.forEach((p, k) => {
     const t0 = performance.now();
+    // a fresh workload per policy: every policy sees the very same arrivals
+    const workload = fromSpec(s.workload, { baseDir: loaded.baseDir, seed });
+    workloadDescription = workload.description;
     const run = simulate({
       policyName: p.label,
       policy: routingPolicy(p.routing),
       replicas,
-      // a fresh workload per policy: every policy sees the very same arrivals
-      workload: fromSpec(s.workload, { baseDir: loaded.baseDir, seed }),
+      workload,
       network,
       tenants,
       defaultModel: s.defaultModel ?? s.fleet[0].model,
@@ -57,9 +60,8 @@ export function runScenario(loaded: LoadedScenario, opts: RunOptions = {}): Scen
     runs.push({ ...run, wallS: (performance.now() - t0) / 1000 });
   });
   const slo: Slo = { ttftS: s.slo.ttftMs / 1000, tpotS: s.slo.tpotMs / 1000, ...(s.slo.e2eMs !== undefined ? { e2eS: s.slo.e2eMs / 1000 } : {}) };
-  const first = fromSpec(s.workload, { baseDir: loaded.baseDir, seed });
   const info: ScenarioInfo = {
-    name: s.name, seed, description: s.description, workload: first.description,
+    name: s.name, seed, description: s.description, workload: workloadDescription,
     fleet: s.fleet.map((p) => `${p.replicas}× ${p.profile} (${p.model}) in ${p.region}`).join('; '),
     faults: s.faults.map(describeFault), slo,
   };

@@ -98,6 +98,8 @@ class Simulation {
   #now = 0;
   #sequence = 0;
   #arrivalsDone = false;
+  /** the next arrival, read ahead from the workload and scheduled */
+  #pendingArrival: Arrival | null = null;
   #open = 0;
   #hashBlockSize: number;
 
@@ -182,8 +184,6 @@ class Simulation {
     this.#pendingArrival = a;
     this.#agenda.at(a.atS, Ev.Arrival);
   }
-
-  #pendingArrival: Arrival | null = null;
 
   #onArrival(): void {
     const a = this.#pendingArrival!;
