@@ -71,7 +71,7 @@ function checkReferences(cfg: Config): Config {
       models.add(r.model);
     }
     if (!regions.has(r.region)) {
-      cfg.regions.push({ name: r.region });
+      cfg.regions.push({ name: r.region, latencyMs: {} });
       regions.add(r.region);
     }
   }

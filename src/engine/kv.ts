@@ -1,4 +1,5 @@
 import { BlockIndex } from './block-index.js';
+import type { HostKvTier } from './host-tier.js';
 
 // The KV cache as vLLM V1's BlockPool keeps it: fixed-size blocks with ref counts, a free queue in
 // LRU order, and a map from block hash to a cached block. A freed block keeps its hash (and stays
@@ -17,7 +18,11 @@ export class KvBlockPool {
   #free: number;
   readonly #cached: BlockIndex;
 
-  constructor(numBlocks: number) {
+  /** where evicted cached blocks go (KV offloading); null = they are lost */
+  readonly host: HostKvTier | null;
+
+  constructor(numBlocks: number, host: HostKvTier | null = null) {
+    this.host = host;
     if (!Number.isInteger(numBlocks) || numBlocks < 1) throw new RangeError(`numBlocks must be a positive integer, got ${numBlocks}`);
     this.numBlocks = numBlocks;
     this.#ref = new Int32Array(numBlocks);
@@ -70,6 +75,13 @@ export class KvBlockPool {
     return n;
   }
 
+  /** How many leading blocks of hashes[0, max) are cached (the prefix a request would hit). */
+  cachedRun(hashes: Float64Array, max: number): number {
+    let n = 0;
+    while (n < max && this.#cached.get(hashes[n]) >= 0) n++;
+    return n;
+  }
+
   /** How many of blocks[0, n) sit in the free queue (touching them would take them out). */
   countUnreferenced(blocks: Int32Array, n: number): number {
     let k = 0;
@@ -93,7 +105,10 @@ export class KvBlockPool {
     this.#unlink(b);
     this.#free--;
     const h = this.#hash[b];
-    if (h === h) this.#cached.deleteIf(h, b);
+    if (h === h) {
+      this.#cached.deleteIf(h, b);
+      this.host?.put(h);
+    }
     this.#hash[b] = NaN;
     this.#ref[b] = 1;
     return b;

@@ -1,6 +1,7 @@
 import { KvBlockPool } from './kv.js';
 import { resolveConfig } from './config.js';
-import { stepSeconds, type BatchShape, type HardwareProfile } from './profile.js';
+import { HostKvTier } from './host-tier.js';
+import { kvBytesPerToken, stepSeconds, type BatchShape, type HardwareProfile } from './profile.js';
 import { Deque } from './queue.js';
 import { Seq } from './seq.js';
 import type {
@@ -25,6 +26,11 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
   };
   #queries = 0;
   #hits = 0;
+  #offloadHits = 0;
+  /** KV offloading: the host tier, seconds to load one token's KV from it, and tokens loaded this step */
+  readonly #host: HostKvTier | null;
+  readonly #loadPerTokenS: number;
+  #loadTokens = 0;
   #preemptions = 0;
   #promptTokens = 0;
   #generationTokens = 0;
@@ -46,7 +52,12 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
   #kvBaseAt = -1;
 
   constructor(readonly profile: HardwareProfile, readonly config: ReplicaConfig) {
-    this.#kv = new KvBlockPool(config.numGpuBlocks);
+    const bytes = kvBytesPerToken(profile);
+    const hostBlocks = Math.floor((config.kvOffloadGiB * 1024 ** 3) / (bytes * config.blockSize));
+    this.#host = hostBlocks > 0 && config.enablePrefixCaching ? new HostKvTier(hostBlocks) : null;
+    // every GPU of the replica loads its shard of the KV over its own host link
+    this.#loadPerTokenS = bytes / (profile.tp * config.kvOffloadGBs * 1e9);
+    this.#kv = new KvBlockPool(config.numGpuBlocks, this.#host);
     this.#phaseCounts = new Int32Array(config.blockSize + 1);
     this.#phaseFill = new Int32Array(config.blockSize);
   }
@@ -250,12 +261,20 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
     }
   }
 
+  get prefixCapacityBlocks(): number {
+    return this.config.numGpuBlocks + (this.#host?.capacity ?? 0);
+  }
+
+  cachedPrefixBlocks(hashes: Float64Array, max: number): number {
+    return this.config.enablePrefixCaching ? this.#kv.cachedRun(hashes, Math.min(max, hashes.length)) : 0;
+  }
+
   stats(): ReplicaStats {
     const kv = this.#kv;
     return {
       running: this.#running.length, waiting: this.#waiting.length,
       kvUsage: 1 - kv.numFree / kv.numBlocks, kvBlocks: kv.numBlocks, kvBlocksFree: kv.numFree, kvBlocksCached: kv.numCached,
-      prefixCacheQueries: this.#queries, prefixCacheHits: this.#hits, preemptions: this.#preemptions,
+      prefixCacheQueries: this.#queries, prefixCacheHits: this.#hits, offloadHits: this.#offloadHits, preemptions: this.#preemptions,
       promptTokens: this.#promptTokens, generationTokens: this.#generationTokens,
       finished: this.#finished, aborted: this.#aborted, steps: this.#steps, busyS: this.#busyS,
     };
@@ -300,8 +319,15 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
       const maxHit = Math.min(s.numHashed, Math.floor((s.numTokens - 1) / c.blockSize));
       const hitBlocks = maxHit > 0 ? kv.match(s.hashes, maxHit, s.blocks) : 0;
       const hitTokens = hitBlocks * c.blockSize;
-      const n = Math.min(s.numTokens - hitTokens, budget);
-      if (!this.#allocate(s, n, hitBlocks)) {
+      // where the GPU's prefix ends, the host tier may go on: those blocks are loaded, not computed.
+      // They leave the host before allocating, so the evictions allocation causes cannot push them out.
+      const host = this.#host;
+      const loadBlocks = host !== null && hitBlocks < maxHit ? host.run(s.hashes, hitBlocks, maxHit) : 0;
+      if (loadBlocks > 0) host!.take(s.hashes, hitBlocks, loadBlocks);
+      const loadTokens = loadBlocks * c.blockSize;
+      const n = Math.min(s.numTokens - hitTokens - loadTokens, budget);
+      if (!this.#allocate(s, loadTokens + n, hitBlocks)) {
+        if (loadBlocks > 0) host!.restore(s.hashes, hitBlocks, loadBlocks);
         this.#blocked = s;
         this.#blockedReleases = kv.releases;
         this.#blockedBudget = budget;
@@ -312,14 +338,16 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
       this.#waiting.shift();
       this.#running.push(s);
       s.phase = 'running';
-      s.computedTokens = hitTokens;
+      s.computedTokens = hitTokens + loadTokens;
       s.scheduled = n;
       budget -= n;
       this.#queries += s.numTokens;
       this.#hits += hitTokens;
+      this.#offloadHits += loadTokens;
+      this.#loadTokens += loadTokens;
       if (!s.everScheduled) {
         s.everScheduled = true;
-        s.cachedTokens = hitTokens;
+        s.cachedTokens = hitTokens + loadTokens;
         this.#result.started.push(s);
       }
       this.#scheduled.push(s);
@@ -399,7 +427,9 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
       sh.kvTokens += s.computedTokens + s.scheduled;
     }
     const r = this.#result;
-    r.durationS = stepSeconds(this.profile.step, sh);
+    // loading offloaded KV over PCIe is not overlapped with the step's compute (a conservative model)
+    r.durationS = stepSeconds(this.profile.step, sh) + this.#loadTokens * this.#loadPerTokenS;
+    this.#loadTokens = 0;
     r.scheduledTokens = sh.scheduledTokens;
     r.prefillTokens = sh.prefillTokens;
     r.decodeSeqs = sh.decodeSeqs;

@@ -86,6 +86,8 @@ export interface ReplicaStats {
   /** prefix cache lookups and hits, in tokens, as vLLM counts them */
   prefixCacheQueries: number;
   prefixCacheHits: number;
+  /** prompt tokens loaded from the host tier instead of recomputed (not in prefixCacheHits) */
+  offloadHits: number;
   preemptions: number;
   /** prompt tokens of requests that finished prefill, cached ones included (vLLM `prompt_tokens`) */
   promptTokens: number;
@@ -106,6 +108,10 @@ export interface ReplicaOptions {
   numGpuBlocks?: number;
   maxModelLen?: number;
   enablePrefixCaching?: boolean;
+  /** vLLM `--kv-offloading-size`: host memory (GiB) catching KV blocks the GPU evicts; 0 = off */
+  kvOffloadGiB?: number;
+  /** host → GPU bandwidth per GPU when loading offloaded KV, GB/s (PCIe Gen5 x16: ~50 in practice; 25 to be safe) */
+  kvOffloadGBs?: number;
 }
 
 export type ReplicaConfig = Readonly<Required<ReplicaOptions>>;
@@ -146,4 +152,8 @@ export interface ReplicaModel<R extends EngineRequest = EngineRequest> {
   readonly hasWork: boolean;
   readonly idle: boolean;
   stats(): ReplicaStats;
+  /** Blocks a prefix can be kept in: the GPU's, plus the host tier's when KV offloading is on. */
+  readonly prefixCapacityBlocks: number;
+  /** How many leading blocks of `hashes[0, max)` the prefix cache holds (what KV events would report). */
+  cachedPrefixBlocks(hashes: Float64Array, max: number): number;
 }

@@ -15,9 +15,8 @@ export async function countTokens(gw: Gateway, res: ServerResponse, requestId: s
   if (entry === undefined) {
     return void gw.sendError(res, 'anthropic', { kind: 'not_found', param: 'model', message: `model: ${parsed.value.model} is not served here. Available models: ${gw.modelIds.join(', ')}.` }, requestId);
   }
-  const i = gw.pick(entry, auth.allowedRegions, null);
-  if (i < 0) return void gw.sendError(res, 'anthropic', { kind: 'overloaded', message: `No replica of model ${entry.config.id} is available to count tokens; try again shortly.`, retryAfterS: 1 }, requestId);
-  const backend = entry.backends[i];
+  const backend = gw.pickAny(entry, auth.allowedRegions);
+  if (backend === null) return void gw.sendError(res, 'anthropic', { kind: 'overloaded', message: `No replica of model ${entry.config.id} is available to count tokens; try again shortly.`, retryAfterS: 1 }, requestId);
   const upstream = { ...parsed.value.upstream, model: backend.replica.servedModel };
   const outcome = await new Promise<{ ok: true; count: number } | { ok: false; f: UpstreamFailure }>((resolve) => {
     const sink: UpstreamSink = {

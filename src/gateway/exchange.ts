@@ -9,19 +9,59 @@ import type { AuthContext } from '../tenancy/index.js';
 import type { UpstreamCall, UpstreamFailure, UpstreamSink } from '../upstream/index.js';
 import type { Backend } from './backends.js';
 import type { Gateway, ModelEntry } from './gateway.js';
+import type { LimitTicket } from './rate-limits.js';
+import type { RouteTicket } from './routing.js';
 
 const SSE_HEAD = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
 
 /**
- * One inference request from routing to the last byte: picks a replica, sends, relays, retries a
- * failure that came before anything reached the client, and settles the ledger once.
+ * One call to one replica for a request. It is the call's sink and forwards to its exchange with
+ * its own identity, so a hedged request can tell its two calls apart.
  */
-export class Exchange implements UpstreamSink {
-  #backend: Backend | null = null;
-  #call: UpstreamCall | null = null;
+class Attempt implements UpstreamSink {
+  call: UpstreamCall | null = null;
+  /** the router's estimate of the prefill this call owes its replica, until its first byte */
+  prefillOwed: number;
+  readonly sentAt = performance.now();
+  /** this call holds a retry-budget slot (a retry or a hedge) until its first byte */
+  budgeted = false;
+
+  constructor(readonly x: Exchange, readonly backend: Backend, prefillOwed: number) {
+    this.prefillOwed = prefillOwed;
+  }
+
+  onEvent(data: string): void {
+    this.x.attemptEvent(this, data);
+  }
+
+  onDone(): void {
+    this.x.attemptDone(this);
+  }
+
+  onBody(body: string): void {
+    this.x.attemptBody(this, body);
+  }
+
+  onFailure(f: UpstreamFailure): void {
+    this.x.attemptFailure(this, f);
+  }
+}
+
+/**
+ * One inference request from routing to the last byte: picks a replica, sends, relays, retries a
+ * failure that came before anything reached the client, hedges a slow first token when asked to,
+ * and settles the ledger once.
+ */
+export class Exchange {
+  /** the call whose bytes reach the client (or will) */
+  #attempt: Attempt | null = null;
+  /** a second call racing the first for the first token (hedging), or null */
+  #hedge: Attempt | null = null;
+  #hedgeTimer: NodeJS.Timeout | null = null;
   #transcoder: StreamTranscoder | null = null;
-  #tried: number[] | null = null;
   #attempts = 0;
+  #backoff: NodeJS.Timeout | null = null;
+  #lastError: GatewayError | null = null;
   #ttftMs: number | null = null;
   #done = false;
   #corked = false;
@@ -36,49 +76,105 @@ export class Exchange implements UpstreamSink {
     private readonly auth: AuthContext,
     private readonly ireq: InferenceRequest,
     private readonly model: ModelConfig,
+    private readonly ticket: RouteTicket,
+    private readonly limit: LimitTicket,
   ) {}
 
   start(entry: ModelEntry): void {
     this.#entry = entry;
+    this.gw.retries.started();
     this.res.on('close', this.#onClientClose);
-    this.#send();
+    this.#sendOrFail(false);
   }
 
-  #send(): void {
-    const entry = this.#entry!;
-    const i = this.gw.pick(entry, this.auth.allowedRegions, this.#tried);
-    if (i < 0) {
-      const regions = this.auth.allowedRegions ? ` in the regions allowed to this key (${this.auth.allowedRegions.join(', ')})` : '';
-      return this.#fail(this.#attempts === 0
-        ? { kind: 'overloaded', message: `No replica of model ${this.ireq.model} is available${regions}; try again shortly.`, retryAfterS: 1 }
-        : { kind: 'upstream', message: `Every replica of model ${this.ireq.model} tried failed; try again shortly.` });
+  /** Sends the request to the next replica the router picks; false when there was none. */
+  #send(budgeted: boolean): boolean {
+    const backend = this.gw.pick(this.#entry!, this.ticket);
+    if (backend === null) {
+      if (budgeted) this.gw.retries.release();
+      return false;
     }
-    const backend = entry.backends[i];
-    (this.#tried ??= []).push(i);
     this.#attempts++;
-    this.#backend = backend;
-    backend.replica.inflight++;
+    const a = new Attempt(this, backend, this.ticket.prefillOwed);
+    a.budgeted = budgeted;
+    const r = backend.replica;
+    r.inflight++;
+    r.inflightTokens += this.ticket.tokens;
+    r.pendingPrefill += a.prefillOwed;
     const up = this.ireq.upstream;
-    up.model = backend.replica.servedModel;
-    this.#call = backend.pool.post(backend.chatPath, JSON.stringify(up), this.ireq.stream, this);
+    up.model = r.servedModel;
+    if (this.#attempt === null) this.#attempt = a;
+    else this.#hedge = a;
+    a.call = backend.pool.post(backend.chatPath, JSON.stringify(up), this.ireq.stream, a);
+    return true;
   }
 
-  // ── UpstreamSink ────────────────────────────────────────────────────────────
+  /** The first try, or a retry after its backoff. */
+  #sendOrFail(budgeted: boolean): void {
+    this.#backoff = null;
+    if (this.#done) {
+      if (budgeted) this.gw.retries.release();
+      return;
+    }
+    if (!this.#send(budgeted)) {
+      const regions = this.auth.allowedRegions ? ` in the regions allowed to this key (${this.auth.allowedRegions.join(', ')})` : '';
+      // on a retry with nowhere else to go, the client hears what went wrong with the last try
+      return this.#fail(this.#lastError ?? { kind: 'overloaded', message: `No replica of model ${this.ireq.model} is available${regions}; try again shortly.`, retryAfterS: 1 });
+    }
+    this.#armHedge();
+  }
 
-  onEvent(data: string): void {
+  /** Streamed requests, when hedging is on: no first token by the delay → a second replica too. */
+  #armHedge(): void {
+    const h = this.gw.hedge;
+    if (h === null || !this.ireq.stream || this.#hedge !== null || this.#attempts >= this.gw.maxAttempts) return;
+    if (this.#hedgeTimer !== null) clearTimeout(this.#hedgeTimer);
+    this.#hedgeTimer = setTimeout(Exchange.hedgeNow, h.delayMs, this);
+  }
+
+  static hedgeNow(x: Exchange): void {
+    x.#hedgeTimer = null;
+    if (x.#done || x.#transcoder !== null || x.#attempt === null || x.#hedge !== null) return;
+    // a hedge is extra load: it spends the retry budget like a retry does
+    if (!x.gw.retries.acquire()) return void x.gw.metrics.retryOverflow.inc({ model: x.ireq.model });
+    if (x.#send(true)) x.gw.metrics.hedges.inc({ model: x.ireq.model });
+  }
+
+  static retry(x: Exchange): void {
+    x.#sendOrFail(true);
+  }
+
+  // ── what the calls report ──────────────────────────────────────────────────
+
+  attemptEvent(a: Attempt, data: string): void {
     if (this.#done) return;
     let chunk: UpstreamChunk;
     try {
       chunk = JSON.parse(data) as UpstreamChunk;
     } catch {
-      return this.onFailure({ kind: 'broken', message: 'the replica sent a malformed stream event' });
+      return this.attemptFailure(a, { kind: 'broken', message: 'the replica sent a malformed stream event' });
     }
     if (chunk.error !== undefined) {
-      return this.onFailure({ kind: 'broken', message: `the replica reported an error mid-stream: ${describeUpstreamError(chunk.error)}` });
+      return this.attemptFailure(a, { kind: 'broken', message: `the replica reported an error mid-stream: ${describeUpstreamError(chunk.error)}` });
     }
     let t = this.#transcoder;
     if (t === null) {
-      this.#ttftMs = performance.now() - this.t0;
+      // the first token: this call wins any race, and the other is cancelled
+      if (a === this.#hedge) {
+        this.#drop(this.#attempt!);
+        this.#attempt = a;
+        this.#hedge = null;
+      } else if (this.#hedge !== null) {
+        this.#drop(this.#hedge);
+        this.#hedge = null;
+      }
+      if (this.#hedgeTimer !== null) {
+        clearTimeout(this.#hedgeTimer);
+        this.#hedgeTimer = null;
+      }
+      const now = performance.now();
+      this.#ttftMs = now - this.t0;
+      this.#firstByte(a, now);
       const ctx = { requestId: this.requestId, model: this.ireq.model };
       t = this.#transcoder = this.ireq.wire === 'anthropic' ? anthropicStream(ctx) : openaiStream(ctx, this.ireq.includeUsage);
       this.res.writeHead(200, this.gw.headersFor(this.ireq.wire, this.requestId, SSE_HEAD));
@@ -92,7 +188,7 @@ export class Exchange implements UpstreamSink {
       process.nextTick(Exchange.uncork, this);
     }
     if (!this.res.write(out)) {
-      this.#call!.pause();
+      a.call!.pause();
       this.res.once('drain', this.#onDrain);
     }
   }
@@ -103,11 +199,12 @@ export class Exchange implements UpstreamSink {
     x.res.uncork();
   }
 
-  onDone(): void {
+  attemptDone(a: Attempt): void {
+    if (this.#done) return;
     const t = this.#transcoder;
     if (t === null) {
       // The replica closed an empty stream: nothing reached the client yet, so it may go elsewhere.
-      return this.onFailure({ kind: 'connect', message: 'the replica ended the stream without sending anything' });
+      return this.attemptFailure(a, { kind: 'connect', message: 'the replica ended the stream without sending anything' });
     }
     if (t.finished) {
       this.res.end(t.finish());
@@ -118,43 +215,96 @@ export class Exchange implements UpstreamSink {
     this.#settle(200, 'upstream_error', t);
   }
 
-  onBody(body: string): void {
+  attemptBody(a: Attempt, body: string): void {
+    if (this.#done) return;
     let up: UpstreamCompletion;
     try {
       up = JSON.parse(body) as UpstreamCompletion;
       if (!Array.isArray(up.choices)) throw new Error('no choices');
     } catch {
-      return this.onFailure({ kind: 'status', status: 502, body: 'the replica sent a malformed response' });
+      return this.attemptFailure(a, { kind: 'status', status: 502, body: 'the replica sent a malformed response' });
     }
-    this.#ttftMs = performance.now() - this.t0;
+    const now = performance.now();
+    this.#ttftMs = now - this.t0;
+    this.#firstByte(a, now);
     const ctx = { requestId: this.requestId, model: this.ireq.model };
     const rendered = this.ireq.wire === 'anthropic' ? renderAnthropicMessage(ctx, up) : renderOpenAIChat(ctx, up);
     this.gw.sendJson(this.res, this.ireq.wire, this.requestId, 200, rendered.body);
     this.#settleUsage(200, 'ok', rendered.usage.inputTokens, rendered.usage.cachedInputTokens, rendered.usage.outputTokens);
   }
 
-  onFailure(f: UpstreamFailure): void {
+  attemptFailure(a: Attempt, f: UpstreamFailure): void {
     if (this.#done) return;
-    const backend = this.#backend!;
-    backend.replica.inflight--;
     // A failure the gateway found in what it read (a malformed or error event): stop reading, so
     // the replica stops generating for nobody. A failure the call reported itself is already over.
-    this.#call?.abort();
-    this.#call = null;
-    this.gw.noteUpstreamFailure(backend, f);
+    a.call?.abort();
+    this.#release(a);
+    this.gw.noteUpstreamFailure(a.backend, f);
     const err = this.gw.classify(f, this.ireq.model);
+    if (a === this.#hedge) {
+      // the hedge lost; the first call is still running
+      this.#hedge = null;
+      return;
+    }
+    if (this.#hedge !== null && this.#transcoder === null) {
+      // the first call failed before a byte; the hedge already running takes its place
+      this.#attempt = this.#hedge;
+      this.#hedge = null;
+      this.#lastError = err;
+      return;
+    }
+    this.#attempt = null;
     if (this.#transcoder !== null) {
       // Bytes already reached the client: end the stream with the API's own error event.
-      this.#backend = null;
       this.res.end(this.#transcoder.fail(err));
       return this.#settle(200, outcomeOf(err), this.#transcoder);
     }
-    this.#backend = null;
     if (isRetryable(f) && this.#attempts < this.gw.maxAttempts && !this.res.destroyed) {
-      this.gw.metrics.retries.inc({ model: this.ireq.model });
-      return this.#send();
+      if (this.gw.retries.acquire()) {
+        this.#lastError = err;
+        this.gw.metrics.retries.inc({ model: this.ireq.model });
+        // full jitter over an exponential ceiling, as Envoy backs off
+        const { baseMs, maxMs } = this.gw.backoff;
+        const waitMs = Math.random() * Math.min(maxMs, baseMs * 2 ** (this.#attempts - 1));
+        this.#backoff = setTimeout(Exchange.retry, waitMs, this);
+        return;
+      }
+      this.gw.metrics.retryOverflow.inc({ model: this.ireq.model });
     }
     this.#fail(err);
+  }
+
+  // ── bookkeeping of calls ───────────────────────────────────────────────────
+
+  /** The call's first byte: a success for outlier detection, its prefill done, its budget slot back. */
+  #firstByte(a: Attempt, now: number): void {
+    this.gw.noteUpstreamSuccess(a.backend, now - a.sentAt);
+    a.backend.replica.pendingPrefill -= a.prefillOwed;
+    a.prefillOwed = 0;
+    if (a.budgeted) {
+      a.budgeted = false;
+      this.gw.retries.release();
+    }
+  }
+
+  /** The call is over, whatever its outcome: its replica's counts and its budget slot go back. */
+  #release(a: Attempt): void {
+    const r = a.backend.replica;
+    r.inflight--;
+    r.inflightTokens -= this.ticket.tokens;
+    r.pendingPrefill -= a.prefillOwed;
+    a.prefillOwed = 0;
+    if (a.budgeted) {
+      a.budgeted = false;
+      this.gw.retries.release();
+    }
+  }
+
+  /** Cancels a call that lost a race, so its replica stops working for nobody. */
+  #drop(a: Attempt): void {
+    a.call?.abort();
+    a.call = null;
+    this.#release(a);
   }
 
   // ── endings ────────────────────────────────────────────────────────────────
@@ -172,10 +322,25 @@ export class Exchange implements UpstreamSink {
   #settleUsage(status: number, outcome: UsageOutcome, input: number, cached: number, output: number): void {
     if (this.#done) return;
     this.#done = true;
-    if (this.#backend !== null) {
-      this.#backend.replica.inflight--;
+    this.gw.retries.ended();
+    if (this.#backoff !== null) {
+      clearTimeout(this.#backoff);
+      this.#backoff = null;
+      // the retry it was waiting to send held a budget slot
+      this.gw.retries.release();
     }
-    const replica = this.#backend?.replica ?? null;
+    if (this.#hedgeTimer !== null) {
+      clearTimeout(this.#hedgeTimer);
+      this.#hedgeTimer = null;
+    }
+    if (this.#hedge !== null) {
+      this.#drop(this.#hedge);
+      this.#hedge = null;
+    }
+    const a = this.#attempt;
+    if (a !== null) this.#release(a);
+    this.gw.rateLimits.settle(this.limit, output);
+    const replica = a?.backend.replica ?? null;
     this.gw.settle({
       requestId: this.requestId,
       startedAt: this.startedAt,
@@ -196,27 +361,35 @@ export class Exchange implements UpstreamSink {
       latencyMs: Math.round((performance.now() - this.t0) * 1000) / 1000,
       costUsd: (input * this.model.pricing.input + output * this.model.pricing.output) / 1e6,
     });
-    this.#backend = null;
+    this.#attempt = null;
   }
 
   readonly #onDrain = (): void => {
-    this.#call?.resume();
+    this.#attempt?.call?.resume();
   };
 
-  /** The client went away: cancel the upstream call so the replica frees its KV. */
+  /** The client went away: cancel the upstream calls so the replicas free their KV. */
   readonly #onClientClose = (): void => {
     if (this.#done) return;
     if (this.res.writableFinished) return;
-    this.#call?.abort();
-    this.#call = null;
+    this.#attempt?.call?.abort();
     const t = this.#transcoder;
     this.#settleUsage(499, 'cancelled', t?.usage.inputTokens ?? 0, t?.usage.cachedInputTokens ?? 0, t?.usage.outputTokens ?? 0);
   };
 }
 
+/**
+ * A failure another replica may do better on, given that nothing has reached the client yet: the
+ * connection was refused or reset, the replica fell silent before its first token, or it failed
+ * with a 5xx. Not a 4xx (the request itself is at fault), not a whole-request timeout (the time is spent).
+ */
 function isRetryable(f: UpstreamFailure): boolean {
-  // Only failures where the replica cannot have started the work, or refused it for its own reasons.
-  return f.kind === 'connect' || (f.kind === 'timeout' && f.phase === 'connect') || (f.kind === 'status' && (f.status === 502 || f.status === 503 || f.status === 500));
+  switch (f.kind) {
+    case 'connect': return true;
+    case 'broken': return true;
+    case 'timeout': return f.phase !== 'total';
+    case 'status': return f.status === 500 || f.status === 502 || f.status === 503 || f.status === 504;
+  }
 }
 
 /** The ledger outcome of a request that ended in this error. */

@@ -5,21 +5,26 @@ import {
 } from '../api/index.js';
 import type { AdminApi } from '../api/index.js';
 import type { Config, ModelConfig } from '../config/index.js';
-import type { FleetRegistry, Replica } from '../fleet/index.js';
+import type { FleetRegistry, FleetWatch, Replica } from '../fleet/index.js';
 import type { LedgerWriter, UsageOutcome, UsageRecord } from '../ledger/index.js';
 import type { GatewayMetrics, Logger } from '../observe/index.js';
-import { routingPolicy, type RoutingPolicy } from '../routing/index.js';
 import { extractKey, type AuthContext, type Authenticator } from '../tenancy/index.js';
 import type { UpstreamFailure } from '../upstream/index.js';
-import type { Backend } from './backends.js';
+import { createBackend, type Backend } from './backends.js';
 import { readBody } from './body.js';
 import { countTokens } from './count-tokens.js';
+import { fleetAdmin } from './fleet-admin.js';
 import { Exchange, outcomeOf } from './exchange.js';
+import type { RateLimits } from './rate-limits.js';
+import { GatewayRouter, type RouteTicket } from './routing.js';
 
 export interface GatewayDeps {
   config: Config;
   fleet: FleetRegistry;
-  backends: ReadonlyMap<Replica, Backend>;
+  /** probes, scrapes and outlier detection; null in tests that drive the fleet by hand */
+  watch: FleetWatch | null;
+  rateLimits: RateLimits;
+  backends: Map<Replica, Backend>;
   authenticator: Authenticator;
   ledger: LedgerWriter;
   admin: AdminApi;
@@ -27,11 +32,10 @@ export interface GatewayDeps {
   log: Logger;
 }
 
-/** A served model: its settings and the replicas behind it. */
+/** A served model: its settings and the replicas behind it (a live list: replicas come and go). */
 export interface ModelEntry {
   readonly config: ModelConfig;
   readonly info: ModelInfo;
-  readonly backends: readonly Backend[];
   readonly replicas: readonly Replica[];
 }
 
@@ -49,32 +53,29 @@ export class Gateway {
   readonly metrics: GatewayMetrics;
   readonly maxAttempts: number;
   readonly #deps: GatewayDeps;
+  readonly #sessionHeader: string;
   readonly #models = new Map<string, ModelEntry>();
   readonly #modelInfos: ModelInfo[] = [];
   readonly #seriesCache = new Map<string, Series>();
-  readonly #homeRegion: string;
-  readonly #policy: RoutingPolicy;
-  #sequence = 0;
+  readonly routing: GatewayRouter;
+  readonly retries: RetryBudget;
+  readonly backoff: { readonly baseMs: number; readonly maxMs: number };
+  /** null when hedging is off (the default) */
+  readonly hedge: { readonly delayMs: number } | null;
   #inflight = 0;
   #draining = false;
   #ready = false;
 
   constructor(deps: GatewayDeps) {
     this.#deps = deps;
+    this.#sessionHeader = deps.config.routing.sessionHeader.toLowerCase();
     this.metrics = deps.metrics;
     this.maxAttempts = deps.config.upstream.maxAttempts;
-    this.#homeRegion = deps.config.region;
-    this.#policy = routingPolicy(deps.config.routing.policy);
-    for (const m of deps.config.models) {
-      const replicas = deps.fleet.replicasOf(m.id);
-      if (replicas.length === 0) continue;
-      const info: ModelInfo = {
-        id: m.id, displayName: m.displayName ?? m.id, created: Math.floor(Date.parse(m.created) / 1000),
-        maxInputTokens: m.maxInputTokens, maxOutputTokens: m.maxOutputTokens,
-      };
-      this.#models.set(m.id, { config: m, info, replicas, backends: replicas.map((r) => deps.backends.get(r)!) });
-      this.#modelInfos.push(info);
-    }
+    this.routing = new GatewayRouter(deps.config, deps.fleet);
+    this.backoff = deps.config.upstream.backoff;
+    this.hedge = deps.config.upstream.hedge.enabled ? { delayMs: deps.config.upstream.hedge.delayMs } : null;
+    this.retries = new RetryBudget(deps.config.upstream.retryBudget.percent / 100, deps.config.upstream.retryBudget.minConcurrency);
+    for (const m of deps.config.models) if (deps.fleet.replicasOf(m.id).length > 0) this.#serve(m);
     this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, this.#onRequest);
   }
 
@@ -189,7 +190,12 @@ export class Gateway {
     }
     const tooLong = this.#checkMaxTokens(ireq, entry.config);
     if (tooLong !== null) return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, tooLong);
-    new Exchange(this, res, requestId, startedAt, t0, auth, ireq, entry.config).start(entry);
+    const admitting = this.#deps.rateLimits.admit(res, wire, auth, ireq, entry.config, read.body.length);
+    const admission = admitting instanceof Promise ? await admitting : admitting;
+    if (!admission.ok) return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, admission.error);
+    const session = req.headers[this.#sessionHeader];
+    const ticket = this.routing.ticket(ireq, auth.allowedRegions, typeof session === 'string' && session !== '' ? session : undefined);
+    new Exchange(this, res, requestId, startedAt, t0, auth, ireq, entry.config, ticket, admission.ticket).start(entry);
   }
 
   #checkMaxTokens(ireq: InferenceRequest, m: ModelConfig): GatewayError | null {
@@ -241,11 +247,19 @@ export class Gateway {
 
   // ── used by Exchange ────────────────────────────────────────────────────────
 
-  /** Chooses a replica of the entry for one attempt; -1 when none is usable. */
-  pick(entry: ModelEntry, allowedRegions: readonly string[] | null, tried: readonly number[] | null): number {
-    return this.#policy({
-      candidates: entry.replicas, homeRegion: this.#homeRegion, allowedRegions, exclude: tried, random: Math.random(), sequence: this.#sequence++,
-    });
+  /** The replica for one attempt of a request, or null when none is usable (the ticket records it as tried). */
+  pick(entry: ModelEntry, ticket: RouteTicket): Backend | null {
+    const i = this.routing.pick(entry.replicas, ticket);
+    return i < 0 ? null : this.backendOf(entry.replicas[i]);
+  }
+
+  /** Any usable replica of the entry (for work that is not inference: counting tokens). */
+  pickAny(entry: ModelEntry, allowedRegions: readonly string[] | null): Backend | null {
+    return this.pick(entry, this.routing.bareTicket(allowedRegions));
+  }
+
+  backendOf(r: Replica): Backend {
+    return this.#deps.backends.get(r)!;
   }
 
   /** What a replica failure means to the client. */
@@ -273,6 +287,17 @@ export class Gateway {
       if (b.replica.healthy) this.#deps.log.warn({ replica: b.replica.id, reason: f.kind === 'connect' ? f.message : 'connect timeout' }, 'replica out of rotation');
       this.#deps.fleet.markFailed(b.replica, Date.now());
     }
+    // Outlier detection counts what is the replica's fault: not a request it rightly refused (4xx)
+    if (f.kind !== 'status' || f.status >= 500) this.#deps.watch?.failure(b.replica);
+  }
+
+  get rateLimits(): RateLimits {
+    return this.#deps.rateLimits;
+  }
+
+  /** The replica answered (its first byte): a success for outlier detection, with its latency. */
+  noteUpstreamSuccess(b: Backend, latencyMs: number): void {
+    this.#deps.watch?.success(b.replica, latencyMs);
   }
 
   headersFor(wire: Wire, requestId: string, base: Record<string, string> | null): Record<string, string> {
@@ -369,7 +394,7 @@ export class Gateway {
       if (read.tooLarge) this.sendError(res, 'anthropic', { kind: 'request_too_large', message: 'Admin request bodies are limited to 1 MiB.' }, newRequestId());
       return;
     }
-    if (path === '/admin/v1/fleet') return this.#fleetView(req, res, method);
+    if (path === '/admin/v1/fleet' || path.startsWith('/admin/v1/fleet/')) return this.#fleetAdmin(req, res, method, path, read.body);
     try {
       const out = await this.#deps.admin.handle(method, path, new URLSearchParams(query), req.headers, read.body);
       this.sendJson(res, 'anthropic', newRequestId(), out.status, out.body, out.headers);
@@ -379,21 +404,38 @@ export class Gateway {
     }
   }
 
-  /** The live fleet picture for operators: every replica, where it is, whether it is in rotation. */
-  async #fleetView(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
+  /** The fleet under /admin/v1/fleet: the admin token only (tenant keys must not see the fleet). */
+  async #fleetAdmin(req: IncomingMessage, res: ServerResponse, method: string, path: string, body: Buffer): Promise<void> {
     const requestId = newRequestId();
-    if (method !== 'GET') return this.#methodNotAllowed(res, 'anthropic', method, '/admin/v1/fleet');
     const who = await this.#deps.admin.authorize(req.headers);
     if ('status' in who) return this.sendJson(res, 'anthropic', requestId, who.status, who.body, who.headers);
     if (!who.admin) {
-      return void this.sendError(res, 'anthropic', { kind: 'permission', message: 'The fleet view needs the admin token; tenant keys cannot read it.' }, requestId);
+      return void this.sendError(res, 'anthropic', { kind: 'permission', message: 'The fleet API needs the admin token; tenant keys cannot use it.' }, requestId);
     }
-    const data = this.#deps.fleet.all.map((r) => ({
-      id: r.id, model: r.model, served_model: r.servedModel, region: r.region, url: r.url,
-      healthy: r.healthy, inflight: r.inflight, consecutive_failures: r.consecutiveFailures,
-      checked_at: r.checkedAtMs ? new Date(r.checkedAtMs).toISOString() : null,
-    }));
-    this.sendJson(res, 'anthropic', requestId, 200, JSON.stringify({ data }));
+    const d = this.#deps;
+    const out = fleetAdmin({
+      fleet: d.fleet, watch: d.watch, prefixes: this.routing.prefixes, backends: d.backends,
+      models: new Set(d.config.models.map((m) => m.id)), regions: d.config.regions.map((r) => r.name),
+      createBackend: (r, apiKey) => createBackend(d.config, r, apiKey),
+    }, method, path, body);
+    if (out.status === 201) this.#serveNewModels();
+    this.sendJson(res, 'anthropic', requestId, out.status, out.body, out.headers);
+  }
+
+  /** A replica was added: a configured model that had none is served from now on. */
+  #serveNewModels(): void {
+    for (const m of this.#deps.config.models) {
+      if (!this.#models.has(m.id) && this.#deps.fleet.replicasOf(m.id).length > 0) this.#serve(m);
+    }
+  }
+
+  #serve(m: ModelConfig): void {
+    const info: ModelInfo = {
+      id: m.id, displayName: m.displayName ?? m.id, created: Math.floor(Date.parse(m.created) / 1000),
+      maxInputTokens: m.maxInputTokens, maxOutputTokens: m.maxOutputTokens,
+    };
+    this.#models.set(m.id, { config: m, info, replicas: this.#deps.fleet.replicasOf(m.id) });
+    this.#modelInfos.push(info);
   }
 
   async #metricsText(res: ServerResponse): Promise<void> {
@@ -426,6 +468,37 @@ function upstreamMessage(body: string): string {
     if (typeof j.message === 'string') return j.message;
   } catch { /* not JSON */ }
   return body.slice(0, 500) || 'no detail';
+}
+
+/**
+ * Envoy's retry budget: retries in flight may reach a share of the requests in flight (but always
+ * `minConcurrency`), so a failing fleet is not hit by a retry storm on top of its load.
+ */
+export class RetryBudget {
+  #active = 0;
+  #retrying = 0;
+
+  constructor(private readonly share: number, private readonly minConcurrency: number) {}
+
+  /** A request began or ended at the gateway (its retries are part of it). */
+  started(): void {
+    this.#active++;
+  }
+
+  ended(): void {
+    this.#active--;
+  }
+
+  /** May one more retry go out now? If so it is counted until `release`. */
+  acquire(): boolean {
+    if (this.#retrying >= Math.max(this.minConcurrency, this.share * this.#active)) return false;
+    this.#retrying++;
+    return true;
+  }
+
+  release(): void {
+    this.#retrying--;
+  }
 }
 
 export type { UsageOutcome };

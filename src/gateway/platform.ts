@@ -1,10 +1,11 @@
 import { createAdminApi } from '../api/index.js';
 import type { Config } from '../config/index.js';
-import { FleetRegistry, HealthProber, type ReplicaSpec } from '../fleet/index.js';
+import { FleetRegistry, FleetWatch, type ReplicaSpec } from '../fleet/index.js';
 import { createLedgerWriter, type LedgerWriter } from '../ledger/index.js';
 import { createLogger, createMetrics, type Logger } from '../observe/index.js';
 import { createAuthenticator, openStore, type Store } from '../tenancy/index.js';
 import { createBackends } from './backends.js';
+import { RateLimits } from './rate-limits.js';
 import { Gateway } from './gateway.js';
 
 export interface PlatformOptions {
@@ -46,14 +47,22 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     ledger: () => ledger.stats(),
   });
   const admin = createAdminApi({ store, authenticator, adminToken: opts.adminToken });
-  const gateway = new Gateway({ config, fleet, backends, authenticator, ledger, admin, metrics, log });
-  const prober = new HealthProber(fleet, {
-    intervalMs: config.fleet.healthIntervalMs,
-    timeoutMs: config.fleet.healthTimeoutMs,
-    onChange: (r, healthy) => log.warn({ replica: r.id, region: r.region, healthy }, healthy ? 'replica back in rotation' : 'replica failed its health probe'),
+  const { outlier } = config.fleet;
+  const watch = new FleetWatch(fleet, {
+    healthIntervalMs: config.fleet.healthIntervalMs,
+    healthTimeoutMs: config.fleet.healthTimeoutMs,
+    scrapeIntervalMs: config.fleet.scrapeIntervalMs,
+    outlier: outlier.enabled ? outlier : null,
+    onEvent: (e) => {
+      const at = { replica: e.replica.id, region: e.replica.region };
+      if (e.kind === 'health') log.warn({ ...at, healthy: e.healthy }, e.healthy ? 'replica back in rotation' : 'replica failed its health probe');
+      else if (e.kind === 'ejected') log.warn({ ...at, reason: e.reason, forMs: e.forMs, ejections: e.ejections }, 'replica ejected as an outlier');
+      else log.warn(at, 'replica re-admitted after its ejection');
+    },
   });
-  await prober.probeAll();
-  prober.start();
+  const rateLimits = new RateLimits(config, log);
+  const gateway = new Gateway({ config, fleet, watch, rateLimits, backends, authenticator, ledger, admin, metrics, log });
+  await watch.start();
   const addr = await gateway.listen(config.server.port, config.server.host);
   gateway.markReady();
   const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
@@ -65,7 +74,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     close() {
       closing ??= (async () => {
         const drained = await gateway.drain(config.server.drainTimeoutMs);
-        prober.stop();
+        watch.stop();
+        await rateLimits.close();
         await ledger.close();
         authenticator.close();
         // Drained: whatever is still open was cut with its client, so nothing is lost by destroying.

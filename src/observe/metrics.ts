@@ -12,6 +12,8 @@ export interface GatewayMetrics {
   readonly ttft: Histogram<'api' | 'model'>;
   readonly upstreamFailures: Counter<'replica' | 'kind'>;
   readonly retries: Counter<'model'>;
+  readonly retryOverflow: Counter<'model'>;
+  readonly hedges: Counter<'model'>;
   readonly inflight: Gauge;
   readonly authFailures: Counter;
 }
@@ -32,6 +34,8 @@ export function createMetrics(sources: ScrapeSources): GatewayMetrics {
     ttft: new Histogram({ name: 'switchyard_time_to_first_token_seconds', help: 'Time to first token seen by the gateway (streamed requests)', labelNames: ['api', 'model'], buckets: TTFT_BUCKETS, registers: [registry] }),
     upstreamFailures: new Counter({ name: 'switchyard_upstream_failures_total', help: 'Failed calls to replicas by kind', labelNames: ['replica', 'kind'], registers: [registry] }),
     retries: new Counter({ name: 'switchyard_upstream_retries_total', help: 'Requests sent again to another replica', labelNames: ['model'], registers: [registry] }),
+    hedges: new Counter({ name: 'switchyard_upstream_hedges_total', help: 'Second requests sent because the first had no first token in time', labelNames: ['model'], registers: [registry] }),
+    retryOverflow: new Counter({ name: 'switchyard_upstream_retry_overflow_total', help: 'Retries not made because the retry budget was spent (Envoy upstream_rq_retry_overflow)', labelNames: ['model'], registers: [registry] }),
     inflight: new Gauge({ name: 'switchyard_inflight_requests', help: 'Requests being served now', registers: [registry] }),
     authFailures: new Counter({ name: 'switchyard_auth_failures_total', help: 'Requests refused for a missing, wrong or revoked key', registers: [registry] }),
   };

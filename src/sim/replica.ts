@@ -1,10 +1,10 @@
 import { createReplicaModel, type HardwareProfile, type HashedRequest, type ReplicaModel, type ReplicaOptions, type SeqView, type StepResult } from '../engine/index.js';
-import type { PolicyView, ScrapedLoad } from '../routing/index.js';
+import type { Endpoint, ScrapedLoad } from '../routing/index.js';
 
 // One simulated replica: the engine model (the same one simengine serves in real time), stepped on
 // the virtual clock. Between events it takes decode runs instead of single steps; an arrival in
 // the middle of a run cuts it at the step in progress, exactly where a single-stepping replica
-// would first see the newcomer. It is also the gateway's view of the replica (PolicyView).
+// would first see the newcomer. It is also the gateway's view of the replica (an Endpoint).
 
 /** What the simulator tracks per request on a replica; the engine holds it directly. */
 export interface SimRequestLike extends HashedRequest {
@@ -22,13 +22,18 @@ export interface SimReplicaSpec {
 
 const MAX_RUN = 1 << 20;
 
-export class SimReplica implements PolicyView {
+export class SimReplica implements Endpoint {
   readonly spec: SimReplicaSpec;
   readonly index: number;
+  readonly slot: number;
   readonly region: string;
+  readonly version: string;
+  readonly versionWeight = 1;
   model: ReplicaModel<SimRequestLike>;
   /** the gateway's view: requests sent and not finished */
   inflight = 0;
+  inflightTokens = 0;
+  pendingPrefill = 0;
   /** the gateway's view: in rotation */
   healthy = true;
   scraped: ScrapedLoad | null = null;
@@ -38,6 +43,8 @@ export class SimReplica implements PolicyView {
   slowFactor = 1;
   /** stale-telemetry fault: scrapes are not refreshed */
   telemetryFrozen = false;
+  /** a scrape came during a step: it is answered when the step ends */
+  scrapeDue = false;
   /** bumped whenever the pending step-end event no longer stands */
   stamp = 0;
   /** requests that reached the replica during a step; they join at the next step, as in vLLM */
@@ -63,7 +70,9 @@ export class SimReplica implements PolicyView {
   constructor(spec: SimReplicaSpec, index: number) {
     this.spec = spec;
     this.index = index;
+    this.slot = index;
     this.region = spec.region;
+    this.version = spec.model;
     this.model = createReplicaModel<SimRequestLike>(spec.profile, spec.engine);
   }
 
@@ -147,7 +156,10 @@ export class SimReplica implements PolicyView {
     this.up = false;
     this.upS += nowS - this.upSinceS;
     this.inflight = 0;
+    this.inflightTokens = 0;
+    this.pendingPrefill = 0;
     this.scraped = null;
+    this.scrapeDue = false;
     return held;
   }
 
@@ -158,9 +170,36 @@ export class SimReplica implements PolicyView {
     this.upSinceS = nowS;
   }
 
-  scrape(): void {
+  /** ejected by outlier detection until this virtual time (s); 0 = not ejected */
+  ejectedUntilS = 0;
+  ejections = 0;
+
+  get routable(): boolean {
+    return this.healthy && this.ejectedUntilS === 0;
+  }
+
+  /** The gateway sent it a request of `tokens` (prompt + expected output), `prefill` of them believed uncached. */
+  dispatch(tokens: number, prefill: number): void {
+    this.inflight++;
+    this.inflightTokens += tokens;
+    this.pendingPrefill += prefill;
+  }
+
+  /** The gateway saw the request's first token: its prefill is done. */
+  prefilled(prefill: number): void {
+    this.pendingPrefill = Math.max(0, this.pendingPrefill - prefill);
+  }
+
+  /** The gateway saw a request it sent end (finished, refused or failed); `prefill` if it had no first token. */
+  settle(tokens: number, prefill: number): void {
+    this.inflight = Math.max(0, this.inflight - 1);
+    this.inflightTokens = Math.max(0, this.inflightTokens - tokens);
+    this.pendingPrefill = Math.max(0, this.pendingPrefill - prefill);
+  }
+
+  scrape(nowS: number): void {
     const s = this.model.stats();
-    this.scraped = { waiting: s.waiting + this.inbox.length, running: s.running, kvUsage: s.kvUsage };
+    this.scraped = { waiting: s.waiting + this.inbox.length, running: s.running, kvUsage: s.kvUsage, atS: nowS, inflightAtScrape: this.inflight };
   }
 
   /** Time provisioned up to `nowS`. */
@@ -175,7 +214,8 @@ export class SimReplica implements PolicyView {
       promptTokens: l.promptTokens + s.promptTokens,
       generationTokens: l.generationTokens + s.generationTokens,
       prefixQueries: l.prefixQueries + s.prefixCacheQueries,
-      prefixHits: l.prefixHits + s.prefixCacheHits,
+      // tokens not recomputed: found in the GPU's prefix cache or loaded from the host tier
+      prefixHits: l.prefixHits + s.prefixCacheHits + s.offloadHits,
       preemptions: l.preemptions + s.preemptions,
     };
   }

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { getProfile } from '../engine/index.js';
-import { routingPolicy } from '../routing/index.js';
+import { nearestFirst, resolveProfile } from '../routing/index.js';
 import { describeFault } from './faults.js';
 import { buildReport, type RunRecords, type ScenarioInfo, type SimReport, type Slo } from './report/index.js';
 import { gpuHourUsd, replicaId, type LoadedScenario, type Scenario } from './scenario.js';
@@ -30,7 +30,8 @@ export function runScenario(loaded: LoadedScenario, opts: RunOptions = {}): Scen
   const replicas = fleetOf(s);
   const network = networkOf(s);
   const tenants = placementOf(s);
-  const policies = s.policies.map((p) => (typeof p === 'string' ? { routing: p, label: p } : { routing: p.routing, label: p.label ?? p.routing }));
+  const regionOrder = nearestFirst(s.regions.map((r) => r.name), network.latencyS);
+  const policies = s.policies.map((p) => (typeof p === 'string' ? { profile: p, label: p } : { profile: p.profile, label: p.label ?? p.profile }));
   const runs: RunRecords[] = [];
   let workloadDescription = '';
   policies.forEach((p, k) => {
@@ -40,7 +41,10 @@ export function runScenario(loaded: LoadedScenario, opts: RunOptions = {}): Scen
     workloadDescription = workload.description;
     const run = simulate({
       policyName: p.label,
-      policy: routingPolicy(p.routing),
+      profile: resolveProfile(p.profile, s.profiles),
+      regionOrder,
+      prefixBlockTokens: s.prefixBlockTokens,
+      prefixMaxBlocks: s.prefixMaxBlocks,
       replicas,
       workload,
       network,
@@ -54,6 +58,7 @@ export function runScenario(loaded: LoadedScenario, opts: RunOptions = {}): Scen
       scrapeIntervalS: s.scrapeIntervalS,
       probeIntervalS: s.probeIntervalS,
       maxAttempts: s.maxAttempts,
+      outlier: s.outlier.enabled ? s.outlier : null,
       coalesce: opts.coalesce ?? true,
       onProgress: opts.onProgress ? (f) => opts.onProgress!((k + f) / policies.length, p.label) : undefined,
     });

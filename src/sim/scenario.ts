@@ -3,7 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { getProfile, profileNames, type HardwareProfile } from '../engine/index.js';
-import { POLICY_NAMES } from '../routing/index.js';
+import { outlierSchema } from '../config/index.js';
+import { BUILTIN_PROFILES, profileSchema } from '../routing/index.js';
 import { faultSchema } from './faults.js';
 import { WorkloadSpec } from './workload/index.js';
 
@@ -17,6 +18,10 @@ const engineOptions = z.object({
   numGpuBlocks: z.number().int().positive().optional(),
   maxModelLen: z.number().int().positive().optional(),
   enablePrefixCaching: z.boolean().optional(),
+  /** KV offloading to host RAM (vLLM --kv-offloading-size), GiB per replica; 0 = off */
+  kvOffloadGiB: z.number().nonnegative().optional(),
+  /** host → GPU bandwidth per GPU, GB/s */
+  kvOffloadGBs: z.number().positive().optional(),
 }).strict();
 
 const pool = z.object({
@@ -37,9 +42,10 @@ const region = z.object({
   latencyMs: z.record(z.string(), z.number().nonnegative()).default({}),
 }).strict();
 
+/** a routing profile to run: a shipped or scenario-defined name, optionally relabelled */
 const policy = z.union([
-  z.enum(POLICY_NAMES),
-  z.object({ routing: z.enum(POLICY_NAMES), label: z.string().min(1).optional() }).strict(),
+  z.string().min(1),
+  z.object({ profile: z.string().min(1), label: z.string().min(1).optional() }).strict(),
 ]);
 
 export const scenarioSchema = z.object({
@@ -61,7 +67,13 @@ export const scenarioSchema = z.object({
   }).strict()).default({}),
   workload: WorkloadSpec,
   faults: z.array(faultSchema).default([]),
-  policies: z.array(policy).min(1).default(['least-outstanding']),
+  /** routing profiles defined for this scenario, beside the shipped ones */
+  profiles: z.record(z.string(), profileSchema).default({}),
+  policies: z.array(policy).min(1).default(['default']),
+  /** tokens per prefix block the router indexes (a multiple of the engines' blockSize) */
+  prefixBlockTokens: z.number().int().positive().default(64),
+  /** prefix blocks of a prompt the router considers */
+  prefixMaxBlocks: z.number().int().positive().default(256),
   slo: z.object({
     ttftMs: z.number().positive().default(2_000),
     tpotMs: z.number().positive().default(100),
@@ -70,7 +82,9 @@ export const scenarioSchema = z.object({
   sampleS: z.number().positive().optional(),
   scrapeIntervalS: z.number().positive().default(1),
   probeIntervalS: z.number().positive().default(2),
-  maxAttempts: z.number().int().min(1).max(5).default(2),
+  maxAttempts: z.number().int().min(1).max(5).default(3),
+  /** the gateway's outlier detection, as `fleet.outlier` in its config (on by default, as there) */
+  outlier: outlierSchema.prefault({}),
 }).strict().superRefine((s, ctx) => {
   const names = new Set(s.regions.map((r) => r.name));
   const need = (where: (string | number)[], r: string) => {
@@ -91,6 +105,12 @@ export const scenarioSchema = z.object({
   });
   const blockSizes = new Set(s.fleet.map((p) => p.engine.blockSize ?? 16));
   if (blockSizes.size > 1) ctx.addIssue({ code: 'custom', path: ['fleet'], message: `every pool must use the same engine.blockSize (got ${[...blockSizes].join(', ')})` });
+  s.policies.forEach((p, i) => {
+    const name = typeof p === 'string' ? p : p.profile;
+    if (!Object.hasOwn(s.profiles, name) && !Object.hasOwn(BUILTIN_PROFILES, name)) {
+      ctx.addIssue({ code: 'custom', path: ['policies', i], message: `unknown routing profile "${name}"; known: ${[...Object.keys(s.profiles), ...Object.keys(BUILTIN_PROFILES)].join(', ')}` });
+    }
+  });
   if (s.defaultModel !== undefined && !s.fleet.some((p) => p.model === s.defaultModel)) {
     ctx.addIssue({ code: 'custom', path: ['defaultModel'], message: `no pool serves "${s.defaultModel}"` });
   }

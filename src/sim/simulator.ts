@@ -1,4 +1,5 @@
-import type { RoutingPolicy } from '../routing/index.js';
+import { OutlierDetector, PrefixIndex, SessionTable, type OutlierEvent, type OutlierPolicy } from '../fleet/index.js';
+import { readsPrefix, Router, type CachedBlocks, type ProfileSpec, type RouteRequest } from '../routing/index.js';
 import type { SeqView } from '../engine/index.js';
 import { Agenda } from './events.js';
 import { SimReplica, type SimReplicaSpec, type SimRequestLike } from './replica.js';
@@ -26,7 +27,14 @@ export interface TenantPlacement {
 
 export interface SimulationInput {
   readonly policyName: string;
-  readonly policy: RoutingPolicy;
+  /** the routing profile under test: the same Router the gateway runs */
+  readonly profile: ProfileSpec;
+  /** regions nearest first from each home region (the home region first) */
+  readonly regionOrder: (home: string) => readonly string[];
+  /** tokens per prefix block the router hashes and indexes (a multiple of the engine's blockSize) */
+  readonly prefixBlockTokens: number;
+  /** prefix blocks of a prompt the router considers */
+  readonly prefixMaxBlocks: number;
   readonly replicas: readonly SimReplicaSpec[];
   readonly workload: Workload;
   readonly network: Network;
@@ -41,6 +49,8 @@ export interface SimulationInput {
   readonly sampleS: number;
   readonly scrapeIntervalS: number;
   readonly probeIntervalS: number;
+  /** the gateway's outlier detection (fleet.outlier), per pool of a model in a region; null = off */
+  readonly outlier: OutlierPolicy | null;
   /** attempts per request, the first included (the gateway's upstream.maxAttempts) */
   readonly maxAttempts: number;
   /** take decode runs instead of single steps (same results, much faster); off only to prove that */
@@ -59,11 +69,17 @@ class SimRequest implements SimRequestLike {
   readonly arrival: Arrival;
   readonly model: string;
   readonly place: TenantPlacement;
+  readonly sessionKey: string | null;
   replica: SimReplica | null = null;
+  /** slots of the replicas tried */
   tried: number[] | null = null;
   attempts = 0;
   firstTokenS = NaN;
   finishS = NaN;
+  /** the router's estimate of the prefill this attempt owes its replica (0 once the first token came) */
+  prefillOwed = 0;
+  /** when the current attempt was sent */
+  sentS = 0;
   cachedTokens = 0;
   preemptions = 0;
   generated = 0;
@@ -74,6 +90,7 @@ class SimRequest implements SimRequestLike {
     this.arrival = a;
     this.model = model;
     this.place = place;
+    this.sessionKey = a.session === null ? null : `${a.tenant}/${a.session}`;
     this.promptLen = a.promptLen;
     this.maxTokens = a.outputLen;
     this.blockHashes = EMPTY;
@@ -81,6 +98,11 @@ class SimRequest implements SimRequestLike {
 }
 
 const EMPTY = new Float64Array(0);
+
+/** The simulator hands the engine's own block hashes along, for the precise prefix scorer. */
+interface SimRouteRequest extends RouteRequest {
+  readonly hashes: Float64Array;
+}
 
 export function simulate(input: SimulationInput): RunRecords {
   return new Simulation(input).run();
@@ -102,6 +124,15 @@ class Simulation {
   #pendingArrival: Arrival | null = null;
   #open = 0;
   #hashBlockSize: number;
+  readonly #router: Router;
+  readonly #prefixes: PrefixIndex;
+  readonly #sessions = new SessionTable(1 << 20);
+  readonly #stride: number;
+  /** the profile reads prefixes: hash prompts as they arrive and feed the index */
+  readonly #usesPrefix: boolean;
+  /** outlier detection per pool (a model's replicas in one region), as the live gateway keeps it */
+  readonly #pools = new Map<string, { detector: OutlierDetector; hosts: SimReplica[] }>();
+  readonly #host: Int32Array;
 
   constructor(input: SimulationInput) {
     this.#in = input;
@@ -115,6 +146,38 @@ class Simulation {
     this.#hashBlockSize = this.#replicas[0]?.model.config.blockSize ?? 16;
     const odd = this.#replicas.find((r) => r.model.config.blockSize !== this.#hashBlockSize);
     if (odd) throw new RangeError(`every pool must use the same engine blockSize (${odd.spec.id} uses ${odd.model.config.blockSize}, ${this.#replicas[0].spec.id} ${this.#hashBlockSize})`);
+    this.#stride = Math.max(1, Math.round(input.prefixBlockTokens / this.#hashBlockSize));
+    this.#usesPrefix = readsPrefix(input.profile);
+    const stride = this.#stride;
+    const replicas = this.#replicas;
+    // the router's picture of each replica's prefix cache: its KV (and host tier), in prefix blocks
+    this.#prefixes = new PrefixIndex({
+      capacityBlocks: (slot) => Math.floor(replicas[slot].model.prefixCapacityBlocks / stride),
+      maxBlocks: input.prefixMaxBlocks,
+    });
+    // precise: the blocks each replica's engine really holds, as vLLM's KV events would report them
+    const cachedBlocks: CachedBlocks = {
+      cachedPrefix: (slot, req) => {
+        const r = replicas[slot];
+        if (!r.up) return 0;
+        return Math.floor(r.model.cachedPrefixBlocks((req as SimRouteRequest).hashes, req.prefixBlocks * stride) / stride);
+      },
+    };
+    this.#host = new Int32Array(replicas.length);
+    if (input.outlier !== null) {
+      for (const r of replicas) {
+        const key = `${r.spec.model}\u0000${r.region}`;
+        let pool = this.#pools.get(key);
+        if (!pool) this.#pools.set(key, (pool = { detector: null as unknown as OutlierDetector, hosts: [] }));
+        this.#host[r.index] = pool.hosts.length;
+        pool.hosts.push(r);
+      }
+      for (const pool of this.#pools.values()) pool.detector = new OutlierDetector(input.outlier, pool.hosts.length);
+    }
+    this.#router = new Router({
+      profile: input.profile, regionOrder: input.regionOrder,
+      state: { prefixIndex: this.#prefixes, cachedBlocks, sessions: this.#sessions },
+    });
   }
 
   run(): RunRecords {
@@ -145,12 +208,30 @@ class Simulation {
         case Ev.FaultEnd: this.#fault(inp.faults[e.target], false); break;
         case Ev.Sample: this.#sample(); break;
         case Ev.Scrape:
-          for (const r of this.#replicas) if (r.up && !r.telemetryFrozen) r.scrape();
+          // vLLM updates its gauges at step ends: a busy replica answers with the state after the
+          // step in progress (a run is cut there), so decode runs and single steps scrape alike
+          for (const r of this.#replicas) {
+            if (!r.up || r.telemetryFrozen) continue;
+            if (!r.busy) r.scrape(this.#now);
+            else {
+              r.scrapeDue = true;
+              const end = r.cut(this.#now);
+              if (end >= 0) a.at(end, Ev.StepEnd, r.index, r.stamp);
+            }
+          }
           if (this.#busy()) a.at(this.#now + inp.scrapeIntervalS, Ev.Scrape);
           break;
         case Ev.Probe:
           // the health prober: a replica answers iff its process is up
-          for (const r of this.#replicas) r.healthy = r.up;
+          for (const r of this.#replicas) {
+            if (!r.up) this.#outOfRotation(r);
+            else if (!r.healthy) {
+              r.healthy = true;
+              // back from the dead: a fresh process, its ejection lifted (as the live watch does)
+              if (r.ejectedUntilS !== 0) this.#readmit(r);
+            }
+          }
+          this.#sweepOutliers();
           if (this.#busy()) a.at(this.#now + inp.probeIntervalS, Ev.Probe);
           break;
       }
@@ -189,6 +270,9 @@ class Simulation {
     const a = this.#pendingArrival!;
     this.#nextArrival();
     const req = new SimRequest(a, a.model ?? this.#in.defaultModel, this.#in.tenants(a.tenant));
+    // the gateway hashes the prompt as it routes (when its profile reads prefixes); otherwise the
+    // hashes are made when the request reaches its engine
+    if (this.#usesPrefix) this.#hash(req);
     this.#open++;
     this.#live.set(req.id, req);
     this.#route(req);
@@ -198,16 +282,24 @@ class Simulation {
     const candidates = this.#byModel.get(req.model);
     if (candidates === undefined) return this.#close(req, 'rejected');
     if (req.attempts >= this.#in.maxAttempts) return this.#close(req, 'failed');
-    const i = this.#in.policy({
-      candidates, homeRegion: req.place.region, allowedRegions: req.place.allowedRegions,
-      exclude: req.tried, random: this.#in.random(), sequence: this.#sequence++,
-    });
+    const route: SimRouteRequest = {
+      homeRegion: req.place.region, allowedRegions: req.place.allowedRegions, exclude: req.tried,
+      prefix: req.blockHashes, prefixStride: this.#stride,
+      prefixBlocks: this.#usesPrefix ? Math.floor(req.promptLen / (this.#stride * this.#hashBlockSize)) : 0,
+      hashes: req.blockHashes, sessionKey: req.sessionKey, tokens: req.promptLen + req.maxTokens, promptTokens: req.promptLen,
+      random: this.#in.random(), sequence: this.#sequence++, nowS: this.#now,
+    };
+    const i = this.#router.pick(candidates, route);
     if (i < 0) return this.#close(req, req.attempts === 0 ? 'rejected' : 'failed');
     const r = candidates[i];
+    if (this.#usesPrefix) this.#prefixes.record(r.slot, route);
+    if (req.sessionKey !== null) this.#sessions.record(req.sessionKey, r.slot);
     req.attempts++;
-    (req.tried ??= []).push(i);
+    (req.tried ??= []).push(r.slot);
     req.replica = r;
-    r.inflight++;
+    req.prefillOwed = this.#router.uncachedTokens;
+    req.sentS = this.#now;
+    r.dispatch(req.promptLen + req.maxTokens, req.prefillOwed);
     this.#agenda.at(this.#now + this.#in.network.latencyS(req.place.region, r.region), Ev.Deliver, req.id);
   }
 
@@ -217,16 +309,14 @@ class Simulation {
     const r = req.replica!;
     if (!r.up) {
       // connection refused: the gateway hears it a round trip later, takes the replica out and retries
-      r.healthy = false;
-      r.inflight = Math.max(0, r.inflight - 1);
+      this.#outOfRotation(r);
+      this.#outlierFailure(r);
+      r.settle(req.promptLen + req.maxTokens, req.prefillOwed);
       req.replica = null;
       this.#agenda.at(this.#now + this.#in.network.latencyS(r.region, req.place.region), Ev.Retry, req.id);
       return;
     }
-    if (req.blockHashes === EMPTY) {
-      const a = req.arrival;
-      req.blockHashes = blockHashes(a.segments, a.outputKey, a.outputLen, this.#hashBlockSize);
-    }
+    if (req.blockHashes === EMPTY) this.#hash(req);
     r.requests++;
     r.holding.add(req);
     r.inbox.push(req);
@@ -235,6 +325,12 @@ class Simulation {
       const end = r.cut(this.#now);
       if (end >= 0) this.#agenda.at(end, Ev.StepEnd, r.index, r.stamp);
     }
+  }
+
+  /** The request's block hashes: one chain serves the router's index and every engine's cache. */
+  #hash(req: SimRequest): void {
+    const a = req.arrival;
+    req.blockHashes = blockHashes(a.segments, a.outputKey, a.outputLen, this.#hashBlockSize);
   }
 
   // ── replicas ─────────────────────────────────────────────────────────────────
@@ -247,7 +343,7 @@ class Simulation {
       if (added.ok) req.seq = added.seq;
       else {
         r.holding.delete(req);
-        r.inflight = Math.max(0, r.inflight - 1);
+        r.settle(req.promptLen + req.maxTokens, req.prefillOwed);
         // a 400 from the replica (prompt beyond max_model_len, or beyond all of KV)
         this.#close(req, 'rejected');
       }
@@ -260,11 +356,18 @@ class Simulation {
 
   #onStepEnd(r: SimReplica): void {
     const res = r.finish();
+    if (r.scrapeDue) {
+      r.scrapeDue = false;
+      r.scrape(this.#now);
+    }
     const back = this.#in.network;
     for (let i = 0; i < res.first.length; i++) {
       const req = res.first[i].req as SimRequest;
       req.firstTokenS = this.#now + back.latencyS(r.region, req.place.region);
       req.cachedTokens = res.first[i].cachedTokens;
+      r.prefilled(req.prefillOwed);
+      req.prefillOwed = 0;
+      this.#outlierSuccess(r, req.firstTokenS - req.sentS);
     }
     for (let i = 0; i < res.finished.length; i++) {
       const s = res.finished[i];
@@ -273,7 +376,7 @@ class Simulation {
       req.generated = s.generated;
       req.preemptions = s.preemptions;
       r.holding.delete(req);
-      r.inflight = Math.max(0, r.inflight - 1);
+      r.settle(req.promptLen + req.maxTokens, 0);
       this.#close(req, 'ok');
     }
     this.#startStep(r);
@@ -313,8 +416,9 @@ class Simulation {
   #crash(r: SimReplica): void {
     const held = r.crash(this.#now);
     // every open connection breaks: the gateway takes the replica out until a probe finds it back
-    if (held.length > 0) r.healthy = false;
+    if (held.length > 0) this.#outOfRotation(r);
     for (const x of held) {
+      this.#outlierFailure(r);
       const req = x as SimRequest;
       req.seq = null;
       req.replica = null;
@@ -326,6 +430,45 @@ class Simulation {
         this.#agenda.at(this.#now + this.#in.network.latencyS(r.region, req.place.region), Ev.Retry, req.id);
       }
     }
+  }
+
+  /** The gateway saw the replica fail: out of rotation until a probe passes, and its cache presumed lost. */
+  #outOfRotation(r: SimReplica): void {
+    if (!r.healthy) return;
+    r.healthy = false;
+    this.#prefixes.forget(r.slot);
+  }
+
+  // ── outlier detection ────────────────────────────────────────────────────────
+
+  #outlierSuccess(r: SimReplica, latencyS: number): void {
+    const pool = this.#pools.get(`${r.spec.model}\u0000${r.region}`);
+    pool?.detector.success(this.#host[r.index], latencyS * 1000, this.#now * 1000);
+  }
+
+  #outlierFailure(r: SimReplica): void {
+    const pool = this.#pools.get(`${r.spec.model}\u0000${r.region}`);
+    if (pool === undefined) return;
+    const e = pool.detector.failure(this.#host[r.index], this.#now * 1000);
+    if (e !== null) this.#applyOutlier(pool.hosts, e);
+  }
+
+  #sweepOutliers(): void {
+    for (const pool of this.#pools.values()) for (const e of pool.detector.sweep(this.#now * 1000)) this.#applyOutlier(pool.hosts, e);
+  }
+
+  #applyOutlier(hosts: SimReplica[], e: OutlierEvent): void {
+    const r = hosts[e.host];
+    if (e.kind === 'ejected') {
+      r.ejectedUntilS = e.untilMs / 1000;
+      r.ejections++;
+    } else r.ejectedUntilS = 0;
+  }
+
+  #readmit(r: SimReplica): void {
+    const pool = this.#pools.get(`${r.spec.model}\u0000${r.region}`);
+    pool?.detector.readmit(this.#host[r.index]);
+    r.ejectedUntilS = 0;
   }
 
   // ── records ──────────────────────────────────────────────────────────────────

@@ -37,9 +37,18 @@ describe('loading the configuration', () => {
     { why: 'a demo pool for an unknown model', text: 'demo: [{ model: ghost, region: us-east }]', msg: 'unknown model "ghost"' },
     { why: 'a replica URL that is not a URL', text: 'replicas: [{ model: m, url: "not a url" }]', msg: 'replicas.0.url' },
     { why: 'a timeout that is not a number', text: 'upstream: { idleTimeoutMs: soon }', msg: 'upstream.idleTimeoutMs' },
+    { why: 'an unknown routing profile', text: 'routing: { profile: fastest }', msg: 'unknown routing profile "fastest"; known: round-robin' },
+    { why: 'a profile with an unknown scorer', text: 'routing: { profiles: { mine: { scorers: [{ scorer: vibes }] } } }', msg: 'routing.profiles.mine.scorers.0.scorer' },
+    { why: 'an odd prefix block size', text: 'routing: { prefix: { blockChars: 511 } }', msg: 'routing.prefix.blockChars' },
   ])('names the field for $why', ({ text, msg }) => {
     expect(() => loadConfig(file(text))).toThrow(ConfigError);
     expect(() => loadConfig(file(text))).toThrow(msg);
+  });
+
+  it('routes with the default profile unless told otherwise, and takes a profile defined in the file', () => {
+    expect(loadConfig(undefined).routing.profile).toBe('default');
+    const c = loadConfig(file('routing:\n  profile: mine\n  profiles:\n    mine: { filters: [region], scorers: [{ scorer: queue-depth, weight: 2 }], picker: power-of-two }\n'));
+    expect(c.routing.profiles.mine).toMatchObject({ filters: ['region'], scorers: [{ scorer: 'queue-depth', weight: 2 }], picker: 'power-of-two', staleAfterS: 3 });
   });
 
   it('rejects a --replica flag without a model name', () => {

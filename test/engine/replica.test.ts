@@ -281,3 +281,59 @@ describe('under random load with a tiny KV cache', () => {
     expect(st.finished + st.aborted).toBe(want.size);
   });
 });
+
+describe('KV offloading to host memory (kvOffloadGiB)', () => {
+  // A GPU cache of 64 blocks (1,024 tokens): a 960-token prefix is evicted by the next prompts.
+  const evictingRun = (o: ReplicaOptions) => {
+    const m = model({ numGpuBlocks: 64, ...o });
+    const prefix = Array.from(req('p', 960, 1).promptTokens!);
+    m.add(req('first', 960, 2, prefix));
+    drain(m);
+    // two unrelated prompts push the prefix out of the GPU's cache
+    m.add(req('other1', 960, 2));
+    drain(m);
+    m.add(req('other2', 960, 2));
+    drain(m);
+    const again = m.add(req('again', 1000, 2, prefix));
+    if (!again.ok) throw new Error('not added');
+    // the result object is reused by the next step: read it now
+    const firstStepS = m.step().durationS;
+    drain(m);
+    return { m, cached: again.seq.cachedTokens, firstStepS };
+  };
+
+  it('is off by default: a prefix evicted from the GPU is recomputed', () => {
+    const { m, cached } = evictingRun({});
+    expect(cached).toBe(0);
+    expect(m.stats().offloadHits).toBe(0);
+  });
+
+  it('loads a prefix the GPU evicted back from the host instead of recomputing it, for less than the compute', () => {
+    const off = evictingRun({});
+    const on = evictingRun({ kvOffloadGiB: 1 });
+    expect(on.cached).toBe(960);
+    expect(on.m.stats().offloadHits).toBe(960);
+    expect(on.m.stats().prefixCacheHits).toBe(0);
+    // the step loads 960 tokens over PCIe and computes 40, against computing all 1,000
+    expect(on.firstStepS).toBeLessThan(off.firstStepS);
+    expect(on.firstStepS).toBeGreaterThan(0);
+  });
+
+  it('pays for the load in step time, more on a slower host link', () => {
+    const fast = evictingRun({ kvOffloadGiB: 1, kvOffloadGBs: 50 });
+    const slow = evictingRun({ kvOffloadGiB: 1, kvOffloadGBs: 1 });
+    expect(slow.cached).toBe(960);
+    expect(slow.firstStepS).toBeGreaterThan(fast.firstStepS);
+  });
+
+  it('keeps only what its host memory holds, least recently evicted first out', () => {
+    // 8B BF16 KV is 128 KiB a token: 0.0001 GiB holds no block at all
+    const tiny = evictingRun({ kvOffloadGiB: 0.0001 });
+    expect(tiny.cached).toBe(0);
+  });
+
+  it('refuses a negative size or a zero bandwidth', () => {
+    expect(() => model({ kvOffloadGiB: -1 })).toThrow(RangeError);
+    expect(() => model({ kvOffloadGBs: 0 })).toThrow(RangeError);
+  });
+});

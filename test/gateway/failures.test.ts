@@ -1,15 +1,12 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { startPlatform, type Platform } from '../../src/gateway/index.js';
 import { createLogger } from '../../src/observe/index.js';
-import { ensureDemoTenant, openStore } from '../../src/tenancy/index.js';
+import { demoStore } from './support.js';
 
 // The gateway in-process, in front of scripted replicas on real sockets: each model below is one
 // way a replica can fail, and the spec says what the client sees.
@@ -80,7 +77,7 @@ let malformedClosedAfter = -1;
 const servers: Server[] = [];
 async function replica(name: string): Promise<string> {
   const server = createServer((q, s) => {
-    if (q.url === '/health') return void s.end();
+    if (q.method === 'GET') return void s.end(); // /health, and the /metrics scrape (no vLLM gauges here)
     let raw = '';
     q.on('data', (d) => (raw += d)).on('end', () => {
       seen[name] = (seen[name] ?? 0) + 1;
@@ -99,11 +96,7 @@ let openai: OpenAI;
 beforeAll(async () => {
   const good = await replica('good');
   const urls = { malformed: await replica('malformed'), midError: await replica('midError'), flood: await replica('flood'), drop: await replica('drop'), cut: await replica('cut'), unfinished: await replica('unfinished'), fail500: await replica('fail500'), toolong: await replica('toolong') };
-  const dir = mkdtempSync(join(tmpdir(), 'sy-gw-'));
-  const storeUrl = `sqlite:${join(dir, 'db.sqlite')}`;
-  const store = await openStore(storeUrl);
-  await ensureDemoTenant(store, KEY);
-  await store.close();
+  const storeUrl = await demoStore(KEY);
   const config = loadConfig(undefined, { port: 0 });
   const replicas = [
     // `retry`: the home-region replica passes its health probe but drops the connection on the

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getProfile } from '../../src/engine/index.js';
-import { routingPolicy } from '../../src/routing/index.js';
+import { resolveProfile } from '../../src/routing/index.js';
 import { startEngineServer, type EngineServer } from '../../src/simengine/index.js';
 import { simulate, type SimulationInput } from '../../src/sim/index.js';
 import type { Arrival, Workload } from '../../src/sim/workload/index.js';
@@ -96,7 +96,7 @@ describe('the simulator agrees with the real-time engine (same model, different 
       },
     };
     const input: SimulationInput = {
-      policyName: 'least-outstanding', policy: routingPolicy('least-outstanding'),
+      policyName: 'least-outstanding', profile: resolveProfile('least-outstanding'), regionOrder: () => ['local'], prefixBlockTokens: 64, prefixMaxBlocks: 256, outlier: null,
       replicas: [{ id: 'r0', region: 'local', model: 'm', profile: getProfile(PROFILE)!, engine: { maxModelLen: 8192 }, costPerGpuHour: 1 }],
       workload, network: { latencyS: () => 0 }, tenants: () => ({ region: 'local', allowedRegions: null }),
       defaultModel: 'm', durationS: DURATION_S, drainLimitS: 600, faults: [], random: () => 0.5,

@@ -15,7 +15,7 @@ const minimal = () => ({
 describe('a scenario file', () => {
   it('fills what it leaves out: seed, policies, SLO, probe and scrape intervals', () => {
     const s = parseScenario(minimal());
-    expect(s).toMatchObject({ seed: 1, policies: ['least-outstanding'], slo: { ttftMs: 2000, tpotMs: 100 }, maxAttempts: 2, probeIntervalS: 2 });
+    expect(s).toMatchObject({ seed: 1, policies: ['default'], slo: { ttftMs: 2000, tpotMs: 100 }, maxAttempts: 3, probeIntervalS: 2 });
   });
 
   it.each([

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { getProfile } from '../../src/engine/index.js';
-import { routingPolicy, type PolicyName } from '../../src/routing/index.js';
+import { DEFAULT_OUTLIER_POLICY, type OutlierPolicy } from '../../src/fleet/index.js';
+import { resolveProfile, type BuiltinProfileName } from '../../src/routing/index.js';
 import { simulate, type Fault, type SimulationInput } from '../../src/sim/index.js';
 import { poisson, seededRandom, type LengthDist } from '../../src/sim/workload/index.js';
 
@@ -10,7 +11,9 @@ import { poisson, seededRandom, type LengthDist } from '../../src/sim/workload/i
 const H100_8B = getProfile('llama-3.1-8b-h100')!;
 
 interface Setup {
-  policy?: PolicyName;
+  policy?: BuiltinProfileName;
+  staleAfterS?: number;
+  outlier?: OutlierPolicy | null;
   replicas?: { region: string; count: number }[];
   ratePerS?: number;
   durationS?: number;
@@ -31,7 +34,7 @@ function input(s: Setup = {}): SimulationInput {
   const durationS = s.durationS ?? 60;
   const faults = (s.faults ?? []).map((f) => ({ forS: null, replica: null, region: null, ...f }) as Fault);
   return {
-    policyName: s.policy ?? 'least-outstanding', policy: routingPolicy(s.policy ?? 'least-outstanding'), replicas,
+    policyName: s.policy ?? 'least-outstanding', profile: { ...resolveProfile(s.policy ?? 'least-outstanding'), ...(s.staleAfterS !== undefined ? { staleAfterS: s.staleAfterS } : {}) }, regionOrder: (home) => [home, ...['us-east', 'eu-west'].filter((r) => r !== home)], prefixBlockTokens: 64, prefixMaxBlocks: 256, outlier: s.outlier ?? null, replicas,
     workload: poisson({
       ratePerS: s.ratePerS ?? 8, durationS, seed: s.seed ?? 7, prompt: s.prompt ?? { kind: 'uniform', min: 200, max: 2000 },
       output: s.output ?? { kind: 'uniform', min: 20, max: 300 }, ...(s.tenants ? { tenants: s.tenants } : {}),
@@ -123,16 +126,34 @@ describe('faults play out as against the live gateway', () => {
     expect(e2e('us-east/3') / e2e('us-east/0')).toBeGreaterThan(3);
   });
 
-  it('stale telemetry misleads a telemetry-driven policy but not one that counts its own requests', () => {
+  it('stale telemetry is scored as such: a frozen scrape does not attract traffic, its replica is discounted, not dropped', () => {
     // replica 0's metrics freeze at the first scrape (idle); the others keep reporting their load
     const stale: Partial<Fault>[] = [{ kind: 'stale-telemetry', atS: 0.5, forS: null, replica: 'us-east/0' }];
     const share = (r: ReturnType<typeof simulate>) => r.requests.filter((x) => x.replica === 'us-east/0').length / r.requests.length;
     const fresh = simulate(input({ policy: 'queue-depth', ratePerS: 30 }));
     const blind = simulate(input({ policy: 'queue-depth', ratePerS: 30, faults: stale }));
     expect(share(fresh)).toBeLessThan(0.4);
-    expect(share(blind)).toBeGreaterThan(0.5);
+    // aged past staleAfterS, the frozen "idle" scrape is not believed: the router's own counts rule, at a discount
+    expect(share(blind)).toBeGreaterThan(0.02);
+    expect(share(blind)).toBeLessThan(0.25);
+    // even a router that trusts scrapes of any age does not herd onto the replica that looks idle:
+    // what it sent there since the scrape counts on top of what the scrape said
+    const trusting = simulate(input({ policy: 'queue-depth', ratePerS: 30, faults: stale, staleAfterS: 1e9 }));
+    expect(share(trusting)).toBeLessThan(0.4);
     // least-outstanding never reads telemetry: the fault changes nothing
     expect(simulate(input({ ratePerS: 20, faults: stale })).requests).toEqual(simulate(input({ ratePerS: 20 })).requests);
+  });
+
+  it('outlier detection ejects a replica whose first tokens lag the pool, as the live gateway does', () => {
+    // replica 3 turns 6× slower at 20 s: its time to first token stands out against its pool's median
+    const slow: Partial<Fault>[] = [{ kind: 'slow', atS: 20, forS: null, factor: 6, replica: 'us-east/3' }];
+    const after = (r: ReturnType<typeof simulate>) => r.requests.filter((x) => x.arrivalS > 40 && x.replica === 'us-east/3').length;
+    const policy = { ...DEFAULT_OUTLIER_POLICY, latency: { factor: 2, minRequests: 10, minPoolSize: 3 } };
+    const watched = simulate(input({ policy: 'round-robin', ratePerS: 12, durationS: 90, faults: slow, outlier: policy }));
+    const blind = simulate(input({ policy: 'round-robin', ratePerS: 12, durationS: 90, faults: slow }));
+    expect(after(blind)).toBeGreaterThan(100);
+    // ejected for 30 s, then back, then ejected again for 60 s: it gets only what arrives between
+    expect(after(watched)).toBeLessThan(after(blind) / 2);
   });
 
   it('a request bigger than the replica can hold is rejected, as vLLM answers 400', () => {

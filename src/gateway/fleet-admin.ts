@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import type { AdminResponse } from '../api/index.js';
+import type { FleetRegistry, FleetWatch, PrefixIndex, Replica } from '../fleet/index.js';
+import type { Backend } from './backends.js';
+
+// The fleet under /admin/v1/fleet (admin token only): the live picture, and the operator's hands
+// on it — add a replica, drain one (no new requests; those in flight finish), bring it back,
+// re-admit one outlier detection ejected, remove a drained one.
+//
+//   GET    /admin/v1/fleet                          every replica and its state
+//   POST   /admin/v1/fleet/replicas                 { model, url, region, id?, served_model?, api_key? }
+//   POST   /admin/v1/fleet/replicas/{id}/drain
+//   POST   /admin/v1/fleet/replicas/{id}/undrain
+//   POST   /admin/v1/fleet/replicas/{id}/readmit
+//   DELETE /admin/v1/fleet/replicas/{id}            drains, then closes its connections once idle
+
+export interface FleetAdminDeps {
+  readonly fleet: FleetRegistry;
+  readonly watch: FleetWatch | null;
+  readonly prefixes: PrefixIndex;
+  readonly backends: Map<Replica, Backend>;
+  readonly models: ReadonlySet<string>;
+  readonly regions: readonly string[];
+  createBackend(r: Replica, apiKey: string | undefined): Backend;
+}
+
+const addBody = z.object({
+  model: z.string().min(1),
+  url: z.url(),
+  region: z.string().min(1),
+  id: z.string().min(1).max(200).optional(),
+  served_model: z.string().min(1).optional(),
+  api_key: z.string().min(1).optional(),
+}).strict();
+
+export function fleetAdmin(deps: FleetAdminDeps, method: string, path: string, body: Buffer): AdminResponse {
+  if (path === '/admin/v1/fleet') {
+    if (method !== 'GET') return notAllowed(method, 'GET');
+    return ok(200, { data: deps.fleet.all.map((r) => view(deps, r)) });
+  }
+  if (path === '/admin/v1/fleet/replicas') {
+    if (method !== 'POST') return notAllowed(method, 'POST');
+    return add(deps, body);
+  }
+  const m = /^\/admin\/v1\/fleet\/replicas\/([^/]+)(?:\/(drain|undrain|readmit))?$/.exec(path);
+  if (m === null) return err(404, 'not_found_error', `no admin route ${path}; see /admin/v1/fleet`);
+  const id = decodeURIComponent(m[1]);
+  const r = deps.fleet.byId(id);
+  if (r === undefined) return err(404, 'not_found_error', `no replica "${id}" in the fleet`);
+  const action = m[2];
+  if (action === undefined) {
+    if (method === 'GET') return ok(200, view(deps, r));
+    if (method !== 'DELETE') return notAllowed(method, 'GET, DELETE');
+    deps.fleet.remove(r);
+    const backend = deps.backends.get(r);
+    // its requests in flight finish on the open connections; the pool closes when they are done
+    void closeWhenIdle(r, backend).then(() => deps.backends.delete(r));
+    return ok(200, { id: r.id, type: 'replica_deleted', inflight: r.inflight });
+  }
+  if (method !== 'POST') return notAllowed(method, 'POST');
+  if (action === 'drain') deps.fleet.setDraining(r, true);
+  else if (action === 'undrain') deps.fleet.setDraining(r, false);
+  else if (deps.watch !== null) deps.watch.readmit(r);
+  else deps.fleet.readmit(r);
+  return ok(200, view(deps, r));
+}
+
+function add(deps: FleetAdminDeps, body: Buffer): AdminResponse {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body.toString('utf8'));
+  } catch {
+    return err(400, 'invalid_request_error', 'the body must be JSON: { "model", "url", "region" }');
+  }
+  const p = addBody.safeParse(raw);
+  if (!p.success) return err(400, 'invalid_request_error', p.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  const b = p.data;
+  if (!deps.models.has(b.model)) return err(400, 'invalid_request_error', `model: ${b.model} is not configured; configured models: ${[...deps.models].join(', ')}`);
+  if (!deps.regions.includes(b.region)) return err(400, 'invalid_request_error', `region: ${b.region} is not a configured region; regions: ${deps.regions.join(', ')}`);
+  const id = b.id ?? `${b.region}/${b.model}/${deps.fleet.replicasOf(b.model).filter((r) => r.region === b.region).length}`;
+  if (deps.fleet.byId(id) !== undefined) return err(409, 'invalid_request_error', `a replica named "${id}" is already in the fleet`);
+  const r = deps.fleet.add({ id, model: b.model, servedModel: b.served_model ?? b.model, region: b.region, url: b.url });
+  deps.backends.set(r, deps.createBackend(r, b.api_key));
+  return ok(201, view(deps, r));
+}
+
+function view(deps: FleetAdminDeps, r: Replica): Record<string, unknown> {
+  const o = deps.watch?.stats(r) ?? null;
+  const now = performance.now() / 1000;
+  return {
+    id: r.id, type: 'replica', model: r.model, served_model: r.servedModel, region: r.region, url: r.url, version: r.version,
+    state: r.draining ? (r.inflight > 0 ? 'draining' : 'drained') : r.ejectedUntilMs !== 0 ? 'ejected' : r.healthy ? 'serving' : 'unhealthy',
+    routable: r.routable, healthy: r.healthy, draining: r.draining,
+    ejected_until: r.ejectedUntilMs !== 0 ? new Date(r.ejectedUntilMs).toISOString() : null,
+    ejections: o?.totalEjections ?? 0, ejection_reason: o?.ejected ? o.reason : null,
+    inflight: r.inflight, consecutive_failures: r.consecutiveFailures,
+    checked_at: r.checkedAtMs ? new Date(r.checkedAtMs).toISOString() : null,
+    telemetry: r.scraped === null ? null : {
+      waiting: r.scraped.waiting, running: r.scraped.running, kv_cache_usage: r.scraped.kvUsage,
+      age_s: Math.round((now - r.scraped.atS) * 1000) / 1000,
+    },
+    prefix_blocks: deps.prefixes.heldBlocks(r.slot),
+  };
+}
+
+async function closeWhenIdle(r: Replica, b: Backend | undefined): Promise<void> {
+  while (r.inflight > 0) await new Promise((res) => setTimeout(res, 100).unref());
+  await b?.pool.close();
+}
+
+function ok(status: number, value: unknown): AdminResponse {
+  return { status, body: JSON.stringify(value) };
+}
+
+function err(status: number, type: string, message: string): AdminResponse {
+  return { status, body: JSON.stringify({ type: 'error', error: { type, message } }) };
+}
+
+function notAllowed(method: string, allow: string): AdminResponse {
+  return { ...err(405, 'invalid_request_error', `${method} is not allowed here; use ${allow}`), headers: { allow } };
+}

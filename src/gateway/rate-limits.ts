@@ -1,0 +1,129 @@
+import type { ServerResponse } from 'node:http';
+import type { GatewayError, InferenceRequest, Wire } from '../api/index.js';
+import type { Config, ModelConfig } from '../config/index.js';
+import { MemoryLimiter, RedisLimiter, type LimitDecision, type LimitState, type RateLimiter, type TierLimits } from '../limits/index.js';
+import type { Logger } from '../observe/index.js';
+import type { AuthContext } from '../tenancy/index.js';
+
+// The gateway's side of rate limiting: which buckets a request draws on (its workspace's, per
+// model, at its tenant's tier), what it is charged before it is admitted (its input tokens,
+// estimated from the body, and its whole max_tokens of output), the headers every response
+// carries in the client's API, and giving back the output the request did not use.
+
+/** What an admitted request owes its buckets until it ends. */
+export interface LimitTicket {
+  readonly key: string;
+  readonly limits: TierLimits;
+  readonly reservedOutput: number;
+}
+
+export type Admission =
+  | { readonly ok: true; readonly ticket: LimitTicket }
+  | { readonly ok: false; readonly error: GatewayError };
+
+export class RateLimits {
+  readonly #tiers: Config['tiers'];
+  readonly #limiter: RateLimiter;
+  /** per-instance buckets while Redis is unreachable (fail open) */
+  readonly #fallback = new MemoryLimiter();
+  readonly #failOpen: boolean;
+  readonly #log: Logger;
+  /** admissions decided by the fallback because the shared store failed */
+  fallbacks = 0;
+
+  constructor(config: Config, log: Logger, limiter?: RateLimiter) {
+    this.#tiers = config.tiers;
+    this.#failOpen = config.limits.failMode === 'open';
+    this.#log = log;
+    this.#limiter = limiter ?? (config.limits.backend === 'redis' ? new RedisLimiter({ url: config.limits.redisUrl }) : new MemoryLimiter());
+  }
+
+  /** Charges the request, sets the rate-limit headers on the response, and says whether it may go on. */
+  admit(res: ServerResponse, wire: Wire, auth: AuthContext, ireq: InferenceRequest, model: ModelConfig, bodyBytes: number): Admission | Promise<Admission> {
+    const limits = this.#tiers[auth.tier] ?? this.#tiers.default;
+    const key = `${auth.workspaceId}:${ireq.model}`;
+    const reservedOutput = ireq.maxTokens ?? model.defaultMaxTokens;
+    // no tokenizer here: about four bytes of request body a token, reconciled by no one (input is spent)
+    const request = { key, limits, inputTokens: Math.ceil(bodyBytes / 4), outputTokens: reservedOutput, nowMs: Date.now() };
+    const ticket: LimitTicket = { key, limits, reservedOutput };
+    if (this.#limiter instanceof MemoryLimiter) return this.#conclude(res, wire, this.#limiter.admitNow(request), ticket, request.nowMs);
+    return this.#limiter.admit(request).then(
+      (d) => this.#conclude(res, wire, d, ticket, request.nowMs),
+      (err: unknown) => {
+        this.fallbacks++;
+        if (this.fallbacks === 1 || this.fallbacks % 1000 === 0) this.#log.error({ err, fallbacks: this.fallbacks }, this.#failOpen ? 'rate-limit store failed; limiting per instance' : 'rate-limit store failed; refusing requests');
+        if (!this.#failOpen) return { ok: false, error: { kind: 'overloaded', message: 'Rate limits cannot be checked right now; try again shortly.', retryAfterS: 1 } } as const;
+        return this.#conclude(res, wire, this.#fallback.admitNow(request), ticket, request.nowMs);
+      },
+    );
+  }
+
+  /** The request ended having generated `outputTokens`: the rest of its reservation goes back. */
+  settle(t: LimitTicket, outputTokens: number): void {
+    if (outputTokens >= t.reservedOutput) return;
+    this.#limiter.settle(t.key, t.limits, t.reservedOutput, outputTokens, Date.now()).catch(() => {
+      this.#fallback.settle(t.key, t.limits, t.reservedOutput, outputTokens, Date.now());
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#limiter.close();
+  }
+
+  #conclude(res: ServerResponse, wire: Wire, d: LimitDecision, ticket: LimitTicket, nowMs: number): Admission {
+    setLimitHeaders(res, wire, d.state, nowMs);
+    if (d.ok) return { ok: true, ticket };
+    if (d.retryAfterMs === Infinity) {
+      const what = d.dimension === 'input_tokens' ? 'input tokens' : 'output tokens (max_tokens)';
+      return { ok: false, error: { kind: 'rate_limited', retryAfterS: 60, message: `This request's ${what} exceed your tier's whole per-minute limit; send a smaller request.` } };
+    }
+    res.setHeader('retry-after-ms', String(d.retryAfterMs));
+    const what = d.dimension === 'requests' ? 'requests per minute' : d.dimension === 'input_tokens' ? 'input tokens per minute' : 'output tokens per minute';
+    const retryAfterS = Math.ceil(d.retryAfterMs / 1000);
+    return { ok: false, error: { kind: 'rate_limited', retryAfterS, message: `Rate limit exceeded: your tier's ${what} (${limitOf(d.state, d.dimension)}); retry after ${retryAfterS} s.` } };
+  }
+}
+
+function limitOf(s: LimitState, d: 'requests' | 'input_tokens' | 'output_tokens'): number {
+  return d === 'requests' ? s.requests.limit : d === 'input_tokens' ? s.inputTokens.limit : s.outputTokens.limit;
+}
+
+/** Anthropic's `anthropic-ratelimit-*` (reset as an RFC 3339 time) or OpenAI's `x-ratelimit-*` (reset as a duration). */
+function setLimitHeaders(res: ServerResponse, wire: Wire, s: LimitState, nowMs: number): void {
+  if (wire === 'anthropic') {
+    const at = (ms: number) => new Date(nowMs + ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    res.setHeader('anthropic-ratelimit-requests-limit', String(s.requests.limit));
+    res.setHeader('anthropic-ratelimit-requests-remaining', String(s.requests.remaining));
+    res.setHeader('anthropic-ratelimit-requests-reset', at(s.requests.untilFullMs));
+    res.setHeader('anthropic-ratelimit-input-tokens-limit', String(s.inputTokens.limit));
+    res.setHeader('anthropic-ratelimit-input-tokens-remaining', String(s.inputTokens.remaining));
+    res.setHeader('anthropic-ratelimit-input-tokens-reset', at(s.inputTokens.untilFullMs));
+    res.setHeader('anthropic-ratelimit-output-tokens-limit', String(s.outputTokens.limit));
+    res.setHeader('anthropic-ratelimit-output-tokens-remaining', String(s.outputTokens.remaining));
+    res.setHeader('anthropic-ratelimit-output-tokens-reset', at(s.outputTokens.untilFullMs));
+    // the combined family: the more restrictive of the two token buckets
+    const tight = s.inputTokens.remaining / s.inputTokens.limit <= s.outputTokens.remaining / s.outputTokens.limit ? s.inputTokens : s.outputTokens;
+    res.setHeader('anthropic-ratelimit-tokens-limit', String(tight.limit));
+    res.setHeader('anthropic-ratelimit-tokens-remaining', String(tight.remaining));
+    res.setHeader('anthropic-ratelimit-tokens-reset', at(tight.untilFullMs));
+  } else {
+    // OpenAI counts one token budget: input and output buckets together
+    res.setHeader('x-ratelimit-limit-requests', String(s.requests.limit));
+    res.setHeader('x-ratelimit-remaining-requests', String(s.requests.remaining));
+    res.setHeader('x-ratelimit-reset-requests', duration(s.requests.untilFullMs));
+    res.setHeader('x-ratelimit-limit-tokens', String(s.inputTokens.limit + s.outputTokens.limit));
+    res.setHeader('x-ratelimit-remaining-tokens', String(s.inputTokens.remaining + s.outputTokens.remaining));
+    res.setHeader('x-ratelimit-reset-tokens', duration(Math.max(s.inputTokens.untilFullMs, s.outputTokens.untilFullMs)));
+  }
+}
+
+/** OpenAI's reset durations: `12ms`, `1s`, `6m0s`, `1h2m3s`. */
+export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  let s = Math.ceil(ms / 1000);
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  return h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
+}

@@ -1,0 +1,90 @@
+import type { InferenceRequest } from '../api/index.js';
+import type { Config } from '../config/index.js';
+import { PrefixIndex, SessionTable, type FleetRegistry, type Replica } from '../fleet/index.js';
+import { nearestFirst, readsPrefix, resolveProfile, Router, type RouteRequest } from '../routing/index.js';
+import { promptPrefix } from './prompt-prefix.js';
+
+// The gateway's side of routing: it builds each request's RouteRequest (residency, prefix hashes,
+// session key), asks the pure Router, and feeds what the decision teaches (the prefix now cached
+// there, the session's replica, the in-flight counts) back into the learned state.
+
+/** One request's routing key, built once and reused by its retries. */
+export interface RouteTicket extends RouteRequest {
+  exclude: number[] | null;
+  /** the prefill the current attempt owes its replica, until its first byte */
+  prefillOwed: number;
+  random: number;
+  sequence: number;
+  nowS: number;
+}
+
+export class GatewayRouter {
+  readonly router: Router;
+  readonly prefixes: PrefixIndex;
+  readonly sessions = new SessionTable(100_000);
+  readonly #home: string;
+  readonly #cfg: Config['routing'];
+  readonly #usesPrefix: boolean;
+  #sequence = 0;
+
+  constructor(config: Config, fleet: FleetRegistry) {
+    this.#cfg = config.routing;
+    this.#home = config.region;
+    const profile = resolveProfile(config.routing.profile, config.routing.profiles);
+    this.#usesPrefix = readsPrefix(profile);
+    const capacity = config.routing.prefix.capacityBlocks;
+    this.prefixes = new PrefixIndex({ capacityBlocks: () => capacity, maxBlocks: config.routing.prefix.maxBlocks });
+    this.router = new Router({
+      profile,
+      regionOrder: regionOrderOf(config),
+      state: { prefixIndex: this.prefixes, cachedBlocks: null, sessions: this.sessions },
+    });
+    // a replica that left rotation may have restarted cold: what it was believed to hold is gone
+    fleet.onRotation((r, routable) => {
+      if (!routable) this.prefixes.forget(r.slot);
+    });
+  }
+
+  ticket(ireq: InferenceRequest, allowedRegions: readonly string[] | null, sessionHeader: string | undefined): RouteTicket {
+    const prefix = this.#usesPrefix ? promptPrefix(ireq.upstream, this.#cfg.prefix.blockChars, this.#cfg.prefix.maxBlocks) : null;
+    // no tokenizer here: about four characters a token, as the block count measures them
+    const promptTokens = prefix !== null ? Math.max(1, prefix.chars >> 2) : 0;
+    return {
+      homeRegion: this.#home, allowedRegions, exclude: null,
+      prefix: prefix?.hashes ?? null, prefixStride: 1, prefixBlocks: prefix?.blocks ?? 0,
+      sessionKey: sessionHeader ?? ireq.userId,
+      tokens: (ireq.maxTokens ?? 0) + promptTokens, promptTokens, prefillOwed: 0,
+      random: 0, sequence: 0, nowS: 0,
+    };
+  }
+
+  /** A ticket with no prefix or session: for work that is not inference. */
+  bareTicket(allowedRegions: readonly string[] | null): RouteTicket {
+    return {
+      homeRegion: this.#home, allowedRegions, exclude: null, prefix: null, prefixStride: 1, prefixBlocks: 0,
+      sessionKey: null, tokens: 0, promptTokens: 0, prefillOwed: 0, random: 0, sequence: 0, nowS: 0,
+    };
+  }
+
+  /** The candidate index for this attempt, or -1; on a pick, the learned state is updated. */
+  pick(replicas: readonly Replica[], t: RouteTicket): number {
+    t.random = Math.random();
+    t.sequence = this.#sequence++;
+    t.nowS = performance.now() / 1000;
+    const i = this.router.pick(replicas, t);
+    if (i < 0) return i;
+    const r = replicas[i];
+    t.prefillOwed = this.router.uncachedTokens;
+    if (this.#usesPrefix) this.prefixes.record(r.slot, t);
+    if (t.sessionKey !== null) this.sessions.record(t.sessionKey, r.slot);
+    (t.exclude ??= []).push(r.slot);
+    return i;
+  }
+}
+
+/** Regions nearest first from each home region, by the configured latencies (unstated: farthest). */
+function regionOrderOf(config: Config): (home: string) => readonly string[] {
+  const ms = (a: string, b: string): number =>
+    config.regions.find((r) => r.name === a)?.latencyMs[b] ?? config.regions.find((r) => r.name === b)?.latencyMs[a] ?? Number.MAX_SAFE_INTEGER / 2;
+  return nearestFirst(config.regions.map((r) => r.name), ms);
+}

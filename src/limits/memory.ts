@@ -1,0 +1,50 @@
+import { decide, levelAt, type Level } from './bucket.js';
+import type { LimitDecision, LimitRequest, RateLimiter, TierLimits } from './types.js';
+
+/** The embedded default: buckets in this process's memory (one gateway instance). */
+export class MemoryLimiter implements RateLimiter {
+  /** key → [requests, input, output] levels */
+  readonly #buckets = new Map<string, [Level, Level, Level]>();
+  readonly #levels = [0, 0, 0];
+
+  admit(r: LimitRequest): Promise<LimitDecision> {
+    return Promise.resolve(this.admitNow(r));
+  }
+
+  /** The same decision without a promise, for callers on the hot path. */
+  admitNow(r: LimitRequest): LimitDecision {
+    const b = this.#buckets.get(r.key);
+    const l = this.#levels;
+    l[0] = levelAt(b?.[0], r.limits.requestsPerMinute, r.nowMs);
+    l[1] = levelAt(b?.[1], r.limits.inputTokensPerMinute, r.nowMs);
+    l[2] = levelAt(b?.[2], r.limits.outputTokensPerMinute, r.nowMs);
+    const d = decide(r, l);
+    if (d.ok) {
+      if (b === undefined) {
+        this.#buckets.set(r.key, [{ tokens: l[0], atMs: r.nowMs }, { tokens: l[1], atMs: r.nowMs }, { tokens: l[2], atMs: r.nowMs }]);
+      } else {
+        for (let i = 0; i < 3; i++) {
+          b[i].tokens = l[i];
+          b[i].atMs = r.nowMs;
+        }
+      }
+    }
+    return d;
+  }
+
+  settle(key: string, limits: TierLimits, reserved: number, used: number, nowMs: number): Promise<void> {
+    const b = this.#buckets.get(key);
+    const back = reserved - used;
+    if (b !== undefined && back > 0) {
+      const out = b[2];
+      out.tokens = Math.min(limits.outputTokensPerMinute, levelAt(out, limits.outputTokensPerMinute, nowMs) + back);
+      out.atMs = nowMs;
+    }
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    this.#buckets.clear();
+    return Promise.resolve();
+  }
+}

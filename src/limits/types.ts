@@ -1,0 +1,51 @@
+// The rate limiter's vocabulary. A tier's limits are per minute and refill continuously (a token
+// bucket per dimension, as Anthropic's and OpenAI's limits do), not in fixed windows. A request is
+// charged its input tokens and, until it finishes, its whole `max_tokens` of output; the output
+// reservation is settled against what it really generated.
+
+export interface TierLimits {
+  readonly requestsPerMinute: number;
+  readonly inputTokensPerMinute: number;
+  readonly outputTokensPerMinute: number;
+}
+
+export type LimitDimension = 'requests' | 'input_tokens' | 'output_tokens';
+
+/** One bucket as the response headers report it. */
+export interface BucketState {
+  readonly limit: number;
+  /** whole units left now */
+  readonly remaining: number;
+  /** ms from now until the bucket is full again */
+  readonly untilFullMs: number;
+}
+
+export interface LimitState {
+  readonly requests: BucketState;
+  readonly inputTokens: BucketState;
+  readonly outputTokens: BucketState;
+}
+
+export interface LimitRequest {
+  /** whose buckets: a workspace, a key — the caller decides the scope */
+  readonly key: string;
+  readonly limits: TierLimits;
+  readonly inputTokens: number;
+  /** reserved until the request ends: its max_tokens */
+  readonly outputTokens: number;
+  readonly nowMs: number;
+}
+
+export type LimitDecision =
+  | { readonly ok: true; readonly state: LimitState }
+  /** over a limit: nothing was charged; retry after `retryAfterMs` (Infinity: the request alone exceeds the limit) */
+  | { readonly ok: false; readonly dimension: LimitDimension; readonly retryAfterMs: number; readonly state: LimitState };
+
+/** One interface, an in-memory and a Redis implementation (a shared spec runs against both). */
+export interface RateLimiter {
+  /** Charge the request to its buckets if every one has room, else charge nothing. */
+  admit(r: LimitRequest): Promise<LimitDecision>;
+  /** The request ended having generated `usedOutputTokens` of its reservation: the rest goes back. */
+  settle(key: string, limits: TierLimits, reservedOutputTokens: number, usedOutputTokens: number, nowMs: number): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,139 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import { startPlatform, type Platform } from '../../src/gateway/index.js';
+import { createLogger } from '../../src/observe/index.js';
+import { demoStore } from './support.js';
+
+// Rate limits as the official SDKs meet them: headers in each API's own family on every response,
+// 429 in each API's envelope with retry-after, the SDKs' own retries honouring it, and the output
+// reservation given back when a request ends.
+const KEY = 'sk-sy-gateway-ratelimit-test-key-00000000000';
+const usage = { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 };
+const completion = JSON.stringify({ id: 'chatcmpl-ok', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'fine' }, finish_reason: 'stop' }], usage });
+
+let platform: Platform | null = null;
+let server: Server | null = null;
+
+async function start(tier: Config['tiers']['default']): Promise<Platform> {
+  server = createServer((q, s) => {
+    if (q.method === 'GET') return void s.end();
+    q.resume().on('end', () => s.writeHead(200, { 'content-type': 'application/json' }).end(completion));
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const storeUrl = await demoStore(KEY);
+  const config = loadConfig(undefined, { port: 0 });
+  config.fleet.scrapeIntervalMs = 0;
+  config.tiers = { default: tier };
+  platform = await startPlatform({ config, storeUrl, adminToken: null, log: createLogger('silent'), replicas: [{ id: 'r', model: 'llama-3.1-8b', servedModel: 'm', region: 'us-east', url }] });
+  return platform;
+}
+
+afterEach(async () => {
+  await platform?.close();
+  platform = null;
+  server?.closeAllConnections();
+  server?.close();
+});
+
+const ask = (c: Anthropic, maxTokens = 16) =>
+  c.messages.create({ model: 'llama-3.1-8b', max_tokens: maxTokens, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+
+describe('rate limits as the official SDKs see them', () => {
+  it('carries Anthropic\'s anthropic-ratelimit-* headers on every response, counting down', async () => {
+    const p = await start({ requestsPerMinute: 100, inputTokensPerMinute: 100_000, outputTokensPerMinute: 10_000 });
+    const c = new Anthropic({ baseURL: p.url, apiKey: KEY, maxRetries: 0 });
+    const first = (await ask(c)).response.headers;
+    const second = (await ask(c)).response.headers;
+    expect(first.get('anthropic-ratelimit-requests-limit')).toBe('100');
+    expect(first.get('anthropic-ratelimit-requests-remaining')).toBe('99');
+    expect(second.get('anthropic-ratelimit-requests-remaining')).toBe('98');
+    expect(first.get('anthropic-ratelimit-input-tokens-limit')).toBe('100000');
+    expect(first.get('anthropic-ratelimit-output-tokens-limit')).toBe('10000');
+    expect(first.get('anthropic-ratelimit-requests-reset')).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    expect(Number(first.get('anthropic-ratelimit-input-tokens-remaining'))).toBeLessThan(100_000);
+    expect(first.get('anthropic-ratelimit-tokens-limit')).not.toBeNull();
+  });
+
+  it('carries OpenAI\'s x-ratelimit-* headers, resets as durations', async () => {
+    const p = await start({ requestsPerMinute: 100, inputTokensPerMinute: 100_000, outputTokensPerMinute: 10_000 });
+    const c = new OpenAI({ baseURL: `${p.url}/v1`, apiKey: KEY, maxRetries: 0 });
+    const { response } = await c.chat.completions.create({ model: 'llama-3.1-8b', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    expect(response.headers.get('x-ratelimit-limit-requests')).toBe('100');
+    expect(response.headers.get('x-ratelimit-remaining-requests')).toBe('99');
+    expect(response.headers.get('x-ratelimit-reset-requests')).toMatch(/^(\d+ms|\d+s|\d+m\d+s)$/);
+    expect(response.headers.get('x-ratelimit-limit-tokens')).toBe('110000');
+  });
+
+  it('answers 429 rate_limit_error with retry-after once the requests per minute are spent, in each envelope', async () => {
+    const p = await start({ requestsPerMinute: 3, inputTokensPerMinute: 100_000, outputTokensPerMinute: 10_000 });
+    const a = new Anthropic({ baseURL: p.url, apiKey: KEY, maxRetries: 0 });
+    for (let i = 0; i < 3; i++) await ask(a);
+    const err = await ask(a).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.RateLimitError);
+    const e = err as InstanceType<typeof Anthropic.RateLimitError>;
+    expect(e.status).toBe(429);
+    expect((e.error as { error: { type: string; message: string } }).error.type).toBe('rate_limit_error');
+    expect((e.error as { error: { message: string } }).error.message).toMatch(/requests per minute \(3\)/);
+    // 3 a minute: the next one in 20 s
+    expect(Number(e.headers?.get('retry-after'))).toBe(20);
+    expect(Number(e.headers?.get('retry-after-ms'))).toBeGreaterThan(19_000);
+    expect(e.headers?.get('anthropic-ratelimit-requests-remaining')).toBe('0');
+    const o = new OpenAI({ baseURL: `${p.url}/v1`, apiKey: KEY, maxRetries: 0 });
+    const oe = await o.chat.completions.create({ model: 'llama-3.1-8b', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }).then(() => null, (x: unknown) => x);
+    expect(oe).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((oe as InstanceType<typeof OpenAI.RateLimitError>).code).toBe('rate_limit_exceeded');
+  });
+
+  it('lets the SDK\'s own retry wait out a short retry-after and succeed', async () => {
+    // 120 a minute: one every 500 ms once the burst is spent
+    const p = await start({ requestsPerMinute: 120, inputTokensPerMinute: 1_000_000, outputTokensPerMinute: 100_000 });
+    const quick = new Anthropic({ baseURL: p.url, apiKey: KEY, maxRetries: 0 });
+    const burst = await Promise.allSettled(Array.from({ length: 125 }, () => ask(quick)));
+    expect(burst.filter((r) => r.status === 'rejected').length).toBeGreaterThanOrEqual(5);
+    // Spend whatever refilled while the burst ran, until the next token is at least 200 ms away,
+    // so the patient client's first try is sure to be refused.
+    for (;;) {
+      const e = await ask(quick).then(() => null, (x: unknown) => x as InstanceType<typeof Anthropic.RateLimitError>);
+      if (e && Number(e.headers?.get('retry-after-ms')) >= 200) break;
+      if (e) await new Promise((r) => setTimeout(r, Number(e.headers?.get('retry-after-ms')) + 5));
+    }
+    const statuses: number[] = [];
+    const counting: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      statuses.push(res.status);
+      return res;
+    };
+    const patient = new Anthropic({ baseURL: p.url, apiKey: KEY, maxRetries: 2, fetch: counting });
+    const { data } = await ask(patient);
+    expect(data.content[0]).toMatchObject({ type: 'text', text: 'fine' });
+    // refused first, then the SDK waited out retry-after on its own and got through
+    expect(statuses[0]).toBe(429);
+    expect(statuses.at(-1)).toBe(200);
+  });
+
+  it('reserves max_tokens of output and gives back what the answer did not use', async () => {
+    const p = await start({ requestsPerMinute: 100, inputTokensPerMinute: 100_000, outputTokensPerMinute: 1_000 });
+    const c = new Anthropic({ baseURL: p.url, apiKey: KEY, maxRetries: 0 });
+    // 800 reserved while it runs: 200 left
+    const first = await ask(c, 800);
+    expect(first.response.headers.get('anthropic-ratelimit-output-tokens-remaining')).toBe('200');
+    // it used 2: 798 came back when it ended, so a second 800 fits (it would not, held) and leaves ~198
+    const second = await ask(c, 800);
+    const left = Number(second.response.headers.get('anthropic-ratelimit-output-tokens-remaining'));
+    expect(left).toBeGreaterThanOrEqual(198);
+    expect(left).toBeLessThan(205);
+  });
+
+  it('refuses for good a request whose max_tokens alone exceeds the tier', async () => {
+    const p = await start({ requestsPerMinute: 100, inputTokensPerMinute: 100_000, outputTokensPerMinute: 1_000 });
+    const c = new Anthropic({ baseURL: p.url, apiKey: KEY, maxRetries: 0 });
+    const err = await ask(c, 2_000).then(() => null, (e: unknown) => e);
+    expect((err as { status: number }).status).toBe(429);
+    expect((err as { message: string }).message).toMatch(/exceed your tier's whole per-minute limit/);
+  });
+});

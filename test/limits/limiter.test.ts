@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryLimiter, RedisLimiter, type LimitRequest, type RateLimiter, type TierLimits } from '../../src/limits/index.js';
+
+// One spec, two limiters: what the memory limiter promises one gateway, the Redis one promises a
+// fleet of them. The Redis spec needs the real Redis at 127.0.0.1:6379; under CI it must be there.
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+const TIER: TierLimits = { requestsPerMinute: 60, inputTokensPerMinute: 6_000, outputTokensPerMinute: 1_200 };
+
+async function redisUp(): Promise<boolean> {
+  const probe = new RedisLimiter({ url: REDIS_URL, redis: { connectTimeout: 1_000, retryStrategy: () => null } });
+  try {
+    await probe.ready();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await probe.close();
+  }
+}
+
+const backends: Array<[string, () => RateLimiter]> = [
+  ['in memory', () => new MemoryLimiter()],
+  ['in Redis', () => new RedisLimiter({ url: REDIS_URL, prefix: `sy:test:${randomUUID()}:` })],
+];
+
+for (const [name, make] of backends) {
+  describe(`rate limits ${name}`, () => {
+    let limiter: RateLimiter;
+    let available = true;
+    beforeAll(async () => {
+      if (name === 'in Redis') {
+        available = await redisUp();
+        if (!available && process.env.CI) throw new Error(`Redis is not reachable at ${REDIS_URL}, and CI needs it`);
+      }
+      limiter = make();
+      if (limiter instanceof RedisLimiter) await limiter.ready().catch(() => undefined);
+    });
+    afterAll(async () => limiter?.close());
+    const skip = () => !available;
+    const req = (key: string, nowMs: number, inputTokens = 10, outputTokens = 10, limits = TIER): LimitRequest => ({ key, limits, inputTokens, outputTokens, nowMs });
+
+    it('admits a burst up to the requests per minute, then says when the next one fits', async () => {
+      if (skip()) return;
+      const key = randomUUID();
+      for (let i = 0; i < 60; i++) expect((await limiter.admit(req(key, 1_000, 1, 1))).ok).toBe(true);
+      const d = await limiter.admit(req(key, 1_000, 1, 1));
+      expect(d).toMatchObject({ ok: false, dimension: 'requests' });
+      // 60 a minute refill one a second, continuously: not at the top of the next minute
+      if (!d.ok) expect(d.retryAfterMs).toBe(1_000);
+      expect((await limiter.admit(req(key, 1_999, 1, 1))).ok).toBe(false);
+      expect((await limiter.admit(req(key, 2_000, 1, 1))).ok).toBe(true);
+    });
+
+    it('charges input tokens up front and refuses what the bucket cannot cover, charging nothing', async () => {
+      if (skip()) return;
+      const key = randomUUID();
+      expect((await limiter.admit(req(key, 0, 5_000, 10))).ok).toBe(true);
+      const d = await limiter.admit(req(key, 0, 2_000, 10));
+      expect(d).toMatchObject({ ok: false, dimension: 'input_tokens' });
+      // 1,000 short, at 100 a second: 10 s
+      if (!d.ok) expect(d.retryAfterMs).toBe(10_000);
+      // the refused request took nothing: a smaller one still fits, and the request count is intact
+      const ok = await limiter.admit(req(key, 0, 900, 10));
+      expect(ok.ok).toBe(true);
+      expect(ok.state.requests.remaining).toBe(58);
+      expect(ok.state.inputTokens).toMatchObject({ limit: 6_000, remaining: 100 });
+    });
+
+    it('reserves max_tokens of output and gives back what the request did not use', async () => {
+      if (skip()) return;
+      const key = randomUUID();
+      expect((await limiter.admit(req(key, 0, 10, 1_000))).ok).toBe(true);
+      expect(await limiter.admit(req(key, 0, 10, 500))).toMatchObject({ ok: false, dimension: 'output_tokens' });
+      await limiter.settle(key, TIER, 1_000, 120, 0);
+      const d = await limiter.admit(req(key, 0, 10, 500));
+      expect(d.ok).toBe(true);
+      expect(d.state.outputTokens.remaining).toBe(1_200 - 120 - 500);
+    });
+
+    it('refuses for good a request larger than the whole limit', async () => {
+      if (skip()) return;
+      const d = await limiter.admit(req(randomUUID(), 0, 7_000, 10));
+      expect(d).toMatchObject({ ok: false, dimension: 'input_tokens', retryAfterMs: Infinity });
+    });
+
+    it('keeps each key to its own buckets', async () => {
+      if (skip()) return;
+      const [a, b] = [randomUUID(), randomUUID()];
+      for (let i = 0; i < 60; i++) await limiter.admit(req(a, 0, 1, 1));
+      expect((await limiter.admit(req(a, 0, 1, 1))).ok).toBe(false);
+      expect((await limiter.admit(req(b, 0, 1, 1))).ok).toBe(true);
+    });
+
+    it('reports, for the response headers, each limit, what is left and when it is full again', async () => {
+      if (skip()) return;
+      const d = await limiter.admit(req(randomUUID(), 0, 3_000, 600));
+      expect(d.state).toEqual({
+        requests: { limit: 60, remaining: 59, untilFullMs: 1_000 },
+        inputTokens: { limit: 6_000, remaining: 3_000, untilFullMs: 30_000 },
+        outputTokens: { limit: 1_200, remaining: 600, untilFullMs: 30_000 },
+      });
+    });
+  });
+}
+
+describe('rate limits shared by three gateway instances through one Redis', () => {
+  it('admit, in total, within 2 % of the limit under a concurrent burst', async () => {
+    if (!(await redisUp())) {
+      if (process.env.CI) throw new Error(`Redis is not reachable at ${REDIS_URL}, and CI needs it`);
+      return;
+    }
+    const prefix = `sy:test:${randomUUID()}:`;
+    const instances = [0, 1, 2].map(() => new RedisLimiter({ url: REDIS_URL, prefix }));
+    await Promise.all(instances.map((i) => i.ready()));
+    const limits: TierLimits = { requestsPerMinute: 1_000, inputTokensPerMinute: 1e9, outputTokensPerMinute: 1e9 };
+    // 3 × 600 requests at once, all within the same millisecond of the shared clock
+    const now = Date.now();
+    const results = await Promise.all(instances.flatMap((inst) =>
+      Array.from({ length: 600 }, () => inst.admit({ key: 'tenant-a', limits, inputTokens: 1, outputTokens: 1, nowMs: now }))));
+    const admitted = results.filter((r) => r.ok).length;
+    expect(Math.abs(admitted - 1_000) / 1_000).toBeLessThanOrEqual(0.02);
+    await Promise.all(instances.map((i) => i.close()));
+  });
+});
