@@ -1,0 +1,226 @@
+import { PRIORITIES, type AdmissionPolicy, type Priority } from './policy.js';
+
+// One pool's admission: how many requests it runs at once, who waits, who goes next and who is
+// turned away. Pure: the owner hands in the time, the random draw and what it observed, and does
+// the sending, timing and answering itself (the gateway with real timers, the simulator with
+// events). Start-time fair queueing (Goyal et al., 1996) inside each priority class: a request's tag is
+// max(class virtual time, its tenant's last finish tag), a tenant's tags advance by 1 / weight,
+// and the smallest tag goes next — so a tenant sending ten times its share waits behind its own
+// backlog, not in front of everyone else's.
+
+export interface Arrival {
+  readonly tenant: string;
+  /** the tenant's share of the pool relative to others (tier weight) */
+  readonly weight: number;
+  readonly priority: Priority;
+  /** ms epoch (or virtual ms) by which the first token is due */
+  readonly deadlineAtMs: number;
+  readonly nowMs: number;
+  /** uniform in [0, 1): the early-shedding draw (seeded in the simulator) */
+  readonly random: number;
+}
+
+export type ShedReason = 'deadline' | 'early' | 'queue-full';
+
+export type Offer<T> =
+  /** a slot is free and nobody of its class or above waits: send it now (it holds a slot until `finished`) */
+  | { readonly kind: 'dispatch' }
+  /** held; `pull` hands it out when a slot frees. Pass the handle to `remove` if it leaves first. */
+  | { readonly kind: 'queued'; readonly handle: Held<T>; readonly predictedMs: number }
+  | { readonly kind: 'shed'; readonly reason: ShedReason; readonly predictedMs: number; readonly retryAfterMs: number };
+
+/** A held request. Opaque to the owner but for `item`. */
+export interface Held<T> {
+  readonly item: T;
+}
+
+interface Entry<T> extends Held<T> {
+  readonly tag: number;
+  readonly seq: number;
+  readonly lane: Lane<T>;
+  live: boolean;
+}
+
+/** One tenant's requests in one class, in arrival order (tags rise along it). */
+interface Lane<T> {
+  readonly tenant: string;
+  readonly cls: number;
+  weight: number;
+  readonly items: Entry<T>[];
+  head: number;
+  /** live entries */
+  queued: number;
+  lastFinish: number;
+}
+
+interface ClassQueue<T> {
+  readonly lanes: Map<string, Lane<T>>;
+  virtualTime: number;
+  queued: number;
+}
+
+const FCFS_LANE = '';
+
+export class PoolQueue<T> {
+  readonly #policy: AdmissionPolicy;
+  readonly #fair: boolean;
+  readonly #classes: ClassQueue<T>[] = PRIORITIES.map(() => ({ lanes: new Map(), virtualTime: 0, queued: 0 }));
+  #capacity = 0;
+  #inflight = 0;
+  #queued = 0;
+  #seq = 0;
+  #serviceMs: number;
+  #firstTokenMs: number;
+
+  constructor(policy: AdmissionPolicy) {
+    this.#policy = policy;
+    this.#fair = policy.discipline === 'fair';
+    this.#serviceMs = policy.prior.serviceMs;
+    this.#firstTokenMs = policy.prior.firstTokenMs;
+  }
+
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  get queued(): number {
+    return this.#queued;
+  }
+
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  /** Requests the pool runs at once: its routable replicas × maxInflightPerReplica. */
+  setCapacity(slots: number): void {
+    this.#capacity = Math.max(0, slots);
+  }
+
+  /** What the pool has learned: ms from dispatch to last and to first token. */
+  get estimates(): { readonly serviceMs: number; readonly firstTokenMs: number } {
+    return { serviceMs: this.#serviceMs, firstTokenMs: this.#firstTokenMs };
+  }
+
+  offer(item: T, a: Arrival): Offer<T> {
+    const cls = this.#fair ? PRIORITIES.indexOf(a.priority) : 0;
+    if (this.#inflight < this.#capacity && this.#queuedUpTo(cls) === 0) {
+      this.#inflight++;
+      return { kind: 'dispatch' };
+    }
+    const q = this.#classes[cls];
+    const lane = this.#lane(cls, a.tenant, a.weight);
+    const tag = this.#fair ? Math.max(q.virtualTime, lane.lastFinish) : this.#seq;
+    const waitMs = this.#predictWait(cls, lane, tag);
+    const predictedMs = waitMs + this.#firstTokenMs;
+    const retryAfterMs = Math.max(1_000, Math.ceil(waitMs / 1_000) * 1_000);
+    if (this.#queued >= this.#policy.maxQueue) return { kind: 'shed', reason: 'queue-full', predictedMs, retryAfterMs };
+    if (this.#fair) {
+      const leftMs = a.deadlineAtMs - a.nowMs;
+      if (predictedMs >= leftMs) return { kind: 'shed', reason: 'deadline', predictedMs, retryAfterMs };
+      const ramp = this.#policy.classes[a.priority].shed;
+      if (ramp !== null && a.random < (waitMs - ramp.fromMs) / (ramp.toMs - ramp.fromMs)) return { kind: 'shed', reason: 'early', predictedMs, retryAfterMs };
+    }
+    const e: Entry<T> = { item, tag, seq: this.#seq++, lane, live: true };
+    lane.items.push(e);
+    lane.queued++;
+    lane.lastFinish = tag + 1 / lane.weight;
+    q.queued++;
+    this.#queued++;
+    return { kind: 'queued', handle: e, predictedMs };
+  }
+
+  /** The next held request to send now, or null (no free slot, or nobody waits). It holds a slot until `finished`. */
+  pull(): T | null {
+    if (this.#inflight >= this.#capacity || this.#queued === 0) return null;
+    for (const q of this.#classes) {
+      if (q.queued === 0) continue;
+      let best: Entry<T> | null = null;
+      for (const lane of q.lanes.values()) {
+        const e = this.#head(lane);
+        if (e !== null && (best === null || e.tag < best.tag || (e.tag === best.tag && e.seq < best.seq))) best = e;
+      }
+      if (best === null) continue;
+      const lane = best.lane;
+      lane.head++;
+      this.#take(q, best);
+      q.virtualTime = Math.max(q.virtualTime, best.tag);
+      if (lane.queued === 0 && lane.lastFinish <= q.virtualTime) q.lanes.delete(lane.tenant);
+      this.#inflight++;
+      return best.item;
+    }
+    return null;
+  }
+
+  /** A held request left before it was sent (its deadline passed, or its client went away). */
+  remove(h: Held<T>): boolean {
+    const e = h as Entry<T>;
+    if (!e.live) return false;
+    this.#take(this.#classes[e.lane.cls], e);
+    return true;
+  }
+
+  /** A dispatched request ended (however it ended): its slot is free. `serviceMs` teaches the estimate. */
+  finished(serviceMs?: number): void {
+    if (this.#inflight > 0) this.#inflight--;
+    if (serviceMs !== undefined && serviceMs >= 0) this.#serviceMs += this.#policy.learningRate * (serviceMs - this.#serviceMs);
+  }
+
+  /** A dispatched request's first token came `ms` after it was sent. */
+  firstToken(ms: number): void {
+    if (ms >= 0) this.#firstTokenMs += this.#policy.learningRate * (ms - this.#firstTokenMs);
+  }
+
+  #take(q: ClassQueue<T>, e: Entry<T>): void {
+    e.live = false;
+    e.lane.queued--;
+    q.queued--;
+    this.#queued--;
+  }
+
+  /** The lane's first live entry; dead ones (removed) are dropped on the way. */
+  #head(lane: Lane<T>): Entry<T> | null {
+    while (lane.head < lane.items.length && !lane.items[lane.head].live) lane.head++;
+    if (lane.head === lane.items.length) {
+      lane.items.length = 0;
+      lane.head = 0;
+      return null;
+    }
+    return lane.items[lane.head];
+  }
+
+  #lane(cls: number, tenant: string, weight: number): Lane<T> {
+    const q = this.#classes[cls];
+    const key = this.#fair ? tenant : FCFS_LANE;
+    let lane = q.lanes.get(key);
+    if (lane === undefined) q.lanes.set(key, (lane = { tenant: key, cls, weight, items: [], head: 0, queued: 0, lastFinish: 0 }));
+    else lane.weight = weight;
+    return lane;
+  }
+
+  #queuedUpTo(cls: number): number {
+    let n = 0;
+    for (let c = 0; c <= cls; c++) n += this.#classes[c].queued;
+    return n;
+  }
+
+  /**
+   * ms until a request tagged `tag` in class `cls` would be sent: the requests ahead of it (all of
+   * the classes above, and those of its own class with smaller tags — about (tag − V)·w of each
+   * other backlogged tenant, all of its own tenant's) each take serviceMs / capacity of a
+   * saturated pool, plus the wait for the first slot to free.
+   */
+  #predictWait(cls: number, own: Lane<T>, tag: number): number {
+    let ahead = 0;
+    for (let c = 0; c < cls; c++) ahead += this.#classes[c].queued;
+    const q = this.#classes[cls];
+    if (!this.#fair) ahead += q.queued;
+    else {
+      for (const lane of q.lanes.values()) {
+        if (lane === own) ahead += lane.queued;
+        else if (lane.queued > 0) ahead += Math.min(lane.queued, Math.floor((tag - q.virtualTime) * lane.weight) + 1);
+      }
+    }
+    if (this.#capacity === 0) return Infinity;
+    return ((ahead + 1) * this.#serviceMs) / this.#capacity;
+  }
+}
