@@ -159,6 +159,24 @@ export class PoolQueue<T> {
     return true;
   }
 
+  /** Every held request, removed (the pool is closing: the owner answers them). */
+  takeAll(): T[] {
+    const out: T[] = [];
+    for (const q of this.#classes) {
+      for (const lane of q.lanes.values()) {
+        for (const e of lane.items) {
+          if (!e.live) continue;
+          e.live = false;
+          out.push(e.item);
+        }
+      }
+      q.lanes.clear();
+      q.queued = 0;
+    }
+    this.#queued = 0;
+    return out;
+  }
+
   /** A dispatched request ended (however it ended): its slot is free. `serviceMs` teaches the estimate. */
   finished(serviceMs?: number): void {
     if (this.#inflight > 0) this.#inflight--;

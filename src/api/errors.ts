@@ -20,6 +20,8 @@ const SHAPES: Record<Kind, Shape> = {
   not_found: { status: 404, anthropicType: 'not_found_error', openaiType: 'invalid_request_error', openaiCode: null },
   method_not_allowed: { status: 405, anthropicType: 'invalid_request_error', openaiType: 'invalid_request_error', openaiCode: null },
   request_too_large: { status: 413, anthropicType: 'request_too_large', openaiType: 'invalid_request_error', openaiCode: 'request_too_large' },
+  // Anthropic answers a reached usage limit with 400; OpenAI with 429 insufficient_quota (statusOf)
+  spend_limited: { status: 400, anthropicType: 'invalid_request_error', openaiType: 'insufficient_quota', openaiCode: 'insufficient_quota' },
   rate_limited: { status: 429, anthropicType: 'rate_limit_error', openaiType: 'rate_limit_error', openaiCode: 'rate_limit_exceeded' },
   // 529 is Anthropic's own "overloaded"; OpenAI clients know 503. Both SDKs retry either.
   overloaded: { status: 529, anthropicType: 'overloaded_error', openaiType: 'server_error', openaiCode: 'overloaded' },
@@ -56,7 +58,11 @@ export function openaiErrorBody(e: GatewayError): string {
 
 /** HTTP status for an error on a wire (overloaded: Anthropic 529, OpenAI 503). */
 export function statusOf(wire: Wire, e: GatewayError): number {
-  return e.kind === 'overloaded' && wire === 'openai' ? 503 : SHAPES[e.kind].status;
+  if (wire === 'openai') {
+    if (e.kind === 'overloaded') return 503;
+    if (e.kind === 'spend_limited') return 429;
+  }
+  return SHAPES[e.kind].status;
 }
 
 /** Status, JSON body and extra headers (retry-after) for an error before the response began. */
@@ -66,6 +72,8 @@ export function renderError(wire: Wire, e: GatewayError, requestId: string): Wir
     // Whole seconds, at least 1: a 0 would invite an immediate retry storm.
     headers['retry-after'] = String(Math.max(1, Math.ceil(e.retryAfterS ?? 1)));
   }
+  // both SDKs would retry a 429; a spent budget does not come back in seconds
+  if (e.kind === 'spend_limited') headers['x-should-retry'] = 'false';
   return {
     status: statusOf(wire, e),
     body: wire === 'anthropic' ? anthropicErrorBody(e, requestId) : openaiErrorBody(e),

@@ -82,6 +82,8 @@ export type GatewayError =
   | { kind: 'method_not_allowed'; message: string }
   | { kind: 'request_too_large'; message: string }
   | { kind: 'rate_limited'; message: string; retryAfterS: number }
+  /** the workspace's monthly spend limit is reached: no retry helps until the month turns or it is raised */
+  | { kind: 'spend_limited'; message: string }
   | { kind: 'overloaded'; message: string; retryAfterS?: number }
   | { kind: 'timeout'; message: string }
   | { kind: 'upstream'; message: string }

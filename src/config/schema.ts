@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { admissionSchema, PRIORITIES } from '../admission/index.js';
 import { BUILTIN_PROFILES, profileSchema } from '../routing/index.js';
 
 // The configuration file's shape. Every field has a default, so an empty file (or none) is the
@@ -57,6 +58,14 @@ export const tierSchema = z.object({
   requestsPerMinute: z.number().positive(),
   inputTokensPerMinute: z.number().positive(),
   outputTokensPerMinute: z.number().positive(),
+  /** requests of one workspace in flight at once, per gateway instance; null = no limit */
+  concurrentRequests: z.number().int().positive().nullable().default(null),
+  /** the priority of its keys' requests unless a key says otherwise; a request may ask for lower */
+  priority: z.enum(PRIORITIES).default('standard'),
+  /** its share of a saturated pool against other tenants of the same priority */
+  weight: z.number().positive().default(1),
+  /** USD a workspace may spend in a calendar month (UTC); null = no limit. A workspace may override it. */
+  monthlySpendUsd: z.number().nonnegative().nullable().default(null),
 }).strict();
 
 export const configSchema = z.object({
@@ -140,9 +149,13 @@ export const configSchema = z.object({
   }).prefault({}),
   /** rate-limit tiers by name; a tenant names its tier (unknown names get `default`) */
   tiers: z.record(z.string(), tierSchema).default({
-    default: { requestsPerMinute: 4_000, inputTokensPerMinute: 2_000_000, outputTokensPerMinute: 400_000 },
-    free: { requestsPerMinute: 50, inputTokensPerMinute: 50_000, outputTokensPerMinute: 10_000 },
+    default: { requestsPerMinute: 4_000, inputTokensPerMinute: 2_000_000, outputTokensPerMinute: 400_000, concurrentRequests: null, priority: 'standard', weight: 1, monthlySpendUsd: null },
+    free: { requestsPerMinute: 50, inputTokensPerMinute: 50_000, outputTokensPerMinute: 10_000, concurrentRequests: 5, priority: 'batch', weight: 1, monthlySpendUsd: 10 },
   }).refine((t) => Object.hasOwn(t, 'default'), { message: 'tiers must define a `default` tier (tenants with an unknown tier get it)' }),
+  /** per pool (a model): how many requests run at once, who waits, who is shed (docs/admission.md) */
+  admission: admissionSchema.prefault({}),
+  /** monthly spend limits: the ledger's month-to-date sum per workspace is re-read this often */
+  spend: z.object({ refreshMs: z.number().int().positive().default(5_000) }).strict().prefault({}),
   limits: z.object({
     /** `memory` (one gateway) or `redis` (shared by every gateway instance) */
     backend: z.enum(['memory', 'redis']).default('memory'),

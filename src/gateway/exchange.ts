@@ -7,6 +7,7 @@ import type { ModelConfig } from '../config/index.js';
 import type { UsageOutcome } from '../ledger/index.js';
 import type { AuthContext } from '../tenancy/index.js';
 import type { UpstreamCall, UpstreamFailure, UpstreamSink } from '../upstream/index.js';
+import type { Admissible, Slot } from './admission.js';
 import type { Backend } from './backends.js';
 import type { Gateway, ModelEntry } from './gateway.js';
 import type { LimitTicket } from './rate-limits.js';
@@ -52,7 +53,7 @@ class Attempt implements UpstreamSink {
  * failure that came before anything reached the client, hedges a slow first token when asked to,
  * and settles the ledger once.
  */
-export class Exchange {
+export class Exchange implements Admissible {
   /** the call whose bytes reach the client (or will) */
   #attempt: Attempt | null = null;
   /** a second call racing the first for the first token (hedging), or null */
@@ -65,11 +66,12 @@ export class Exchange {
   #ttftMs: number | null = null;
   #done = false;
   #corked = false;
-  #entry: ModelEntry | null = null;
+  /** its hold on the pool's admission, from dispatch to the end */
+  #slot: Slot | null = null;
 
   constructor(
     private readonly gw: Gateway,
-    private readonly res: ServerResponse,
+    readonly res: ServerResponse,
     readonly requestId: string,
     private readonly startedAt: number,
     private readonly t0: number,
@@ -78,18 +80,30 @@ export class Exchange {
     private readonly model: ModelConfig,
     private readonly ticket: RouteTicket,
     private readonly limit: LimitTicket,
+    private readonly entry: ModelEntry,
   ) {}
 
-  start(entry: ModelEntry): void {
-    this.#entry = entry;
+  /** Admission let it go: to a replica now. */
+  start(slot: Slot): void {
+    this.#slot = slot;
     this.gw.retries.started();
     this.res.on('close', this.#onClientClose);
     this.#sendOrFail(false);
   }
 
+  /** Admission turned it away, before or while it waited. */
+  refuse(err: GatewayError): void {
+    this.#fail(err);
+  }
+
+  /** Its client left while it waited for a slot. */
+  abandon(): void {
+    this.#settleUsage(499, 'cancelled', 0, 0, 0);
+  }
+
   /** Sends the request to the next replica the router picks; false when there was none. */
   #send(budgeted: boolean): boolean {
-    const backend = this.gw.pick(this.#entry!, this.ticket);
+    const backend = this.gw.pick(this.entry, this.ticket);
     if (backend === null) {
       if (budgeted) this.gw.retries.release();
       return false;
@@ -279,6 +293,7 @@ export class Exchange {
   /** The call's first byte: a success for outlier detection, its prefill done, its budget slot back. */
   #firstByte(a: Attempt, now: number): void {
     this.gw.noteUpstreamSuccess(a.backend, now - a.sentAt);
+    if (this.#slot !== null) this.gw.admission.firstToken(this.#slot);
     a.backend.replica.pendingPrefill -= a.prefillOwed;
     a.prefillOwed = 0;
     if (a.budgeted) {
@@ -322,7 +337,9 @@ export class Exchange {
   #settleUsage(status: number, outcome: UsageOutcome, input: number, cached: number, output: number): void {
     if (this.#done) return;
     this.#done = true;
-    this.gw.retries.ended();
+    const slot = this.#slot;
+    this.#slot = null;
+    if (slot !== null) this.gw.retries.ended();
     if (this.#backoff !== null) {
       clearTimeout(this.#backoff);
       this.#backoff = null;
@@ -362,6 +379,8 @@ export class Exchange {
       costUsd: (input * this.model.pricing.input + output * this.model.pricing.output) / 1e6,
     });
     this.#attempt = null;
+    // last: the next request in line may start at once, and should see this one's replica freed
+    if (slot !== null) this.gw.admission.release(slot);
   }
 
   readonly #onDrain = (): void => {

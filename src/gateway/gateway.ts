@@ -5,11 +5,14 @@ import {
 } from '../api/index.js';
 import type { AdminApi } from '../api/index.js';
 import type { Config, ModelConfig } from '../config/index.js';
+import { isPriority, PRIORITIES, type Priority } from '../admission/index.js';
 import type { FleetRegistry, FleetWatch, Replica } from '../fleet/index.js';
+import { nextMonthUtc, type MonthlySpend } from '../limits/index.js';
 import type { LedgerWriter, UsageOutcome, UsageRecord } from '../ledger/index.js';
 import type { GatewayMetrics, Logger } from '../observe/index.js';
 import { extractKey, type AuthContext, type Authenticator } from '../tenancy/index.js';
 import type { UpstreamFailure } from '../upstream/index.js';
+import type { Admission } from './admission.js';
 import { createBackend, type Backend } from './backends.js';
 import { readBody } from './body.js';
 import { countTokens } from './count-tokens.js';
@@ -24,6 +27,8 @@ export interface GatewayDeps {
   /** probes, scrapes and outlier detection; null in tests that drive the fleet by hand */
   watch: FleetWatch | null;
   rateLimits: RateLimits;
+  admission: Admission;
+  spend: MonthlySpend;
   backends: Map<Replica, Backend>;
   authenticator: Authenticator;
   ledger: LedgerWriter;
@@ -46,6 +51,7 @@ interface Series {
 }
 
 const VERSION_RE = /^\d{4}-\d{2}-\d{2}$/;
+const DEADLINE_RE = /^[1-9]\d{0,8}$/;
 
 /** The data plane: one HTTP server, the request pipeline, and a clean drain. */
 export class Gateway {
@@ -190,12 +196,58 @@ export class Gateway {
     }
     const tooLong = this.#checkMaxTokens(ireq, entry.config);
     if (tooLong !== null) return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, tooLong);
+    const tier = this.#deps.rateLimits.tierOf(auth);
+    const asked = this.#askedFor(req, auth, tier);
+    if ('kind' in asked) return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, asked);
+    const overSpend = this.#checkSpend(auth, tier.monthlySpendUsd);
+    if (overSpend !== null) {
+      this.metrics.spendLimited.inc();
+      return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, overSpend);
+    }
     const admitting = this.#deps.rateLimits.admit(res, wire, auth, ireq, entry.config, read.body.length);
     const admission = admitting instanceof Promise ? await admitting : admitting;
     if (!admission.ok) return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, admission.error);
     const session = req.headers[this.#sessionHeader];
     const ticket = this.routing.ticket(ireq, auth.allowedRegions, typeof session === 'string' && session !== '' ? session : undefined);
-    new Exchange(this, res, requestId, startedAt, t0, auth, ireq, entry.config, ticket, admission.ticket).start(entry);
+    res.setHeader('x-switchyard-priority', asked.priority);
+    const exchange = new Exchange(this, res, requestId, startedAt, t0, auth, ireq, entry.config, ticket, admission.ticket, entry);
+    this.#deps.admission.admit(exchange, { model: ireq.model, tenant: auth.tenantId, weight: tier.weight, priority: asked.priority, deadlineMs: asked.deadlineMs });
+  }
+
+  /**
+   * The request's priority and deadline. Its key's priority (or its tier's) unless the request asks
+   * for a lower one in `x-switchyard-priority` (a request cannot raise itself: the answer's header
+   * says what it got); its class's deadline unless `x-switchyard-deadline-ms` asks for less.
+   */
+  #askedFor(req: IncomingMessage, auth: AuthContext, tier: Config['tiers'][string]): { priority: Priority; deadlineMs: number } | GatewayError {
+    const own = auth.priority ?? tier.priority;
+    let priority = own;
+    const p = req.headers['x-switchyard-priority'];
+    if (p !== undefined) {
+      if (!isPriority(p)) return { kind: 'invalid_request', message: `x-switchyard-priority: "${String(p)}" is not a priority; use one of ${PRIORITIES.join(', ')}` };
+      if (PRIORITIES.indexOf(p) > PRIORITIES.indexOf(own)) priority = p;
+    }
+    let deadlineMs = this.#deps.config.admission.classes[priority].deadlineMs;
+    const d = req.headers['x-switchyard-deadline-ms'];
+    if (d !== undefined) {
+      if (typeof d !== 'string' || !DEADLINE_RE.test(d)) return { kind: 'invalid_request', message: `x-switchyard-deadline-ms: "${String(d)}" must be a whole number of milliseconds, at least 1` };
+      deadlineMs = Math.min(deadlineMs, Number(d));
+    }
+    return { priority, deadlineMs };
+  }
+
+  /** The workspace's monthly spend limit (its own, else its tier's), if reached. */
+  #checkSpend(auth: AuthContext, tierLimit: number | null): GatewayError | null {
+    const limit = auth.spendLimitUsd ?? tierLimit;
+    if (limit === null) return null;
+    const now = Date.now();
+    const spent = this.#deps.spend.spent(auth.workspaceId, now);
+    if (spent < limit) return null;
+    const back = new Date(nextMonthUtc(now)).toISOString().slice(0, 10);
+    return {
+      kind: 'spend_limited',
+      message: `You have reached your workspace's monthly spend limit of $${limit.toFixed(2)} ($${spent.toFixed(2)} spent this month). You will regain access on ${back} at 00:00 UTC, or an admin can raise the limit.`,
+    };
   }
 
   #checkMaxTokens(ireq: InferenceRequest, m: ModelConfig): GatewayError | null {
@@ -295,6 +347,10 @@ export class Gateway {
     return this.#deps.rateLimits;
   }
 
+  get admission(): Admission {
+    return this.#deps.admission;
+  }
+
   /** The replica answered (its first byte): a success for outlier detection, with its latency. */
   noteUpstreamSuccess(b: Backend, latencyMs: number): void {
     this.#deps.watch?.success(b.replica, latencyMs);
@@ -318,6 +374,7 @@ export class Gateway {
   /** The one place a finished request is counted and written to the ledger. */
   settle(r: UsageRecord): void {
     this.#deps.ledger.record(r);
+    if (r.costUsd > 0) this.#deps.spend.add(r.workspaceId, r.costUsd, r.startedAt);
     const s = this.#series(r);
     s.requests.inc();
     s.latency.observe(r.latencyMs / 1000);

@@ -2,8 +2,10 @@ import { createAdminApi } from '../api/index.js';
 import type { Config } from '../config/index.js';
 import { FleetRegistry, FleetWatch, type ReplicaSpec } from '../fleet/index.js';
 import { createLedgerWriter, type LedgerWriter } from '../ledger/index.js';
+import { MonthlySpend } from '../limits/index.js';
 import { createLogger, createMetrics, type Logger } from '../observe/index.js';
 import { createAuthenticator, openStore, type Store } from '../tenancy/index.js';
+import { Admission } from './admission.js';
 import { createBackends } from './backends.js';
 import { RateLimits } from './rate-limits.js';
 import { Gateway } from './gateway.js';
@@ -42,11 +44,14 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const authenticator = createAuthenticator(store, { onError: (err: unknown) => log.error({ err }, 'key refresh failed') });
   await authenticator.ready;
   const ledger = createLedgerWriter(store, { onError: (err: unknown) => log.error({ err }, 'ledger write failed; will retry') });
+  let admission: Admission | null = null;
   const metrics = createMetrics({
     replicas: () => fleet.all,
     ledger: () => ledger.stats(),
+    admission: () => admission?.snapshot() ?? [],
   });
-  const admin = createAdminApi({ store, authenticator, adminToken: opts.adminToken });
+  admission = new Admission(config.admission, fleet, metrics);
+  const admin = createAdminApi({ store, authenticator, adminToken: opts.adminToken, tiers: Object.keys(config.tiers) });
   const { outlier } = config.fleet;
   const watch = new FleetWatch(fleet, {
     healthIntervalMs: config.fleet.healthIntervalMs,
@@ -60,8 +65,21 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       else log.warn(at, 'replica re-admitted after its ejection');
     },
   });
-  const rateLimits = new RateLimits(config, log);
-  const gateway = new Gateway({ config, fleet, watch, rateLimits, backends, authenticator, ledger, admin, metrics, log });
+  const rateLimits = new RateLimits(config, log, { onFallback: (mode) => metrics.limiterFallbacks.inc({ mode }) });
+  const spend = new MonthlySpend();
+  const readSpend = async (): Promise<void> => {
+    const month = spend.beginRead(Date.now());
+    try {
+      spend.endRead(month, await store.spendByWorkspace(month));
+    } catch (err) {
+      spend.failRead();
+      log.error({ err }, 'reading month-to-date spend failed; counting this instance\'s own');
+    }
+  };
+  await readSpend();
+  const spendTimer = setInterval(() => void readSpend(), config.spend.refreshMs);
+  spendTimer.unref();
+  const gateway = new Gateway({ config, fleet, watch, rateLimits, admission, spend, backends, authenticator, ledger, admin, metrics, log });
   await watch.start();
   const addr = await gateway.listen(config.server.port, config.server.host);
   gateway.markReady();
@@ -74,6 +92,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     close() {
       closing ??= (async () => {
         const drained = await gateway.drain(config.server.drainTimeoutMs);
+        clearInterval(spendTimer);
+        admission.close();
         watch.stop();
         await rateLimits.close();
         await ledger.close();

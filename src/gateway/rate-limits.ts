@@ -10,11 +10,14 @@ import type { AuthContext } from '../tenancy/index.js';
 // estimated from the body, and its whole max_tokens of output), the headers every response
 // carries in the client's API, and giving back the output the request did not use.
 
-/** What an admitted request owes its buckets until it ends. */
+/** What an admitted request owes its buckets and its workspace's concurrency until it ends. */
 export interface LimitTicket {
   readonly key: string;
+  readonly workspaceId: string;
   readonly limits: TierLimits;
   readonly reservedOutput: number;
+  /** settled once: a second settle (a shed after admission, then a close) gives nothing back twice */
+  open: boolean;
 }
 
 export type Admission =
@@ -30,8 +33,13 @@ export class RateLimits {
   readonly #log: Logger;
   /** admissions decided by the fallback because the shared store failed */
   fallbacks = 0;
+  /** requests in flight per workspace on this instance (the tier's concurrentRequests) */
+  readonly #concurrent = new Map<string, number>();
+  readonly #onFallback: (mode: 'open' | 'closed') => void;
 
-  constructor(config: Config, log: Logger, limiter?: RateLimiter) {
+  constructor(config: Config, log: Logger, opts: { limiter?: RateLimiter; onFallback?: (mode: 'open' | 'closed') => void } = {}) {
+    const limiter = opts.limiter;
+    this.#onFallback = opts.onFallback ?? (() => {});
     this.#tiers = config.tiers;
     this.#failOpen = config.limits.failMode === 'open';
     this.#log = log;
@@ -40,26 +48,43 @@ export class RateLimits {
 
   /** Charges the request, sets the rate-limit headers on the response, and says whether it may go on. */
   admit(res: ServerResponse, wire: Wire, auth: AuthContext, ireq: InferenceRequest, model: ModelConfig, bodyBytes: number): Admission | Promise<Admission> {
-    const limits = this.#tiers[auth.tier] ?? this.#tiers.default;
+    const limits = this.tierOf(auth);
     const key = `${auth.workspaceId}:${ireq.model}`;
     const reservedOutput = ireq.maxTokens ?? model.defaultMaxTokens;
+    const running = this.#concurrent.get(auth.workspaceId) ?? 0;
+    if (limits.concurrentRequests !== null && running >= limits.concurrentRequests) {
+      return { ok: false, error: { kind: 'rate_limited', retryAfterS: 1, message: `Too many concurrent requests: your tier allows ${limits.concurrentRequests} at once per workspace; retry when one has finished.` } };
+    }
     // no tokenizer here: about four bytes of request body a token, reconciled by no one (input is spent)
     const request = { key, limits, inputTokens: Math.ceil(bodyBytes / 4), outputTokens: reservedOutput, nowMs: Date.now() };
-    const ticket: LimitTicket = { key, limits, reservedOutput };
+    // the concurrency slot is taken now, before any await, so parallel admissions cannot overshoot
+    this.#concurrent.set(auth.workspaceId, running + 1);
+    const ticket: LimitTicket = { key, workspaceId: auth.workspaceId, limits, reservedOutput, open: true };
     if (this.#limiter instanceof MemoryLimiter) return this.#conclude(res, wire, this.#limiter.admitNow(request), ticket, request.nowMs);
     return this.#limiter.admit(request).then(
       (d) => this.#conclude(res, wire, d, ticket, request.nowMs),
       (err: unknown) => {
         this.fallbacks++;
+        this.#onFallback(this.#failOpen ? 'open' : 'closed');
         if (this.fallbacks === 1 || this.fallbacks % 1000 === 0) this.#log.error({ err, fallbacks: this.fallbacks }, this.#failOpen ? 'rate-limit store failed; limiting per instance' : 'rate-limit store failed; refusing requests');
-        if (!this.#failOpen) return { ok: false, error: { kind: 'overloaded', message: 'Rate limits cannot be checked right now; try again shortly.', retryAfterS: 1 } } as const;
+        if (!this.#failOpen) {
+          this.#release(ticket);
+          return { ok: false, error: { kind: 'overloaded', message: 'Rate limits cannot be checked right now; try again shortly.', retryAfterS: 1 } } as const;
+        }
         return this.#conclude(res, wire, this.#fallback.admitNow(request), ticket, request.nowMs);
       },
     );
   }
 
+  /** The tier a key's requests are held to (an unknown tier name gets `default`). */
+  tierOf(auth: AuthContext): Config['tiers'][string] {
+    return this.#tiers[auth.tier] ?? this.#tiers.default;
+  }
+
   /** The request ended having generated `outputTokens`: the rest of its reservation goes back. */
   settle(t: LimitTicket, outputTokens: number): void {
+    if (!t.open) return;
+    this.#release(t);
     if (outputTokens >= t.reservedOutput) return;
     this.#limiter.settle(t.key, t.limits, t.reservedOutput, outputTokens, Date.now()).catch(() => {
       this.#fallback.settle(t.key, t.limits, t.reservedOutput, outputTokens, Date.now());
@@ -70,9 +95,17 @@ export class RateLimits {
     return this.#limiter.close();
   }
 
+  #release(t: LimitTicket): void {
+    t.open = false;
+    const n = (this.#concurrent.get(t.workspaceId) ?? 1) - 1;
+    if (n <= 0) this.#concurrent.delete(t.workspaceId);
+    else this.#concurrent.set(t.workspaceId, n);
+  }
+
   #conclude(res: ServerResponse, wire: Wire, d: LimitDecision, ticket: LimitTicket, nowMs: number): Admission {
     setLimitHeaders(res, wire, d.state, nowMs);
     if (d.ok) return { ok: true, ticket };
+    this.#release(ticket);
     if (d.retryAfterMs === Infinity) {
       const what = d.dimension === 'input_tokens' ? 'input tokens' : 'output tokens (max_tokens)';
       return { ok: false, error: { kind: 'rate_limited', retryAfterS: 60, message: `This request's ${what} exceed your tier's whole per-minute limit; send a smaller request.` } };

@@ -1,6 +1,7 @@
 // limits/ — rate limits per tier: continuous token buckets for requests, input and output tokens,
-// in memory (one instance) or in Redis (shared by many). Issue 6 wires them into the gateway.
+// in memory (one instance) or in Redis (shared by many); and month-to-date spend per workspace.
 export { MemoryLimiter } from './memory.js';
 export { RedisLimiter } from './redis.js';
 export type { RedisLimiterOptions } from './redis.js';
 export type { BucketState, LimitDecision, LimitDimension, LimitRequest, LimitState, RateLimiter, TierLimits } from './types.js';
+export { MonthlySpend, monthStartUtc, nextMonthUtc } from './spend.js';

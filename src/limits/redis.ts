@@ -66,6 +66,9 @@ export class RedisLimiter implements RateLimiter {
 
   constructor(opts: RedisLimiterOptions) {
     const redis = new Redis(opts.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, ...opts.redis });
+    // a connection error surfaces as the failed command the caller falls back from; unheard here,
+    // ioredis would print every reconnect attempt to stderr
+    redis.on('error', () => {});
     redis.defineCommand('syAdmit', { numberOfKeys: 1, lua: ADMIT });
     redis.defineCommand('sySettle', { numberOfKeys: 1, lua: SETTLE });
     this.#redis = redis as ScriptedRedis;

@@ -16,12 +16,22 @@ export interface GatewayMetrics {
   readonly hedges: Counter<'model'>;
   readonly inflight: Gauge;
   readonly authFailures: Counter;
+  /** requests turned away by admission (the pool's wait would break their deadline, or its queue is full) */
+  readonly shed: Counter<'model' | 'priority' | 'reason'>;
+  /** time admitted requests waited in the gateway's queue for a slot */
+  readonly wait: Histogram<'model' | 'priority'>;
+  /** admissions the rate limiter decided on this instance's own buckets because its shared store failed */
+  readonly limiterFallbacks: Counter<'mode'>;
+  /** requests refused because their workspace reached its monthly spend limit */
+  readonly spendLimited: Counter;
 }
 
 /** Live values read at scrape time, so the hot path never touches a gauge for them. */
 export interface ScrapeSources {
   replicas(): Iterable<{ id: string; model: string; region: string; healthy: boolean; inflight: number }>;
   ledger(): { buffered: number; written: number; dropped: number; failedFlushes: number };
+  /** per pool: requests waiting in the gateway, running, and the pool's slots */
+  admission?(): Iterable<{ model: string; queued: number; inflight: number; capacity: number }>;
 }
 
 export function createMetrics(sources: ScrapeSources): GatewayMetrics {
@@ -38,7 +48,21 @@ export function createMetrics(sources: ScrapeSources): GatewayMetrics {
     retryOverflow: new Counter({ name: 'switchyard_upstream_retry_overflow_total', help: 'Retries not made because the retry budget was spent (Envoy upstream_rq_retry_overflow)', labelNames: ['model'], registers: [registry] }),
     inflight: new Gauge({ name: 'switchyard_inflight_requests', help: 'Requests being served now', registers: [registry] }),
     authFailures: new Counter({ name: 'switchyard_auth_failures_total', help: 'Requests refused for a missing, wrong or revoked key', registers: [registry] }),
+    shed: new Counter({ name: 'switchyard_admission_shed_total', help: 'Requests shed by admission (529/503) by model, priority and reason (deadline, early, queue-full)', labelNames: ['model', 'priority', 'reason'], registers: [registry] }),
+    wait: new Histogram({ name: 'switchyard_admission_queue_wait_seconds', help: 'Time admitted requests waited in the gateway for a free slot', labelNames: ['model', 'priority'], buckets: TTFT_BUCKETS, registers: [registry] }),
+    limiterFallbacks: new Counter({ name: 'switchyard_ratelimit_store_fallbacks_total', help: 'Admissions decided without the shared rate-limit store (mode open: per-instance buckets; closed: refused)', labelNames: ['mode'], registers: [registry] }),
+    spendLimited: new Counter({ name: 'switchyard_spend_limited_total', help: 'Requests refused because their workspace reached its monthly spend limit', registers: [registry] }),
   };
+  const pools = (name: string, help: string, key: 'queued' | 'inflight' | 'capacity') => new Gauge({
+    name, help, labelNames: ['model'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of sources.admission?.() ?? []) this.set({ model: p.model }, p[key]);
+    },
+  });
+  pools('switchyard_admission_queued_requests', 'Requests waiting in the gateway for a slot in their pool', 'queued');
+  pools('switchyard_admission_running_requests', 'Requests holding a slot in their pool', 'inflight');
+  pools('switchyard_admission_capacity_requests', 'Slots of the pool: routable replicas × maxInflightPerReplica', 'capacity');
   new Gauge({
     name: 'switchyard_replica_healthy', help: '1 when the replica is in rotation', labelNames: ['replica', 'model', 'region'], registers: [registry],
     collect() {

@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig, type Config } from '../../src/config/index.js';
+import type { z } from 'zod';
+import { loadConfig, tierSchema } from '../../src/config/index.js';
 import { startPlatform, type Platform } from '../../src/gateway/index.js';
 import { createLogger } from '../../src/observe/index.js';
 import { demoStore } from './support.js';
@@ -18,7 +19,7 @@ const completion = JSON.stringify({ id: 'chatcmpl-ok', object: 'chat.completion'
 let platform: Platform | null = null;
 let server: Server | null = null;
 
-async function start(tier: Config['tiers']['default']): Promise<Platform> {
+async function start(tier: z.input<typeof tierSchema>): Promise<Platform> {
   server = createServer((q, s) => {
     if (q.method === 'GET') return void s.end();
     q.resume().on('end', () => s.writeHead(200, { 'content-type': 'application/json' }).end(completion));
@@ -28,7 +29,7 @@ async function start(tier: Config['tiers']['default']): Promise<Platform> {
   const storeUrl = await demoStore(KEY);
   const config = loadConfig(undefined, { port: 0 });
   config.fleet.scrapeIntervalMs = 0;
-  config.tiers = { default: tier };
+  config.tiers = { default: tierSchema.parse(tier) };
   platform = await startPlatform({ config, storeUrl, adminToken: null, log: createLogger('silent'), replicas: [{ id: 'r', model: 'llama-3.1-8b', servedModel: 'm', region: 'us-east', url }] });
   return platform;
 }
