@@ -160,6 +160,8 @@ export const configSchema = z.object({
     /** `memory` (one gateway) or `redis` (shared by every gateway instance) */
     backend: z.enum(['memory', 'redis']).default('memory'),
     redisUrl: z.string().default('redis://127.0.0.1:6379/0'),
+    /** prefix of every Redis key the limiter writes (gateways that share buckets share it) */
+    redisKeyPrefix: z.string().min(1).default('sy:rl:'),
     /** Redis down or slow: `open` keeps serving on per-instance buckets, `closed` refuses with 503 */
     failMode: z.enum(['open', 'closed']).default('open'),
   }).prefault({}),

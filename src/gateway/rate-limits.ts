@@ -43,7 +43,7 @@ export class RateLimits {
     this.#tiers = config.tiers;
     this.#failOpen = config.limits.failMode === 'open';
     this.#log = log;
-    this.#limiter = limiter ?? (config.limits.backend === 'redis' ? new RedisLimiter({ url: config.limits.redisUrl }) : new MemoryLimiter());
+    this.#limiter = limiter ?? (config.limits.backend === 'redis' ? new RedisLimiter({ url: config.limits.redisUrl, prefix: config.limits.redisKeyPrefix }) : new MemoryLimiter());
   }
 
   /** Charges the request, sets the rate-limit headers on the response, and says whether it may go on. */

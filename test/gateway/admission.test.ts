@@ -293,7 +293,7 @@ describe('monthly spend limits', () => {
 describe('the rate-limit store failing', () => {
   it('keeps serving on per-instance buckets when fail-open, and counts it', async () => {
     const g = await gate(true);
-    const p = await start(g, {}, (c) => { c.limits = { backend: 'redis', redisUrl: 'redis://127.0.0.1:1/0', failMode: 'open' }; });
+    const p = await start(g, {}, (c) => { c.limits = { ...c.limits, backend: 'redis', redisUrl: 'redis://127.0.0.1:1/0', failMode: 'open' }; });
     const { data, response } = await ask(anthropic(p), 'x');
     expect(data.content[0]).toMatchObject({ text: 'fine' });
     expect(response.headers.get('anthropic-ratelimit-requests-remaining')).toBe('9999');
@@ -302,7 +302,7 @@ describe('the rate-limit store failing', () => {
 
   it('refuses with 529 when fail-closed, and counts it', async () => {
     const g = await gate(true);
-    const p = await start(g, {}, (c) => { c.limits = { backend: 'redis', redisUrl: 'redis://127.0.0.1:1/0', failMode: 'closed' }; });
+    const p = await start(g, {}, (c) => { c.limits = { ...c.limits, backend: 'redis', redisUrl: 'redis://127.0.0.1:1/0', failMode: 'closed' }; });
     const err = await ask(anthropic(p), 'x').then(() => null, (e: unknown) => e);
     expect((err as { status: number }).status).toBe(529);
     expect(g.arrived).toEqual([]);
