@@ -31,7 +31,7 @@ const run = {
     for (let i = 0; i < n; i++) {
       const key = keys[i % keys.length];
       mem.admitNow({ key, limits, inputTokens: 800, outputTokens: 1024, nowMs: now + i / 1000 });
-      mem.settle(key, limits, 1024, 300, now + i / 1000);
+      mem.settle(key, limits, { inputTokens: 40, outputTokens: 1024 - 300 }, now + i / 1000);
     }
   },
 };

@@ -356,7 +356,7 @@ export class Exchange implements Admissible {
     }
     const a = this.#attempt;
     if (a !== null) this.#release(a);
-    this.gw.rateLimits.settle(this.limit, output);
+    this.gw.rateLimits.settle(this.limit, input, output);
     const replica = a?.backend.replica ?? null;
     this.gw.settle({
       requestId: this.requestId,

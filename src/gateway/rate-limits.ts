@@ -15,6 +15,8 @@ export interface LimitTicket {
   readonly key: string;
   readonly workspaceId: string;
   readonly limits: TierLimits;
+  /** input tokens charged before admission: an estimate from the body's size */
+  readonly chargedInput: number;
   readonly reservedOutput: number;
   /** settled once: a second settle (a shed after admission, then a close) gives nothing back twice */
   open: boolean;
@@ -59,7 +61,7 @@ export class RateLimits {
     const request = { key, limits, inputTokens: Math.ceil(bodyBytes / 4), outputTokens: reservedOutput, nowMs: Date.now() };
     // the concurrency slot is taken now, before any await, so parallel admissions cannot overshoot
     this.#concurrent.set(auth.workspaceId, running + 1);
-    const ticket: LimitTicket = { key, workspaceId: auth.workspaceId, limits, reservedOutput, open: true };
+    const ticket: LimitTicket = { key, workspaceId: auth.workspaceId, limits, chargedInput: request.inputTokens, reservedOutput, open: true };
     if (this.#limiter instanceof MemoryLimiter) return this.#conclude(res, wire, this.#limiter.admitNow(request), ticket, request.nowMs);
     return this.#limiter.admit(request).then(
       (d) => this.#conclude(res, wire, d, ticket, request.nowMs),
@@ -81,14 +83,19 @@ export class RateLimits {
     return this.#tiers[auth.tier] ?? this.#tiers.default;
   }
 
-  /** The request ended having generated `outputTokens`: the rest of its reservation goes back. */
-  settle(t: LimitTicket, outputTokens: number): void {
+  /**
+   * The request ended: the output it did not generate goes back, and the input estimate is set
+   * right by the replica's own count (when it reported one: a request that failed before it did
+   * keeps the estimate).
+   */
+  settle(t: LimitTicket, inputTokens: number, outputTokens: number): void {
     if (!t.open) return;
     this.#release(t);
-    if (outputTokens >= t.reservedOutput) return;
-    this.#limiter.settle(t.key, t.limits, t.reservedOutput, outputTokens, Date.now()).catch(() => {
-      this.#fallback.settle(t.key, t.limits, t.reservedOutput, outputTokens, Date.now());
-    });
+    const c = { inputTokens: inputTokens > 0 ? t.chargedInput - inputTokens : 0, outputTokens: Math.max(0, t.reservedOutput - outputTokens) };
+    if (c.inputTokens === 0 && c.outputTokens === 0) return;
+    const now = Date.now();
+    if (this.#limiter instanceof MemoryLimiter) return this.#limiter.settleNow(t.key, t.limits, c, now);
+    this.#limiter.settle(t.key, t.limits, c, now).catch(() => this.#fallback.settleNow(t.key, t.limits, c, now));
   }
 
   close(): Promise<void> {

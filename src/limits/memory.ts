@@ -1,5 +1,5 @@
 import { decide, levelAt, type Level } from './bucket.js';
-import type { LimitDecision, LimitRequest, RateLimiter, TierLimits } from './types.js';
+import type { Correction, LimitDecision, LimitRequest, RateLimiter, TierLimits } from './types.js';
 
 /** The embedded default: buckets in this process's memory (one gateway instance). */
 export class MemoryLimiter implements RateLimiter {
@@ -32,19 +32,26 @@ export class MemoryLimiter implements RateLimiter {
     return d;
   }
 
-  settle(key: string, limits: TierLimits, reserved: number, used: number, nowMs: number): Promise<void> {
-    const b = this.#buckets.get(key);
-    const back = reserved - used;
-    if (b !== undefined && back > 0) {
-      const out = b[2];
-      out.tokens = Math.min(limits.outputTokensPerMinute, levelAt(out, limits.outputTokensPerMinute, nowMs) + back);
-      out.atMs = nowMs;
-    }
+  settle(key: string, limits: TierLimits, c: Correction, nowMs: number): Promise<void> {
+    this.settleNow(key, limits, c, nowMs);
     return Promise.resolve();
+  }
+
+  settleNow(key: string, limits: TierLimits, c: Correction, nowMs: number): void {
+    const b = this.#buckets.get(key);
+    if (b === undefined) return;
+    correct(b[1], limits.inputTokensPerMinute, c.inputTokens, nowMs);
+    correct(b[2], limits.outputTokensPerMinute, c.outputTokens, nowMs);
   }
 
   close(): Promise<void> {
     this.#buckets.clear();
     return Promise.resolve();
   }
+}
+
+function correct(l: Level, capacity: number, by: number, nowMs: number): void {
+  if (by === 0) return;
+  l.tokens = Math.min(capacity, levelAt(l, capacity, nowMs) + by);
+  l.atMs = nowMs;
 }

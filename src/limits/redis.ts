@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { bucketState } from './bucket.js';
-import type { LimitDecision, LimitDimension, LimitRequest, RateLimiter, TierLimits } from './types.js';
+import type { Correction, LimitDecision, LimitDimension, LimitRequest, RateLimiter, TierLimits } from './types.js';
 
 // Buckets shared by every gateway instance through Redis: one hash per key, read, refilled,
 // decided and charged by one Lua script, so concurrent instances cannot both spend the same tokens.
@@ -34,14 +34,20 @@ end
 return { worst, wait, tostring(lv[1]), tostring(lv[2]), tostring(lv[3]) }
 `;
 
+// corrections to the input (l2) and output (l3) buckets: refilled to now, then moved by the
+// correction (negative: a debt the refill pays off), never above capacity
 const SETTLE = `
-local t = tonumber(redis.call('HGET', KEYS[1], 'l3'))
-if t == nil then return 0 end
-local cap = tonumber(ARGV[2])
 local now = tonumber(ARGV[1])
-local at = tonumber(redis.call('HGET', KEYS[1], 'a3'))
-local lv = math.min(cap, math.min(cap, t + math.max(0, now - at) * cap / 60000) + tonumber(ARGV[3]))
-redis.call('HSET', KEYS[1], 'l3', tostring(lv), 'a3', ARGV[1])
+for d = 2, 3 do
+  local by = tonumber(ARGV[2 * d - 1])
+  local cap = tonumber(ARGV[2 * d - 2])
+  local t = tonumber(redis.call('HGET', KEYS[1], 'l' .. d))
+  if t ~= nil and by ~= 0 then
+    local at = tonumber(redis.call('HGET', KEYS[1], 'a' .. d))
+    local lv = math.min(cap, math.min(cap, t + math.max(0, now - at) * cap / 60000) + by)
+    redis.call('HSET', KEYS[1], 'l' .. d, tostring(lv), 'a' .. d, ARGV[1])
+  end
+end
 return 1
 `;
 
@@ -98,10 +104,9 @@ export class RedisLimiter implements RateLimiter {
     return { ok: false, dimension: DIMENSION[worst - 1], retryAfterMs: wait === -1 ? Infinity : wait, state };
   }
 
-  async settle(key: string, limits: TierLimits, reserved: number, used: number, nowMs: number): Promise<void> {
-    const back = reserved - used;
-    if (back <= 0) return;
-    await this.#redis.sySettle(this.#prefix + key, nowMs, limits.outputTokensPerMinute, back);
+  async settle(key: string, limits: TierLimits, c: Correction, nowMs: number): Promise<void> {
+    if (c.inputTokens === 0 && c.outputTokens === 0) return;
+    await this.#redis.sySettle(this.#prefix + key, nowMs, limits.inputTokensPerMinute, c.inputTokens, limits.outputTokensPerMinute, c.outputTokens);
   }
 
   async close(): Promise<void> {

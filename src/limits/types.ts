@@ -41,11 +41,21 @@ export type LimitDecision =
   /** over a limit: nothing was charged; retry after `retryAfterMs` (Infinity: the request alone exceeds the limit) */
   | { readonly ok: false; readonly dimension: LimitDimension; readonly retryAfterMs: number; readonly state: LimitState };
 
+/** What a finished request's charges were off by, per token bucket (charged − used). */
+export interface Correction {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+}
+
 /** One interface, an in-memory and a Redis implementation (a shared spec runs against both). */
 export interface RateLimiter {
   /** Charge the request to its buckets if every one has room, else charge nothing. */
   admit(r: LimitRequest): Promise<LimitDecision>;
-  /** The request ended having generated `usedOutputTokens` of its reservation: the rest goes back. */
-  settle(key: string, limits: TierLimits, reservedOutputTokens: number, usedOutputTokens: number, nowMs: number): Promise<void>;
+  /**
+   * The request ended: its charges are set right against what it really used. Each figure is what
+   * was charged minus what was used — positive goes back to the bucket, negative is charged on top
+   * (the bucket may go below zero; later requests wait while refill pays the debt).
+   */
+  settle(key: string, limits: TierLimits, correction: Correction, nowMs: number): Promise<void>;
   close(): Promise<void>;
 }

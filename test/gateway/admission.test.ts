@@ -61,7 +61,7 @@ async function gate(auto = false): Promise<Gate> {
   return g;
 }
 
-async function start(g: Gate, tier: z.input<typeof tierSchema>, tune?: (c: Config) => void, storeUrl?: string): Promise<Platform> {
+async function start(g: Gate, tier: Partial<z.input<typeof tierSchema>>, tune?: (c: Config) => void, storeUrl?: string): Promise<Platform> {
   const config = loadConfig(undefined, { port: 0 });
   config.fleet.scrapeIntervalMs = 0;
   config.tiers = { default: tierSchema.parse({ requestsPerMinute: 10_000, inputTokensPerMinute: 10_000_000, outputTokensPerMinute: 1_000_000, ...tier }) };

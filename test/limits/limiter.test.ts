@@ -72,10 +72,26 @@ for (const [name, make] of backends) {
       const key = randomUUID();
       expect((await limiter.admit(req(key, 0, 10, 1_000))).ok).toBe(true);
       expect(await limiter.admit(req(key, 0, 10, 500))).toMatchObject({ ok: false, dimension: 'output_tokens' });
-      await limiter.settle(key, TIER, 1_000, 120, 0);
+      await limiter.settle(key, TIER, { inputTokens: 0, outputTokens: 1_000 - 120 }, 0);
       const d = await limiter.admit(req(key, 0, 10, 500));
       expect(d.ok).toBe(true);
       expect(d.state.outputTokens.remaining).toBe(1_200 - 120 - 500);
+    });
+
+    it('sets the input charge right once the real count is known, in either direction', async () => {
+      if (skip()) return;
+      const key = randomUUID();
+      // estimated 5,000 of 6,000; it really was 1,000: 4,000 come back
+      expect((await limiter.admit(req(key, 0, 5_000, 10))).ok).toBe(true);
+      await limiter.settle(key, TIER, { inputTokens: 4_000, outputTokens: 0 }, 0);
+      const d = await limiter.admit(req(key, 0, 10, 10));
+      expect(d.state.inputTokens.remaining).toBe(6_000 - 1_000 - 10);
+      // underestimated by 6,000: the bucket owes it (below zero) and the next request waits for refill
+      await limiter.settle(key, TIER, { inputTokens: -6_000, outputTokens: 0 }, 0);
+      const owed = await limiter.admit(req(key, 0, 100, 10));
+      expect(owed).toMatchObject({ ok: false, dimension: 'input_tokens' });
+      // 1,010 below zero and 100 more needed, at 100 a second
+      if (!owed.ok) expect(owed.retryAfterMs).toBe(11_100);
     });
 
     it('refuses for good a request larger than the whole limit', async () => {
