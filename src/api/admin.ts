@@ -1,14 +1,17 @@
 import type { Store } from '../ledger/index.js';
 import type { Authenticator, HeaderBag } from '../tenancy/index.js';
-import { callerCheck, type Caller } from './admin/caller.js';
+import { actorOf, callerCheck, type Caller } from './admin/caller.js';
 import { ALLOW, match } from './admin/match.js';
 import { forbidden, INTERNAL, methodNotAllowed, notFound, type AdminResponse } from './admin/reply.js';
 import { createRoutes } from './admin/routes.js';
 
-// The admin API under /admin/v1/: tenants, workspaces, keys, usage. The admin token may do
-// anything; a tenant's own key may read its own tenant and nothing else. A tenant asking about
-// another tenant (or another tenant's key) gets the very answer a missing one gets, so ids cannot
-// be probed; a tenant asking to change anything gets 403 before any look-up, for the same reason.
+// The admin API under /admin/v1/: tenants, workspaces, keys, usage, the audit trail. The admin
+// token may do anything; a tenant's own key may read its own tenant and nothing else. A tenant
+// asking about another tenant (or another tenant's key) gets the very answer a missing one gets, so
+// ids cannot be probed; a tenant asking to change anything gets 403 before any look-up, for the
+// same reason. Every change is written to the audit trail with its actor (`admin`, or
+// `admin:<name>` from `x-switchyard-actor`), in the same transaction as the change. docs/admin.md
+// is the reference.
 
 export type { AdminResponse } from './admin/reply.js';
 export type { Caller } from './admin/caller.js';
@@ -18,6 +21,8 @@ export interface AdminApiOptions {
   authenticator: Authenticator;
   /** null: no admin token, tenant keys only */
   adminToken: string | null;
+  /** the configured tier names: a tenant created or changed with another tier is refused (400); absent, any name */
+  tiers?: readonly string[];
   /** store failures (answered as 500 without detail) */
   onError?: (err: Error) => void;
 }
@@ -28,6 +33,12 @@ export interface AdminApi {
    * (`{admin: true}` or `{admin: false, auth}`), or the 401 to send as is.
    */
   authorize(headers: HeaderBag): Promise<Caller | AdminResponse>;
+  /**
+   * Who the audit trail names for a change the admin token makes elsewhere (the gateway's fleet
+   * routes): `admin` or `admin:<x-switchyard-actor>`, or the 400 to send as is. Such a change is
+   * recorded with `store.appendAudit({ actor, action: 'fleet.replica.drain', target, before, after })`.
+   */
+  actor(headers: HeaderBag): string | AdminResponse;
   handle(method: string, pathname: string, query: URLSearchParams, headers: HeaderBag, body: Buffer): Promise<AdminResponse>;
 }
 
@@ -36,13 +47,18 @@ const READ_ONLY = forbidden('tenant API keys have read-only access to the admin 
 export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const callers = callerCheck(opts.authenticator, opts.adminToken);
   const onError = opts.onError ?? (() => {});
-  const route = createRoutes(opts.store, opts.authenticator);
+  const route = createRoutes(opts.store, opts.authenticator, opts.tiers);
 
   return {
     async authorize(headers) {
       return callers.identify(headers);
     },
-    // Order matters: who (401), where (404/405), may they (403), then the route's own answer.
+    actor(headers) {
+      const a = actorOf(headers);
+      return a.ok ? a.actor : a.reply;
+    },
+    // Order matters: who (401), where (404/405), may they (403), who says they are acting (400),
+    // then the route's own answer.
     async handle(method, pathname, query, headers, body) {
       try {
         const who = await callers.identify(headers);
@@ -50,8 +66,11 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
         const m = match(pathname);
         if (m === null) return notFound(`no admin route ${pathname}; see /admin/v1/tenants`);
         if (!ALLOW[m.route].includes(method)) return methodNotAllowed(method, ALLOW[m.route]);
-        if (method !== 'GET' && !who.admin) return READ_ONLY;
-        return await route(who, method, m.route, m.id, query, body);
+        if (method === 'GET') return await route(who, method, m.route, m.id, query, body, null);
+        if (!who.admin) return READ_ONLY;
+        const actor = actorOf(headers);
+        if (!actor.ok) return actor.reply;
+        return await route(who, method, m.route, m.id, query, body, { actor: actor.actor });
       } catch (err) {
         onError(err instanceof Error ? err : new Error(String(err)));
         return INTERNAL;

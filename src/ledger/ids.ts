@@ -8,7 +8,7 @@ const B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 export const SECRET_PREFIX = 'sk-sy-';
 
-export type IdKind = 'ten' | 'wrk' | 'key';
+export type IdKind = 'ten' | 'wrk' | 'key' | 'aud';
 
 // Within one millisecond (or if the clock steps back) the previous random tail is incremented, so
 // ids made by one process stay in order; across processes, ties within a millisecond are random.

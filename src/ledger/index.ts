@@ -1,10 +1,13 @@
-// The durable record: tenants, workspaces and hashed keys, and one usage record per request.
-// One Store interface, SQLite (embedded default) and PostgreSQL behind it; a writer that keeps
-// usage writes off the hot path.
+// The durable record: tenants, workspaces and hashed keys, the audit trail of changes to them (and
+// to the fleet), and one usage record per request. One Store interface, SQLite (embedded default)
+// and PostgreSQL behind it; a writer that keeps usage writes off the hot path.
 export type {
-  ApiKey, DemoTenant, KeyGrant, NewKey, NewTenant, Store, StoreError, StoreOptions, StoreResult, Tenant,
-  UsageOutcome, UsageQuery, UsageRecord, UsageSummary, UsageTotals, UsageWindow, Workspace,
+  ApiKey, AuditActor, AuditQuery, AuditRecord, DemoTenant, KeyGrant, KeyPatch, NewAuditRecord, NewKey, NewTenant, Priority, Store,
+  StoreError, StoreOptions, StoreResult, Tenant, TenantPatch, UsageOutcome, UsageQuery, UsageRecord, UsageSummary, UsageTotals,
+  UsageWindow, Workspace, WorkspacePatch,
 } from './types.js';
+export { PRIORITIES } from './types.js';
+export { grantOf } from './common.js';
 export { openStore } from './open.js';
 export { createLedgerWriter } from './writer.js';
 export { ensureDemoTenant } from './demo.js';

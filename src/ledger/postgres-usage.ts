@@ -1,5 +1,7 @@
 import type pg from 'pg';
-import { clampLimit, foldSummary, SUMMARY_SELECT, USAGE_COLUMNS, USAGE_VALUES, usageFromRow, usageWhere, type GroupRow } from './common.js';
+import {
+  clampLimit, foldSpend, foldSummary, SPEND_SELECT, spendOfAll, SUMMARY_SELECT, USAGE_COLUMNS, USAGE_VALUES, usageFromRow, usageWhere, type GroupRow, type SpendRow,
+} from './common.js';
 import type { UsageQuery, UsageRecord, UsageSummary, UsageWindow } from './types.js';
 
 // The usage ledger's half of the PostgreSQL store. A batch is ONE statement whatever its size: one
@@ -10,6 +12,8 @@ const ARRAY_TYPES = ['text', 'bigint', 'text', 'text', 'text', 'text', 'text', '
 const INSERT_USAGE =
   `INSERT INTO usage_records (${USAGE_COLUMNS.join(', ')}) SELECT * FROM unnest(` +
   ARRAY_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ') + ') ON CONFLICT (request_id) DO NOTHING';
+
+const SPEND_ALL = spendOfAll('$1');
 
 export class PostgresUsage {
   constructor(private readonly pool: pg.Pool) {}
@@ -34,5 +38,12 @@ export class PostgresUsage {
   async summary(q: UsageWindow): Promise<UsageSummary> {
     const w = usageWhere(q, (i) => '$' + i);
     return foldSummary((await this.pool.query(SUMMARY_SELECT + w.sql + ' GROUP BY outcome, model', w.args)).rows as GroupRow[]);
+  }
+
+  async spend(since: number, workspaceIds?: readonly string[]): Promise<Map<string, number>> {
+    const r = workspaceIds === undefined
+      ? await this.pool.query(SPEND_ALL, [since])
+      : await this.pool.query(SPEND_SELECT + 'workspace_id = ANY($1::text[]) AND started_at >= $2 GROUP BY workspace_id', [workspaceIds, since]);
+    return foldSpend(r.rows as SpendRow[], workspaceIds);
   }
 }

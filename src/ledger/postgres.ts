@@ -1,36 +1,32 @@
 import pg from 'pg';
-import { checkName, clampLimit, fail, keyFromRow, newTenantRecords, workspaceFromRow } from './common.js';
+import { appendedRow, changeRow, checkActor, keyJson, recordOf, tenantJson, workspaceJson } from './audit.js';
+import { checkName, clampLimit, fail, GRANT_SELECT, grantFromRow, invalid, keyFromRow, newTenantRecords, workspaceFromRow } from './common.js';
 import { ensureDemoTenant } from './demo.js';
 import { checkImportedSecret, hashSecret, newId, newSecret, secretHint } from './ids.js';
+import { checkPriority } from './patch.js';
+import { PostgresAudit } from './postgres-audit.js';
+import { FOREIGN_KEY, inTransaction, pgCode, PostgresChanges, tenantFromRow, UNIQUE } from './postgres-changes.js';
 import { PostgresUsage } from './postgres-usage.js';
 import { POSTGRES_MIGRATIONS } from './schema.js';
 import type {
-  ApiKey, DemoTenant, KeyGrant, NewKey, NewTenant, Store, StoreResult, Tenant, UsageQuery, UsageRecord, UsageSummary, UsageWindow, Workspace,
+  ApiKey, AuditActor, AuditQuery, AuditRecord, DemoTenant, KeyGrant, KeyPatch, NewAuditRecord, NewKey, NewTenant, Store, StoreResult, Tenant,
+  TenantPatch, UsageQuery, UsageRecord, UsageSummary, UsageWindow, Workspace, WorkspacePatch,
 } from './types.js';
 
-// The scaled-out store: several gateway instances share one PostgreSQL. Every write is a single
-// statement (atomic on its own), so no call holds a pooled connection across awaits, and constraint
-// violations become values: 23505 unique → conflict, 23503 foreign key → not found.
+// The scaled-out store: several gateway instances share one PostgreSQL. Reads and usage writes are
+// single statements, so the hot path never holds a pooled connection across awaits. Changes to
+// tenants, workspaces and keys are rare (admin actions) and are short transactions on one
+// connection, because the audit record must commit with the change it describes (updates are in
+// postgres-changes.ts). Constraint violations become values: 23505 unique → conflict, 23503 foreign
+// key → not found.
 
 type Row = Record<string, unknown>;
 
-const UNIQUE = '23505';
-const FOREIGN_KEY = '23503';
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
-function pgCode(err: unknown): string | undefined {
-  return (err as { code?: string } | null)?.code;
+function grantOfRow(r: Row): KeyGrant {
+  return grantFromRow(r, (r.t_regions as string[] | null) ?? null);
 }
-
-function tenantFromRow(r: Row): Tenant {
-  return { id: r.id as string, name: r.name as string, tier: r.tier as string, allowedRegions: (r.allowed_regions as string[] | null) ?? null, createdAt: Number(r.created_at) };
-}
-
-function grantFromRow(r: Row): KeyGrant {
-  return { key: keyFromRow(r), tier: r.t_tier as string, allowedRegions: (r.t_regions as string[] | null) ?? null };
-}
-
-const GRANT_SELECT = 'SELECT k.*, t.tier AS t_tier, t.allowed_regions AS t_regions FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE ';
 
 export async function openPostgres(url: string, opts: { schema?: string; maxConnections?: number }, now: () => number): Promise<Store> {
   const u = new URL(url);
@@ -80,31 +76,43 @@ class PostgresStore implements Store {
   readonly backend = 'postgres' as const;
 
   private readonly usage: PostgresUsage;
+  private readonly audit: PostgresAudit;
+  private readonly changes: PostgresChanges;
 
   constructor(private readonly pool: pg.Pool, private readonly now: () => number) {
     this.usage = new PostgresUsage(pool);
+    this.audit = new PostgresAudit(pool);
+    this.changes = new PostgresChanges(pool, this.audit, now);
   }
 
   private async rows(sql: string, args: unknown[]): Promise<Row[]> {
     return (await this.pool.query(sql, args)).rows as Row[];
   }
 
-  async createTenant(input: NewTenant): Promise<StoreResult<{ tenant: Tenant; workspace: Workspace }>> {
+  async createTenant(input: NewTenant, audit?: AuditActor): Promise<StoreResult<{ tenant: Tenant; workspace: Workspace }>> {
+    const bad = invalid(checkActor(audit));
+    if (bad) return { ok: false, error: bad };
     const at = this.now();
     const made = newTenantRecords(input, at);
     if (!made.ok) return made;
     const { tenant, workspace } = made.value;
     try {
-      await this.pool.query(
-        'WITH t AS (INSERT INTO tenants (id, name, tier, allowed_regions, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id) ' +
-        "INSERT INTO workspaces (id, tenant_id, name, created_at) SELECT $6, id, 'default', $5 FROM t",
-        [tenant.id, tenant.name, tenant.tier, tenant.allowedRegions, at, workspace.id],
-      );
+      await inTransaction(this.pool, async (c) => {
+        await c.query('INSERT INTO tenants (id, name, tier, allowed_regions, created_at) VALUES ($1, $2, $3, $4, $5)', [tenant.id, tenant.name, tenant.tier, tenant.allowedRegions, at]);
+        await c.query("INSERT INTO workspaces (id, tenant_id, name, created_at) VALUES ($1, $2, 'default', $3)", [workspace.id, tenant.id, at]);
+        await this.audit.insert(c, changeRow(audit, 'tenant.create', tenant.id, tenant.id, null, tenantJson(tenant), at));
+        await this.audit.insert(c, changeRow(audit, 'workspace.create', workspace.id, tenant.id, null, workspaceJson(workspace), at));
+      });
     } catch (err) {
       if (pgCode(err) === UNIQUE) return fail('conflict', `tenant ${tenant.id} already exists`);
       throw err;
     }
     return { ok: true, value: { tenant, workspace } };
+  }
+
+
+  updateTenant(id: string, patch: TenantPatch, audit?: AuditActor): Promise<StoreResult<Tenant>> {
+    return this.changes.tenant(id, patch, audit);
   }
 
   async getTenant(id: string): Promise<Tenant | null> {
@@ -120,19 +128,27 @@ class PostgresStore implements Store {
     return (await this.rows('SELECT * FROM tenants WHERE id > $1 ORDER BY id LIMIT $2', [page.afterId ?? '', clampLimit(page.limit)])).map(tenantFromRow);
   }
 
-  async createWorkspace(tenantId: string, name: string): Promise<StoreResult<Workspace>> {
-    const bad = checkName('workspace', name);
+  async createWorkspace(tenantId: string, name: string, audit?: AuditActor): Promise<StoreResult<Workspace>> {
+    const bad = checkName('workspace', name) ?? invalid(checkActor(audit));
     if (bad) return { ok: false, error: bad };
     const at = this.now();
-    const ws: Workspace = { id: newId('wrk', at), tenantId, name, createdAt: at };
+    const ws: Workspace = { id: newId('wrk', at), tenantId, name, spendLimitUsd: null, createdAt: at };
     try {
-      await this.pool.query('INSERT INTO workspaces (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)', [ws.id, tenantId, name, at]);
+      await inTransaction(this.pool, async (c) => {
+        await c.query('INSERT INTO workspaces (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)', [ws.id, tenantId, name, at]);
+        await this.audit.insert(c, changeRow(audit, 'workspace.create', ws.id, tenantId, null, workspaceJson(ws), at));
+      });
     } catch (err) {
       if (pgCode(err) === FOREIGN_KEY) return fail('not_found', `tenant ${tenantId} not found`);
       if (pgCode(err) === UNIQUE) return fail('conflict', `tenant ${tenantId} already has a workspace named '${name}'`);
       throw err;
     }
     return { ok: true, value: ws };
+  }
+
+
+  updateWorkspace(id: string, patch: WorkspacePatch, audit?: AuditActor): Promise<StoreResult<Workspace>> {
+    return this.changes.workspace(id, patch, audit);
   }
 
   async getWorkspace(id: string): Promise<Workspace | null> {
@@ -144,20 +160,20 @@ class PostgresStore implements Store {
     return (await this.rows('SELECT * FROM workspaces WHERE tenant_id = $1 ORDER BY id', [tenantId])).map(workspaceFromRow);
   }
 
-  async createKey(input: NewKey): Promise<StoreResult<{ key: ApiKey; secret: string }>> {
+  async createKey(input: NewKey, audit?: AuditActor): Promise<StoreResult<{ key: ApiKey; secret: string }>> {
     const secret = newSecret();
-    const r = await this.addKey(input, secret);
+    const r = await this.addKey(input, secret, audit);
     return r.ok ? { ok: true, value: { key: r.value, secret } } : r;
   }
 
-  async importKey(input: NewKey & { secret: string }): Promise<StoreResult<ApiKey>> {
+  async importKey(input: NewKey & { secret: string }, audit?: AuditActor): Promise<StoreResult<ApiKey>> {
     const bad = checkImportedSecret(input.secret);
     if (bad) return fail('invalid', bad);
-    return this.addKey(input, input.secret);
+    return this.addKey(input, input.secret, audit);
   }
 
-  private async addKey(input: NewKey, secret: string): Promise<StoreResult<ApiKey>> {
-    const bad = checkName('key', input.name);
+  private async addKey(input: NewKey, secret: string, audit: AuditActor | undefined): Promise<StoreResult<ApiKey>> {
+    const bad = checkName('key', input.name) ?? invalid(checkPriority(input.priority ?? null) ?? checkActor(audit));
     if (bad) return { ok: false, error: bad };
     const ws = input.workspaceId === undefined
       ? await this.rows("SELECT id, tenant_id FROM workspaces WHERE tenant_id = $1 ORDER BY name = 'default' DESC, id LIMIT 1", [input.tenantId])
@@ -169,19 +185,27 @@ class PostgresStore implements Store {
     const at = this.now();
     const key: ApiKey = {
       id: newId('key', at), tenantId: input.tenantId, workspaceId: ws[0].id as string, name: input.name,
-      hash: hashSecret(secret), hint: secretHint(secret), createdAt: at, revokedAt: null,
+      hash: hashSecret(secret), hint: secretHint(secret), priority: input.priority ?? null, createdAt: at, revokedAt: null,
     };
     try {
-      await this.pool.query(
-        'INSERT INTO api_keys (id, tenant_id, workspace_id, name, hash, hint, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [key.id, key.tenantId, key.workspaceId, key.name, key.hash, key.hint, at],
-      );
+      await inTransaction(this.pool, async (c) => {
+        await c.query(
+          'INSERT INTO api_keys (id, tenant_id, workspace_id, name, hash, hint, priority, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+          [key.id, key.tenantId, key.workspaceId, key.name, key.hash, key.hint, key.priority, at],
+        );
+        await this.audit.insert(c, changeRow(audit, 'key.create', key.id, key.tenantId, null, keyJson(key), at));
+      });
     } catch (err) {
       if (pgCode(err) === UNIQUE) return fail('conflict', 'this secret is already registered as a key');
       if (pgCode(err) === FOREIGN_KEY) return fail('not_found', `tenant ${input.tenantId} not found`);
       throw err;
     }
     return { ok: true, value: key };
+  }
+
+
+  updateKey(id: string, patch: KeyPatch, audit?: AuditActor): Promise<StoreResult<ApiKey>> {
+    return this.changes.key(id, patch, audit);
   }
 
   async getKey(id: string): Promise<ApiKey | null> {
@@ -198,20 +222,42 @@ class PostgresStore implements Store {
 
   async findKeyByHash(hash: string): Promise<KeyGrant | null> {
     const r = await this.rows(GRANT_SELECT + 'k.hash = $1', [hash]);
-    return r.length ? grantFromRow(r[0]) : null;
+    return r.length ? grantOfRow(r[0]) : null;
   }
 
   async activeKeys(): Promise<KeyGrant[]> {
-    return (await this.rows(GRANT_SELECT + 'k.revoked_at IS NULL', [])).map(grantFromRow);
+    return (await this.rows(GRANT_SELECT + 'k.revoked_at IS NULL', [])).map(grantOfRow);
   }
 
-  async revokeKey(id: string): Promise<ApiKey | null> {
-    const r = await this.rows('UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 RETURNING *', [this.now(), id]);
-    return r.length ? keyFromRow(r[0]) : null;
+  async revokeKey(id: string, audit?: AuditActor): Promise<ApiKey | null> {
+    const badActor = checkActor(audit);
+    if (badActor) throw new TypeError(badActor); // a caller's bug: there is no StoreResult to carry it
+    return inTransaction(this.pool, async (c): Promise<ApiKey | null> => {
+      const r = (await c.query('SELECT * FROM api_keys WHERE id = $1 FOR UPDATE', [id])).rows as Row[];
+      if (r.length === 0) return null;
+      const before = keyFromRow(r[0]);
+      if (before.revokedAt !== null) return before;
+      const at = this.now();
+      const after: ApiKey = { ...before, revokedAt: at };
+      await c.query('UPDATE api_keys SET revoked_at = $2 WHERE id = $1', [id, at]);
+      await this.audit.insert(c, changeRow(audit, 'key.revoke', id, before.tenantId, keyJson(before), keyJson(after), at));
+      return after;
+    });
   }
 
   ensureDemoTenant(secret?: string): Promise<DemoTenant> {
     return ensureDemoTenant(this, secret);
+  }
+
+  async appendAudit(entry: NewAuditRecord): Promise<StoreResult<AuditRecord>> {
+    const row = appendedRow(entry, this.now());
+    if (!row.ok) return row;
+    await this.audit.insert(this.pool, row.value);
+    return { ok: true, value: recordOf(row.value) };
+  }
+
+  listAudit(q: AuditQuery): Promise<AuditRecord[]> {
+    return this.audit.list(q);
   }
 
   insertUsage(batch: readonly UsageRecord[]): Promise<void> {
@@ -224,6 +270,10 @@ class PostgresStore implements Store {
 
   usageSummary(q: UsageWindow): Promise<UsageSummary> {
     return this.usage.summary(q);
+  }
+
+  spendByWorkspace(since: number, workspaceIds?: readonly string[]): Promise<Map<string, number>> {
+    return this.usage.spend(since, workspaceIds);
   }
 
   private closed = false;

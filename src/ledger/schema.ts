@@ -1,7 +1,14 @@
 // The schema, as numbered migrations per dialect. A migration is applied once, in order, inside
 // the transaction that bumps `schema_version`; never edit one that has shipped, append a new one.
 // Times are ms epoch integers in both dialects so rows read back identically. Usage rows carry no
-// foreign keys: the ledger must accept a record even if its key was deleted meanwhile.
+// foreign keys: the ledger must accept a record even if its key was deleted meanwhile, and neither
+// do audit records: the trail outlives what it describes.
+//
+// Migration 2: the audit trail (its indexes end in id, the tie-break of its newest-first order, so
+// a page is one index range), a key's priority, a workspace's spend limit, and an index for the
+// gateway's month-to-date spend sums. The index covers cost_usd, so a sum per workspace reads the
+// index alone (INCLUDE in PostgreSQL; a third key column in SQLite, which has no INCLUDE).
+// On a large PostgreSQL ledger, building it holds writes to usage_records until it is built.
 
 export const SQLITE_MIGRATIONS: readonly string[] = [
   `
@@ -53,6 +60,24 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX usage_tenant_time ON usage_records (tenant_id, started_at);
   CREATE INDEX usage_workspace_time ON usage_records (tenant_id, workspace_id, started_at);
+  `,
+  `
+  CREATE TABLE audit_records (
+    id TEXT PRIMARY KEY,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    tenant_id TEXT,
+    request_id TEXT,
+    before TEXT,                     -- JSON, NULL for a creation
+    after TEXT                       -- JSON, NULL for a deletion
+  );
+  CREATE INDEX audit_tenant_time ON audit_records (tenant_id, at, id);
+  CREATE INDEX audit_time ON audit_records (at, id);
+  ALTER TABLE api_keys ADD COLUMN priority TEXT CHECK (priority IN ('interactive', 'standard', 'batch'));
+  ALTER TABLE workspaces ADD COLUMN spend_limit_usd REAL CHECK (spend_limit_usd >= 0);
+  CREATE INDEX usage_workspace_spend ON usage_records (workspace_id, started_at, cost_usd);
   `,
 ];
 
@@ -107,5 +132,23 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX usage_tenant_time ON usage_records (tenant_id, started_at);
   CREATE INDEX usage_workspace_time ON usage_records (tenant_id, workspace_id, started_at);
+  `,
+  `
+  CREATE TABLE audit_records (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    at BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    tenant_id TEXT COLLATE "C",
+    request_id TEXT,
+    before TEXT,
+    after TEXT
+  );
+  CREATE INDEX audit_tenant_time ON audit_records (tenant_id, at, id);
+  CREATE INDEX audit_time ON audit_records (at, id);
+  ALTER TABLE api_keys ADD COLUMN priority TEXT CHECK (priority IN ('interactive', 'standard', 'batch'));
+  ALTER TABLE workspaces ADD COLUMN spend_limit_usd DOUBLE PRECISION CHECK (spend_limit_usd >= 0);
+  CREATE INDEX usage_workspace_spend ON usage_records (workspace_id, started_at) INCLUDE (cost_usd);
   `,
 ];

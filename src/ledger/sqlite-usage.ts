@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
-import { clampLimit, foldSummary, SUMMARY_SELECT, USAGE_COLUMNS, USAGE_VALUES, usageFromRow, usageWhere, type GroupRow } from './common.js';
+import {
+  clampLimit, foldSpend, foldSummary, SPEND_SELECT, spendOfAll, SUMMARY_SELECT, USAGE_COLUMNS, USAGE_VALUES, usageFromRow, usageWhere, type GroupRow, type SpendRow,
+} from './common.js';
 import type { UsageQuery, UsageRecord, UsageSummary, UsageWindow } from './types.js';
 
 // The usage ledger's half of the SQLite store: a batch is one transaction of one prepared INSERT
@@ -54,6 +56,15 @@ export class SqliteUsage {
   summary(q: UsageWindow): UsageSummary {
     const w = usageWhere(q, () => '?');
     return foldSummary(this.stmt(SUMMARY_SELECT + w.sql + ' GROUP BY outcome, model').all(...w.args) as GroupRow[]);
+  }
+
+  /** The ids travel as one JSON array (json_each), so any number of them is one prepared statement. */
+  spend(since: number, workspaceIds?: readonly string[]): Map<string, number> {
+    const rows = (workspaceIds === undefined
+      ? this.stmt(spendOfAll('?')).all(since)
+      : this.stmt(SPEND_SELECT + 'workspace_id IN (SELECT value FROM json_each(?)) AND started_at >= ? GROUP BY workspace_id').all(JSON.stringify(workspaceIds), since)
+    ) as SpendRow[];
+    return foldSpend(rows, workspaceIds);
   }
 
   /** Usage SQL varies only by which filters are present: a handful of shapes, each prepared once. */

@@ -1,34 +1,28 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { checkName, clampLimit, fail, keyFromRow, newTenantRecords, workspaceFromRow } from './common.js';
+import { appendedRow, changeRow, checkActor, keyJson, recordOf, tenantJson, workspaceJson } from './audit.js';
+import { checkName, clampLimit, fail, GRANT_SELECT, grantFromRow, invalid, keyFromRow, newTenantRecords, workspaceFromRow } from './common.js';
 import { ensureDemoTenant } from './demo.js';
 import { checkImportedSecret, hashSecret, newId, newSecret, secretHint } from './ids.js';
+import { checkPriority } from './patch.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
+import { SqliteAudit } from './sqlite-audit.js';
+import { isConstraint, regionsJson, SqliteChanges, tenantFromRow } from './sqlite-changes.js';
 import { SqliteUsage } from './sqlite-usage.js';
 import type {
-  ApiKey, DemoTenant, KeyGrant, NewKey, NewTenant, Store, StoreResult, Tenant, UsageQuery, UsageRecord, UsageSummary, UsageWindow, Workspace,
+  ApiKey, AuditActor, AuditQuery, AuditRecord, DemoTenant, KeyGrant, KeyPatch, NewAuditRecord, NewKey, NewTenant, Store, StoreResult, Tenant,
+  TenantPatch, UsageQuery, UsageRecord, UsageSummary, UsageWindow, Workspace, WorkspacePatch,
 } from './types.js';
 
 // The embedded store: one file, WAL so readers never wait for the ledger's writes, NORMAL sync
 // (durable across process crashes; a power cut may lose the last commits, which is the trade
-// SQLite's own docs recommend for WAL). better-sqlite3 is synchronous; each call is short.
+// SQLite's own docs recommend for WAL). better-sqlite3 is synchronous; each call is short. A change
+// and its audit record are one transaction (updates are in sqlite-changes.ts).
 
 type Row = Record<string, unknown>;
 
-function tenantFromRow(r: Row): Tenant {
-  return {
-    id: r.id as string,
-    name: r.name as string,
-    tier: r.tier as string,
-    allowedRegions: r.allowed_regions === null ? null : (JSON.parse(r.allowed_regions as string) as string[]),
-    createdAt: r.created_at as number,
-  };
-}
 
-function isConstraint(err: unknown): boolean {
-  return typeof (err as { code?: unknown })?.code === 'string' && (err as { code: string }).code.startsWith('SQLITE_CONSTRAINT');
-}
 
 export function openSqlite(path: string, now: () => number): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -57,6 +51,8 @@ class SqliteStore implements Store {
   readonly backend = 'sqlite' as const;
   private readonly q;
   private readonly usage: SqliteUsage;
+  private readonly audit: SqliteAudit;
+  private readonly changes: SqliteChanges;
 
   constructor(private readonly db: Database.Database, private readonly now: () => number) {
     const p = (sql: string) => db.prepare(sql);
@@ -65,36 +61,47 @@ class SqliteStore implements Store {
       getTenant: p('SELECT * FROM tenants WHERE id = ?'),
       listTenants: p('SELECT * FROM tenants WHERE id > ? ORDER BY id LIMIT ?'),
       tenantsByName: p('SELECT * FROM tenants WHERE name = ? ORDER BY id LIMIT 100'),
-      insertWorkspace: p('INSERT INTO workspaces (id, tenant_id, name, created_at) VALUES (?, ?, ?, ?)'),
+      insertWorkspace: p('INSERT INTO workspaces (id, tenant_id, name, spend_limit_usd, created_at) VALUES (?, ?, ?, ?, ?)'),
       getWorkspace: p('SELECT * FROM workspaces WHERE id = ?'),
       defaultWorkspace: p("SELECT * FROM workspaces WHERE tenant_id = ? ORDER BY name = 'default' DESC, id LIMIT 1"),
       listWorkspaces: p('SELECT * FROM workspaces WHERE tenant_id = ? ORDER BY id'),
-      insertKey: p('INSERT INTO api_keys (id, tenant_id, workspace_id, name, hash, hint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertKey: p('INSERT INTO api_keys (id, tenant_id, workspace_id, name, hash, hint, priority, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       getKey: p('SELECT * FROM api_keys WHERE id = ?'),
       listKeys: p('SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY id'),
       listKeysIn: p('SELECT * FROM api_keys WHERE tenant_id = ? AND workspace_id = ? ORDER BY id'),
-      keyByHash: p('SELECT k.*, t.tier AS t_tier, t.allowed_regions AS t_regions FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.hash = ?'),
-      activeKeys: p('SELECT k.*, t.tier AS t_tier, t.allowed_regions AS t_regions FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.revoked_at IS NULL'),
-      revokeKey: p('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      keyByHash: p(GRANT_SELECT + 'k.hash = ?'),
+      activeKeys: p(GRANT_SELECT + 'k.revoked_at IS NULL'),
+      revokeKey: p('UPDATE api_keys SET revoked_at = ? WHERE id = ?'),
     };
     this.usage = new SqliteUsage(db);
+    this.audit = new SqliteAudit(db);
+    this.changes = new SqliteChanges(db, this.audit, now);
   }
 
-  async createTenant(input: NewTenant): Promise<StoreResult<{ tenant: Tenant; workspace: Workspace }>> {
+  async createTenant(input: NewTenant, audit?: AuditActor): Promise<StoreResult<{ tenant: Tenant; workspace: Workspace }>> {
+    const badActor = checkActor(audit);
+    if (badActor) return fail('invalid', badActor);
     const at = this.now();
     const made = newTenantRecords(input, at);
     if (!made.ok) return made;
     const { tenant, workspace } = made.value;
     try {
       this.db.transaction(() => {
-        this.q.insertTenant.run(tenant.id, tenant.name, tenant.tier, tenant.allowedRegions === null ? null : JSON.stringify(tenant.allowedRegions), at);
-        this.q.insertWorkspace.run(workspace.id, tenant.id, workspace.name, at);
+        this.q.insertTenant.run(tenant.id, tenant.name, tenant.tier, regionsJson(tenant.allowedRegions), at);
+        this.q.insertWorkspace.run(workspace.id, tenant.id, workspace.name, null, at);
+        this.audit.insert(changeRow(audit, 'tenant.create', tenant.id, tenant.id, null, tenantJson(tenant), at));
+        this.audit.insert(changeRow(audit, 'workspace.create', workspace.id, tenant.id, null, workspaceJson(workspace), at));
       })();
     } catch (err) {
       if (isConstraint(err)) return fail('conflict', `tenant ${tenant.id} already exists`);
       throw err;
     }
     return { ok: true, value: { tenant, workspace } };
+  }
+
+
+  async updateTenant(id: string, patch: TenantPatch, audit?: AuditActor): Promise<StoreResult<Tenant>> {
+    return this.changes.tenant(id, patch, audit);
   }
 
   async getTenant(id: string): Promise<Tenant | null> {
@@ -110,19 +117,27 @@ class SqliteStore implements Store {
     return (this.q.listTenants.all(page.afterId ?? '', clampLimit(page.limit)) as Row[]).map(tenantFromRow);
   }
 
-  async createWorkspace(tenantId: string, name: string): Promise<StoreResult<Workspace>> {
-    const bad = checkName('workspace', name);
+  async createWorkspace(tenantId: string, name: string, audit?: AuditActor): Promise<StoreResult<Workspace>> {
+    const bad = checkName('workspace', name) ?? invalid(checkActor(audit));
     if (bad) return { ok: false, error: bad };
     if (!this.q.getTenant.get(tenantId)) return fail('not_found', `tenant ${tenantId} not found`);
     const at = this.now();
-    const ws: Workspace = { id: newId('wrk', at), tenantId, name, createdAt: at };
+    const ws: Workspace = { id: newId('wrk', at), tenantId, name, spendLimitUsd: null, createdAt: at };
     try {
-      this.q.insertWorkspace.run(ws.id, tenantId, name, at);
+      this.db.transaction(() => {
+        this.q.insertWorkspace.run(ws.id, tenantId, name, null, at);
+        this.audit.insert(changeRow(audit, 'workspace.create', ws.id, tenantId, null, workspaceJson(ws), at));
+      })();
     } catch (err) {
       if (isConstraint(err)) return fail('conflict', `tenant ${tenantId} already has a workspace named '${name}'`);
       throw err;
     }
     return { ok: true, value: ws };
+  }
+
+
+  async updateWorkspace(id: string, patch: WorkspacePatch, audit?: AuditActor): Promise<StoreResult<Workspace>> {
+    return this.changes.workspace(id, patch, audit);
   }
 
   async getWorkspace(id: string): Promise<Workspace | null> {
@@ -134,20 +149,20 @@ class SqliteStore implements Store {
     return (this.q.listWorkspaces.all(tenantId) as Row[]).map(workspaceFromRow);
   }
 
-  async createKey(input: NewKey): Promise<StoreResult<{ key: ApiKey; secret: string }>> {
+  async createKey(input: NewKey, audit?: AuditActor): Promise<StoreResult<{ key: ApiKey; secret: string }>> {
     const secret = newSecret();
-    const r = this.addKey(input, secret);
+    const r = this.addKey(input, secret, audit);
     return r.ok ? { ok: true, value: { key: r.value, secret } } : r;
   }
 
-  async importKey(input: NewKey & { secret: string }): Promise<StoreResult<ApiKey>> {
+  async importKey(input: NewKey & { secret: string }, audit?: AuditActor): Promise<StoreResult<ApiKey>> {
     const bad = checkImportedSecret(input.secret);
     if (bad) return fail('invalid', bad);
-    return this.addKey(input, input.secret);
+    return this.addKey(input, input.secret, audit);
   }
 
-  private addKey(input: NewKey, secret: string): StoreResult<ApiKey> {
-    const bad = checkName('key', input.name);
+  private addKey(input: NewKey, secret: string, audit: AuditActor | undefined): StoreResult<ApiKey> {
+    const bad = checkName('key', input.name) ?? invalid(checkPriority(input.priority ?? null) ?? checkActor(audit));
     if (bad) return { ok: false, error: bad };
     if (!this.q.getTenant.get(input.tenantId)) return fail('not_found', `tenant ${input.tenantId} not found`);
     const ws = (input.workspaceId === undefined ? this.q.defaultWorkspace.get(input.tenantId) : this.q.getWorkspace.get(input.workspaceId)) as Row | undefined;
@@ -155,15 +170,23 @@ class SqliteStore implements Store {
     const at = this.now();
     const key: ApiKey = {
       id: newId('key', at), tenantId: input.tenantId, workspaceId: ws.id as string, name: input.name,
-      hash: hashSecret(secret), hint: secretHint(secret), createdAt: at, revokedAt: null,
+      hash: hashSecret(secret), hint: secretHint(secret), priority: input.priority ?? null, createdAt: at, revokedAt: null,
     };
     try {
-      this.q.insertKey.run(key.id, key.tenantId, key.workspaceId, key.name, key.hash, key.hint, at);
+      this.db.transaction(() => {
+        this.q.insertKey.run(key.id, key.tenantId, key.workspaceId, key.name, key.hash, key.hint, key.priority, at);
+        this.audit.insert(changeRow(audit, 'key.create', key.id, key.tenantId, null, keyJson(key), at));
+      })();
     } catch (err) {
       if (isConstraint(err)) return fail('conflict', 'this secret is already registered as a key');
       throw err;
     }
     return { ok: true, value: key };
+  }
+
+
+  async updateKey(id: string, patch: KeyPatch, audit?: AuditActor): Promise<StoreResult<ApiKey>> {
+    return this.changes.key(id, patch, audit);
   }
 
   async getKey(id: string): Promise<ApiKey | null> {
@@ -178,20 +201,42 @@ class SqliteStore implements Store {
 
   async findKeyByHash(hash: string): Promise<KeyGrant | null> {
     const r = this.q.keyByHash.get(hash) as Row | undefined;
-    return r ? grantFromRow(r) : null;
+    return r ? grantOfRow(r) : null;
   }
 
   async activeKeys(): Promise<KeyGrant[]> {
-    return (this.q.activeKeys.all() as Row[]).map(grantFromRow);
+    return (this.q.activeKeys.all() as Row[]).map(grantOfRow);
   }
 
-  async revokeKey(id: string): Promise<ApiKey | null> {
-    this.q.revokeKey.run(this.now(), id);
-    return this.getKey(id);
+  async revokeKey(id: string, audit?: AuditActor): Promise<ApiKey | null> {
+    const badActor = checkActor(audit);
+    if (badActor) throw new TypeError(badActor); // a caller's bug: there is no StoreResult to carry it
+    return this.db.transaction((): ApiKey | null => {
+      const r = this.q.getKey.get(id) as Row | undefined;
+      if (!r) return null;
+      const before = keyFromRow(r);
+      if (before.revokedAt !== null) return before;
+      const at = this.now();
+      const after: ApiKey = { ...before, revokedAt: at };
+      this.q.revokeKey.run(at, id);
+      this.audit.insert(changeRow(audit, 'key.revoke', id, before.tenantId, keyJson(before), keyJson(after), at));
+      return after;
+    }).immediate();
   }
 
   ensureDemoTenant(secret?: string): Promise<DemoTenant> {
     return ensureDemoTenant(this, secret);
+  }
+
+  async appendAudit(entry: NewAuditRecord): Promise<StoreResult<AuditRecord>> {
+    const row = appendedRow(entry, this.now());
+    if (!row.ok) return row;
+    this.audit.insert(row.value);
+    return { ok: true, value: recordOf(row.value) };
+  }
+
+  async listAudit(q: AuditQuery): Promise<AuditRecord[]> {
+    return this.audit.list(q);
   }
 
   async insertUsage(batch: readonly UsageRecord[]): Promise<void> {
@@ -206,11 +251,15 @@ class SqliteStore implements Store {
     return this.usage.summary(q);
   }
 
+  async spendByWorkspace(since: number, workspaceIds?: readonly string[]): Promise<Map<string, number>> {
+    return this.usage.spend(since, workspaceIds);
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 }
 
-function grantFromRow(r: Row): KeyGrant {
-  return { key: keyFromRow(r), tier: r.t_tier as string, allowedRegions: r.t_regions === null ? null : (JSON.parse(r.t_regions as string) as string[]) };
+function grantOfRow(r: Row): KeyGrant {
+  return grantFromRow(r, r.t_regions === null ? null : (JSON.parse(r.t_regions as string) as string[]));
 }

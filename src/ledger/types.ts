@@ -1,6 +1,13 @@
 // The records the platform keeps: who may call (tenants, workspaces, keys) and what each call cost
 // (usage). One Store interface; SQLite and PostgreSQL implement it and one spec tests both.
-// Times are ms since the epoch; the admin API renders them as RFC 3339.
+// Times are ms since the epoch; the admin API renders them as RFC 3339. Every change to a tenant,
+// workspace or key can carry an AuditActor; the store then writes its audit record in the same
+// transaction as the change, so the trail never claims a change that did not commit, nor misses one.
+
+/** A key's scheduling class: lower ones wait longer in admission queues and are shed first. */
+export type Priority = 'interactive' | 'standard' | 'batch';
+/** Highest first. */
+export const PRIORITIES: readonly Priority[] = Object.freeze(['interactive', 'standard', 'batch']);
 
 export interface Tenant {
   /** `ten_…` */
@@ -18,6 +25,8 @@ export interface Workspace {
   id: string;
   tenantId: string;
   name: string;
+  /** a monthly spend limit overriding the tier's; null = the tier's */
+  spendLimitUsd: number | null;
   createdAt: number;
 }
 
@@ -32,15 +41,21 @@ export interface ApiKey {
   hash: string;
   /** `sk-sy-…` + the secret's last 4 chars */
   hint: string;
+  /** null = the tier's default priority */
+  priority: Priority | null;
   createdAt: number;
   revokedAt: number | null;
 }
 
-/** A key joined with what its tenant grants: what the authenticator caches. */
+/** A key joined with what its tenant and workspace grant: what the authenticator caches. */
 export interface KeyGrant {
   key: ApiKey;
   tier: string;
   allowedRegions: string[] | null;
+  /** the key's own; null = the tier's default */
+  priority: Priority | null;
+  /** its workspace's override; null = the tier's */
+  spendLimitUsd: number | null;
 }
 
 export type UsageOutcome =
@@ -127,6 +142,76 @@ export interface NewKey {
   /** the tenant's `default` workspace when absent */
   workspaceId?: string;
   name: string;
+  /** null or absent = the tier's default */
+  priority?: Priority | null;
+}
+
+/** Absent fields are left as they are; null clears a nullable one. */
+export interface TenantPatch {
+  name?: string;
+  tier?: string;
+  allowedRegions?: string[] | null;
+}
+
+export interface WorkspacePatch {
+  name?: string;
+  spendLimitUsd?: number | null;
+}
+
+export interface KeyPatch {
+  name?: string;
+  priority?: Priority | null;
+}
+
+/** Who made a change: `admin`, `admin:<name>`, `cli`, `gateway`…; the request it came in, if any. */
+export interface AuditActor {
+  actor: string;
+  requestId?: string;
+}
+
+/**
+ * One change to who may call, or to the fleet. `before` / `after` are JSON views of the row (a
+ * key's without its hash; a secret never): `before` is null for a creation, `after` for a deletion.
+ */
+export interface AuditRecord {
+  /** `aud_…` */
+  id: string;
+  /** ms epoch */
+  at: number;
+  actor: string;
+  /** `tenant.create`, `key.revoke`, `fleet.replica.drain`… */
+  action: string;
+  /** the id acted on */
+  target: string;
+  tenantId: string | null;
+  requestId: string | null;
+  before: unknown;
+  after: unknown;
+}
+
+/** An audit record for a change the store did not make itself (the fleet lives in memory). */
+export interface NewAuditRecord {
+  actor: string;
+  action: string;
+  target: string;
+  tenantId?: string | null;
+  requestId?: string | null;
+  before?: unknown;
+  after?: unknown;
+}
+
+export interface AuditQuery {
+  tenantId?: string;
+  action?: string;
+  target?: string;
+  /** inclusive, ms epoch */
+  since?: number;
+  /** exclusive, ms epoch */
+  before?: number;
+  /** the next page: records strictly older than this one (ordered by at, then id) */
+  olderThan?: { at: number; id: string };
+  /** default 100, at most 10 000 */
+  limit?: number;
 }
 
 export interface DemoTenant {
@@ -141,38 +226,52 @@ export interface Store {
   readonly backend: 'sqlite' | 'postgres';
 
   /** Creates the tenant and its `default` workspace together. */
-  createTenant(input: NewTenant): Promise<StoreResult<{ tenant: Tenant; workspace: Workspace }>>;
+  createTenant(input: NewTenant, audit?: AuditActor): Promise<StoreResult<{ tenant: Tenant; workspace: Workspace }>>;
+  updateTenant(id: string, patch: TenantPatch, audit?: AuditActor): Promise<StoreResult<Tenant>>;
   getTenant(id: string): Promise<Tenant | null>;
   /** Tenants with exactly this name (names are not unique), oldest first. */
   findTenantsByName(name: string): Promise<Tenant[]>;
   /** In id order (ids sort by creation time); `afterId` pages on. */
   listTenants(page?: { limit?: number; afterId?: string }): Promise<Tenant[]>;
 
-  createWorkspace(tenantId: string, name: string): Promise<StoreResult<Workspace>>;
+  createWorkspace(tenantId: string, name: string, audit?: AuditActor): Promise<StoreResult<Workspace>>;
+  /** The `default` workspace keeps its name: it is where keys go when none is named. */
+  updateWorkspace(id: string, patch: WorkspacePatch, audit?: AuditActor): Promise<StoreResult<Workspace>>;
   getWorkspace(id: string): Promise<Workspace | null>;
   listWorkspaces(tenantId: string): Promise<Workspace[]>;
 
   /** Generates a secret; it is returned here once and never stored. */
-  createKey(input: NewKey): Promise<StoreResult<{ key: ApiKey; secret: string }>>;
+  createKey(input: NewKey, audit?: AuditActor): Promise<StoreResult<{ key: ApiKey; secret: string }>>;
   /** Registers a secret chosen elsewhere (a configured demo key). */
-  importKey(input: NewKey & { secret: string }): Promise<StoreResult<ApiKey>>;
+  importKey(input: NewKey & { secret: string }, audit?: AuditActor): Promise<StoreResult<ApiKey>>;
+  updateKey(id: string, patch: KeyPatch, audit?: AuditActor): Promise<StoreResult<ApiKey>>;
   getKey(id: string): Promise<ApiKey | null>;
   listKeys(tenantId: string, workspaceId?: string): Promise<ApiKey[]>;
-  /** The key with this hash, revoked or not, with its tenant's grant. */
+  /** The key with this hash, revoked or not, with its tenant's and workspace's grant. */
   findKeyByHash(hash: string): Promise<KeyGrant | null>;
   /** Every unrevoked key with its grant: the authenticator's warm set. */
   activeKeys(): Promise<KeyGrant[]>;
-  /** Idempotent: a revoked key keeps its first revocation time. null when no such key. */
-  revokeKey(id: string): Promise<ApiKey | null>;
+  /** Idempotent: a revoked key keeps its first revocation time (and writes no second audit record). null when no such key. */
+  revokeKey(id: string, audit?: AuditActor): Promise<ApiKey | null>;
 
-  /** The demo tenant, its workspace and a usable key, the same across restarts. */
+  /** The demo tenant, its workspace and a usable key, the same across restarts; writes no audit record. */
   ensureDemoTenant(secret?: string): Promise<DemoTenant>;
+
+  /** Records a change made outside the store (the fleet is in memory), stamped with the store's clock. */
+  appendAudit(entry: NewAuditRecord): Promise<StoreResult<AuditRecord>>;
+  /** Newest first. */
+  listAudit(q: AuditQuery): Promise<AuditRecord[]>;
 
   /** One transaction per batch; a request id already recorded is skipped (retries are safe). */
   insertUsage(batch: readonly UsageRecord[]): Promise<void>;
   /** Newest first. */
   queryUsage(q: UsageQuery): Promise<UsageRecord[]>;
   usageSummary(q: UsageWindow): Promise<UsageSummary>;
+  /**
+   * USD spent per workspace by requests started at or after `since`. With ids, every id asked has
+   * an entry (0 without spend); without, every workspace with any usage record in the window.
+   */
+  spendByWorkspace(since: number, workspaceIds?: readonly string[]): Promise<Map<string, number>>;
 
   close(): Promise<void>;
 }

@@ -1,12 +1,14 @@
-import { hashSecret, type KeyGrant, type Store } from '../ledger/index.js';
+import { hashSecret, type KeyGrant, type Priority, type Store } from '../ledger/index.js';
 
 // API key → who is calling, on the hot path. Every active key is held in memory by its hash, so a
 // known key answers synchronously with a shared, frozen context (no allocation beyond the hash).
 // A miss costs one store look-up (concurrent misses for one hash share it), and its negative answer
 // is cached briefly in a bounded map: random keys sprayed at the gateway cost a look-up each at
 // most once per TTL and never more than `maxNegative` entries of memory. The whole set is reloaded
-// every `refreshMs`, which is how revocations made by other processes arrive; revocations made in
-// this process arrive at once through `invalidate`.
+// every `refreshMs`, which is how changes made by other processes arrive (revocations, a key's
+// priority, a workspace's spend limit, a tenant's tier or regions): on another gateway instance a
+// change takes effect within one refresh period. Changes made in this process take effect at once:
+// the admin API calls `invalidate` for each affected key, then `remember` with its new grant.
 
 export interface AuthContext {
   readonly keyId: string;
@@ -15,6 +17,10 @@ export interface AuthContext {
   readonly tier: string;
   /** null = any region */
   readonly allowedRegions: readonly string[] | null;
+  /** the key's own priority; null = the tier's default */
+  readonly priority: Priority | null;
+  /** the workspace's monthly spend limit in USD; null = the tier's */
+  readonly spendLimitUsd: number | null;
 }
 
 export interface AuthenticatorOptions {
@@ -33,7 +39,7 @@ export interface AuthenticatorOptions {
 export interface Authenticator {
   /** null = no such key, or revoked. Synchronous when the answer is in memory. */
   authenticate(secret: string): AuthContext | null | Promise<AuthContext | null>;
-  /** A key was just created in this process: make it usable without a look-up. */
+  /** A key was just created or changed in this process: answer with this grant, without a look-up. */
   remember(grant: KeyGrant): void;
   /** A key was revoked or changed in this process: forget it now, and distrust answers already in flight. */
   invalidate(keyId: string): void;
@@ -60,6 +66,8 @@ function contextOf(g: KeyGrant): AuthContext {
     workspaceId: g.key.workspaceId,
     tier: g.tier,
     allowedRegions: g.allowedRegions === null ? null : Object.freeze([...g.allowedRegions]),
+    priority: g.priority,
+    spendLimitUsd: g.spendLimitUsd,
   });
 }
 
@@ -196,7 +204,16 @@ class KeyCache implements Authenticator {
     const byHash = new Map<string, AuthContext>();
     const hashById = new Map<string, string>();
     for (const g of grants) {
-      if (this.stale(g.key.id, started)) continue; // invalidated while loading: look it up afresh
+      if (this.stale(g.key.id, started)) {
+        // Changed while loading: the load may predate the change. Keep what this process put since
+        // (the grant an admin change remembered); without one, the key is looked up afresh.
+        const kept = this.byHash.get(g.key.hash);
+        if (kept !== undefined) {
+          byHash.set(g.key.hash, kept);
+          hashById.set(g.key.id, g.key.hash);
+        }
+        continue;
+      }
       byHash.set(g.key.hash, contextOf(g));
       hashById.set(g.key.id, g.key.hash);
     }

@@ -1,4 +1,5 @@
-// Who is calling: an API key from the request's headers → tenant, workspace, tier, allowed regions.
+// Who is calling: an API key from the request's headers → tenant, workspace, tier, allowed regions,
+// priority and spend limit.
 // Tenants, workspaces and keys live in ledger/'s Store (one database for keys and usage); the store
 // is re-exported here because opening it is where tenancy starts.
 export { createAuthenticator } from './authenticator.js';
@@ -7,5 +8,5 @@ export { bearer, extractKey } from './extract.js';
 export type { HeaderBag } from './extract.js';
 export { createKeyFor } from './provision.js';
 export type { KeyFor, KeyForInput } from './provision.js';
-export { ensureDemoTenant, openStore } from '../ledger/index.js';
-export type { ApiKey, DemoTenant, KeyGrant, Store, StoreOptions, Tenant, Workspace } from '../ledger/index.js';
+export { ensureDemoTenant, openStore, PRIORITIES } from '../ledger/index.js';
+export type { ApiKey, DemoTenant, KeyGrant, Priority, Store, StoreOptions, Tenant, Workspace } from '../ledger/index.js';

@@ -15,12 +15,14 @@ export interface AdminRig {
   close(): Promise<void>;
 }
 
-export async function adminRig(opts: { adminToken?: string | null; now?: () => number } = {}): Promise<AdminRig> {
+export async function adminRig(opts: { adminToken?: string | null; now?: () => number; tiers?: readonly string[] } = {}): Promise<AdminRig> {
   const store = await openStore('sqlite::memory:', { now: opts.now });
   const auth = createAuthenticator(store);
   await auth.ready;
   const errors: Error[] = [];
-  const api = createAdminApi({ store, authenticator: auth, adminToken: opts.adminToken === undefined ? ADMIN : opts.adminToken, onError: (e) => errors.push(e) });
+  const api = createAdminApi({
+    store, authenticator: auth, adminToken: opts.adminToken === undefined ? ADMIN : opts.adminToken, tiers: opts.tiers, onError: (e) => errors.push(e),
+  });
   return {
     store, auth, api, errors,
     /** `as`: the admin token by default, a tenant key, or null for no credentials. */

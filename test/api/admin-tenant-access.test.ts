@@ -6,8 +6,8 @@ import { adminRig, type AdminRig } from './admin-harness.js';
 
 describe('a tenant key on the admin API', () => {
   let rig: AdminRig;
-  let mine: { tenant: string; key: string; keyId: string };
-  let theirs: { tenant: string; keyId: string };
+  let mine: { tenant: string; workspace: string; key: string; keyId: string };
+  let theirs: { tenant: string; workspace: string; keyId: string };
 
   async function setup(name: string) {
     const t = await rig.store.createTenant({ name });
@@ -19,7 +19,7 @@ describe('a tenant key on the admin API', () => {
       keyId: k.value.key.id, model: 'm', replica: null, region: null, wire: 'openai', stream: false, status: 200, outcome: 'ok',
       inputTokens: 1, cachedInputTokens: 0, outputTokens: 1, ttftMs: null, latencyMs: 1, costUsd: 0,
     }]);
-    return { tenant: t.value.tenant.id, key: k.value.secret, keyId: k.value.key.id };
+    return { tenant: t.value.tenant.id, workspace: t.value.workspace.id, key: k.value.secret, keyId: k.value.key.id };
   }
 
   beforeAll(async () => {
@@ -66,6 +66,14 @@ describe('a tenant key on the admin API', () => {
     expect(other.raw.replace(theirs.tenant, 'ID')).toBe(missing.raw.replace('ten_doesnotexist', 'ID'));
   });
 
+  it('reads its own workspace, and for another tenant\'s gets exactly the 404 a missing one gets', async () => {
+    expect((await asMe('GET', `/admin/v1/workspaces/${mine.workspace}`)).json).toMatchObject({ id: mine.workspace, tenant_id: mine.tenant });
+    const other = await asMe('GET', `/admin/v1/workspaces/${theirs.workspace}`);
+    const missing = await asMe('GET', '/admin/v1/workspaces/wrk_doesnotexist');
+    expect(other.status).toBe(404);
+    expect(other.raw.replace(theirs.workspace, 'ID')).toBe(missing.raw.replace('wrk_doesnotexist', 'ID'));
+  });
+
   it('gets for another tenant\'s key exactly the 404 a missing key gets', async () => {
     const other = await asMe('GET', `/admin/v1/keys/${theirs.keyId}`);
     const missing = await asMe('GET', '/admin/v1/keys/key_doesnotexist');
@@ -82,6 +90,10 @@ describe('a tenant key on the admin API', () => {
     ['revoke its own key', 'POST', () => `/admin/v1/keys/${mine.keyId}/revoke`, undefined],
     ['revoke another tenant\'s key', 'POST', () => `/admin/v1/keys/${theirs.keyId}/revoke`, undefined],
     ['delete its own key', 'DELETE', () => `/admin/v1/keys/${mine.keyId}`, undefined],
+    ['change its own tenant', 'PATCH', () => `/admin/v1/tenants/${mine.tenant}`, { tier: 'gold' }],
+    ['change its own workspace', 'PATCH', () => `/admin/v1/workspaces/${mine.workspace}`, { spend_limit_usd: null }],
+    ['change its own key', 'PATCH', () => `/admin/v1/keys/${mine.keyId}`, { priority: 'interactive' }],
+    ['change another tenant\'s key', 'PATCH', () => `/admin/v1/keys/${theirs.keyId}`, { priority: 'interactive' }],
   ])('is refused with the same 403 when it tries to %s', async (_what, method, path, body) => {
     const r = await asMe(method, path(), body);
     expect(r.status).toBe(403);
@@ -91,6 +103,9 @@ describe('a tenant key on the admin API', () => {
   it('changed nothing by those attempts', async () => {
     expect((await rig.store.getKey(mine.keyId))?.revokedAt).toBeNull();
     expect((await rig.store.getKey(theirs.keyId))?.revokedAt).toBeNull();
+    expect((await rig.store.getKey(mine.keyId))?.priority).toBeNull();
+    expect((await rig.store.getTenant(mine.tenant))?.tier).toBe('default');
     expect(await rig.store.listTenants()).toHaveLength(2);
+    expect(await rig.store.listAudit({})).toEqual([]);
   });
 });

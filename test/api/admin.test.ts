@@ -130,7 +130,7 @@ describe('the admin API', () => {
       expect(secret).toMatch(/^sk-sy-[A-Za-z0-9_-]{40}$/);
       expect(key).toEqual({
         id: expect.stringMatching(/^key_/), type: 'api_key', tenant_id: t.id, workspace_id: expect.stringMatching(/^wrk_/), name: 'ci',
-        hint: `sk-sy-…${secret.slice(-4)}`, created_at: expect.any(String), revoked_at: null,
+        hint: `sk-sy-…${secret.slice(-4)}`, priority: null, created_at: expect.any(String), revoked_at: null,
       });
       const list = await rig.call('GET', `/admin/v1/tenants/${t.id}/keys`);
       expect(list.json.data).toEqual([key]);

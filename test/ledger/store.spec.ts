@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store, UsageRecord } from '../../src/ledger/index.js';
+import { auditSpec } from './audit.spec.js';
 
 // One specification for every Store backend. `open` may be called several times and must reach
 // the same database each time (that is how a restart is tested); `cleanup` removes it.
@@ -8,6 +9,8 @@ import type { Store, UsageRecord } from '../../src/ledger/index.js';
 export interface StoreHarness {
   open(now: () => number): Promise<Store>;
   cleanup(): Promise<void>;
+  /** From now on the database refuses audit records whose actor is `saboteur` (a trigger). */
+  sabotageAudit(): Promise<void>;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -140,7 +143,7 @@ export function storeSpec(name: string, makeHarness: () => StoreHarness): void {
         const r = await store.createKey({ tenantId, name: 'lookup' });
         if (!r.ok) throw new Error(r.error.message);
         const g = await store.findKeyByHash(sha256(r.value.secret));
-        expect(g).toEqual({ key: r.value.key, tier: 'silver', allowedRegions: ['us-east'] });
+        expect(g).toEqual({ key: r.value.key, tier: 'silver', allowedRegions: ['us-east'], priority: null, spendLimitUsd: null });
         expect(await store.findKeyByHash(sha256('sk-sy-nothing'))).toBeNull();
       });
 
@@ -172,7 +175,7 @@ export function storeSpec(name: string, makeHarness: () => StoreHarness): void {
         const r = await store.createKey({ tenantId, name: 'warm' });
         if (!r.ok) throw new Error(r.error.message);
         const g = (await store.activeKeys()).find((x) => x.key.id === r.value.key.id);
-        expect(g).toEqual({ key: r.value.key, tier: 'silver', allowedRegions: ['us-east'] });
+        expect(g).toEqual({ key: r.value.key, tier: 'silver', allowedRegions: ['us-east'], priority: null, spendLimitUsd: null });
       });
 
       it('imports a chosen secret once and refuses a duplicate or an unusable one', async () => {
@@ -226,6 +229,8 @@ export function storeSpec(name: string, makeHarness: () => StoreHarness): void {
         expect(d.key.revokedAt).toBeNull();
       });
     });
+
+    auditSpec({ store: () => store, now, advance: (ms) => { t += ms; }, sabotageAudit: () => h.sabotageAudit() });
 
     describe('usage', () => {
       const T0 = 1_760_000_000_000;
@@ -313,6 +318,31 @@ export function storeSpec(name: string, makeHarness: () => StoreHarness): void {
         expect(await store.usageSummary({ tenantId: 'ten_nothing' })).toEqual({
           requests: 0, inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, costUsd: 0, byOutcome: {}, byModel: [],
         });
+      });
+    });
+
+    describe('spend by workspace', () => {
+      // Later than every other usage record here, so the window holds only these.
+      const M = 1_900_000_000_000;
+      beforeAll(async () => {
+        await store.insertUsage([
+          usage({ tenantId: 'ten_spend', workspaceId: 'wrk_s1', startedAt: M, costUsd: 0.5 }),
+          usage({ tenantId: 'ten_spend', workspaceId: 'wrk_s1', startedAt: M + 1, costUsd: 0.25 }),
+          usage({ tenantId: 'ten_spend', workspaceId: 'wrk_s2', startedAt: M - 1, costUsd: 100 }), // before the window
+          usage({ tenantId: 'ten_spend', workspaceId: 'wrk_s2', startedAt: M + 5, costUsd: 0.125, outcome: 'timeout', status: 504 }),
+          usage({ tenantId: 'ten_other', workspaceId: 'wrk_s3', startedAt: M + 9, costUsd: 2 }),
+        ]);
+      });
+
+      it('sums the cost of requests started at or after since, per workspace', async () => {
+        expect(await store.spendByWorkspace(M)).toEqual(new Map([['wrk_s1', 0.75], ['wrk_s2', 0.125], ['wrk_s3', 2]]));
+        expect(await store.spendByWorkspace(M + 2)).toEqual(new Map([['wrk_s2', 0.125], ['wrk_s3', 2]]));
+        expect((await store.spendByWorkspace(M - 1)).get('wrk_s2')).toBe(100.125);
+      });
+
+      it('answers every workspace asked for, 0 when it spent nothing, and no other', async () => {
+        expect(await store.spendByWorkspace(M, ['wrk_s1', 'wrk_idle'])).toEqual(new Map([['wrk_s1', 0.75], ['wrk_idle', 0]]));
+        expect(await store.spendByWorkspace(M, [])).toEqual(new Map());
       });
     });
 

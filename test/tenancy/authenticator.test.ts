@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStore, type KeyGrant, type Store } from '../../src/ledger/index.js';
+import { grantOf, openStore, type KeyGrant, type Store } from '../../src/ledger/index.js';
 import { createAuthenticator, type Authenticator } from '../../src/tenancy/index.js';
 
 /** The real store, with its look-ups counted and, when asked, held until released or failed. */
@@ -47,7 +47,7 @@ describe('the authenticator', () => {
   async function newKey(): Promise<{ secret: string; keyId: string; grant: KeyGrant }> {
     const r = await base.createKey({ tenantId, name: 'k' });
     if (!r.ok) throw new Error(r.error.message);
-    return { secret: r.value.secret, keyId: r.value.key.id, grant: { key: r.value.key, tier: 'gold', allowedRegions: ['eu-west'] } };
+    return { secret: r.value.secret, keyId: r.value.key.id, grant: { key: r.value.key, tier: 'gold', allowedRegions: ['eu-west'], priority: null, spendLimitUsd: null } };
   }
 
   beforeEach(async () => {
@@ -71,7 +71,7 @@ describe('the authenticator', () => {
     await auth.ready;
     const ctx = auth.authenticate(k.secret);
     expect(ctx).not.toBeInstanceOf(Promise);
-    expect(ctx).toEqual({ keyId: k.keyId, tenantId, workspaceId, tier: 'gold', allowedRegions: ['eu-west'] });
+    expect(ctx).toEqual({ keyId: k.keyId, tenantId, workspaceId, tier: 'gold', allowedRegions: ['eu-west'], priority: null, spendLimitUsd: null });
     expect(auth.authenticate(k.secret)).toBe(ctx); // the same object: nothing allocated per request
     expect(w.lookups).toBe(0);
   });
@@ -180,6 +180,67 @@ describe('the authenticator', () => {
     auth.remember(k.grant);
     expect(auth.authenticate(k.secret)).toMatchObject({ keyId: k.keyId, tier: 'gold' });
     expect(w.lookups).toBe(0);
+  });
+
+  it('carries the key\'s priority and its workspace\'s spend limit', async () => {
+    await base.updateWorkspace(workspaceId, { spendLimitUsd: 500 });
+    const r = await base.createKey({ tenantId, name: 'batchy', priority: 'batch' });
+    if (!r.ok) throw new Error(r.error.message);
+    auth = createAuthenticator(store, { now });
+    await auth.ready;
+    expect(auth.authenticate(r.value.secret)).toMatchObject({ priority: 'batch', spendLimitUsd: 500 });
+  });
+
+  it('answers with a grant changed in this process at once, without a look-up', async () => {
+    const k = await newKey();
+    auth = createAuthenticator(store, { now });
+    await auth.ready;
+    expect(auth.authenticate(k.secret)).toMatchObject({ priority: null, spendLimitUsd: null });
+    const key = await base.updateKey(k.keyId, { priority: 'interactive' });
+    const ws = await base.updateWorkspace(workspaceId, { spendLimitUsd: 25 });
+    const t = await base.getTenant(tenantId);
+    if (!key.ok || !ws.ok || !t) throw new Error('setup');
+    auth.invalidate(k.keyId);
+    auth.remember(grantOf(t, ws.value, key.value));
+    expect(auth.authenticate(k.secret)).toMatchObject({ keyId: k.keyId, priority: 'interactive', spendLimitUsd: 25 });
+    expect(w.lookups).toBe(0);
+  });
+
+  it('keeps a grant remembered while a reload that began before the change was running', async () => {
+    const k = await newKey();
+    auth = createAuthenticator(store, { now });
+    await auth.ready;
+    const g = gate();
+    const slow = new Proxy(base, {
+      get: (t, p, r) => (p === 'activeKeys' ? async () => { const all = await t.activeKeys(); await g.p; return all; } : Reflect.get(t, p, r)),
+    });
+    const a2 = createAuthenticator(slow, { now });
+    try {
+      // a2's first load has read the old grant and is held; the admin change lands meanwhile
+      await new Promise((r) => setTimeout(r, 10));
+      const key = await base.updateKey(k.keyId, { priority: 'batch' });
+      const ws = await base.getWorkspace(workspaceId);
+      const t = await base.getTenant(tenantId);
+      if (!key.ok || !ws || !t) throw new Error('setup');
+      a2.invalidate(k.keyId);
+      a2.remember(grantOf(t, ws, key.value));
+      g.open();
+      await a2.ready;
+      expect(a2.authenticate(k.secret)).toMatchObject({ priority: 'batch' });
+    } finally {
+      a2.close();
+    }
+  });
+
+  it('picks up a priority or limit changed by another process on the next refresh', async () => {
+    const k = await newKey();
+    auth = createAuthenticator(store, { now });
+    await auth.ready;
+    await base.updateKey(k.keyId, { priority: 'batch' }); // another gateway instance did these
+    await base.updateWorkspace(workspaceId, { spendLimitUsd: 10 });
+    expect(auth.authenticate(k.secret)).toMatchObject({ priority: null, spendLimitUsd: null });
+    await auth.refresh();
+    expect(auth.authenticate(k.secret)).toMatchObject({ priority: 'batch', spendLimitUsd: 10 });
   });
 
   it('fails closed without caching when the store cannot answer', async () => {

@@ -38,6 +38,17 @@ describe('creating a key by hand (switchyard keys create)', () => {
     await expect(createKeyFor(store, { tenant: 'acme', workspace: 'wrk_nope' })).rejects.toThrow(/workspace wrk_nope not found/);
   });
 
+  it('enters what it creates in the audit trail as the cli, or the actor it is given', async () => {
+    const k = await createKeyFor(store, { tenant: 'acme', workspace: 'prod' });
+    const recs = await store.listAudit({ tenantId: k.tenantId });
+    expect(recs.map((r) => [r.actor, r.action, r.target]).reverse()).toEqual([
+      ['cli', 'tenant.create', k.tenantId], ['cli', 'workspace.create', expect.stringMatching(/^wrk_/)],
+      ['cli', 'workspace.create', k.workspaceId], ['cli', 'key.create', k.keyId],
+    ]);
+    const again = await createKeyFor(store, { tenant: 'acme', actor: 'ops-bot' });
+    expect((await store.listAudit({ target: again.keyId }))[0].actor).toBe('ops-bot');
+  });
+
   it('refuses a name two tenants share, listing their ids', async () => {
     await store.createTenant({ name: 'twin' });
     await store.createTenant({ name: 'twin' });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PRIORITIES, type Priority } from '../../ledger/index.js';
 
 // Request bodies and query strings, validated before anything is touched. Unknown fields are
 // refused rather than ignored: a misspelt `allowed_regions` silently ignored would grant any region.
@@ -11,25 +12,56 @@ const name = (what: string) => z.string(typeError(`${what} name must be a string
 
 const region = z.string({ error: 'each region must be a string' }).min(1, 'a region name must not be empty').max(64, 'a region name must be at most 64 characters');
 
+const tier = z.string({ error: 'tier must be a string' })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'tier must be 1–64 letters, digits, ., _ or -, starting with a letter or digit');
+
+const allowedRegions = z.array(region, { error: 'allowed_regions must be an array of region names, or null for any region' })
+  .min(1, 'allowed_regions must name at least one region; use null to allow any region')
+  .max(64, 'allowed_regions may name at most 64 regions')
+  .transform((a) => [...new Set(a)])
+  .nullable();
+
+const priority = z.enum(PRIORITIES as unknown as [Priority, ...Priority[]], { error: `priority must be one of ${PRIORITIES.join(', ')}, or null for the tier's default` })
+  .nullable();
+
+const spendLimit = z.number({ error: "spend_limit_usd must be a number of USD, or null for the tier's limit" })
+  .min(0, "spend_limit_usd must be at least 0; use null for the tier's limit")
+  .nullable();
+
 export const newTenantBody = z.strictObject({
   name: name('tenant'),
-  tier: z.string({ error: 'tier must be a string' })
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'tier must be 1–64 letters, digits, ., _ or -, starting with a letter or digit')
-    .optional(),
-  allowed_regions: z.array(region, { error: 'allowed_regions must be an array of region names, or null for any region' })
-    .min(1, 'allowed_regions must name at least one region; use null to allow any region')
-    .max(64, 'allowed_regions may name at most 64 regions')
-    .transform((a) => [...new Set(a)])
-    .nullable()
-    .optional(),
+  tier: tier.optional(),
+  allowed_regions: allowedRegions.optional(),
+});
+
+export const tenantPatchBody = z.strictObject({
+  name: name('tenant').optional(),
+  tier: tier.optional(),
+  allowed_regions: allowedRegions.optional(),
 });
 
 export const newWorkspaceBody = z.strictObject({ name: name('workspace') });
 
+export const workspacePatchBody = z.strictObject({
+  name: name('workspace').optional(),
+  spend_limit_usd: spendLimit.optional(),
+});
+
 export const newKeyBody = z.strictObject({
   name: name('key').optional(),
   workspace_id: z.string({ error: 'workspace_id must be a string' }).min(1, 'workspace_id must not be empty').optional(),
+  priority: priority.optional(),
 });
+
+export const keyPatchBody = z.strictObject({
+  name: name('key').optional(),
+  priority: priority.optional(),
+});
+
+/** A PATCH that names no field is almost always a mistake (a misspelt field is refused already). */
+export function nothingToChange(fields: readonly string[]): string {
+  return `body: nothing to change; send at least one of ${fields.join(', ')}`;
+}
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -74,16 +106,16 @@ export function parseLimit(q: URLSearchParams, dflt: number, max: number): Parse
   return { ok: true, value: n };
 }
 
-/** Usage paging cursor: opaque to clients, `<startedAt ms>.<request id>` in base64url. */
-export function encodeCursor(startedAt: number, requestId: string): string {
-  return Buffer.from(`${startedAt}.${requestId}`).toString('base64url');
+/** Paging cursor (usage, audit): opaque to clients, `<time ms>.<id>` of the last row in base64url. */
+export function encodeCursor(at: number, id: string): string {
+  return Buffer.from(`${at}.${id}`).toString('base64url');
 }
 
-export function decodeCursor(v: string | null): Parsed<{ startedAt: number; requestId: string } | undefined> {
+export function decodeCursor(v: string | null): Parsed<{ at: number; id: string } | undefined> {
   if (v === null || v === '') return { ok: true, value: undefined };
   const s = Buffer.from(v, 'base64url').toString('utf8');
   const dot = s.indexOf('.');
   const t = Number(s.slice(0, dot));
   if (dot <= 0 || !Number.isInteger(t) || dot === s.length - 1) return { ok: false, message: 'page: not a cursor this API issued; pass next_page from the previous answer unchanged' };
-  return { ok: true, value: { startedAt: t, requestId: s.slice(dot + 1) } };
+  return { ok: true, value: { at: t, id: s.slice(dot + 1) } };
 }

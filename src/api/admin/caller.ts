@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { bearer, extractKey, type AuthContext, type Authenticator, type HeaderBag } from '../../tenancy/index.js';
-import { unauthorized, type AdminResponse } from './reply.js';
+import { badRequest, unauthorized, type AdminResponse } from './reply.js';
 
 // Who is asking. The admin token (Bearer or x-admin-token) may do everything; a tenant's own API
 // key may read its own tenant. The token is compared as sha256 digests with timingSafeEqual, so
@@ -48,4 +48,21 @@ export function callerCheck(authenticator: Authenticator, adminToken: string | n
 
 function tenantCaller(auth: AuthContext | null): AdminResponse | Caller {
   return auth === null ? BAD_CREDENTIALS : { admin: false, auth };
+}
+
+export const ACTOR_HEADER = 'x-switchyard-actor';
+const MAX_ACTOR = 200;
+
+/**
+ * Who the audit trail names for a change made with the admin token: `admin`, or `admin:<name>`
+ * when the request says whose hands are on it (`x-switchyard-actor: alice`, a tool's name…). The
+ * token is shared, so the name is the caller's word, recorded as given; it is not authentication.
+ */
+export function actorOf(headers: HeaderBag): { ok: true; actor: string } | { ok: false; reply: AdminResponse } {
+  let v = headers[ACTOR_HEADER];
+  if (Array.isArray(v)) v = v[0];
+  const name = v?.trim() ?? '';
+  if (name === '') return { ok: true, actor: 'admin' };
+  if (name.length > MAX_ACTOR) return { ok: false, reply: badRequest(`${ACTOR_HEADER}: at most ${MAX_ACTOR} characters, got ${name.length}`) };
+  return { ok: true, actor: 'admin:' + name };
 }

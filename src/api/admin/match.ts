@@ -3,11 +3,11 @@
 const PREFIX = '/admin/v1/';
 
 export type Route =
-  | 'tenants' | 'tenant' | 'workspaces' | 'keys' | 'usage' | 'summary' | 'key' | 'revoke';
+  | 'tenants' | 'tenant' | 'workspaces' | 'workspace' | 'keys' | 'usage' | 'summary' | 'key' | 'revoke' | 'audit';
 
 export const ALLOW: Record<Route, readonly string[]> = {
-  tenants: ['GET', 'POST'], tenant: ['GET'], workspaces: ['GET', 'POST'], keys: ['GET', 'POST'],
-  usage: ['GET'], summary: ['GET'], key: ['GET', 'DELETE'], revoke: ['POST'],
+  tenants: ['GET', 'POST'], tenant: ['GET', 'PATCH'], workspaces: ['GET', 'POST'], workspace: ['GET', 'PATCH'], keys: ['GET', 'POST'],
+  usage: ['GET'], summary: ['GET'], key: ['GET', 'PATCH', 'DELETE'], revoke: ['POST'], audit: ['GET'],
 };
 
 /** `/admin/v1/tenants/ten_1/keys` → { route: 'keys', id: 'ten_1' } */
@@ -27,6 +27,10 @@ export function match(pathname: string): { route: Route; id: string } | null {
   } else if (s[0] === 'keys') {
     if (s.length === 2) return { route: 'key', id };
     if (s.length === 3 && s[2] === 'revoke') return { route: 'revoke', id };
+  } else if (s[0] === 'workspaces') {
+    if (s.length === 2) return { route: 'workspace', id };
+  } else if (s[0] === 'audit') {
+    if (s.length === 1) return { route: 'audit', id };
   }
   return null;
 }

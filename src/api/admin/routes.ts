@@ -1,62 +1,68 @@
-import type { ApiKey, Store, StoreError, Tenant } from '../../ledger/index.js';
+import type { ApiKey, AuditActor, Store, Tenant, Workspace } from '../../ledger/index.js';
 import type { Authenticator } from '../../tenancy/index.js';
-import { decodeCursor, encodeCursor, newKeyBody, newTenantBody, newWorkspaceBody, parseBody, parseLimit, parseTime } from './bodies.js';
+import { decodeCursor, encodeCursor, parseLimit, parseTime } from './bodies.js';
 import type { Caller } from './caller.js';
+import { createChanges, keyMissing } from './changes.js';
 import type { Route } from './match.js';
-import { badRequest, conflict, notFound, ok, type AdminResponse } from './reply.js';
-import { keyView, listView, summaryView, tenantView, usageView, workspaceView } from './views.js';
+import { badRequest, notFound, ok, type AdminResponse } from './reply.js';
+import { auditView, keyView, listView, summaryView, tenantView, usageView, workspaceView } from './views.js';
 
 // What each admin route does, once the caller is known and allowed the method. Reads by a tenant
-// key are scoped here: a foreign id is looked up as if it did not exist.
+// key are scoped here: a foreign id is looked up as if it did not exist. Changes are in changes.ts;
+// `change` is who makes one (admin.ts lets only the admin token past with a method other than GET),
+// null for a read.
 
-const NO_STORE = { 'cache-control': 'no-store' };
-
-export type RouteHandler = (caller: Caller, method: string, route: Route, id: string, query: URLSearchParams, body: Buffer) => Promise<AdminResponse>;
-
-function storeError(e: StoreError): AdminResponse {
-  if (e.kind === 'not_found') return notFound(e.message);
-  if (e.kind === 'conflict') return conflict(e.message);
-  return badRequest(e.message);
-}
+export type RouteHandler = (
+  caller: Caller, method: string, route: Route, id: string, query: URLSearchParams, body: Buffer, change: AuditActor | null,
+) => Promise<AdminResponse>;
 
 const tenantMissing = (id: string): AdminResponse => notFound(`tenant ${id} not found`);
-const keyMissing = (id: string): AdminResponse => notFound(`key ${id} not found`);
+const workspaceMissing = (id: string): AdminResponse => notFound(`workspace ${id} not found`);
+const NOTHING = { data: [], has_more: false, next_page: null };
 
-export function createRoutes(store: Store, authenticator: Authenticator): RouteHandler {
+export function createRoutes(store: Store, authenticator: Authenticator, tiers?: readonly string[]): RouteHandler {
+  const changes = createChanges(store, authenticator, tiers);
+
   /** The tenant a caller may see: missing and foreign answer alike. */
   async function visibleTenant(caller: Caller, id: string): Promise<Tenant | null> {
     if (!caller.admin && caller.auth.tenantId !== id) return null;
     return store.getTenant(id);
   }
 
-  /** A visible tenant and the `since` / `before` bounds of a usage query, or the reply that refuses it. */
-  async function usageWindow(caller: Caller, id: string, query: URLSearchParams): Promise<
-    { ok: true; t: Tenant; since: number | undefined; before: number | undefined } | { ok: false; reply: AdminResponse }
-  > {
-    const t = await visibleTenant(caller, id);
-    if (!t) return { ok: false, reply: tenantMissing(id) };
-    const since = parseTime(query, 'since');
-    if (!since.ok) return { ok: false, reply: badRequest(since.message) };
-    const before = parseTime(query, 'before');
-    if (!before.ok) return { ok: false, reply: badRequest(before.message) };
-    return { ok: true, t, since: since.value, before: before.value };
+  async function visibleWorkspace(caller: Caller, id: string): Promise<Workspace | null> {
+    const w = await store.getWorkspace(id);
+    return w === null || (!caller.admin && caller.auth.tenantId !== w.tenantId) ? null : w;
   }
 
   async function visibleKey(caller: Caller, id: string): Promise<ApiKey | null> {
     const key = await store.getKey(id);
-    if (key === null || (!caller.admin && caller.auth.tenantId !== key.tenantId)) return null;
-    return key;
+    return key === null || (!caller.admin && caller.auth.tenantId !== key.tenantId) ? null : key;
   }
 
-  async function route(caller: Caller, method: string, route: Route, id: string, query: URLSearchParams, body: Buffer): Promise<AdminResponse> {
+  /** `since` / `before` / `limit` / `page` of a listing, or the reply that refuses them. */
+  function window(query: URLSearchParams): { ok: true; since?: number; before?: number; limit: number; page?: { at: number; id: string } } | { ok: false; reply: AdminResponse } {
+    const since = parseTime(query, 'since');
+    if (!since.ok) return { ok: false, reply: badRequest(since.message) };
+    const before = parseTime(query, 'before');
+    if (!before.ok) return { ok: false, reply: badRequest(before.message) };
+    const limit = parseLimit(query, 100, 1000);
+    if (!limit.ok) return { ok: false, reply: badRequest(limit.message) };
+    const page = decodeCursor(query.get('page'));
+    if (!page.ok) return { ok: false, reply: badRequest(page.message) };
+    return { ok: true, since: since.value, before: before.value, limit: limit.value, page: page.value };
+  }
+
+  /** One page of rows fetched with limit + 1: the extra row only says there is more. */
+  function paged<T>(rows: T[], limit: number, view: (r: T) => unknown, cursor: (r: T) => string) {
+    const more = rows.length > limit;
+    const data = more ? rows.slice(0, limit) : rows;
+    return { data: data.map(view), has_more: more, next_page: more ? cursor(data[data.length - 1]) : null };
+  }
+
+  async function route(caller: Caller, method: string, route: Route, id: string, query: URLSearchParams, body: Buffer, change: AuditActor | null): Promise<AdminResponse> {
     switch (route) {
       case 'tenants': {
-        if (method === 'POST') {
-          const b = parseBody(newTenantBody, body);
-          if (!b.ok) return badRequest(b.message);
-          const r = await store.createTenant({ name: b.value.name, tier: b.value.tier, allowedRegions: b.value.allowed_regions ?? null });
-          return r.ok ? ok(201, tenantView(r.value.tenant)) : storeError(r.error);
-        }
+        if (change) return changes.createTenant(body, change);
         const limit = parseLimit(query, 100, 1000);
         if (!limit.ok) return badRequest(limit.message);
         if (!caller.admin) {
@@ -68,76 +74,77 @@ export function createRoutes(store: Store, authenticator: Authenticator): RouteH
         return ok(200, listView((more ? rows.slice(0, limit.value) : rows).map(tenantView), more));
       }
       case 'tenant': {
+        if (change) return changes.patchTenant(id, body, change);
         const t = await visibleTenant(caller, id);
         return t ? ok(200, tenantView(t)) : tenantMissing(id);
       }
       case 'workspaces': {
         const t = await visibleTenant(caller, id);
         if (!t) return tenantMissing(id);
-        if (method === 'POST') {
-          const b = parseBody(newWorkspaceBody, body);
-          if (!b.ok) return badRequest(b.message);
-          const r = await store.createWorkspace(t.id, b.value.name);
-          return r.ok ? ok(201, workspaceView(r.value)) : storeError(r.error);
-        }
+        if (change) return changes.createWorkspace(t, body, change);
         return ok(200, listView((await store.listWorkspaces(t.id)).map(workspaceView), false));
+      }
+      case 'workspace': {
+        if (change) return changes.patchWorkspace(id, body, change);
+        const w = await visibleWorkspace(caller, id);
+        return w ? ok(200, workspaceView(w)) : workspaceMissing(id);
       }
       case 'keys': {
         const t = await visibleTenant(caller, id);
         if (!t) return tenantMissing(id);
-        if (method === 'POST') {
-          const b = parseBody(newKeyBody, body);
-          if (!b.ok) return badRequest(b.message);
-          const r = await store.createKey({ tenantId: t.id, workspaceId: b.value.workspace_id, name: b.value.name ?? 'default' });
-          if (!r.ok) return storeError(r.error);
-          authenticator.remember({ key: r.value.key, tier: t.tier, allowedRegions: t.allowedRegions });
-          return ok(201, { ...keyView(r.value.key), secret: r.value.secret }, NO_STORE);
-        }
+        if (change) return changes.createKey(t, body, change);
         const ws = query.get('workspace_id') || undefined;
         return ok(200, listView((await store.listKeys(t.id, ws)).map(keyView), false));
       }
       case 'key': {
+        if (change && method === 'PATCH') return changes.patchKey(id, body, change);
         const k = await visibleKey(caller, id);
         if (!k) return keyMissing(id);
-        if (method === 'GET') return ok(200, keyView(k));
-        return revoke(k);
+        return change ? changes.revoke(k, change) : ok(200, keyView(k));
       }
       case 'revoke': {
         const k = await visibleKey(caller, id);
-        return k ? revoke(k) : keyMissing(id);
+        return k && change ? changes.revoke(k, change) : keyMissing(id);
       }
       case 'usage': {
-        const w = await usageWindow(caller, id, query);
+        const t = await visibleTenant(caller, id);
+        if (!t) return tenantMissing(id);
+        const w = window(query);
         if (!w.ok) return w.reply;
-        const { t, since, before } = w;
-        const limit = parseLimit(query, 100, 1000);
-        if (!limit.ok) return badRequest(limit.message);
-        const page = decodeCursor(query.get('page'));
-        if (!page.ok) return badRequest(page.message);
         const rows = await store.queryUsage({
-          tenantId: t.id, workspaceId: query.get('workspace_id') || undefined, since, before,
-          olderThan: page.value, limit: limit.value + 1,
+          tenantId: t.id, workspaceId: query.get('workspace_id') || undefined, since: w.since, before: w.before,
+          olderThan: w.page && { startedAt: w.page.at, requestId: w.page.id }, limit: w.limit + 1,
         });
-        const more = rows.length > limit.value;
-        const data = more ? rows.slice(0, limit.value) : rows;
-        const last = data[data.length - 1];
-        return ok(200, { data: data.map(usageView), has_more: more, next_page: more ? encodeCursor(last.startedAt, last.requestId) : null });
+        return ok(200, paged(rows, w.limit, usageView, (r) => encodeCursor(r.startedAt, r.requestId)));
       }
       case 'summary': {
-        const w = await usageWindow(caller, id, query);
-        if (!w.ok) return w.reply;
-        const { t, since, before } = w;
+        const t = await visibleTenant(caller, id);
+        if (!t) return tenantMissing(id);
+        const since = parseTime(query, 'since');
+        if (!since.ok) return badRequest(since.message);
+        const before = parseTime(query, 'before');
+        if (!before.ok) return badRequest(before.message);
         const ws = query.get('workspace_id') || undefined;
-        const s = await store.usageSummary({ tenantId: t.id, workspaceId: ws, since, before });
-        return ok(200, summaryView(t.id, ws ?? null, since, before, s));
+        const s = await store.usageSummary({ tenantId: t.id, workspaceId: ws, since: since.value, before: before.value });
+        return ok(200, summaryView(t.id, ws ?? null, since.value, before.value, s));
+      }
+      case 'audit': {
+        const w = window(query);
+        if (!w.ok) return w.reply;
+        let tenantId = query.get('tenant_id') || undefined;
+        if (!caller.admin) {
+          // A tenant key reads its own tenant's records; naming another tenant finds nothing, as a
+          // tenant without records would, so ids cannot be probed.
+          if (tenantId !== undefined && tenantId !== caller.auth.tenantId) return ok(200, NOTHING);
+          tenantId = caller.auth.tenantId;
+        }
+        const rows = await store.listAudit({
+          tenantId, action: query.get('action') || undefined, target: query.get('target') || undefined,
+          since: w.since, before: w.before, olderThan: w.page, limit: w.limit + 1,
+        });
+        return ok(200, paged(rows, w.limit, auditView, (r) => encodeCursor(r.at, r.id)));
       }
     }
-  }
-
-  async function revoke(k: ApiKey): Promise<AdminResponse> {
-    const r = await store.revokeKey(k.id);
-    authenticator.invalidate(k.id);
-    return r ? ok(200, keyView(r)) : keyMissing(k.id);
   }
 
   return route;

@@ -1,4 +1,4 @@
-import type { ApiKey, Tenant, UsageRecord, UsageSummary, UsageTotals, Workspace } from '../../ledger/index.js';
+import type { ApiKey, AuditRecord, Tenant, UsageRecord, UsageSummary, UsageTotals, Workspace } from '../../ledger/index.js';
 
 // The admin API's JSON: snake_case fields, RFC 3339 times. The key view has no hash, ever; the
 // secret appears only in the answer to the POST that created it.
@@ -11,14 +11,36 @@ export function tenantView(t: Tenant) {
 }
 
 export function workspaceView(w: Workspace) {
-  return { id: w.id, type: 'workspace', tenant_id: w.tenantId, name: w.name, created_at: iso(w.createdAt) };
+  return { id: w.id, type: 'workspace', tenant_id: w.tenantId, name: w.name, spend_limit_usd: w.spendLimitUsd, created_at: iso(w.createdAt) };
 }
 
 export function keyView(k: ApiKey) {
   return {
     id: k.id, type: 'api_key', tenant_id: k.tenantId, workspace_id: k.workspaceId, name: k.name, hint: k.hint,
-    created_at: iso(k.createdAt), revoked_at: isoOrNull(k.revokedAt),
+    priority: k.priority, created_at: iso(k.createdAt), revoked_at: isoOrNull(k.revokedAt),
   };
+}
+
+/**
+ * An audit record. The store keeps a tenant, workspace or key as its own row type; here it reads
+ * as the same view GET answers with, so a record's `after` can be compared with what GET shows.
+ * Records written elsewhere (`fleet.…`) pass through as they were written.
+ */
+export function auditView(r: AuditRecord) {
+  return {
+    id: r.id, at: iso(r.at), actor: r.actor, action: r.action, target: r.target, tenant_id: r.tenantId, request_id: r.requestId,
+    before: rowView(r.action, r.before), after: rowView(r.action, r.after),
+  };
+}
+
+function rowView(action: string, row: unknown): unknown {
+  if (typeof row !== 'object' || row === null) return row;
+  switch (action.split('.', 1)[0]) {
+    case 'tenant': return tenantView(row as Tenant);
+    case 'workspace': return workspaceView(row as Workspace);
+    case 'key': return keyView(row as ApiKey);
+    default: return row;
+  }
 }
 
 export function usageView(r: UsageRecord) {
