@@ -33,7 +33,17 @@ const addBody = z.object({
   api_key: z.string().min(1).optional(),
 }).strict();
 
-export function fleetAdmin(deps: FleetAdminDeps, method: string, path: string, body: Buffer): AdminResponse {
+/** A change to the fleet, for the audit trail: what it was before and after (no api_key). */
+export interface FleetChange {
+  readonly action: 'fleet.replica.add' | 'fleet.replica.remove' | 'fleet.replica.drain' | 'fleet.replica.undrain' | 'fleet.replica.readmit';
+  readonly target: string;
+  readonly before: Record<string, unknown> | null;
+  readonly after: Record<string, unknown> | null;
+}
+
+export type FleetAdminResponse = AdminResponse & { readonly change?: FleetChange };
+
+export function fleetAdmin(deps: FleetAdminDeps, method: string, path: string, body: Buffer): FleetAdminResponse {
   if (path === '/admin/v1/fleet') {
     if (method !== 'GET') return notAllowed(method, 'GET');
     return ok(200, { data: deps.fleet.all.map((r) => view(deps, r)) });
@@ -51,21 +61,32 @@ export function fleetAdmin(deps: FleetAdminDeps, method: string, path: string, b
   if (action === undefined) {
     if (method === 'GET') return ok(200, view(deps, r));
     if (method !== 'DELETE') return notAllowed(method, 'GET, DELETE');
+    const before = audited(r);
     deps.fleet.remove(r);
     const backend = deps.backends.get(r);
     // its requests in flight finish on the open connections; the pool closes when they are done
     void closeWhenIdle(r, backend).then(() => deps.backends.delete(r));
-    return ok(200, { id: r.id, type: 'replica_deleted', inflight: r.inflight });
+    return { ...ok(200, { id: r.id, type: 'replica_deleted', inflight: r.inflight }), change: { action: 'fleet.replica.remove', target: r.id, before, after: null } };
   }
   if (method !== 'POST') return notAllowed(method, 'POST');
+  const before = audited(r);
   if (action === 'drain') deps.fleet.setDraining(r, true);
   else if (action === 'undrain') deps.fleet.setDraining(r, false);
   else if (deps.watch !== null) deps.watch.readmit(r);
   else deps.fleet.readmit(r);
-  return ok(200, view(deps, r));
+  const change: FleetChange = { action: `fleet.replica.${action as 'drain' | 'undrain' | 'readmit'}`, target: r.id, before, after: audited(r) };
+  return { ...ok(200, view(deps, r)), change };
 }
 
-function add(deps: FleetAdminDeps, body: Buffer): AdminResponse {
+/** What the audit trail keeps of a replica: its identity and state, not its telemetry or key. */
+function audited(r: Replica): Record<string, unknown> {
+  return {
+    id: r.id, model: r.model, served_model: r.servedModel, region: r.region, url: r.url,
+    healthy: r.healthy, draining: r.draining, ejected: r.ejectedUntilMs !== 0, routable: r.routable,
+  };
+}
+
+function add(deps: FleetAdminDeps, body: Buffer): FleetAdminResponse {
   let raw: unknown;
   try {
     raw = JSON.parse(body.toString('utf8'));
@@ -81,7 +102,7 @@ function add(deps: FleetAdminDeps, body: Buffer): AdminResponse {
   if (deps.fleet.byId(id) !== undefined) return err(409, 'invalid_request_error', `a replica named "${id}" is already in the fleet`);
   const r = deps.fleet.add({ id, model: b.model, servedModel: b.served_model ?? b.model, region: b.region, url: b.url });
   deps.backends.set(r, deps.createBackend(r, b.api_key));
-  return ok(201, view(deps, r));
+  return { ...ok(201, view(deps, r)), change: { action: 'fleet.replica.add', target: r.id, before: null, after: audited(r) } };
 }
 
 function view(deps: FleetAdminDeps, r: Replica): Record<string, unknown> {

@@ -8,7 +8,7 @@ import type { Config, ModelConfig } from '../config/index.js';
 import { isPriority, PRIORITIES, type Priority } from '../admission/index.js';
 import type { FleetRegistry, FleetWatch, Replica } from '../fleet/index.js';
 import { nextMonthUtc, type MonthlySpend } from '../limits/index.js';
-import type { LedgerWriter, UsageOutcome, UsageRecord } from '../ledger/index.js';
+import type { LedgerWriter, Store, UsageOutcome, UsageRecord } from '../ledger/index.js';
 import type { GatewayMetrics, Logger } from '../observe/index.js';
 import { extractKey, type AuthContext, type Authenticator } from '../tenancy/index.js';
 import type { UpstreamFailure } from '../upstream/index.js';
@@ -29,6 +29,8 @@ export interface GatewayDeps {
   rateLimits: RateLimits;
   admission: Admission;
   spend: MonthlySpend;
+  /** the admin audit trail, for fleet changes (the admin API writes its own) */
+  store: Pick<Store, 'appendAudit'>;
   backends: Map<Replica, Backend>;
   authenticator: Authenticator;
   ledger: LedgerWriter;
@@ -469,6 +471,8 @@ export class Gateway {
     if (!who.admin) {
       return void this.sendError(res, 'anthropic', { kind: 'permission', message: 'The fleet API needs the admin token; tenant keys cannot use it.' }, requestId);
     }
+    const actor = method === 'GET' ? 'admin' : this.#deps.admin.actor(req.headers);
+    if (typeof actor !== 'string') return this.sendJson(res, 'anthropic', requestId, actor.status, actor.body, actor.headers);
     const d = this.#deps;
     const out = fleetAdmin({
       fleet: d.fleet, watch: d.watch, prefixes: this.routing.prefixes, backends: d.backends,
@@ -476,6 +480,16 @@ export class Gateway {
       createBackend: (r, apiKey) => createBackend(d.config, r, apiKey),
     }, method, path, body);
     if (out.status === 201) this.#serveNewModels();
+    if (out.change !== undefined) {
+      const c = out.change;
+      // the change is made (in memory) before it is recorded; a lost record is logged, not undone
+      try {
+        const r = await d.store.appendAudit({ actor, action: c.action, target: c.target, tenantId: null, requestId, before: c.before, after: c.after });
+        if (!r.ok) d.log.error({ change: c.action, target: c.target, error: r.error }, 'audit record refused');
+      } catch (err) {
+        d.log.error({ err, change: c.action, target: c.target }, 'audit record not written');
+      }
+    }
     this.sendJson(res, 'anthropic', requestId, out.status, out.body, out.headers);
   }
 

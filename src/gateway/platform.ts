@@ -79,7 +79,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   await readSpend();
   const spendTimer = setInterval(() => void readSpend(), config.spend.refreshMs);
   spendTimer.unref();
-  const gateway = new Gateway({ config, fleet, watch, rateLimits, admission, spend, backends, authenticator, ledger, admin, metrics, log });
+  const gateway = new Gateway({ config, fleet, watch, rateLimits, admission, spend, store, backends, authenticator, ledger, admin, metrics, log });
   await watch.start();
   const addr = await gateway.listen(config.server.port, config.server.host);
   gateway.markReady();

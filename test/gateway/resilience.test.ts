@@ -76,8 +76,8 @@ const ask = (c: Anthropic, stream = false) => stream
   ? c.messages.create({ model: 'llama-3.1-8b', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'hi' }] }).then(async (s) => { let text = ''; for await (const e of s) if (e.type === 'content_block_delta' && e.delta.type === 'text_delta') text += e.delta.text; return text; })
   : c.messages.create({ model: 'llama-3.1-8b', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }).then((m) => (m.content[0] as { text: string }).text);
 
-async function admin(p: Platform, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${p.url}/admin/v1${path}`, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+async function admin(p: Platform, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${p.url}/admin/v1${path}`, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
   return { status: res.status, body: await res.json() };
 }
 
@@ -184,9 +184,15 @@ describe('the fleet admin API', () => {
     for (let i = 0; i < 4; i++) await ask(client);
     expect(a.seen).toBe(1);
     expect((await admin(p, 'GET', '/fleet/replicas/a')).body.state).toBe('drained');
-    await admin(p, 'POST', '/fleet/replicas/a/undrain');
+    await admin(p, 'POST', '/fleet/replicas/a/undrain', undefined, { 'x-switchyard-actor': 'ops@example.com' });
     for (let i = 0; i < 4; i++) await ask(client);
     expect(a.seen).toBeGreaterThan(1);
+    // both changes are in the audit trail, newest first, with who, when, before and after
+    const audit = (await admin(p, 'GET', '/audit?target=a')).body.data;
+    expect(audit.map((r: any) => [r.action, r.actor])).toEqual([['fleet.replica.undrain', 'admin:ops@example.com'], ['fleet.replica.drain', 'admin']]);
+    expect(audit[1].before).toMatchObject({ id: 'a', draining: false, routable: true });
+    expect(audit[1].after).toMatchObject({ id: 'a', draining: true, routable: false });
+    expect(Date.parse(audit[1].at)).toBeGreaterThan(Date.now() - 60_000);
   });
 
   it('adds a replica at run time and removes one, and refuses what it cannot do', async () => {
