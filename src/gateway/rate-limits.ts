@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { GatewayError, InferenceRequest, Wire } from '../api/index.js';
 import type { Config, ModelConfig } from '../config/index.js';
-import { MemoryLimiter, RedisLimiter, type LimitDecision, type LimitState, type RateLimiter, type TierLimits } from '../limits/index.js';
+import { MemoryLimiter, RedisLimiter, type Lease, type LimitDecision, type LimitRequest, type LimitState, type RateLimiter, type TierLimits } from '../limits/index.js';
 import type { Logger } from '../observe/index.js';
 import type { AuthContext } from '../tenancy/index.js';
 
@@ -13,11 +14,14 @@ import type { AuthContext } from '../tenancy/index.js';
 /** What an admitted request owes its buckets and its workspace's concurrency until it ends. */
 export interface LimitTicket {
   readonly key: string;
-  readonly workspaceId: string;
-  readonly limits: TierLimits;
+  readonly limits: TierLimits & { readonly concurrentRequests: number | null };
   /** input tokens charged before admission: an estimate from the body's size */
   readonly chargedInput: number;
   readonly reservedOutput: number;
+  /** its concurrent slot, when its tier limits concurrency */
+  readonly lease: Lease | undefined;
+  /** the limiter that admitted it (the fallback, when the shared store failed), which settles it */
+  limiter: RateLimiter;
   /** settled once: a second settle (a shed after admission, then a close) gives nothing back twice */
   open: boolean;
 }
@@ -35,14 +39,18 @@ export class RateLimits {
   readonly #log: Logger;
   /** admissions decided by the fallback because the shared store failed */
   fallbacks = 0;
-  /** requests in flight per workspace on this instance (the tier's concurrentRequests) */
-  readonly #concurrent = new Map<string, number>();
+  /** how long a concurrent slot outlives a gateway that died holding it: the longest a request may run */
+  readonly #leaseMs: number;
+  #leases = 0;
+  /** names this instance's leases apart from every other instance's */
+  readonly #instance = randomBytes(6).toString('hex');
   readonly #onFallback: (mode: 'open' | 'closed') => void;
 
   constructor(config: Config, log: Logger, opts: { limiter?: RateLimiter; onFallback?: (mode: 'open' | 'closed') => void } = {}) {
     const limiter = opts.limiter;
     this.#onFallback = opts.onFallback ?? (() => {});
     this.#tiers = config.tiers;
+    this.#leaseMs = config.upstream.requestTimeoutMs + 60_000;
     this.#failOpen = config.limits.failMode === 'open';
     this.#log = log;
     this.#limiter = limiter ?? (config.limits.backend === 'redis' ? new RedisLimiter({ url: config.limits.redisUrl, prefix: config.limits.redisKeyPrefix }) : new MemoryLimiter());
@@ -51,17 +59,17 @@ export class RateLimits {
   /** Charges the request, sets the rate-limit headers on the response, and says whether it may go on. */
   admit(res: ServerResponse, wire: Wire, auth: AuthContext, ireq: InferenceRequest, model: ModelConfig, bodyBytes: number): Admission | Promise<Admission> {
     const limits = this.tierOf(auth);
-    const key = `${auth.workspaceId}:${ireq.model}`;
+    // {workspace}: a Redis Cluster hash tag, so a workspace's buckets and leases share a slot
+    const scope = `{${auth.workspaceId}}`;
+    const key = `${scope}:${ireq.model}`;
     const reservedOutput = ireq.maxTokens ?? model.defaultMaxTokens;
-    const running = this.#concurrent.get(auth.workspaceId) ?? 0;
-    if (limits.concurrentRequests !== null && running >= limits.concurrentRequests) {
-      return { ok: false, error: { kind: 'rate_limited', retryAfterS: 1, message: `Too many concurrent requests: your tier allows ${limits.concurrentRequests} at once per workspace; retry when one has finished.` } };
-    }
-    // no tokenizer here: about four bytes of request body a token, reconciled by no one (input is spent)
-    const request = { key, limits, inputTokens: Math.ceil(bodyBytes / 4), outputTokens: reservedOutput, nowMs: Date.now() };
-    // the concurrency slot is taken now, before any await, so parallel admissions cannot overshoot
-    this.#concurrent.set(auth.workspaceId, running + 1);
-    const ticket: LimitTicket = { key, workspaceId: auth.workspaceId, limits, chargedInput: request.inputTokens, reservedOutput, open: true };
+    const lease = limits.concurrentRequests === null ? undefined : { key: scope, id: `${this.#instance}.${++this.#leases}` };
+    // no tokenizer here: about four bytes of request body a token, set right when the replica counts
+    const request: LimitRequest = {
+      key, limits, inputTokens: Math.ceil(bodyBytes / 4), outputTokens: reservedOutput, nowMs: Date.now(),
+      concurrency: lease === undefined ? undefined : { lease, limit: limits.concurrentRequests!, leaseMs: this.#leaseMs },
+    };
+    const ticket: LimitTicket = { key, limits, chargedInput: request.inputTokens, reservedOutput, lease, limiter: this.#limiter, open: true };
     if (this.#limiter instanceof MemoryLimiter) return this.#conclude(res, wire, this.#limiter.admitNow(request), ticket, request.nowMs);
     return this.#limiter.admit(request).then(
       (d) => this.#conclude(res, wire, d, ticket, request.nowMs),
@@ -70,9 +78,11 @@ export class RateLimits {
         this.#onFallback(this.#failOpen ? 'open' : 'closed');
         if (this.fallbacks === 1 || this.fallbacks % 1000 === 0) this.#log.error({ err, fallbacks: this.fallbacks }, this.#failOpen ? 'rate-limit store failed; limiting per instance' : 'rate-limit store failed; refusing requests');
         if (!this.#failOpen) {
-          this.#release(ticket);
+          ticket.open = false;
           return { ok: false, error: { kind: 'overloaded', message: 'Rate limits cannot be checked right now; try again shortly.', retryAfterS: 1 } } as const;
         }
+        // what the fallback admitted, the fallback settles (its concurrent slot is held there)
+        ticket.limiter = this.#fallback;
         return this.#conclude(res, wire, this.#fallback.admitNow(request), ticket, request.nowMs);
       },
     );
@@ -90,29 +100,27 @@ export class RateLimits {
    */
   settle(t: LimitTicket, inputTokens: number, outputTokens: number): void {
     if (!t.open) return;
-    this.#release(t);
+    t.open = false;
     const c = { inputTokens: inputTokens > 0 ? t.chargedInput - inputTokens : 0, outputTokens: Math.max(0, t.reservedOutput - outputTokens) };
-    if (c.inputTokens === 0 && c.outputTokens === 0) return;
+    if (c.inputTokens === 0 && c.outputTokens === 0 && t.lease === undefined) return;
     const now = Date.now();
-    if (this.#limiter instanceof MemoryLimiter) return this.#limiter.settleNow(t.key, t.limits, c, now);
-    this.#limiter.settle(t.key, t.limits, c, now).catch(() => this.#fallback.settleNow(t.key, t.limits, c, now));
+    if (t.limiter instanceof MemoryLimiter) return t.limiter.settleNow(t.key, t.limits, c, now, t.lease);
+    // a lease Redis did not get back expires there on its own; the tokens are the fallback's to correct
+    t.limiter.settle(t.key, t.limits, c, now, t.lease).catch(() => this.#fallback.settleNow(t.key, t.limits, c, now));
   }
 
   close(): Promise<void> {
     return this.#limiter.close();
   }
 
-  #release(t: LimitTicket): void {
-    t.open = false;
-    const n = (this.#concurrent.get(t.workspaceId) ?? 1) - 1;
-    if (n <= 0) this.#concurrent.delete(t.workspaceId);
-    else this.#concurrent.set(t.workspaceId, n);
-  }
 
   #conclude(res: ServerResponse, wire: Wire, d: LimitDecision, ticket: LimitTicket, nowMs: number): Admission {
     setLimitHeaders(res, wire, d.state, nowMs);
     if (d.ok) return { ok: true, ticket };
-    this.#release(ticket);
+    ticket.open = false;
+    if (d.dimension === 'concurrency') {
+      return { ok: false, error: { kind: 'rate_limited', retryAfterS: 1, message: `Too many concurrent requests: your tier allows ${ticket.limits.concurrentRequests} at once per workspace; retry when one has finished.` } };
+    }
     if (d.retryAfterMs === Infinity) {
       const what = d.dimension === 'input_tokens' ? 'input tokens' : 'output tokens (max_tokens)';
       return { ok: false, error: { kind: 'rate_limited', retryAfterS: 60, message: `This request's ${what} exceed your tier's whole per-minute limit; send a smaller request.` } };

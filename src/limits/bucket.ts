@@ -42,10 +42,13 @@ const DIMENSIONS: ReadonlyArray<readonly [LimitDimension, keyof TierLimits, 'req
  * The decision for levels `[requests, input, output]` already refilled to now: charged levels on
  * success (written back to `levels`), or the dimension that must wait longest.
  */
-export function decide(r: LimitRequest, levels: number[]): LimitDecision {
+/** A full concurrency scope waits on no refill: retry in about this long. */
+export const CONCURRENCY_RETRY_MS = 1_000;
+
+export function decide(r: LimitRequest, levels: number[], concurrencyFull = false): LimitDecision {
   const need = [1, r.inputTokens, r.outputTokens];
-  let worst: LimitDimension | null = null;
-  let worstWait = 0;
+  let worst: LimitDimension | null = concurrencyFull ? 'concurrency' : null;
+  let worstWait = concurrencyFull ? CONCURRENCY_RETRY_MS : 0;
   for (let d = 0; d < 3; d++) {
     const cap = r.limits[DIMENSIONS[d][1]];
     const w = waitMs(levels[d], need[d], cap);

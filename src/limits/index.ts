@@ -3,5 +3,5 @@
 export { MemoryLimiter } from './memory.js';
 export { RedisLimiter } from './redis.js';
 export type { RedisLimiterOptions } from './redis.js';
-export type { BucketState, Correction, LimitDecision, LimitDimension, LimitRequest, LimitState, RateLimiter, TierLimits } from './types.js';
+export type { BucketState, Correction, Lease, LimitDecision, LimitDimension, LimitRequest, LimitState, RateLimiter, TierLimits } from './types.js';
 export { MonthlySpend, monthStartUtc, nextMonthUtc } from './spend.js';

@@ -1,11 +1,13 @@
 import { decide, levelAt, type Level } from './bucket.js';
-import type { Correction, LimitDecision, LimitRequest, RateLimiter, TierLimits } from './types.js';
+import type { Correction, Lease, LimitDecision, LimitRequest, RateLimiter, TierLimits } from './types.js';
 
 /** The embedded default: buckets in this process's memory (one gateway instance). */
 export class MemoryLimiter implements RateLimiter {
   /** key → [requests, input, output] levels */
   readonly #buckets = new Map<string, [Level, Level, Level]>();
   readonly #levels = [0, 0, 0];
+  /** scope → requests holding a concurrent slot (leases cannot outlive this process) */
+  readonly #held = new Map<string, number>();
 
   admit(r: LimitRequest): Promise<LimitDecision> {
     return Promise.resolve(this.admitNow(r));
@@ -18,8 +20,11 @@ export class MemoryLimiter implements RateLimiter {
     l[0] = levelAt(b?.[0], r.limits.requestsPerMinute, r.nowMs);
     l[1] = levelAt(b?.[1], r.limits.inputTokensPerMinute, r.nowMs);
     l[2] = levelAt(b?.[2], r.limits.outputTokensPerMinute, r.nowMs);
-    const d = decide(r, l);
+    const c = r.concurrency;
+    const held = c === undefined ? 0 : this.#held.get(c.lease.key) ?? 0;
+    const d = decide(r, l, c !== undefined && held >= c.limit);
     if (d.ok) {
+      if (c !== undefined) this.#held.set(c.lease.key, held + 1);
       if (b === undefined) {
         this.#buckets.set(r.key, [{ tokens: l[0], atMs: r.nowMs }, { tokens: l[1], atMs: r.nowMs }, { tokens: l[2], atMs: r.nowMs }]);
       } else {
@@ -32,12 +37,17 @@ export class MemoryLimiter implements RateLimiter {
     return d;
   }
 
-  settle(key: string, limits: TierLimits, c: Correction, nowMs: number): Promise<void> {
-    this.settleNow(key, limits, c, nowMs);
+  settle(key: string, limits: TierLimits, c: Correction, nowMs: number, release?: Lease): Promise<void> {
+    this.settleNow(key, limits, c, nowMs, release);
     return Promise.resolve();
   }
 
-  settleNow(key: string, limits: TierLimits, c: Correction, nowMs: number): void {
+  settleNow(key: string, limits: TierLimits, c: Correction, nowMs: number, release?: Lease): void {
+    if (release !== undefined) {
+      const n = (this.#held.get(release.key) ?? 1) - 1;
+      if (n <= 0) this.#held.delete(release.key);
+      else this.#held.set(release.key, n);
+    }
     const b = this.#buckets.get(key);
     if (b === undefined) return;
     correct(b[1], limits.inputTokensPerMinute, c.inputTokens, nowMs);
@@ -46,6 +56,7 @@ export class MemoryLimiter implements RateLimiter {
 
   close(): Promise<void> {
     this.#buckets.clear();
+    this.#held.clear();
     return Promise.resolve();
   }
 }

@@ -1,9 +1,12 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { bucketState } from './bucket.js';
-import type { Correction, LimitDecision, LimitDimension, LimitRequest, RateLimiter, TierLimits } from './types.js';
+import type { Correction, Lease, LimitDecision, LimitDimension, LimitRequest, RateLimiter, TierLimits } from './types.js';
 
 // Buckets shared by every gateway instance through Redis: one hash per key, read, refilled,
 // decided and charged by one Lua script, so concurrent instances cannot both spend the same tokens.
+// Concurrent slots are leases in a sorted set scored by expiry, taken in the same call and given
+// back in the settling one, so an instance that dies holding some loses them at their expiry.
+// Keys of one scope share a {hash tag} when the caller puts one in them (Redis Cluster).
 // The script mirrors bucket.ts. Time is the caller's clock (instances are NTP-synchronised; the
 // refill arithmetic tolerates the skew), which keeps the limiter testable on a virtual clock.
 
@@ -18,7 +21,13 @@ for d = 1, 3 do
   if t == nil then lv[d] = caps[d]
   else lv[d] = math.min(caps[d], t + math.max(0, now - tonumber(v[2 * d])) * caps[d] / 60000) end
 end
+-- concurrency (optional): leases in a sorted set scored by expiry; expired ones (a dead holder) go
+local climit = tonumber(ARGV[8])
 local worst, wait = 0, 0
+if climit ~= nil then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  if redis.call('ZCARD', KEYS[2]) >= climit then worst, wait = 4, 1000 end
+end
 for d = 1, 3 do
   local w = 0
   if need[d] > caps[d] then w = -1
@@ -30,6 +39,10 @@ if worst == 0 then
   for d = 1, 3 do lv[d] = lv[d] - need[d] end
   redis.call('HSET', KEYS[1], 'l1', tostring(lv[1]), 'a1', ARGV[1], 'l2', tostring(lv[2]), 'a2', ARGV[1], 'l3', tostring(lv[3]), 'a3', ARGV[1])
   redis.call('PEXPIRE', KEYS[1], 120000)
+  if climit ~= nil then
+    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[10]), ARGV[9])
+    redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[10]))
+  end
 end
 return { worst, wait, tostring(lv[1]), tostring(lv[2]), tostring(lv[3]) }
 `;
@@ -38,6 +51,7 @@ return { worst, wait, tostring(lv[1]), tostring(lv[2]), tostring(lv[3]) }
 // correction (negative: a debt the refill pays off), never above capacity
 const SETTLE = `
 local now = tonumber(ARGV[1])
+if ARGV[6] ~= '' then redis.call('ZREM', KEYS[2], ARGV[6]) end
 for d = 2, 3 do
   local by = tonumber(ARGV[2 * d - 1])
   local cap = tonumber(ARGV[2 * d - 2])
@@ -51,11 +65,11 @@ end
 return 1
 `;
 
-const DIMENSION: readonly LimitDimension[] = ['requests', 'input_tokens', 'output_tokens'];
+const DIMENSION: readonly LimitDimension[] = ['requests', 'input_tokens', 'output_tokens', 'concurrency'];
 
 interface ScriptedRedis extends Redis {
-  syAdmit(key: string, ...args: Array<string | number>): Promise<[number, number, string, string, string]>;
-  sySettle(key: string, ...args: Array<string | number>): Promise<number>;
+  syAdmit(key: string, concurrencyKey: string, ...args: Array<string | number>): Promise<[number, number, string, string, string]>;
+  sySettle(key: string, concurrencyKey: string, ...args: Array<string | number>): Promise<number>;
 }
 
 export interface RedisLimiterOptions {
@@ -75,8 +89,8 @@ export class RedisLimiter implements RateLimiter {
     // a connection error surfaces as the failed command the caller falls back from; unheard here,
     // ioredis would print every reconnect attempt to stderr
     redis.on('error', () => {});
-    redis.defineCommand('syAdmit', { numberOfKeys: 1, lua: ADMIT });
-    redis.defineCommand('sySettle', { numberOfKeys: 1, lua: SETTLE });
+    redis.defineCommand('syAdmit', { numberOfKeys: 2, lua: ADMIT });
+    redis.defineCommand('sySettle', { numberOfKeys: 2, lua: SETTLE });
     this.#redis = redis as ScriptedRedis;
     this.#prefix = opts.prefix ?? 'sy:rl:';
   }
@@ -92,8 +106,11 @@ export class RedisLimiter implements RateLimiter {
 
   async admit(r: LimitRequest): Promise<LimitDecision> {
     const l = r.limits;
+    const c0 = r.concurrency;
     const [worst, wait, a, b, c] = await this.#redis.syAdmit(
-      this.#prefix + r.key, r.nowMs, l.requestsPerMinute, l.inputTokensPerMinute, l.outputTokensPerMinute, 1, r.inputTokens, r.outputTokens,
+      this.#prefix + r.key, this.#prefix + (c0?.lease.key ?? r.key) + ':c',
+      r.nowMs, l.requestsPerMinute, l.inputTokensPerMinute, l.outputTokensPerMinute, 1, r.inputTokens, r.outputTokens,
+      c0?.limit ?? '', c0?.lease.id ?? '', c0?.leaseMs ?? 0,
     );
     const state = {
       requests: bucketState(Number(a), l.requestsPerMinute),
@@ -104,9 +121,12 @@ export class RedisLimiter implements RateLimiter {
     return { ok: false, dimension: DIMENSION[worst - 1], retryAfterMs: wait === -1 ? Infinity : wait, state };
   }
 
-  async settle(key: string, limits: TierLimits, c: Correction, nowMs: number): Promise<void> {
-    if (c.inputTokens === 0 && c.outputTokens === 0) return;
-    await this.#redis.sySettle(this.#prefix + key, nowMs, limits.inputTokensPerMinute, c.inputTokens, limits.outputTokensPerMinute, c.outputTokens);
+  async settle(key: string, limits: TierLimits, c: Correction, nowMs: number, release?: Lease): Promise<void> {
+    if (c.inputTokens === 0 && c.outputTokens === 0 && release === undefined) return;
+    await this.#redis.sySettle(
+      this.#prefix + key, this.#prefix + (release?.key ?? key) + ':c',
+      nowMs, limits.inputTokensPerMinute, c.inputTokens, limits.outputTokensPerMinute, c.outputTokens, release?.id ?? '',
+    );
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,15 @@ export interface TierLimits {
   readonly outputTokensPerMinute: number;
 }
 
-export type LimitDimension = 'requests' | 'input_tokens' | 'output_tokens';
+export type LimitDimension = 'requests' | 'input_tokens' | 'output_tokens' | 'concurrency';
+
+/** A hold on one of a scope's concurrent slots, until released (or, if its holder dies, leaseMs). */
+export interface Lease {
+  /** whose slots: a workspace */
+  readonly key: string;
+  /** unique per request */
+  readonly id: string;
+}
 
 /** One bucket as the response headers report it. */
 export interface BucketState {
@@ -34,6 +42,8 @@ export interface LimitRequest {
   /** reserved until the request ends: its max_tokens */
   readonly outputTokens: number;
   readonly nowMs: number;
+  /** also take one of `limit` concurrent slots, held until `settle` releases it */
+  readonly concurrency?: { readonly lease: Lease; readonly limit: number; readonly leaseMs: number };
 }
 
 export type LimitDecision =
@@ -49,13 +59,13 @@ export interface Correction {
 
 /** One interface, an in-memory and a Redis implementation (a shared spec runs against both). */
 export interface RateLimiter {
-  /** Charge the request to its buckets if every one has room, else charge nothing. */
+  /** Charge the request to its buckets (and take its concurrent slot) if every one has room, else charge nothing. */
   admit(r: LimitRequest): Promise<LimitDecision>;
   /**
    * The request ended: its charges are set right against what it really used. Each figure is what
    * was charged minus what was used — positive goes back to the bucket, negative is charged on top
    * (the bucket may go below zero; later requests wait while refill pays the debt).
    */
-  settle(key: string, limits: TierLimits, correction: Correction, nowMs: number): Promise<void>;
+  settle(key: string, limits: TierLimits, correction: Correction, nowMs: number, release?: Lease): Promise<void>;
   close(): Promise<void>;
 }

@@ -94,6 +94,21 @@ for (const [name, make] of backends) {
       if (!owed.ok) expect(owed.retryAfterMs).toBe(11_100);
     });
 
+    it('holds a scope to its concurrent slots until they are released, charging nothing when refused', async () => {
+      if (skip()) return;
+      const key = randomUUID();
+      const scope = randomUUID();
+      const withSlot = (id: string): LimitRequest => ({ ...req(key, 0), concurrency: { lease: { key: scope, id }, limit: 2, leaseMs: 60_000 } });
+      expect((await limiter.admit(withSlot('a'))).ok).toBe(true);
+      expect((await limiter.admit(withSlot('b'))).ok).toBe(true);
+      const full = await limiter.admit(withSlot('c'));
+      expect(full).toMatchObject({ ok: false, dimension: 'concurrency', retryAfterMs: 1_000 });
+      // refused: its request was not counted
+      expect(full.state.requests.remaining).toBe(58);
+      await limiter.settle(key, TIER, { inputTokens: 0, outputTokens: 0 }, 0, { key: scope, id: 'a' });
+      expect((await limiter.admit(withSlot('c'))).ok).toBe(true);
+    });
+
     it('refuses for good a request larger than the whole limit', async () => {
       if (skip()) return;
       const d = await limiter.admit(req(randomUUID(), 0, 7_000, 10));
@@ -121,6 +136,26 @@ for (const [name, make] of backends) {
 }
 
 describe('rate limits shared by three gateway instances through one Redis', () => {
+  it('hold, in total, exactly the concurrent limit under a burst, and free a dead holder\'s slots at their lease', async () => {
+    if (!(await redisUp())) {
+      if (process.env.CI) throw new Error(`Redis is not reachable at ${REDIS_URL}, and CI needs it`);
+      return;
+    }
+    const prefix = `sy:test:${randomUUID()}:`;
+    const instances = [0, 1, 2].map(() => new RedisLimiter({ url: REDIS_URL, prefix }));
+    await Promise.all(instances.map((i) => i.ready()));
+    const limits: TierLimits = { requestsPerMinute: 1e6, inputTokensPerMinute: 1e9, outputTokensPerMinute: 1e9 };
+    const now = Date.now();
+    let n = 0;
+    const results = await Promise.all(instances.flatMap((inst) => Array.from({ length: 50 }, () =>
+      inst.admit({ key: 'b', limits, inputTokens: 1, outputTokens: 1, nowMs: now, concurrency: { lease: { key: 'ws', id: `l${n++}` }, limit: 20, leaseMs: 1_000 } }))));
+    expect(results.filter((r) => r.ok).length).toBe(20);
+    // nobody released them (their holders "died"): after the lease they are free again
+    const later = await instances[0].admit({ key: 'b', limits, inputTokens: 1, outputTokens: 1, nowMs: now + 1_001, concurrency: { lease: { key: 'ws', id: 'late' }, limit: 20, leaseMs: 1_000 } });
+    expect(later.ok).toBe(true);
+    await Promise.all(instances.map((i) => i.close()));
+  });
+
   it('admit, in total, within 2 % of the limit under a concurrent burst', async () => {
     if (!(await redisUp())) {
       if (process.env.CI) throw new Error(`Redis is not reachable at ${REDIS_URL}, and CI needs it`);
