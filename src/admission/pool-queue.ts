@@ -51,6 +51,8 @@ interface Lane<T> {
   /** live entries */
   queued: number;
   lastFinish: number;
+  /** its recent share of its class's dispatches (a moving average over them) */
+  share: number;
 }
 
 interface ClassQueue<T> {
@@ -60,6 +62,10 @@ interface ClassQueue<T> {
 }
 
 const FCFS_LANE = '';
+/** a class or tenant is never assumed to drain slower than this share of the pool */
+const MIN_SHARE = 0.05;
+/** weight of the newest dispatch in the moving averages of shares (about the last hundred) */
+const SHARE_RATE = 0.01;
 
 export class PoolQueue<T> {
   readonly #policy: AdmissionPolicy;
@@ -71,6 +77,8 @@ export class PoolQueue<T> {
   #seq = 0;
   #serviceMs: number;
   #firstTokenMs: number;
+  /** each class's recent share of all dispatches: what a higher class keeps taking from a lower one's queue */
+  readonly #share = new Float64Array(PRIORITIES.length);
 
   constructor(policy: AdmissionPolicy) {
     this.#policy = policy;
@@ -105,6 +113,7 @@ export class PoolQueue<T> {
     const cls = this.#fair ? PRIORITIES.indexOf(a.priority) : 0;
     if (this.#inflight < this.#capacity && this.#queuedUpTo(cls) === 0) {
       this.#inflight++;
+      this.#dispatched(cls);
       return { kind: 'dispatch' };
     }
     const q = this.#classes[cls];
@@ -143,6 +152,8 @@ export class PoolQueue<T> {
       const lane = best.lane;
       lane.head++;
       this.#take(q, best);
+      this.#dispatched(lane.cls);
+      for (const l of q.lanes.values()) l.share += SHARE_RATE * ((l === lane ? 1 : 0) - l.share);
       q.virtualTime = Math.max(q.virtualTime, best.tag);
       if (lane.queued === 0 && lane.lastFinish <= q.virtualTime) q.lanes.delete(lane.tenant);
       this.#inflight++;
@@ -210,7 +221,7 @@ export class PoolQueue<T> {
     const q = this.#classes[cls];
     const key = this.#fair ? tenant : FCFS_LANE;
     let lane = q.lanes.get(key);
-    if (lane === undefined) q.lanes.set(key, (lane = { tenant: key, cls, weight, items: [], head: 0, queued: 0, lastFinish: 0 }));
+    if (lane === undefined) q.lanes.set(key, (lane = { tenant: key, cls, weight, items: [], head: 0, queued: 0, lastFinish: 0, share: 0 }));
     else lane.weight = weight;
     return lane;
   }
@@ -224,8 +235,10 @@ export class PoolQueue<T> {
   /**
    * ms until a request tagged `tag` in class `cls` would be sent: the requests ahead of it (all of
    * the classes above, and those of its own class with smaller tags — about (tag − V)·w of each
-   * other backlogged tenant, all of its own tenant's) each take serviceMs / capacity of a
-   * saturated pool, plus the wait for the first slot to free.
+   * other backlogged tenant, all of its own tenant's) each take serviceMs of a slot, plus the wait
+   * for the first slot to free; and the slots are those the higher classes, and for a backlogged
+   * tenant the other tenants, have been leaving it (their recent shares of dispatches), since
+   * their requests keep arriving and going first while it waits.
    */
   #predictWait(cls: number, own: Lane<T>, tag: number): number {
     let ahead = 0;
@@ -239,6 +252,21 @@ export class PoolQueue<T> {
       }
     }
     if (this.#capacity === 0) return Infinity;
-    return ((ahead + 1) * this.#serviceMs) / this.#capacity;
+    // the higher classes keep arriving while it waits: its class drains at what they leave
+    let higher = 0;
+    for (let c = 0; c < cls; c++) higher += this.#share[c];
+    const left = this.#capacity * Math.max(MIN_SHARE, 1 - higher);
+    const wait = ((ahead + 1) * this.#serviceMs) / left;
+    if (!this.#fair || own.queued === 0) return wait;
+    // a tenant with a backlog drains at the share of its class it has been getting (the others'
+    // requests keep arriving and go first), never less than its weight's among the tenants present
+    let weights = 0;
+    for (const lane of q.lanes.values()) weights += lane.weight;
+    const share = Math.max(own.share, own.weight / weights, MIN_SHARE);
+    return Math.max(wait, ((own.queued + 1) * this.#serviceMs) / (left * share));
+  }
+
+  #dispatched(cls: number): void {
+    for (let c = 0; c < this.#share.length; c++) this.#share[c] += SHARE_RATE * ((c === cls ? 1 : 0) - this.#share[c]);
   }
 }

@@ -11,8 +11,8 @@ import type { Counter, Histogram } from 'prom-client';
 /** What admission needs of a request's exchange: start it, or answer it without a replica. */
 export interface Admissible {
   readonly res: ServerResponse;
-  /** send it to a replica now; `slot` goes back through `release` when it ends */
-  start(slot: Slot): void;
+  /** send it to a replica now; `slot` (null: it took none) goes back through `release` when it ends */
+  start(slot: Slot | null): void;
   /** answer it with an error (shed, or its deadline passed while it waited) */
   refuse(err: GatewayError): void;
   /** its client left while it waited */
@@ -80,7 +80,7 @@ export class Admission {
   admit(job: Admissible, a: AdmissionRequest): void {
     const pool = this.#pool(a.model);
     // no replica in rotation at all: waiting cannot help, the exchange fails fast (and says why)
-    if (pool.routable === 0) return job.start({ pool: a.model, dispatchedAt: performance.now(), firstToken: false });
+    if (pool.routable === 0) return job.start(null);
     const now = Date.now();
     const w: Waiting = { job, priority: a.priority, queuedAt: performance.now(), timer: null, onClose: () => this.#leave(pool, w), handle: null };
     const o = pool.queue.offer(w, { tenant: a.tenant, weight: a.weight, priority: a.priority, deadlineAtMs: now + a.deadlineMs, nowMs: now, random: Math.random() });
@@ -94,8 +94,8 @@ export class Admission {
       }
       case 'queued':
         w.handle = o.handle;
-        // the deadline is for the first token: leave it time to come
-        w.timer = setTimeout(() => this.#expire(pool, w), Math.max(0, a.deadlineMs - pool.queue.estimates.firstTokenMs));
+        // the deadline is for the first token: leave it time to come (the baselines never shed a waiter)
+        if (this.#policy.discipline === 'fair') w.timer = setTimeout(() => this.#expire(pool, w), Math.max(0, a.deadlineMs - pool.queue.estimates.firstTokenMs));
         job.res.once('close', w.onClose);
         return;
     }

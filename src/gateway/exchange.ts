@@ -66,8 +66,9 @@ export class Exchange implements Admissible {
   #ttftMs: number | null = null;
   #done = false;
   #corked = false;
-  /** its hold on the pool's admission, from dispatch to the end */
+  /** its hold on the pool's admission, from dispatch to the end (none when it bypassed admission) */
   #slot: Slot | null = null;
+  #started = false;
 
   constructor(
     private readonly gw: Gateway,
@@ -83,9 +84,10 @@ export class Exchange implements Admissible {
     private readonly entry: ModelEntry,
   ) {}
 
-  /** Admission let it go: to a replica now. */
-  start(slot: Slot): void {
+  /** Admission let it go (holding `slot`, or with none when no replica is in rotation): to a replica now. */
+  start(slot: Slot | null): void {
     this.#slot = slot;
+    this.#started = true;
     this.gw.retries.started();
     this.res.on('close', this.#onClientClose);
     this.#sendOrFail(false);
@@ -339,7 +341,7 @@ export class Exchange implements Admissible {
     this.#done = true;
     const slot = this.#slot;
     this.#slot = null;
-    if (slot !== null) this.gw.retries.ended();
+    if (this.#started) this.gw.retries.ended();
     if (this.#backoff !== null) {
       clearTimeout(this.#backoff);
       this.#backoff = null;

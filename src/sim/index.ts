@@ -1,11 +1,12 @@
-// sim/ — the fleet simulator: the engine model and the gateway's routing on a virtual clock,
-// fed by synthetic workloads or real traces, reported as text, JSON and HTML.
+// sim/ — the fleet simulator: the engine model and the gateway's admission and routing on a
+// virtual clock, fed by synthetic workloads or real traces, reported as text, JSON and HTML.
 export { loadScenario, parseScenario, scenarioSchema, ScenarioError, DEFAULT_GPU_HOUR_USD } from './scenario.js';
 export type { LoadedScenario, Scenario } from './scenario.js';
 export { runScenario } from './run.js';
 export type { RunOptions, ScenarioResult } from './run.js';
 export { simulate } from './simulator.js';
 export type { Network, SimulationInput, TenantPlacement } from './simulator.js';
+export type { SimAdmissionInput, TenantAdmission } from './admission.js';
 export type { SimReplicaSpec } from './replica.js';
 export { describeFault, faultSchema } from './faults.js';
 export type { Fault } from './faults.js';

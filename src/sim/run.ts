@@ -1,21 +1,24 @@
 import { performance } from 'node:perf_hooks';
+import { admissionPolicy } from '../admission/index.js';
 import { getProfile } from '../engine/index.js';
 import { nearestFirst, resolveProfile } from '../routing/index.js';
 import { describeFault } from './faults.js';
 import { buildReport, type RunRecords, type ScenarioInfo, type SimReport, type Slo } from './report/index.js';
 import { gpuHourUsd, replicaId, type LoadedScenario, type Scenario } from './scenario.js';
+import type { SimAdmissionInput, TenantAdmission } from './admission.js';
 import { simulate, type Network, type TenantPlacement } from './simulator.js';
 import type { SimReplicaSpec } from './replica.js';
 import { fromSpec, seededRandom } from './workload/index.js';
 
-// A scenario, run once per policy on the same arrivals, into one report.
+// A scenario, run once per policy (and per admission discipline: every pair) on the same
+// arrivals, into one report.
 
 export interface RunOptions {
   /** overrides the scenario's seed */
   readonly seed?: number;
   /** take decode runs (default); false steps one at a time, same results, for checking that */
   readonly coalesce?: boolean;
-  /** 0–1 over all policies */
+  /** 0–1 over all runs */
   readonly onProgress?: (fraction: number, policy: string) => void;
 }
 
@@ -31,16 +34,19 @@ export function runScenario(loaded: LoadedScenario, opts: RunOptions = {}): Scen
   const network = networkOf(s);
   const tenants = placementOf(s);
   const regionOrder = nearestFirst(s.regions.map((r) => r.name), network.latencyS);
-  const policies = s.policies.map((p) => (typeof p === 'string' ? { profile: p, label: p } : { profile: p.profile, label: p.label ?? p.profile }));
+  const routing = s.policies.map((p) => (typeof p === 'string' ? { profile: p, label: p } : { profile: p.profile, label: p.label ?? p.profile }));
+  const policies = s.admission === undefined ? routing.map((p) => ({ ...p, admission: null }))
+    : routing.flatMap((p) => admissionOf(s, seed).map((a) => ({ ...p, label: routing.length > 1 ? `${p.label}/${a.label}` : a.label, admission: a })));
   const runs: RunRecords[] = [];
   let workloadDescription = '';
   policies.forEach((p, k) => {
     const t0 = performance.now();
-    // a fresh workload per policy: every policy sees the very same arrivals
+    // a fresh workload per run: every policy sees the very same arrivals
     const workload = fromSpec(s.workload, { baseDir: loaded.baseDir, seed });
     workloadDescription = workload.description;
     const run = simulate({
       policyName: p.label,
+      admission: p.admission,
       profile: resolveProfile(p.profile, s.profiles),
       regionOrder,
       prefixBlockTokens: s.prefixBlockTokens,
@@ -64,13 +70,37 @@ export function runScenario(loaded: LoadedScenario, opts: RunOptions = {}): Scen
     });
     runs.push({ ...run, wallS: (performance.now() - t0) / 1000 });
   });
-  const slo: Slo = { ttftS: s.slo.ttftMs / 1000, tpotS: s.slo.tpotMs / 1000, ...(s.slo.e2eMs !== undefined ? { e2eS: s.slo.e2eMs / 1000 } : {}) };
+  const byClass = s.slo.ttftMsByPriority;
+  const slo: Slo = {
+    ttftS: s.slo.ttftMs / 1000, tpotS: s.slo.tpotMs / 1000, ...(s.slo.e2eMs !== undefined ? { e2eS: s.slo.e2eMs / 1000 } : {}),
+    ...(byClass !== undefined && s.admission !== undefined ? { ttftSByPriority: Object.fromEntries(Object.entries(byClass).map(([p, ms]) => [p, ms / 1000])) } : {}),
+  };
   const info: ScenarioInfo = {
     name: s.name, seed, description: s.description, workload: workloadDescription,
     fleet: s.fleet.map((p) => `${p.replicas}× ${p.profile} (${p.model}) in ${p.region}`).join('; '),
     faults: s.faults.map(describeFault), slo,
   };
   return { report: buildReport(info, runs, slo), runs };
+}
+
+/** One admission input per entry of `admission:`, each with its own fresh draws from the same seed. */
+function admissionOf(s: Scenario, seed: number): SimAdmissionInput[] {
+  return (s.admission ?? []).map(({ label, ...policy }) => {
+    const classes = new Map<string, TenantAdmission>();
+    return {
+      label: label ?? policy.discipline,
+      policy: admissionPolicy(policy),
+      tenant: (t) => {
+        let c = classes.get(t);
+        if (c === undefined) {
+          const d = s.tenants[t];
+          classes.set(t, (c = { priority: d?.priority ?? 'standard', weight: d?.weight ?? 1, deadlineMs: d?.deadlineMs ?? null }));
+        }
+        return c;
+      },
+      random: seededRandom(seed ^ 0xad317),
+    };
+  });
 }
 
 function fleetOf(s: Scenario): SimReplicaSpec[] {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { admissionSchema, PRIORITIES } from '../admission/index.js';
 import { getProfile, profileNames, type HardwareProfile } from '../engine/index.js';
 import { outlierSchema } from '../config/index.js';
 import { BUILTIN_PROFILES, profileSchema } from '../routing/index.js';
@@ -9,7 +10,8 @@ import { faultSchema } from './faults.js';
 import { WorkloadSpec } from './workload/index.js';
 
 // A scenario is the simulator's whole input: fleet, network, tenants, workload, faults, the
-// policies to compare and the SLO that defines goodput. YAML on disk, checked by this schema.
+// policies (and admission disciplines) to compare and the SLO that defines goodput. YAML on disk,
+// checked by this schema.
 
 const engineOptions = z.object({
   maxNumSeqs: z.number().int().positive().optional(),
@@ -42,6 +44,9 @@ const region = z.object({
   latencyMs: z.record(z.string(), z.number().nonnegative()).default({}),
 }).strict();
 
+/** an admission discipline to run: the gateway's `admission:` block, named for the report (default: its discipline) */
+const admission = admissionSchema.extend({ label: z.string().min(1).optional() });
+
 /** a routing profile to run: a shipped or scenario-defined name, optionally relabelled */
 const policy = z.union([
   z.string().min(1),
@@ -64,12 +69,23 @@ export const scenarioSchema = z.object({
   tenants: z.record(z.string(), z.object({
     region: z.string().optional(),
     allowedRegions: z.array(z.string()).nullable().default(null),
+    /** its class in the admission queue (read only when `admission` is given) */
+    priority: z.enum(PRIORITIES).default('standard'),
+    /** its tier's weight in the fair queue against tenants of the same priority */
+    weight: z.number().positive().default(1),
+    /** the first token is due this long after arrival, when sooner than its class's deadline */
+    deadlineMs: z.number().positive().optional(),
   }).strict()).default({}),
   workload: WorkloadSpec,
   faults: z.array(faultSchema).default([]),
   /** routing profiles defined for this scenario, beside the shipped ones */
   profiles: z.record(z.string(), profileSchema).default({}),
   policies: z.array(policy).min(1).default(['default']),
+  /**
+   * admission disciplines to compare, each run with every routing policy (the cross product);
+   * absent = no admission: every arrival goes straight to the router, as before admission existed
+   */
+  admission: z.array(admission).min(1).optional(),
   /** tokens per prefix block the router indexes (a multiple of the engines' blockSize) */
   prefixBlockTokens: z.number().int().positive().default(64),
   /** prefix blocks of a prompt the router considers */
@@ -78,6 +94,12 @@ export const scenarioSchema = z.object({
     ttftMs: z.number().positive().default(2_000),
     tpotMs: z.number().positive().default(100),
     e2eMs: z.number().positive().optional(),
+    /** a looser TTFT for lower classes (batch may promise minutes); read only with `admission` */
+    ttftMsByPriority: z.object({
+      interactive: z.number().positive().optional(),
+      standard: z.number().positive().optional(),
+      batch: z.number().positive().optional(),
+    }).strict().optional(),
   }).strict().prefault({}),
   sampleS: z.number().positive().optional(),
   scrapeIntervalS: z.number().positive().default(1),
@@ -110,6 +132,12 @@ export const scenarioSchema = z.object({
     if (!Object.hasOwn(s.profiles, name) && !Object.hasOwn(BUILTIN_PROFILES, name)) {
       ctx.addIssue({ code: 'custom', path: ['policies', i], message: `unknown routing profile "${name}"; known: ${[...Object.keys(s.profiles), ...Object.keys(BUILTIN_PROFILES)].join(', ')}` });
     }
+  });
+  const labels = new Set<string>();
+  s.admission?.forEach((a, i) => {
+    const label = a.label ?? a.discipline;
+    if (labels.has(label)) ctx.addIssue({ code: 'custom', path: ['admission', i, 'label'], message: `two admission entries are labelled "${label}"; give each its own label` });
+    labels.add(label);
   });
   if (s.defaultModel !== undefined && !s.fleet.some((p) => p.model === s.defaultModel)) {
     ctx.addIssue({ code: 'custom', path: ['defaultModel'], message: `no pool serves "${s.defaultModel}"` });

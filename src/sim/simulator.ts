@@ -1,15 +1,17 @@
 import { OutlierDetector, PrefixIndex, SessionTable, type OutlierEvent, type OutlierPolicy } from '../fleet/index.js';
 import { readsPrefix, Router, type CachedBlocks, type ProfileSpec, type RouteRequest } from '../routing/index.js';
 import type { SeqView } from '../engine/index.js';
+import { SimAdmission, type Admitted, type SimAdmissionInput } from './admission.js';
 import { Agenda } from './events.js';
 import { SimReplica, type SimReplicaSpec, type SimRequestLike } from './replica.js';
 import { blockHashes, type Arrival, type Workload } from './workload/index.js';
 import type { Outcome, ReplicaRecord, RequestRecord, RunRecords, Sample } from './report/index.js';
 import type { Fault } from './faults.js';
 
-// The discrete-event loop. Arrivals reach the gateway in their tenant's region; the gateway's own
-// routing policy picks a replica (the same function `switchyard up` calls); the request crosses the
-// network, queues in the replica's engine, and its tokens cross back. Faults crash, slow or blind
+// The discrete-event loop. Arrivals reach the gateway in their tenant's region; with admission on,
+// its pool's queue sends, holds or sheds them (the same PoolQueue the gateway runs); the gateway's
+// own routing policy picks a replica (the same function `switchyard up` calls); the request crosses
+// the network, queues in the replica's engine, and its tokens cross back. Faults crash, slow or blind
 // replicas on a schedule; the gateway only learns of a crash the way the live one does, from a
 // broken connection or its next health probe, and retries a request that had no first token yet.
 
@@ -55,12 +57,14 @@ export interface SimulationInput {
   readonly maxAttempts: number;
   /** take decode runs instead of single steps (same results, much faster); off only to prove that */
   readonly coalesce: boolean;
+  /** the gateway's admission queues, one per model; absent or null = none (straight to the router) */
+  readonly admission?: SimAdmissionInput | null;
   readonly onProgress?: (fraction: number) => void;
 }
 
-const enum Ev { Arrival, Deliver, StepEnd, Retry, FaultStart, FaultEnd, Sample, Scrape, Probe }
+const enum Ev { Arrival, Deliver, StepEnd, Retry, FaultStart, FaultEnd, Sample, Scrape, Probe, Expire }
 
-class SimRequest implements SimRequestLike {
+class SimRequest implements SimRequestLike, Admitted {
   readonly id: number;
   readonly promptLen: number;
   readonly maxTokens: number;
@@ -84,6 +88,11 @@ class SimRequest implements SimRequestLike {
   preemptions = 0;
   generated = 0;
   outcome: Outcome | null = null;
+  // admission (see admission.ts)
+  holdsSlot = false;
+  held: Admitted['held'] = null;
+  dispatchS = NaN;
+  firstTokenSeen = false;
 
   constructor(a: Arrival, model: string, place: TenantPlacement) {
     this.id = a.id;
@@ -133,6 +142,7 @@ class Simulation {
   /** outlier detection per pool (a model's replicas in one region), as the live gateway keeps it */
   readonly #pools = new Map<string, { detector: OutlierDetector; hosts: SimReplica[] }>();
   readonly #host: Int32Array;
+  readonly #admission: SimAdmission<SimRequest> | null;
 
   constructor(input: SimulationInput) {
     this.#in = input;
@@ -178,6 +188,7 @@ class Simulation {
       profile: input.profile, regionOrder: input.regionOrder,
       state: { prefixIndex: this.#prefixes, cachedBlocks, sessions: this.#sessions },
     });
+    this.#admission = input.admission ? new SimAdmission<SimRequest>(input.admission, this.#byModel, (req) => this.#route(req)) : null;
   }
 
   run(): RunRecords {
@@ -204,6 +215,11 @@ class Simulation {
           break;
         }
         case Ev.Retry: this.#route(this.#live.get(e.target)!); break;
+        case Ev.Expire: {
+          const req = this.#live.get(e.target);
+          if (req !== undefined && this.#admission!.expire(req)) this.#close(req, 'shed');
+          break;
+        }
         case Ev.FaultStart: this.#fault(inp.faults[e.target], true); break;
         case Ev.FaultEnd: this.#fault(inp.faults[e.target], false); break;
         case Ev.Sample: this.#sample(); break;
@@ -229,6 +245,7 @@ class Simulation {
               r.healthy = true;
               // back from the dead: a fresh process, its ejection lifted (as the live watch does)
               if (r.ejectedUntilS !== 0) this.#readmit(r);
+              this.#admission?.rotation(r.spec.model, this.#now);
             }
           }
           this.#sweepOutliers();
@@ -244,7 +261,8 @@ class Simulation {
       }
       if (this.#arrivalsDone && this.#open === 0) break;
     }
-    // whatever is still open when the drain limit hits did not finish
+    // whatever is still open when the drain limit hits did not finish (nor leaves a queue now)
+    this.#admission?.stop();
     for (const req of this.#live.values()) this.#close(req, 'failed');
     return this.#result();
   }
@@ -275,7 +293,10 @@ class Simulation {
     if (this.#usesPrefix) this.#hash(req);
     this.#open++;
     this.#live.set(req.id, req);
-    this.#route(req);
+    if (this.#admission === null) return this.#route(req);
+    const o = this.#admission.admit(req, this.#now);
+    if (o.kind === 'shed') this.#close(req, 'shed');
+    else if (o.kind === 'held' && o.expireS !== null) this.#agenda.at(o.expireS, Ev.Expire, req.id);
   }
 
   #route(req: SimRequest): void {
@@ -368,6 +389,7 @@ class Simulation {
       r.prefilled(req.prefillOwed);
       req.prefillOwed = 0;
       this.#outlierSuccess(r, req.firstTokenS - req.sentS);
+      this.#admission?.firstToken(req, req.firstTokenS);
     }
     for (let i = 0; i < res.finished.length; i++) {
       const s = res.finished[i];
@@ -437,6 +459,7 @@ class Simulation {
     if (!r.healthy) return;
     r.healthy = false;
     this.#prefixes.forget(r.slot);
+    this.#admission?.rotation(r.spec.model, this.#now);
   }
 
   // ── outlier detection ────────────────────────────────────────────────────────
@@ -463,6 +486,7 @@ class Simulation {
       r.ejectedUntilS = e.untilMs / 1000;
       r.ejections++;
     } else r.ejectedUntilS = 0;
+    this.#admission?.rotation(r.spec.model, this.#now);
   }
 
   #readmit(r: SimReplica): void {
@@ -484,10 +508,13 @@ class Simulation {
       replica: r ? r.spec.id : null, region: r ? r.region : null, outcome,
       promptLen: req.promptLen, outputLen: outcome === 'ok' ? req.generated : 0,
       cachedTokens: req.cachedTokens,
-      firstTokenS: outcome === 'ok' ? req.firstTokenS : NaN, finishS: outcome === 'ok' ? req.finishS : NaN,
+      // a shed request's finish is when its client got the 529: on arrival, or after waiting
+      firstTokenS: outcome === 'ok' ? req.firstTokenS : NaN, finishS: outcome === 'ok' ? req.finishS : outcome === 'shed' ? this.#now : NaN,
       preemptions: req.preemptions, retries: Math.max(0, req.attempts - 1),
     });
     req.blockHashes = EMPTY;
+    // its slot goes to the next in line
+    this.#admission?.finished(req, this.#now);
   }
 
   #sample(): void {
@@ -508,7 +535,8 @@ class Simulation {
         up++;
       }
     }
-    this.#samples.push({ atS: this.#now, queued, running, kvUsage: up > 0 ? kv / up : 0, perReplicaRunning: per });
+    const sample: Sample = { atS: this.#now, queued, running, kvUsage: up > 0 ? kv / up : 0, perReplicaRunning: per };
+    this.#samples.push(this.#admission === null ? sample : { ...sample, held: this.#admission.queued });
     if (this.#busy()) this.#agenda.at(this.#now + this.#in.sampleS, Ev.Sample);
   }
 
@@ -525,7 +553,9 @@ class Simulation {
     });
     this.#records.sort((a, b) => a.id - b.id);
     return {
-      policy: this.#in.policyName, durationS: this.#in.durationS, wallS: 0,
+      policy: this.#in.policyName,
+      ...(this.#admission !== null ? { admission: this.#admission.summary() } : {}),
+      durationS: this.#in.durationS, wallS: 0,
       requests: this.#records, replicas, samples: this.#samples, sampleS: this.#in.sampleS,
     };
   }

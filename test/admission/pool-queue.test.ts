@@ -153,7 +153,7 @@ describe('deadlines and shedding', () => {
       }
       return shed / 100;
     };
-    const backlogs = Array.from({ length: 21 }, (_, i) => 2 * i);
+    const backlogs = Array.from({ length: 41 }, (_, i) => i);
     const batch = backlogs.map((n) => shedShare('batch', n));
     const standard = backlogs.map((n) => shedShare('standard', n));
     const interactive = backlogs.map((n) => shedShare('interactive', n));

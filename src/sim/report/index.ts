@@ -1,9 +1,11 @@
 // sim/report — a run's records as figures, and the figures as JSON, a terminal table and an HTML page.
 export type {
-  Outcome, PolicyReport, Quantiles, ReplicaRecord, ReplicaReport, RequestRecord, RunRecords, Sample, ScenarioInfo, Series, SimReport, Slo, TenantReport,
+  AdmissionReport, AdmissionTenantReport, ClassReport, Outcome, PolicyReport, Quantiles, ReplicaRecord, ReplicaReport, RequestRecord, RunAdmission, RunRecords,
+  Sample, ScenarioInfo, Series, SimReport, Slo, TenantClass, TenantReport,
 } from './types.js';
 export { buildReport, meetsSlo, summarize, tpot } from './summarize.js';
-export { cdfPoints, jain, quantileSorted, quantiles } from './stats.js';
+export { cdfPoints, jain, maxMinShares, quantileSorted, quantiles } from './stats.js';
+export { HEAVY_FACTOR } from './admission.js';
 export { reportJson } from './json.js';
 export type { JsonOptions } from './json.js';
 export { renderText } from './text.js';

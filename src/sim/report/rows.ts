@@ -1,4 +1,5 @@
-import type { PolicyReport } from './types.js';
+import { PRIORITIES } from '../../admission/index.js';
+import type { ClassReport, PolicyReport, SimReport } from './types.js';
 
 // The figures of the side-by-side table, once, for the text report and the HTML page alike.
 
@@ -27,5 +28,35 @@ export const ROWS: readonly Row[] = [
   { label: 'GPU-hours (h) / cost (USD)', cell: (p) => `${num(p.gpuHours, 2)} / ${num(p.costUsd, 2)}` },
   { label: 'cost per M tokens, all / output only (USD)', cell: (p) => `${num(p.costPerMTokens, 3)} / ${num(p.costPerMOutputTokens, 2)}` },
 ];
+
+/** One figure per class, interactive / standard / batch; a class that sent nothing is a dash. */
+function perClass(p: PolicyReport, cell: (c: ClassReport) => string): string {
+  const a = p.admission;
+  if (a === undefined) return '—';
+  return PRIORITIES.map((k) => {
+    const c = a.classes.find((x) => x.priority === k);
+    return c === undefined ? '—' : cell(c);
+  }).join(' / ');
+}
+
+/** Shown when a run used admission: who it shed, how late each class was, how fair it was. */
+export const ADMISSION_ROWS: readonly Row[] = [
+  { label: 'admission discipline', cell: (p) => p.admission?.discipline ?? 'none' },
+  { label: 'shed, interactive / standard / batch', cell: (p) => perClass(p, (c) => num(c.shed)) },
+  { label: 'TTFT p99, interactive / standard / batch (ms)', cell: (p) => perClass(p, (c) => ms(c.ttft.p99)) },
+  { label: 'goodput share, interactive / standard / batch', cell: (p) => perClass(p, (c) => pct(c.goodputFraction)) },
+  { label: "Jain's index, max-min fair: all / others", cell: (p) => (p.admission === undefined ? '—' : `${num(p.admission.jain, 3)} / ${num(p.admission.jainOthers, 3)}`) },
+];
+
+/** The rows a report shows: the admission ones too when any run used admission. */
+export function rowsOf(report: SimReport): readonly Row[] {
+  return report.policies.some((p) => p.admission !== undefined) ? [...ROWS, ...ADMISSION_ROWS] : ROWS;
+}
+
+/** " (standard 10000 ms, batch 60000 ms)": the per-class TTFT bounds of an SLO, or nothing */
+export function byClass(by: Readonly<Partial<Record<string, number>>> | undefined): string {
+  const parts = Object.entries(by ?? {}).map(([k, v]) => `${k} ${ms(v!)} ms`);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+}
 
 export const fmt = { ms, sec, num, pct };

@@ -21,6 +21,8 @@ export function series(run: RunRecords): Series {
   const queued = new Float64Array(n);
   const running = new Float64Array(n);
   const samples = new Float64Array(n);
+  const admitted = run.admission !== undefined;
+  const held = new Float64Array(admitted ? n : 0);
   for (const r of run.requests) {
     if (r.outcome !== 'ok') continue;
     const b = bucket(r.finishS);
@@ -31,6 +33,7 @@ export function series(run: RunRecords): Series {
     const b = bucket(s.atS);
     queued[b] += s.queued;
     running[b] += s.running;
+    if (admitted) held[b] += s.held ?? 0;
     samples[b]++;
   }
   const out = { t: [] as number[], c: [] as number[], o: [] as number[], q: [] as number[], r: [] as number[] };
@@ -41,5 +44,6 @@ export function series(run: RunRecords): Series {
     out.q.push(samples[b] > 0 ? queued[b] / samples[b] : 0);
     out.r.push(samples[b] > 0 ? running[b] / samples[b] : 0);
   }
-  return { stepS, t: out.t, completionsPerS: out.c, outputTokPerS: out.o, queued: out.q, running: out.r };
+  const base = { stepS, t: out.t, completionsPerS: out.c, outputTokPerS: out.o, queued: out.q, running: out.r };
+  return admitted ? { ...base, held: Array.from(held, (h, b) => (samples[b] > 0 ? h / samples[b] : 0)) } : base;
 }

@@ -45,3 +45,23 @@ export function cdfPoints(values: readonly number[], points = 200): [number, num
   }
   return out;
 }
+
+/**
+ * Weighted max-min fair shares of `total` (water-filling): every claimant gets min(demand, λ·weight),
+ * λ raised until the shares sum to `total` (or every demand is met). A claimant asking little gets
+ * all it asks; the rest split what is left by weight.
+ */
+export function maxMinShares(demand: readonly number[], weight: readonly number[], total: number): number[] {
+  const out = new Array<number>(demand.length).fill(0);
+  const order = demand.map((_, i) => i).sort((a, b) => demand[a] / weight[a] - demand[b] / weight[b] || a - b);
+  let left = total;
+  let w = 0;
+  for (const i of order) w += weight[i];
+  for (const i of order) {
+    const level = left / w;
+    out[i] = Math.min(demand[i], level * weight[i]);
+    left -= out[i];
+    w -= weight[i];
+  }
+  return out;
+}

@@ -1,3 +1,4 @@
+import { admissionReport, HEAVY_FACTOR, sloOf } from './admission.js';
 import { series } from './series.js';
 import { cdfPoints, jain, quantiles } from './stats.js';
 import type { PolicyReport, ReplicaReport, RequestRecord, RunRecords, ScenarioInfo, SimReport, Slo, TenantReport } from './types.js';
@@ -20,6 +21,9 @@ export function meetsSlo(r: RequestRecord, slo: Slo): boolean {
 
 export function summarize(run: RunRecords, slo: Slo): PolicyReport {
   const reqs = run.requests;
+  // with admission, each request is held to its class's SLO
+  const sloFor = sloOf(run, slo);
+  const meets = (r: RequestRecord) => meetsSlo(r, sloFor(r.tenant));
   const ok = reqs.filter((r) => r.outcome === 'ok');
   const ttft = ok.map((r) => r.firstTokenS - r.arrivalS);
   const e2e = ok.map((r) => r.finishS - r.arrivalS);
@@ -30,7 +34,7 @@ export function summarize(run: RunRecords, slo: Slo): PolicyReport {
   let outTok = 0;
   let retries = 0;
   for (const r of reqs) {
-    if (meetsSlo(r, slo)) good++;
+    if (meets(r)) good++;
     retries += r.retries;
   }
   for (const r of ok) {
@@ -50,9 +54,11 @@ export function summarize(run: RunRecords, slo: Slo): PolicyReport {
     gpuHours += h;
     cost += h * r.costPerGpuHour;
   }
-  const tenants = tenantReports(reqs, slo, outTok);
+  const tenants = tenantReports(reqs, meets, outTok);
+  const admission = admissionReport(run, meets);
   return {
     policy: run.policy,
+    ...(admission !== undefined ? { admission } : {}),
     counts: { arrived: reqs.length, ok: ok.length, rejected: count(reqs, 'rejected'), failed: count(reqs, 'failed'), retries },
     ttft: quantiles(ttft), itl: quantiles(itl), e2e: quantiles(e2e),
     goodput: { reqPerS: good / d, fraction: reqs.length > 0 ? good / reqs.length : NaN },
@@ -72,6 +78,7 @@ export function summarize(run: RunRecords, slo: Slo): PolicyReport {
 }
 
 export function buildReport(info: ScenarioInfo, runs: readonly RunRecords[], slo: Slo): SimReport {
+  const admitted = runs.some((r) => r.admission !== undefined);
   return {
     scenario: info,
     policies: runs.map((r) => summarize(r, slo)),
@@ -83,9 +90,15 @@ export function buildReport(info: ScenarioInfo, runs: readonly RunRecords[], slo
       'Jain\'s index (Σx)² / (n·Σx²) is over tenants: "tenant goodput" of each tenant\'s share of requests meeting the SLO, "tenant completion" of its share completed ok. 1 when all fare alike, 1/n when one alone is served.',
       'Cost is GPU-hours (GPUs × seconds up / 3600) × the price per GPU-hour. Per M tokens "all" counts input and output tokens of ok requests, "output" output tokens only.',
       'Plots over time span the run, drain included, in buckets of at least one sample period; CDFs are downsampled to at most 200 points.',
+      ...(admitted ? ADMISSION_NOTES : []),
     ],
   };
 }
+
+const ADMISSION_NOTES = [
+  'Admission: one queue per model (a pool = the model\'s replicas), running at most routable replicas × maxInflightPerReplica requests. Shed requests were turned away by it (a 529), on arrival or when their deadline passed while they waited; they are counted apart from rejected and failed. TTFT includes the wait in its queue. With per-class TTFT bounds in the SLO, each request is held to its class\'s.',
+  `Fairness under admission: Jain's index of served / fair share over tenants, where served counts requests that met their SLO and the fair share is the weighted max-min (water-filling) share of everything served given what each tenant offered. "Others" leaves out heavy tenants: those that offered more than ${HEAVY_FACTOR}× their weighted share of all requests. Across priority classes the index measures priority as much as fairness.`,
+];
 
 function count(reqs: readonly RequestRecord[], o: RequestRecord['outcome']): number {
   let n = 0;
@@ -93,7 +106,7 @@ function count(reqs: readonly RequestRecord[], o: RequestRecord['outcome']): num
   return n;
 }
 
-function tenantReports(reqs: readonly RequestRecord[], slo: Slo, totalOut: number): TenantReport[] {
+function tenantReports(reqs: readonly RequestRecord[], meets: (r: RequestRecord) => boolean, totalOut: number): TenantReport[] {
   const by = new Map<string, RequestRecord[]>();
   for (const r of reqs) {
     let l = by.get(r.tenant);
@@ -108,7 +121,7 @@ function tenantReports(reqs: readonly RequestRecord[], slo: Slo, totalOut: numbe
     return {
       tenant, requests: l.length, ok: ok.length,
       ttft: quantiles(ok.map((r) => r.firstTokenS - r.arrivalS)), e2e: quantiles(ok.map((r) => r.finishS - r.arrivalS)),
-      goodputFraction: l.filter((r) => meetsSlo(r, slo)).length / l.length,
+      goodputFraction: l.filter(meets).length / l.length,
       outputTokens: out, outputShare: totalOut > 0 ? out / totalOut : 0,
     };
   });

@@ -1,7 +1,9 @@
+import type { Priority } from '../../admission/index.js';
+
 // What a simulation run hands the report, and what the report says. Times are seconds of virtual
 // time from the start of the run.
 
-export type Outcome = 'ok' | 'rejected' | 'failed';
+export type Outcome = 'ok' | 'rejected' | 'failed' | 'shed';
 
 export interface RequestRecord {
   readonly id: number;
@@ -12,14 +14,17 @@ export interface RequestRecord {
   /** null when never placed */
   readonly replica: string | null;
   readonly region: string | null;
-  /** rejected: never reached an engine; failed: broke, ran out of attempts or of drain time */
+  /**
+   * rejected: never reached an engine; failed: broke, ran out of attempts or of drain time;
+   * shed: turned away by admission (a 529), at arrival or when its deadline passed in the queue
+   */
   readonly outcome: Outcome;
   readonly promptLen: number;
   /** tokens generated (0 unless ok) */
   readonly outputLen: number;
   /** prompt tokens served from the prefix cache */
   readonly cachedTokens: number;
-  /** as the client sees them; NaN unless ok */
+  /** as the client sees them; NaN unless ok (a shed request's finishS is when it was turned away) */
   readonly firstTokenS: number;
   readonly finishS: number;
   readonly preemptions: number;
@@ -56,10 +61,28 @@ export interface Sample {
   readonly kvUsage: number;
   /** in the order of RunRecords.replicas */
   readonly perReplicaRunning: readonly number[];
+  /** waiting in the gateway's admission queues (runs with admission only) */
+  readonly held?: number;
+}
+
+/** A tenant as admission sees it. */
+export interface TenantClass {
+  readonly priority: Priority;
+  /** its weight in the fair queue against tenants of the same priority */
+  readonly weight: number;
+}
+
+/** The admission discipline a run used; absent when it ran without admission. */
+export interface RunAdmission {
+  readonly label: string;
+  readonly discipline: string;
+  /** every tenant that sent a request, by name */
+  readonly tenants: Readonly<Record<string, TenantClass>>;
 }
 
 export interface RunRecords {
   readonly policy: string;
+  readonly admission?: RunAdmission;
   /** seconds of arrivals */
   readonly durationS: number;
   /** real seconds the run took; never in the deterministic report */
@@ -74,6 +97,8 @@ export interface Slo {
   readonly ttftS: number;
   readonly tpotS: number;
   readonly e2eS?: number;
+  /** a TTFT bound per priority class in place of ttftS (runs with admission only) */
+  readonly ttftSByPriority?: Readonly<Partial<Record<Priority, number>>>;
 }
 
 export interface ScenarioInfo {
@@ -125,10 +150,61 @@ export interface Series {
   readonly outputTokPerS: readonly number[];
   readonly queued: readonly number[];
   readonly running: readonly number[];
+  /** waiting in the gateway's admission queues (runs with admission only) */
+  readonly held?: readonly number[];
+}
+
+/** One priority class of a run with admission. */
+export interface ClassReport {
+  readonly priority: Priority;
+  readonly requests: number;
+  readonly ok: number;
+  readonly shed: number;
+  /** of those, shed after waiting in the queue until their deadline (not at once on arrival) */
+  readonly shedWaited: number;
+  /** over its ok requests */
+  readonly ttft: Quantiles;
+  /** share of its requests that met its class's SLO */
+  readonly goodputFraction: number;
+  /** its requests that met the SLO */
+  readonly served: number;
+}
+
+export interface AdmissionTenantReport {
+  readonly tenant: string;
+  readonly priority: Priority;
+  readonly weight: number;
+  readonly requests: number;
+  readonly ok: number;
+  readonly shed: number;
+  readonly shedWaited: number;
+  readonly ttft: Quantiles;
+  readonly goodputFraction: number;
+  /** its requests that met its SLO */
+  readonly served: number;
+  /** its max-min fair share of all served requests, given its demand and weight */
+  readonly fairShare: number;
+  /** it offered more than twice its weighted share of all requests (an abuser, or just big) */
+  readonly heavy: boolean;
+}
+
+export interface AdmissionReport {
+  readonly label: string;
+  readonly discipline: string;
+  readonly shed: number;
+  /** interactive, standard, batch: those that sent anything */
+  readonly classes: readonly ClassReport[];
+  readonly tenants: readonly AdmissionTenantReport[];
+  /** Jain's index over tenants of served / max-min fair share (1 = every tenant got its fair share) */
+  readonly jain: number;
+  /** the same over the tenants that are not heavy */
+  readonly jainOthers: number;
 }
 
 export interface PolicyReport {
   readonly policy: string;
+  /** present when the run used admission */
+  readonly admission?: AdmissionReport;
   readonly counts: { readonly arrived: number; readonly ok: number; readonly rejected: number; readonly failed: number; readonly retries: number };
   readonly ttft: Quantiles;
   /** per-request mean inter-token latency (TPOT) */

@@ -52,7 +52,8 @@ const oneTenantRule = (v: { tenant?: string; tenants?: unknown }, ctx: z.Refinem
   if (v.tenant !== undefined && v.tenants !== undefined) ctx.addIssue({ code: 'custom', path: ['tenants'], message: 'give tenant (one name) or tenants (a weighted mix), not both' });
 };
 
-const synthetic = { ...who, ratePerS: pos, durationS: pos.optional(), prompt: LengthSpec, output: LengthSpec };
+/** startS here is virtual time (arrivals from startS to startS + durationS); a trace's startS is trace time to skip */
+const synthetic = { ...who, ratePerS: pos, startS: nonneg.optional(), durationS: pos.optional(), prompt: LengthSpec, output: LengthSpec };
 const trace = {
   ...who, file: z.string().min(1), timeScale: pos.optional(), rateScale: pos.optional(), durationS: pos.optional(), startS: nonneg.optional(),
 };

@@ -8,7 +8,9 @@ import { WorkloadError, type Arrival, type LengthDist, type TenantMix, type Work
 
 export interface SyntheticOptions {
   readonly ratePerS: number;
-  /** no arrivals after this; omitted = endless (the simulator stops at its own duration) */
+  /** the first arrival comes after this (virtual seconds); a spike is a part that starts late */
+  readonly startS?: number;
+  /** no arrivals after startS + durationS; omitted = endless (the simulator stops at its own duration) */
   readonly durationS?: number;
   readonly seed: number;
   readonly prompt: LengthDist;
@@ -59,7 +61,7 @@ class Renewal implements Workload {
   readonly #times: Rng;
   readonly #lengths: Rng;
   readonly #who: Rng;
-  #t = 0;
+  #t: number;
   #id = 0;
   #done = false;
 
@@ -70,12 +72,16 @@ class Renewal implements Workload {
     this.#output = sampler(o.output, { what: 'output', tokens: true, column: 'output' });
     this.#tenant = tenantPicker(o.tenants, o.tenant);
     this.#model = o.model ?? null;
-    this.#end = o.durationS ?? Infinity;
+    const start = o.startS ?? 0;
+    if (!(start >= 0) || !Number.isFinite(start)) throw new WorkloadError(`startS must be a finite number ≥ 0, got ${start}`);
+    this.#t = start;
+    this.#end = start + (o.durationS ?? Infinity);
     const root = new Rng(o.seed);
     this.#times = root.fork(1);
     this.#lengths = root.fork(2);
     this.#who = root.fork(3);
-    const span = o.durationS !== undefined ? ` for ${o.durationS} s (~${Math.round(o.ratePerS * o.durationS).toLocaleString('en-US')} requests)` : '';
+    const from = start > 0 ? ` from ${start} s` : '';
+    const span = o.durationS !== undefined ? `${from} for ${o.durationS} s (~${Math.round(o.ratePerS * o.durationS).toLocaleString('en-US')} requests)` : from;
     const who = describeTenants(o.tenants, o.tenant);
     this.description = `${arrivals}${span}, prompt ${describeLength(o.prompt)}, output ${describeLength(o.output)}${who ? `, ${who}` : ''}`;
   }

@@ -62,6 +62,17 @@ describe('poisson workload', () => {
 
   it('describes itself in one line', () => {
     expect(poisson({ ...base, durationS: 600 }).description).toBe('Poisson 5 req/s for 600 s (~3,000 requests), prompt lognormal p50 800 p90 2000, output uniform 10–300');
+    expect(poisson({ ...base, startS: 120, durationS: 60 }).description).toMatch(/^Poisson 5 req\/s from 120 s for 60 s \(~300 requests\)/);
+  });
+
+  it('starts late when given startS: arrivals from startS to startS + durationS, at the same rate (a spike)', () => {
+    const as = drain(poisson({ ...base, ratePerS: 50, startS: 120, durationS: 60 }));
+    expect(as[0].atS).toBeGreaterThan(120);
+    expect(as.at(-1)!.atS).toBeLessThanOrEqual(180);
+    expect(as.length / 60 / 50).toBeCloseTo(1, 1);
+    // the same draws as without the offset, shifted: only the clock moved
+    const plain = drain(poisson({ ...base, ratePerS: 50, durationS: 60 }));
+    expect(as.map((a) => a.atS - 120)).toEqual(plain.map((a) => expect.closeTo(a.atS, 9)));
   });
 });
 
