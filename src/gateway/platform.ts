@@ -66,6 +66,11 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     },
   });
   const rateLimits = new RateLimits(config, log, { onFallback: (mode) => metrics.limiterFallbacks.inc({ mode }) });
+  if (!(await rateLimits.ready(3_000))) {
+    log.error({ redisUrl: config.limits.redisUrl.replace(/\/\/[^@/]*@/, '//***@') }, config.limits.failMode === 'open'
+      ? 'the rate-limit store is unreachable; limiting per instance until it answers'
+      : 'the rate-limit store is unreachable; refusing requests until it answers');
+  }
   const spend = new MonthlySpend();
   const readSpend = async (): Promise<void> => {
     const month = spend.beginRead(Date.now());

@@ -88,6 +88,21 @@ export class RateLimits {
     );
   }
 
+  /**
+   * Resolves once the shared store is connected, or after `timeoutMs` (false): a gateway must not
+   * take its first requests before its limiter can answer them, nor hang when Redis is down.
+   */
+  async ready(timeoutMs: number): Promise<boolean> {
+    if (!(this.#limiter instanceof RedisLimiter)) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), timeoutMs); });
+    try {
+      return await Promise.race([this.#limiter.ready().then(() => true, () => false), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** The tier a key's requests are held to (an unknown tier name gets `default`). */
   tierOf(auth: AuthContext): Config['tiers'][string] {
     return this.#tiers[auth.tier] ?? this.#tiers.default;
