@@ -58,12 +58,13 @@ keys.command('create')
   .requiredOption('--tenant <tenant>', 'tenant id or name')
   .option('--workspace <workspace>', 'workspace id or name (default: the tenant\'s default)')
   .option('--name <name>', 'a label for the key')
+  .option('--priority <priority>', 'interactive, standard or batch (default: the tenant\'s tier\'s)')
   .option('--config <file>', 'YAML or JSON configuration')
   .option('--data-dir <dir>', 'where the SQLite store lives (default .switchyard)')
   .option('--store <url>', 'postgres://… store')
   .action(async (o) => {
     const { keysCreate } = await import('./keys.js');
-    await keysCreate({ tenant: o.tenant, workspace: o.workspace, name: o.name, config: o.config, dataDir: o.dataDir, store: o.store });
+    await keysCreate({ tenant: o.tenant, workspace: o.workspace, name: o.name, priority: o.priority, config: o.config, dataDir: o.dataDir, store: o.store });
   });
 
 program.parseAsync().catch((err: unknown) => {

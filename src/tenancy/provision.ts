@@ -1,4 +1,4 @@
-import type { AuditActor, Store, Tenant, Workspace } from '../ledger/index.js';
+import type { AuditActor, Priority, Store, Tenant, Workspace } from '../ledger/index.js';
 
 // Provisioning by hand (`switchyard keys create`): name a tenant and a workspace by id or by name,
 // and whatever does not exist yet is created. Meant for a CLI, so a refusal is an Error with a
@@ -10,6 +10,8 @@ export interface KeyForInput {
   /** a workspace id (`wrk_…`) or name; a new name creates the workspace; default: the tenant's default */
   workspace?: string;
   name?: string;
+  /** the key's priority; default: its tier's */
+  priority?: Priority;
   /** who the audit trail names (default `cli`) */
   actor?: string;
 }
@@ -29,7 +31,7 @@ export async function createKeyFor(store: Store, input: KeyForInput): Promise<Ke
   const audit: AuditActor = { actor: input.actor ?? 'cli' };
   const { tenant, created: tenantCreated } = await tenantFor(store, input.tenant, audit);
   const { workspace, created: workspaceCreated } = await workspaceFor(store, tenant, input.workspace, audit);
-  const r = await store.createKey({ tenantId: tenant.id, workspaceId: workspace.id, name: input.name ?? 'cli' }, audit);
+  const r = await store.createKey({ tenantId: tenant.id, workspaceId: workspace.id, name: input.name ?? 'cli', priority: input.priority ?? null }, audit);
   if (!r.ok) throw new Error(r.error.message);
   const { key, secret } = r.value;
   return { keyId: key.id, tenantId: tenant.id, workspaceId: workspace.id, secret, hint: key.hint, tenantCreated, workspaceCreated };

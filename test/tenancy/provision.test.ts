@@ -15,6 +15,13 @@ describe('creating a key by hand (switchyard keys create)', () => {
     expect((await store.findKeyByHash(hashSecret(k.secret)))?.key.id).toBe(k.keyId);
   });
 
+  it('gives the key the priority asked for, or leaves it to the tier', async () => {
+    const batch = await createKeyFor(store, { tenant: 'acme', priority: 'batch' });
+    const plain = await createKeyFor(store, { tenant: 'acme' });
+    expect((await store.findKeyByHash(hashSecret(batch.secret)))?.priority).toBe('batch');
+    expect((await store.findKeyByHash(hashSecret(plain.secret)))?.priority).toBeNull();
+  });
+
   it('reuses a tenant named by name or by id', async () => {
     const first = await createKeyFor(store, { tenant: 'acme' });
     const byName = await createKeyFor(store, { tenant: 'acme', name: 'second' });
