@@ -62,6 +62,7 @@ interface ClassQueue<T> {
 }
 
 const FCFS_LANE = '';
+const DISPATCH = { kind: 'dispatch' } as const;
 /** a class or tenant is never assumed to drain slower than this share of the pool */
 const MIN_SHARE = 0.05;
 /** weight of the newest dispatch in the moving averages of shares (about the last hundred) */
@@ -109,13 +110,21 @@ export class PoolQueue<T> {
     return { serviceMs: this.#serviceMs, firstTokenMs: this.#firstTokenMs };
   }
 
+  /**
+   * The common case first, with nothing to allocate: a slot is free and nobody of this priority or
+   * above waits, so it goes now (holding a slot until `finished`). False: `offer` it.
+   */
+  tryDispatch(priority: Priority): boolean {
+    const cls = this.#fair ? PRIORITIES.indexOf(priority) : 0;
+    if (this.#inflight >= this.#capacity || this.#queuedUpTo(cls) !== 0) return false;
+    this.#inflight++;
+    this.#dispatched(cls);
+    return true;
+  }
+
   offer(item: T, a: Arrival): Offer<T> {
+    if (this.tryDispatch(a.priority)) return DISPATCH;
     const cls = this.#fair ? PRIORITIES.indexOf(a.priority) : 0;
-    if (this.#inflight < this.#capacity && this.#queuedUpTo(cls) === 0) {
-      this.#inflight++;
-      this.#dispatched(cls);
-      return { kind: 'dispatch' };
-    }
     const q = this.#classes[cls];
     const lane = this.#lane(cls, a.tenant, a.weight);
     const tag = this.#fair ? Math.max(q.virtualTime, lane.lastFinish) : this.#seq;

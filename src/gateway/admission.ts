@@ -81,6 +81,7 @@ export class Admission {
     const pool = this.#pool(a.model);
     // no replica in rotation at all: waiting cannot help, the exchange fails fast (and says why)
     if (pool.routable === 0) return job.start(null);
+    if (pool.queue.tryDispatch(a.priority)) return job.start({ pool: a.model, dispatchedAt: performance.now(), firstToken: false });
     const now = Date.now();
     const w: Waiting = { job, priority: a.priority, queuedAt: performance.now(), timer: null, onClose: () => this.#leave(pool, w), handle: null };
     const o = pool.queue.offer(w, { tenant: a.tenant, weight: a.weight, priority: a.priority, deadlineAtMs: now + a.deadlineMs, nowMs: now, random: Math.random() });
