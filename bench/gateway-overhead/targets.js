@@ -2,7 +2,7 @@
 // in nginx.js. Each is a child of the runner, tracked here so that stopAll() leaves nothing behind,
 // whatever way the run ends.
 import { fork, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -92,7 +92,10 @@ function newestMtime(dir) {
 export function startSwitchyard({ root, upstreamOrigin, key, cpuProfDir, nodeArgs: extra = [], timeoutMs = 30_000 }) {
   const dataDir = tempDir('switchyard-bench-');
   const nodeArgs = [...extra, ...(cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [])];
-  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/switchyard.js'), 'up', '--port', '0', '--data-dir', dataDir, '--replica', `bench-model=${upstreamOrigin}/v1`], {
+  // limits the bench never reaches: it measures the path every request takes, not a 429
+  const config = join(dataDir, 'bench.yaml');
+  writeFileSync(config, 'tiers:\n  default: { requestsPerMinute: 1.0e12, inputTokensPerMinute: 1.0e15, outputTokensPerMinute: 1.0e15 }\n');
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/switchyard.js'), 'up', '--port', '0', '--data-dir', dataDir, '--config', config, '--replica', `bench-model=${upstreamOrigin}/v1`], {
     cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, SWITCHYARD_DEMO_KEY: key, SWITCHYARD_LOG_LEVEL: 'warn' },
   });
