@@ -53,7 +53,7 @@ export class RateLimits {
     this.#leaseMs = config.upstream.requestTimeoutMs + 60_000;
     this.#failOpen = config.limits.failMode === 'open';
     this.#log = log;
-    this.#limiter = limiter ?? (config.limits.backend === 'redis' ? new RedisLimiter({ url: config.limits.redisUrl, prefix: config.limits.redisKeyPrefix }) : new MemoryLimiter());
+    this.#limiter = limiter ?? (config.limits.backend === 'redis' ? new RedisLimiter({ url: config.limits.redisUrl, prefix: config.limits.redisKeyPrefix, redis: { commandTimeout: config.limits.timeoutMs } }) : new MemoryLimiter());
   }
 
   /** Charges the request, sets the rate-limit headers on the response, and says whether it may go on. */

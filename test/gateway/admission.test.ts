@@ -1,6 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
@@ -290,7 +290,78 @@ describe('monthly spend limits', () => {
   });
 });
 
+/**
+ * A TCP proxy in front of the real Redis that a test can slow down (every reply held `delayMs`) or
+ * cut (every connection reset, new ones refused until it is healed).
+ */
+async function redisProxy(): Promise<{ url: string; delayMs: number; cut(): void; heal(): void; close(): void }> {
+  const sockets = new Set<Socket>();
+  let down = false;
+  const p = {
+    url: '', delayMs: 0,
+    cut() { down = true; for (const s of sockets) s.destroy(); },
+    heal() { down = false; },
+    close() { p.cut(); server.close(); },
+  };
+  const server = createNetServer((client) => {
+    if (down) return void client.destroy();
+    const upstream = connect(6379, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    client.on('data', (d) => upstream.write(d));
+    upstream.on('data', (d) => {
+      if (p.delayMs === 0) client.write(d);
+      else setTimeout(() => client.writable && client.write(d), p.delayMs);
+    });
+    const end = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  p.url = `redis://127.0.0.1:${(server.address() as AddressInfo).port}/0`;
+  return p;
+}
+
 describe('the rate-limit store failing', () => {
+  it('keeps serving, within its timeout, when Redis turns slow or drops, and goes back to it when it heals', async () => {
+    const proxy = await redisProxy();
+    try {
+      const g = await gate(true);
+      const p = await start(g, {}, (c) => {
+        c.limits = { ...c.limits, backend: 'redis', redisUrl: proxy.url, redisKeyPrefix: `sy:test:${Date.now()}:${Math.random()}:`, failMode: 'open', timeoutMs: 50 };
+      });
+      const c = anthropic(p);
+      const fallbacks = async () => Number(/mode="open"} (\d+)/.exec(await p.gateway.metrics.registry.getSingleMetricAsString('switchyard_ratelimit_store_fallbacks_total'))?.[1] ?? 0);
+      // healthy: the shared bucket counts
+      expect((await ask(c, 'a')).response.headers.get('anthropic-ratelimit-requests-remaining')).toBe('9999');
+      expect(await fallbacks()).toBe(0);
+      // slow: every reply 2 s late; requests still answer in about the timeout, on local buckets
+      proxy.delayMs = 2_000;
+      const t0 = performance.now();
+      const slow = await ask(c, 'b');
+      expect(slow.data.content[0]).toMatchObject({ text: 'fine' });
+      expect(performance.now() - t0).toBeLessThan(1_000);
+      expect(await fallbacks()).toBe(1);
+      // dropped: connections reset and refused
+      proxy.delayMs = 0;
+      proxy.cut();
+      for (const m of ['c', 'd', 'e']) expect((await ask(c, m)).data.content[0]).toMatchObject({ text: 'fine' });
+      expect(await fallbacks()).toBeGreaterThanOrEqual(4);
+      // healed: the client reconnects (on its own back-off) and the shared bucket answers again
+      proxy.heal();
+      let remaining = '';
+      for (let i = 0; i < 50 && remaining === ''; i++) {
+        const before = await fallbacks();
+        const r = await ask(c, 'f');
+        if (await fallbacks() === before) remaining = r.response.headers.get('anthropic-ratelimit-requests-remaining') ?? '';
+        else await new Promise((res) => setTimeout(res, 100));
+      }
+      expect(remaining).toMatch(/^\d+$/);
+      expect(g.arrived.length).toBeGreaterThanOrEqual(6);
+    } finally {
+      proxy.close();
+    }
+  }, 30_000);
+
   it('keeps serving on per-instance buckets when fail-open, and counts it', async () => {
     const g = await gate(true);
     const p = await start(g, {}, (c) => { c.limits = { ...c.limits, backend: 'redis', redisUrl: 'redis://127.0.0.1:1/0', failMode: 'open' }; });
