@@ -8,8 +8,9 @@ import type { AuthContext } from '../tenancy/index.js';
 
 // The gateway's side of rate limiting: which buckets a request draws on (its workspace's, per
 // model, at its tenant's tier), what it is charged before it is admitted (its input tokens,
-// estimated from the body, and its whole max_tokens of output), the headers every response
-// carries in the client's API, and giving back the output the request did not use.
+// estimated from the body, its whole max_tokens of output, and a concurrent slot when the tier
+// limits them), the headers every response carries in the client's API, and, when it ends, the
+// slot back and its charges set right by what it really used.
 
 /** What an admitted request owes its buckets and its workspace's concurrency until it ends. */
 export interface LimitTicket {
@@ -25,6 +26,8 @@ export interface LimitTicket {
   /** settled once: a second settle (a shed after admission, then a close) gives nothing back twice */
   open: boolean;
 }
+
+const NO_CORRECTION = { inputTokens: 0, outputTokens: 0 } as const;
 
 export type Admission =
   | { readonly ok: true; readonly ticket: LimitTicket }
@@ -76,6 +79,8 @@ export class RateLimits {
       (err: unknown) => {
         this.fallbacks++;
         this.#onFallback(this.#failOpen ? 'open' : 'closed');
+        // a call that timed out may still have taken a lease in Redis: give it back when Redis can
+        if (lease !== undefined) this.#limiter.settle(key, limits, NO_CORRECTION, request.nowMs, lease).catch(() => {});
         if (this.fallbacks === 1 || this.fallbacks % 1000 === 0) this.#log.error({ err, fallbacks: this.fallbacks }, this.#failOpen ? 'rate-limit store failed; limiting per instance' : 'rate-limit store failed; refusing requests');
         if (!this.#failOpen) {
           ticket.open = false;
@@ -127,7 +132,6 @@ export class RateLimits {
   close(): Promise<void> {
     return this.#limiter.close();
   }
-
 
   #conclude(res: ServerResponse, wire: Wire, d: LimitDecision, ticket: LimitTicket, nowMs: number): Admission {
     setLimitHeaders(res, wire, d.state, nowMs);
