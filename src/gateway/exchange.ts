@@ -358,7 +358,7 @@ export class Exchange implements Admissible {
     }
     const a = this.#attempt;
     if (a !== null) this.#release(a);
-    this.gw.rateLimits.settle(this.limit, input, output);
+    this.gw.rateLimits.settle(this.limit, input, output, this.#attempts > 0);
     const replica = a?.backend.replica ?? null;
     this.gw.settle({
       requestId: this.requestId,

@@ -115,13 +115,14 @@ export class RateLimits {
 
   /**
    * The request ended: the output it did not generate goes back, and the input estimate is set
-   * right by the replica's own count (when it reported one: a request that failed before it did
-   * keeps the estimate).
+   * right by the replica's own count. A request never sent to a replica (shed, or left while it
+   * waited) gets all of it back; one that failed before its replica counted keeps the estimate.
    */
-  settle(t: LimitTicket, inputTokens: number, outputTokens: number): void {
+  settle(t: LimitTicket, inputTokens: number, outputTokens: number, sent: boolean): void {
     if (!t.open) return;
     t.open = false;
-    const c = { inputTokens: inputTokens > 0 ? t.chargedInput - inputTokens : 0, outputTokens: Math.max(0, t.reservedOutput - outputTokens) };
+    const input = !sent ? t.chargedInput : inputTokens > 0 ? t.chargedInput - inputTokens : 0;
+    const c = { inputTokens: input, outputTokens: Math.max(0, t.reservedOutput - outputTokens) };
     if (c.inputTokens === 0 && c.outputTokens === 0 && t.lease === undefined) return;
     const now = Date.now();
     if (t.limiter instanceof MemoryLimiter) return t.limiter.settleNow(t.key, t.limits, c, now, t.lease);

@@ -181,12 +181,15 @@ describe('shedding', () => {
   it('answers 529 overloaded_error (OpenAI: 503) with retry-after when the wait would break the deadline, and records it', async () => {
     const g = await gate();
     // the pool expects 8 s a request: a 1 s deadline cannot be met behind a running one
-    const p = await start(g, {}, (c) => { c.admission.prior.serviceMs = 8_000; });
+    // 1,000 input tokens a minute: a refill slow enough to read what a shed request is charged
+    const p = await start(g, { inputTokensPerMinute: 1_000 }, (c) => { c.admission.prior.serviceMs = 8_000; });
     const c = anthropic(p);
     const running = ask(c, 'running');
     await until(() => g.held.length === 1, 'the first request at the replica');
     const err = await ask(c, 'hurry', { 'x-switchyard-deadline-ms': '1000' }).then(() => null, (e: unknown) => e) as InstanceType<typeof Anthropic.APIError>;
     expect(err.status).toBe(529);
+    // charged on admission, given back when shed: it never reached a replica
+    const charged = 1_000 - Number(err.headers?.get('anthropic-ratelimit-input-tokens-remaining'));
     expect((err.error as { error: { type: string } }).error.type).toBe('overloaded_error');
     expect(err.message).toMatch(/would miss this request's deadline/);
     expect(Number(err.headers?.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -196,6 +199,12 @@ describe('shedding', () => {
     expect(oerr.code).toBe('overloaded');
     g.release();
     await running;
+    g.auto = true;
+    const after = Number((await ask(c, 'after')).response.headers.get('anthropic-ratelimit-input-tokens-remaining'));
+    // the running request settled at the replica's 7; only it and this one are charged now
+    const each = charged / 2;
+    expect(after).toBeGreaterThanOrEqual(Math.floor(1_000 - 7 - each));
+    expect(after).toBeLessThan(1_000 - 7 - each + 5);
     const rows = await usageOf(p);
     expect(rows.filter((r) => r.outcome === 'overloaded').map((r) => r.status).sort()).toEqual([503, 529]);
     expect(await p.gateway.metrics.registry.getSingleMetricAsString('switchyard_admission_shed_total')).toMatch(/reason="deadline"} 2/);
