@@ -65,6 +65,8 @@ export class FleetRegistry {
     if (!list) this.#byModel.set(r.model, (list = []));
     list.push(r);
     this.version++;
+    // it enters rotation: whoever counts a model's capacity counts it from now on
+    for (const fn of this.#listeners) fn(r, true);
     return r;
   }
 
@@ -97,7 +99,7 @@ export class FleetRegistry {
     return this.#all;
   }
 
-  /** Called when a replica enters or leaves rotation (to forget what it cached, to log). */
+  /** Called when a replica enters or leaves rotation, joining and leaving the fleet included (to forget what it cached, to recount capacity, to log). */
   onRotation(fn: (r: Replica, routable: boolean) => void): void {
     this.#listeners.push(fn);
   }

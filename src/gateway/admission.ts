@@ -65,10 +65,13 @@ export class Admission {
     this.#policy = policy;
     this.#fleet = fleet;
     this.#metrics = metrics;
-    // a replica in or out of rotation changes its pool's capacity; one back in may let waiters go
+    // a replica in or out of rotation changes its pool's capacity; one back in may let waiters go,
+    // once whoever changed the fleet has finished (a replica joining gets its backend after `add`)
     fleet.onRotation((r) => {
       const p = this.#pools.get(r.model);
-      if (p !== undefined) this.#recount(p);
+      if (p === undefined) return;
+      this.#recount(p);
+      queueMicrotask(() => this.#pull(p));
     });
   }
 
@@ -142,7 +145,6 @@ export class Admission {
     for (const r of this.#fleet.replicasOf(p.model) as readonly Replica[]) if (r.routable) n++;
     p.routable = n;
     p.queue.setCapacity(n * this.#policy.maxInflightPerReplica);
-    this.#pull(p);
   }
 
   #pull(p: Pool): void {

@@ -12,6 +12,7 @@ import { demoStore } from './support.js';
 // Admission, concurrency and spend limits at the gateway, in-process in front of a replica that
 // holds every request until the test lets it answer, so the order requests reach it is exact.
 const KEY = 'sk-sy-gateway-admission-test-key-0000000000';
+const ADMIN = 'admission-admin-token';
 const usage = { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 };
 const completion = JSON.stringify({ id: 'chatcmpl-ok', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'fine' }, finish_reason: 'stop' }], usage });
 
@@ -68,7 +69,7 @@ async function start(g: Gate, tier: Partial<z.input<typeof tierSchema>>, tune?: 
   config.admission.maxInflightPerReplica = 1;
   tune?.(config);
   const p = await startPlatform({
-    config, storeUrl: storeUrl ?? (await demoStore(KEY)), adminToken: null, log: createLogger('silent'),
+    config, storeUrl: storeUrl ?? (await demoStore(KEY)), adminToken: ADMIN, log: createLogger('silent'),
     replicas: [{ id: 'r', model: 'llama-3.1-8b', servedModel: 'm', region: 'us-east', url: g.url }],
   });
   platforms.push(p);
@@ -148,6 +149,32 @@ describe('priorities at a saturated pool', () => {
     const oerr = await o.chat.completions.create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-switchyard-deadline-ms': 'soon' } }).then(() => null, (e: unknown) => e);
     expect(oerr).toBeInstanceOf(OpenAI.BadRequestError);
     expect((oerr as Error).message).toMatch(/x-switchyard-deadline-ms/);
+  });
+});
+
+describe('a pool\'s capacity', () => {
+  it('follows replicas into and out of the fleet and of rotation, and lets waiters go when it grows', async () => {
+    const g = await gate();
+    const p = await start(g, {}, calm);
+    const c = anthropic(p);
+    const capacity = () => p.gateway.admission.snapshot()[0].capacity;
+    const running = ask(c, 'running');
+    await until(() => g.held.length === 1, 'the first request at the replica');
+    expect(capacity()).toBe(1);
+    const waiting = ask(c, 'waiting');
+    await until(() => queued(p) === 1, 'the second one waiting');
+    // a second replica joins through the fleet API: the waiter goes to it at once
+    const fleet = (path: string, body?: unknown) => fetch(`${p.url}/admin/v1/fleet${path}`, {
+      method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+    }).then((r) => r.status);
+    expect(await fleet('/replicas', { id: 'r2', model: 'llama-3.1-8b', served_model: 'm', region: 'us-east', url: g.url })).toBe(201);
+    expect(capacity()).toBe(2);
+    await until(() => g.held.length === 2, 'the waiter at the new replica');
+    expect(await fleet('/replicas/r2/drain')).toBe(200);
+    expect(capacity()).toBe(1);
+    g.release();
+    g.release();
+    await Promise.all([running, waiting]);
   });
 });
 
