@@ -206,13 +206,13 @@ export class Gateway {
       this.metrics.spendLimited.inc();
       return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, overSpend);
     }
-    const admitting = this.#deps.rateLimits.admit(res, wire, auth, ireq, entry.config, read.body.length);
-    const admission = admitting instanceof Promise ? await admitting : admitting;
-    if (!admission.ok) return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, admission.error);
+    const charging = this.#deps.rateLimits.admit(res, wire, auth, ireq, entry.config, read.body.length);
+    const charge = charging instanceof Promise ? await charging : charging;
+    if (!charge.ok) return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, charge.error);
     const session = req.headers[this.#sessionHeader];
     const ticket = this.routing.ticket(ireq, auth.allowedRegions, typeof session === 'string' && session !== '' ? session : undefined);
     res.setHeader('x-switchyard-priority', asked.priority);
-    const exchange = new Exchange(this, res, requestId, startedAt, t0, auth, ireq, entry.config, ticket, admission.ticket, entry);
+    const exchange = new Exchange(this, res, requestId, startedAt, t0, auth, ireq, entry.config, ticket, charge.ticket, entry);
     this.#deps.admission.admit(exchange, { model: ireq.model, tenant: auth.tenantId, weight: tier.weight, priority: asked.priority, deadlineMs: asked.deadlineMs });
   }
 

@@ -29,7 +29,8 @@ export interface LimitTicket {
 
 const NO_CORRECTION = { inputTokens: 0, outputTokens: 0 } as const;
 
-export type Admission =
+/** What charging a request to its limits came to: a ticket to settle later, or the refusal. */
+export type Charge =
   | { readonly ok: true; readonly ticket: LimitTicket }
   | { readonly ok: false; readonly error: GatewayError };
 
@@ -60,7 +61,7 @@ export class RateLimits {
   }
 
   /** Charges the request, sets the rate-limit headers on the response, and says whether it may go on. */
-  admit(res: ServerResponse, wire: Wire, auth: AuthContext, ireq: InferenceRequest, model: ModelConfig, bodyBytes: number): Admission | Promise<Admission> {
+  admit(res: ServerResponse, wire: Wire, auth: AuthContext, ireq: InferenceRequest, model: ModelConfig, bodyBytes: number): Charge | Promise<Charge> {
     const limits = this.tierOf(auth);
     // {workspace}: a Redis Cluster hash tag, so a workspace's buckets and leases share a slot
     const scope = `{${auth.workspaceId}}`;
@@ -134,7 +135,7 @@ export class RateLimits {
     return this.#limiter.close();
   }
 
-  #conclude(res: ServerResponse, wire: Wire, d: LimitDecision, ticket: LimitTicket, nowMs: number): Admission {
+  #conclude(res: ServerResponse, wire: Wire, d: LimitDecision, ticket: LimitTicket, nowMs: number): Charge {
     setLimitHeaders(res, wire, d.state, nowMs);
     if (d.ok) return { ok: true, ticket };
     ticket.open = false;
