@@ -131,17 +131,17 @@ describe('rate limits as the official SDKs see them', () => {
   });
 
   it('charges input by estimate before admission and sets it right by the replica\'s count after', async () => {
-    // 10,000 a minute refills about one token in 6 ms: slow enough to read the correction exactly
-    const p = await start({ requestsPerMinute: 100, inputTokensPerMinute: 10_000, outputTokensPerMinute: 10_000 });
+    // 1,000 a minute refills one token in 60 ms: slow enough to read the correction exactly
+    const p = await start({ requestsPerMinute: 100, inputTokensPerMinute: 1_000, outputTokensPerMinute: 10_000 });
     const c = new Anthropic({ baseURL: p.url, apiKey: KEY, maxRetries: 0 });
     const first = Number((await ask(c)).response.headers.get('anthropic-ratelimit-input-tokens-remaining'));
     const second = Number((await ask(c)).response.headers.get('anthropic-ratelimit-input-tokens-remaining'));
-    const estimate = 10_000 - first;
+    const estimate = 1_000 - first;
     // the body is estimated at about four bytes a token; the replica counted 7
     expect(estimate).toBeGreaterThan(7);
     // so the first request's charge came down to 7 before the second one was charged its own estimate
-    expect(second).toBeGreaterThanOrEqual(10_000 - 7 - estimate);
-    expect(second).toBeLessThan(10_000 - 7 - estimate + 5);
+    expect(second).toBeGreaterThanOrEqual(1_000 - 7 - estimate);
+    expect(second).toBeLessThan(1_000 - 7 - estimate + 5);
   });
 
   it('refuses for good a request whose max_tokens alone exceeds the tier', async () => {
