@@ -105,6 +105,20 @@ export class PoolQueue<T> {
     this.#capacity = Math.max(0, slots);
   }
 
+  /** Capacity from the pool's routable replicas, each running `maxInflightPerReplica`. */
+  setRoutableReplicas(n: number): void {
+    this.setCapacity(n * this.#policy.maxInflightPerReplica);
+  }
+
+  /**
+   * When a held request due its first token at `deadlineAtMs` is shed if still waiting: a learned
+   * first-token time earlier, so the token can still come in time. null under the baselines, which
+   * keep a waiter however late.
+   */
+  expiresAtMs(deadlineAtMs: number): number | null {
+    return this.#fair ? deadlineAtMs - this.#firstTokenMs : null;
+  }
+
   /** What the pool has learned: ms from dispatch to last and to first token. */
   get estimates(): { readonly serviceMs: number; readonly firstTokenMs: number } {
     return { serviceMs: this.#serviceMs, firstTokenMs: this.#firstTokenMs };

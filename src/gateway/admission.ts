@@ -40,6 +40,11 @@ export interface AdmissionMetrics {
   readonly wait: Histogram<'model' | 'priority'>;
 }
 
+/** A slot of the model's pool, held from now. */
+function slotIn(model: string): Slot {
+  return { pool: model, dispatchedAt: performance.now(), firstToken: false };
+}
+
 interface Waiting {
   readonly job: Admissible;
   readonly priority: Priority;
@@ -84,13 +89,13 @@ export class Admission {
     const pool = this.#pool(a.model);
     // no replica in rotation at all: waiting cannot help, the exchange fails fast (and says why)
     if (pool.routable === 0) return job.start(null);
-    if (pool.queue.tryDispatch(a.priority)) return job.start({ pool: a.model, dispatchedAt: performance.now(), firstToken: false });
+    if (pool.queue.tryDispatch(a.priority)) return job.start(slotIn(a.model));
     const now = Date.now();
     const w: Waiting = { job, priority: a.priority, queuedAt: performance.now(), timer: null, onClose: () => this.#leave(pool, w), handle: null };
     const o = pool.queue.offer(w, { tenant: a.tenant, weight: a.weight, priority: a.priority, deadlineAtMs: now + a.deadlineMs, nowMs: now, random: Math.random() });
     switch (o.kind) {
       case 'dispatch':
-        return job.start({ pool: a.model, dispatchedAt: performance.now(), firstToken: false });
+        return job.start(slotIn(a.model));
       case 'shed': {
         this.#metrics.shed.labels(a.model, a.priority, o.reason).inc();
         const why = o.reason === 'queue-full' ? 'its queue is full' : o.reason === 'deadline' ? `the wait (about ${Math.ceil(o.predictedMs / 1000)} s) would miss this request's deadline` : `it is shedding ${a.priority} requests to keep higher priorities on time`;
@@ -98,8 +103,8 @@ export class Admission {
       }
       case 'queued':
         w.handle = o.handle;
-        // the deadline is for the first token: leave it time to come (the baselines never shed a waiter)
-        if (this.#policy.discipline === 'fair') w.timer = setTimeout(() => this.#expire(pool, w), Math.max(0, a.deadlineMs - pool.queue.estimates.firstTokenMs));
+        const expiresAt = pool.queue.expiresAtMs(now + a.deadlineMs);
+        if (expiresAt !== null) w.timer = setTimeout(() => this.#expire(pool, w), Math.max(0, expiresAt - now));
         job.res.once('close', w.onClose);
         return;
     }
@@ -144,14 +149,14 @@ export class Admission {
     let n = 0;
     for (const r of this.#fleet.replicasOf(p.model) as readonly Replica[]) if (r.routable) n++;
     p.routable = n;
-    p.queue.setCapacity(n * this.#policy.maxInflightPerReplica);
+    p.queue.setRoutableReplicas(n);
   }
 
   #pull(p: Pool): void {
     for (let w = p.queue.pull(); w !== null; w = p.queue.pull()) {
       this.#clear(w);
       this.#metrics.wait.labels(p.model, w.priority).observe((performance.now() - w.queuedAt) / 1000);
-      w.job.start({ pool: p.model, dispatchedAt: performance.now(), firstToken: false });
+      w.job.start(slotIn(p.model));
     }
   }
 

@@ -206,7 +206,7 @@ export class Gateway {
       this.metrics.spendLimited.inc();
       return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, overSpend);
     }
-    const charging = this.#deps.rateLimits.admit(res, wire, auth, ireq, entry.config, read.body.length);
+    const charging = this.#deps.rateLimits.admit(res, wire, auth, tier, ireq, entry.config, read.body.length);
     const charge = charging instanceof Promise ? await charging : charging;
     if (!charge.ok) return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, charge.error);
     const session = req.headers[this.#sessionHeader];

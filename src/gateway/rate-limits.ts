@@ -27,6 +27,8 @@ export interface LimitTicket {
   open: boolean;
 }
 
+type Tier = Config['tiers'][string];
+
 const NO_CORRECTION = { inputTokens: 0, outputTokens: 0 } as const;
 
 /** What charging a request to its limits came to: a ticket to settle later, or the refusal. */
@@ -60,9 +62,8 @@ export class RateLimits {
     this.#limiter = limiter ?? (config.limits.backend === 'redis' ? new RedisLimiter({ url: config.limits.redisUrl, prefix: config.limits.redisKeyPrefix, redis: { commandTimeout: config.limits.timeoutMs } }) : new MemoryLimiter());
   }
 
-  /** Charges the request, sets the rate-limit headers on the response, and says whether it may go on. */
-  admit(res: ServerResponse, wire: Wire, auth: AuthContext, ireq: InferenceRequest, model: ModelConfig, bodyBytes: number): Charge | Promise<Charge> {
-    const limits = this.tierOf(auth);
+  /** Charges the request to its tier's (`tierOf`) limits, sets the rate-limit headers on the response, and says whether it may go on. */
+  admit(res: ServerResponse, wire: Wire, auth: AuthContext, limits: Tier, ireq: InferenceRequest, model: ModelConfig, bodyBytes: number): Charge | Promise<Charge> {
     // {workspace}: a Redis Cluster hash tag, so a workspace's buckets and leases share a slot
     const scope = `{${auth.workspaceId}}`;
     const key = `${scope}:${ireq.model}`;
@@ -110,7 +111,7 @@ export class RateLimits {
   }
 
   /** The tier a key's requests are held to (an unknown tier name gets `default`). */
-  tierOf(auth: AuthContext): Config['tiers'][string] {
+  tierOf(auth: AuthContext): Tier {
     return this.#tiers[auth.tier] ?? this.#tiers.default;
   }
 

@@ -5,17 +5,7 @@ import type { ApiKey, AuditActor, AuditQuery, AuditRecord, NewAuditRecord, Store
 // writes, validation of records made elsewhere, and the WHERE clause of a listing.
 
 /** An audit record as written: `before` and `after` already JSON text. */
-export interface AuditRow {
-  id: string;
-  at: number;
-  actor: string;
-  action: string;
-  target: string;
-  tenantId: string | null;
-  requestId: string | null;
-  before: string | null;
-  after: string | null;
-}
+export type AuditRow = Omit<AuditRecord, 'before' | 'after'> & { before: string | null; after: string | null };
 
 export const AUDIT_COLUMNS = ['id', 'at', 'actor', 'action', 'target', 'tenant_id', 'request_id', 'before', 'after'] as const;
 

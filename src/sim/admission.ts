@@ -96,10 +96,8 @@ export class SimAdmission<R extends Admitted> {
         return { kind: 'shed' };
       case 'queued':
         req.held = o.handle;
-        // only the fair discipline sheds a waiter; the baselines keep theirs however late. As the
-        // gateway does, the deadline leaves the first token its expected time to come.
-        if (this.#in.policy.discipline !== 'fair') return { kind: 'held', expireS: null };
-        return { kind: 'held', expireS: Math.max(nowS, (deadlineAtMs - pool.queue.estimates.firstTokenMs) / 1000) };
+        const expiresAt = pool.queue.expiresAtMs(deadlineAtMs);
+        return { kind: 'held', expireS: expiresAt === null ? null : Math.max(nowS, expiresAt / 1000) };
     }
   }
 
@@ -157,7 +155,7 @@ export class SimAdmission<R extends Admitted> {
   #recount(pool: Pool<R>): void {
     let n = 0;
     for (const r of pool.replicas) if (r.routable) n++;
-    pool.queue.setCapacity(n * this.#in.policy.maxInflightPerReplica);
+    pool.queue.setRoutableReplicas(n);
   }
 
   #pump(pool: Pool<R>, nowS: number): void {

@@ -135,15 +135,22 @@ for (const [name, make] of backends) {
   });
 }
 
+/** Three limiters sharing one key space in the real Redis (null when it is away and CI does not need it). */
+async function threeInstances(): Promise<RedisLimiter[] | null> {
+  if (!(await redisUp())) {
+    if (process.env.CI) throw new Error(`Redis is not reachable at ${REDIS_URL}, and CI needs it`);
+    return null;
+  }
+  const prefix = `sy:test:${randomUUID()}:`;
+  const instances = [0, 1, 2].map(() => new RedisLimiter({ url: REDIS_URL, prefix }));
+  await Promise.all(instances.map((i) => i.ready()));
+  return instances;
+}
+
 describe('rate limits shared by three gateway instances through one Redis', () => {
   it('hold, in total, exactly the concurrent limit under a burst, and free a dead holder\'s slots at their lease', async () => {
-    if (!(await redisUp())) {
-      if (process.env.CI) throw new Error(`Redis is not reachable at ${REDIS_URL}, and CI needs it`);
-      return;
-    }
-    const prefix = `sy:test:${randomUUID()}:`;
-    const instances = [0, 1, 2].map(() => new RedisLimiter({ url: REDIS_URL, prefix }));
-    await Promise.all(instances.map((i) => i.ready()));
+    const instances = await threeInstances();
+    if (instances === null) return;
     const limits: TierLimits = { requestsPerMinute: 1e6, inputTokensPerMinute: 1e9, outputTokensPerMinute: 1e9 };
     const now = Date.now();
     let n = 0;
@@ -157,13 +164,8 @@ describe('rate limits shared by three gateway instances through one Redis', () =
   });
 
   it('admit, in total, within 2 % of the limit under a concurrent burst', async () => {
-    if (!(await redisUp())) {
-      if (process.env.CI) throw new Error(`Redis is not reachable at ${REDIS_URL}, and CI needs it`);
-      return;
-    }
-    const prefix = `sy:test:${randomUUID()}:`;
-    const instances = [0, 1, 2].map(() => new RedisLimiter({ url: REDIS_URL, prefix }));
-    await Promise.all(instances.map((i) => i.ready()));
+    const instances = await threeInstances();
+    if (instances === null) return;
     const limits: TierLimits = { requestsPerMinute: 1_000, inputTokensPerMinute: 1e9, outputTokensPerMinute: 1e9 };
     // 3 × 600 requests at once, all within the same millisecond of the shared clock
     const now = Date.now();

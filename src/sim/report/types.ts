@@ -170,18 +170,10 @@ export interface ClassReport {
   readonly served: number;
 }
 
-export interface AdmissionTenantReport {
+/** One tenant of a run with admission: its class's figures, for its requests alone. */
+export interface AdmissionTenantReport extends ClassReport {
   readonly tenant: string;
-  readonly priority: Priority;
   readonly weight: number;
-  readonly requests: number;
-  readonly ok: number;
-  readonly shed: number;
-  readonly shedWaited: number;
-  readonly ttft: Quantiles;
-  readonly goodputFraction: number;
-  /** its requests that met its SLO */
-  readonly served: number;
   /** its max-min fair share of all served requests, given its demand and weight */
   readonly fairShare: number;
   /** it offered more than twice its weighted share of all requests (an abuser, or just big) */
