@@ -165,7 +165,7 @@ export const configSchema = z.object({
     /** Redis down or slow: `open` keeps serving on per-instance buckets, `closed` refuses with 503 */
     failMode: z.enum(['open', 'closed']).default('open'),
     /** a Redis call slower than this counts as failed (failMode decides): a slow store must not stall requests */
-    timeoutMs: z.number().int().positive().default(50),
+    timeoutMs: z.number().int().positive().default(200),
   }).prefault({}),
   models: z.array(modelSchema).default([
     { id: 'llama-3.1-8b', displayName: 'Llama 3.1 8B Instruct', profile: 'llama-3.1-8b-h100', maxInputTokens: 131_072, maxOutputTokens: 8_192, defaultMaxTokens: 1_024, pricing: { input: 0.05, output: 0.08 }, created: '2024-07-23T00:00:00Z' },
