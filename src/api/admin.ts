@@ -2,7 +2,7 @@ import type { Store } from '../ledger/index.js';
 import type { Authenticator, HeaderBag } from '../tenancy/index.js';
 import { actorOf, callerCheck, type Caller } from './admin/caller.js';
 import { ALLOW, match } from './admin/match.js';
-import { forbidden, INTERNAL, methodNotAllowed, notFound, type AdminResponse } from './admin/reply.js';
+import { forbidden, internal, methodNotAllowed, notFound, type AdminResponse } from './admin/reply.js';
 import { createRoutes } from './admin/routes.js';
 
 // The admin API under /admin/v1/: tenants, workspaces, keys, usage, the audit trail. The admin
@@ -23,8 +23,11 @@ export interface AdminApiOptions {
   adminToken: string | null;
   /** the configured tier names: a tenant created or changed with another tier is refused (400); absent, any name */
   tiers?: readonly string[];
-  /** store failures (answered as 500 without detail) */
-  onError?: (err: Error) => void;
+  /**
+   * Anything that throws while a request is handled (a store failure, a bug): answered as a 500
+   * that names the request id and nothing else, so this is where the stack reaches the log.
+   */
+  onError: (err: Error, requestId: string | null) => void;
 }
 
 export interface AdminApi {
@@ -39,14 +42,15 @@ export interface AdminApi {
    * recorded with `store.appendAudit({ actor, action: 'fleet.replica.drain', target, before, after })`.
    */
   actor(headers: HeaderBag): string | AdminResponse;
-  handle(method: string, pathname: string, query: URLSearchParams, headers: HeaderBag, body: Buffer): Promise<AdminResponse>;
+  /** `requestId`: the id the response carries, named in a 500's body and handed to onError */
+  handle(method: string, pathname: string, query: URLSearchParams, headers: HeaderBag, body: Buffer, requestId?: string): Promise<AdminResponse>;
 }
 
 const READ_ONLY = forbidden('tenant API keys have read-only access to the admin API; use the admin token to make changes');
 
 export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const callers = callerCheck(opts.authenticator, opts.adminToken);
-  const onError = opts.onError ?? (() => {});
+  const onError = opts.onError;
   const route = createRoutes(opts.store, opts.authenticator, opts.tiers);
 
   return {
@@ -59,7 +63,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
     },
     // Order matters: who (401), where (404/405), may they (403), who says they are acting (400),
     // then the route's own answer.
-    async handle(method, pathname, query, headers, body) {
+    async handle(method, pathname, query, headers, body, requestId) {
       try {
         const who = await callers.identify(headers);
         if ('status' in who) return who;
@@ -72,8 +76,8 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
         if (!actor.ok) return actor.reply;
         return await route(who, method, m.route, m.id, query, body, { actor: actor.actor });
       } catch (err) {
-        onError(err instanceof Error ? err : new Error(String(err)));
-        return INTERNAL;
+        onError(err instanceof Error ? err : new Error(String(err)), requestId ?? null);
+        return internal(requestId ?? null);
       }
     },
   };

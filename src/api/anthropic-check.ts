@@ -1,7 +1,8 @@
-// The Messages API's error wording (pydantic style, `path: Input should be …`, as the real API
-// words it, so users find the field and the fix) and the checks of its scalar fields.
-import { fail, isInt, isNum, isObj, type Obj } from './body.js';
-import type { GatewayError, UpstreamChatBody } from './types.js';
+// The Messages API's error wording: pydantic style, `path: Input should be …`, as the real API words
+// it, so users find the field and clients that match on the text (Claude Code) recognise it.
+import { fail } from './body.js';
+import type { Issue, Step } from './schema/compile.js';
+import type { GatewayError } from './types.js';
 
 export const REQUIRED = 'Field required';
 export const STR = 'Input should be a valid string';
@@ -11,9 +12,11 @@ export const LIST = 'Input should be a valid list';
 export const DICT = 'Input should be a valid dictionary';
 const NUM = 'Input should be a valid number';
 
+const TYPE_WORDS: Record<string, string> = { string: STR, integer: INT, number: NUM, boolean: BOOL, array: LIST, object: DICT };
+
 /** `Input should be 'a', 'b' or 'c'` */
-export function oneOf(values: readonly string[]): string {
-  const q = values.map((v) => `'${v}'`);
+export function oneOf(values: readonly unknown[]): string {
+  const q = values.map((v) => `'${String(v)}'`);
   return 'Input should be ' + (q.length === 1 ? q[0] : q.slice(0, -1).join(', ') + ' or ' + q[q.length - 1]);
 }
 
@@ -23,50 +26,47 @@ export function bad(path: string, message: string): Bad {
   return fail(`${path}: ${message}`, path);
 }
 
-function numberIn(b: Obj, key: string, min: number, max: number, int: boolean): Bad | null {
-  const v = b[key];
-  if (v === undefined || v === null) return null;
-  if (int ? !isInt(v) : !isNum(v)) return bad(key, int ? INT : NUM);
-  if ((v as number) < min) return bad(key, `Input should be greater than or equal to ${min}`);
-  if ((v as number) > max) return bad(key, `Input should be less than or equal to ${max}`);
-  return null;
+/**
+ * The Messages API has no `system` role in `messages`. Claude Code sends one mid-conversation and
+ * falls back to a `<system-reminder>` in the user turn only when the refusal reads like this.
+ */
+export function systemRole(i: number): Bad {
+  return bad(`messages.${i}`, 'Unexpected role "system". The Messages API accepts a top-level `system` parameter, not "system" as an input message role.');
 }
 
-/** temperature, top_p, top_k, stop_sequences, metadata → the upstream body. */
-export function checkSampling(b: Obj, up: UpstreamChatBody): Bad | null {
-  const e = numberIn(b, 'temperature', 0, 1, false) ?? numberIn(b, 'top_p', 0, 1, false) ?? numberIn(b, 'top_k', 0, Number.MAX_SAFE_INTEGER, true);
-  if (e) return e;
-  if (typeof b.temperature === 'number') up.temperature = b.temperature;
-  if (typeof b.top_p === 'number') up.top_p = b.top_p;
-  if (typeof b.top_k === 'number') up.top_k = b.top_k;
-  const stop = b.stop_sequences;
-  if (stop !== undefined && stop !== null) {
-    if (!Array.isArray(stop)) return bad('stop_sequences', LIST);
-    for (let i = 0; i < stop.length; i++) if (typeof stop[i] !== 'string') return bad(`stop_sequences.${i}`, STR);
-    if (stop.length > 0) up.stop = stop as string[];
-  }
-  const md = b.metadata;
-  if (md !== undefined && md !== null) {
-    if (!isObj(md)) return bad('metadata', DICT);
-    if (md.user_id !== undefined && md.user_id !== null && typeof md.user_id !== 'string') return bad('metadata.user_id', STR);
-  }
-  return null;
-}
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** thinking: checked so a bad budget fails as the real API does; replicas get no mapping for it. */
-export function checkThinking(b: Obj, maxTokens: number | null): Bad | null {
-  const t = b.thinking;
-  if (t === undefined || t === null) return null;
-  if (!isObj(t)) return bad('thinking', DICT);
-  const kinds = ['enabled', 'disabled', 'adaptive'];
-  if (typeof t.type !== 'string' || !kinds.includes(t.type)) return bad('thinking.type', oneOf(kinds));
-  if (t.type !== 'enabled') return null;
-  const budget = t.budget_tokens;
-  if (budget === undefined) return bad('thinking.enabled.budget_tokens', REQUIRED);
-  if (!isInt(budget)) return bad('thinking.enabled.budget_tokens', INT);
-  if (budget < 1024) return bad('thinking.enabled.budget_tokens', 'Input should be greater than or equal to 1024');
-  if (maxTokens !== null && budget >= maxTokens) {
-    return fail('`max_tokens` must be greater than `thinking.budget_tokens`; raise max_tokens or lower the budget.', 'max_tokens');
+/** A schema issue in the real API's words. */
+export function anthropicIssue(issue: Issue): Bad {
+  const steps: Step[] = issue.path;
+  const path = steps.map((s) => s.key).join('.');
+  switch (issue.kind) {
+    case 'required':
+      return bad(path, REQUIRED);
+    case 'type': {
+      const t = issue.types;
+      if (t.length === 1) return bad(path, TYPE_WORDS[t[0]] ?? `Input should be a valid ${t[0]}`);
+      if (t.includes('string') && t.includes('array')) return bad(path, `${STR} or a list of ${issue.items === 'string' ? 'strings' : 'content blocks'}`);
+      return bad(path, t.map((x) => TYPE_WORDS[x] ?? x).join(' or '));
+    }
+    case 'enum': {
+      const last = steps[steps.length - 1];
+      if (issue.data === 'system' && last?.key === 'role' && steps.length === 3 && steps[0].key === 'messages') return systemRole(steps[1].key as number);
+      return bad(path, oneOf(issue.values));
+    }
+    case 'tag':
+      if (issue.data === undefined) return bad(path, `Unable to extract tag using discriminator '${issue.tag}'`);
+      return bad(`${path}.${issue.tag}`, `Input tag '${String(issue.data)}' found using '${issue.tag}' does not match any of the expected tags: ${issue.values.map((v) => `'${v}'`).join(', ')}`);
+    case 'range':
+      return bad(path, `Input should be ${issue.bound === 'min' ? 'greater' : 'less'} than or equal to ${issue.limit}`);
+    case 'items':
+      if (path === 'messages' && issue.bound === 'min') return bad(path, 'at least one message is required');
+      return bad(path, `List should have ${issue.bound === 'min' ? 'at least' : 'at most'} ${plural(issue.limit, 'item')} after validation, not ${issue.data.length}`);
+    case 'length':
+      return bad(path, `String should have ${issue.bound === 'min' ? 'at least' : 'at most'} ${plural(issue.limit, 'character')}`);
+    case 'pattern':
+      return bad(path, `String should match pattern '${issue.pattern}'`);
+    default:
+      return bad(path, issue.message);
   }
-  return null;
 }

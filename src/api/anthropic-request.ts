@@ -1,9 +1,12 @@
-// POST /v1/messages and /v1/messages/count_tokens: validate, then translate to the replica's
-// OpenAI-compatible body (API-NOTES A.2, A.3, C.1).
-import { BOOL, INT, REQUIRED, STR, bad, checkSampling, checkThinking, type Bad } from './anthropic-check.js';
-import { checkTools } from './anthropic-tools.js';
+// POST /v1/messages and /v1/messages/count_tokens: the schema checks every field (schema/anthropic.ts),
+// then the body is translated to the replica's OpenAI-compatible one; translation refuses only what
+// a schema cannot say (roles of blocks, tool ids, budgets) and what no replica can do.
+import { anthropicIssue } from './anthropic-check.js';
+import { convertTools } from './anthropic-tools.js';
 import { convertMessages, convertSystem } from './anthropic-messages.js';
-import { isInt, parseBody, type Obj } from './body.js';
+import { fail, parseBody } from './body.js';
+import { countTokensBody, messagesBody, type CountTokensBody, type MessagesBody } from './schema/anthropic.js';
+import { compile, type Validator } from './schema/compile.js';
 import type { InferenceRequest, Result, UpstreamChatBody, UpstreamMessage, UpstreamTool } from './types.js';
 
 /** A vLLM `/tokenize` chat body. */
@@ -19,78 +22,73 @@ export interface CountTokensRequest {
   upstream: TokenizeBody;
 }
 
-function checkModel(b: Obj): Bad | null {
-  if (b.model === undefined) return bad('model', REQUIRED);
-  if (typeof b.model !== 'string') return bad('model', STR);
-  if (b.model.length === 0) return bad('model', 'String should have at least 1 character');
-  return null;
+const messagesCheck = compile(messagesBody);
+const countCheck = compile(countTokensBody);
+
+function checked<T>(body: Buffer | string, v: Validator): Result<T> {
+  const parsed = parseBody(body);
+  if (!parsed.ok) return parsed;
+  const issue = v.check(parsed.value);
+  return issue === null ? { ok: true, value: parsed.value as T } : anthropicIssue(issue);
 }
 
 export function parseAnthropicMessages(body: Buffer | string): Result<InferenceRequest> {
-  const parsed = parseBody(body);
-  if (!parsed.ok) return parsed;
-  const b = parsed.value;
-  let e = checkModel(b);
-  if (e) return e;
+  const c = checked<MessagesBody>(body, messagesCheck);
+  if (!c.ok) return c;
+  const b = c.value;
   const mt = b.max_tokens;
-  if (mt === undefined) return bad('max_tokens', REQUIRED);
-  if (!isInt(mt)) return bad('max_tokens', INT);
-  if (mt < 1) return bad('max_tokens', 'Input should be greater than or equal to 1');
+  const budget = b.thinking?.type === 'enabled' ? (b.thinking.budget_tokens as number) : null;
+  if (budget !== null && budget >= mt) {
+    return fail('`max_tokens` must be greater than `thinking.budget_tokens`; raise max_tokens or lower the budget.', 'max_tokens');
+  }
   const messages: UpstreamMessage[] = [];
-  e = convertSystem(b.system, messages);
-  if (e) return e;
+  convertSystem(b.system, messages);
   const conv = convertMessages(b.messages, messages);
   if (!conv.ok) return conv;
-  const stream = b.stream;
-  if (stream !== undefined && stream !== null && typeof stream !== 'boolean') return bad('stream', BOOL);
-  const model = b.model as string;
-  const up: UpstreamChatBody = { model, messages, max_tokens: mt };
-  e = checkSampling(b, up) ?? checkTools(b, up) ?? checkThinking(b, mt);
+  const up: UpstreamChatBody = { model: b.model, messages, max_tokens: mt };
+  sampling(b, up);
+  const e = convertTools(b, up);
   if (e) return e;
   if (conv.prefill) {
     // vLLM continues the last assistant message instead of opening a new turn.
     up.continue_final_message = true;
     up.add_generation_prompt = false;
   }
-  if (stream === true) {
+  const stream = b.stream === true;
+  if (stream) {
     up.stream = true;
     // continuous_usage_stats puts prompt_tokens on the first chunk, so message_start can carry them.
     up.stream_options = { include_usage: true, continuous_usage_stats: true };
   }
-  const md = b.metadata as Obj | null | undefined;
   return {
     ok: true,
-    value: {
-      wire: 'anthropic',
-      model,
-      stream: stream === true,
-      includeUsage: false,
-      maxTokens: mt,
-      userId: md && typeof md.user_id === 'string' ? md.user_id : null,
-      upstream: up,
-    },
+    value: { wire: 'anthropic', model: b.model, stream, includeUsage: false, maxTokens: mt, userId: b.metadata?.user_id ?? null, upstream: up },
   };
 }
 
 export function parseCountTokens(body: Buffer | string): Result<CountTokensRequest> {
-  const parsed = parseBody(body);
-  if (!parsed.ok) return parsed;
-  const b = parsed.value;
-  let e = checkModel(b);
-  if (e) return e;
+  const c = checked<CountTokensBody>(body, countCheck);
+  if (!c.ok) return c;
+  const b = c.value;
   const messages: UpstreamMessage[] = [];
-  e = convertSystem(b.system, messages);
-  if (e) return e;
+  convertSystem(b.system, messages);
   const conv = convertMessages(b.messages, messages);
   if (!conv.ok) return conv;
-  const model = b.model as string;
-  // Sampling fields and tool_choice do not change the count but are still checked.
-  const scratch: UpstreamChatBody = { model, messages };
-  e = checkSampling(b, scratch) ?? checkTools(b, scratch) ?? checkThinking(b, null);
+  // tool_choice does not change the count but is still checked against the tools
+  const scratch: UpstreamChatBody = { model: b.model, messages };
+  const e = convertTools(b, scratch);
   if (e) return e;
-  const up: TokenizeBody = { model, messages };
+  const up: TokenizeBody = { model: b.model, messages };
   if (scratch.tools) up.tools = scratch.tools;
-  return { ok: true, value: { model, upstream: up } };
+  return { ok: true, value: { model: b.model, upstream: up } };
+}
+
+/** temperature, top_p, top_k, stop_sequences → the upstream body (ranges are the schema's). */
+function sampling(b: MessagesBody, up: UpstreamChatBody): void {
+  if (typeof b.temperature === 'number') up.temperature = b.temperature;
+  if (typeof b.top_p === 'number') up.top_p = b.top_p;
+  if (typeof b.top_k === 'number') up.top_k = b.top_k;
+  if (b.stop_sequences && b.stop_sequences.length > 0) up.stop = b.stop_sequences;
 }
 
 /** The count_tokens response body. */

@@ -1,8 +1,9 @@
-// OpenAI-compatible upstream chunks → Anthropic SSE (API-NOTES A.5, C.4). Every frame has its
-// `event:` line (the A-SDK drops data-only frames). Blocks are numbered 0, 1, 2… without gaps and
-// opened one at a time: text, then each tool call in its own tool_use block.
+// OpenAI-compatible upstream chunks → Anthropic SSE. Every frame has its `event:` line (the
+// Anthropic SDK drops data-only frames). Blocks are numbered 0, 1, 2… without gaps and opened one
+// at a time: text, then each tool call in its own tool_use block, with a `toolu_` id. A `ping`
+// follows message_start, as Anthropic's streams do, and again when the stream falls silent.
 import { anthropicErrorBody } from './errors.js';
-import { newMessageId, newToolUseId } from './ids.js';
+import { newMessageId, toolUseIdFor } from './ids.js';
 import { anthropicUsageFields, stopInfo, toUsage } from './mapping.js';
 import type { GatewayError, ResponseContext, StreamTranscoder, TokenUsage, UpstreamChunk } from './types.js';
 
@@ -16,6 +17,7 @@ const TEXT_DELTA_MID = ',"delta":{"type":"text_delta","text":';
 const JSON_DELTA_MID = ',"delta":{"type":"input_json_delta","partial_json":';
 const DELTA_TAIL = '}}\n\n';
 const MESSAGE_STOP = 'event: message_stop\ndata: {"type":"message_stop"}\n\n';
+const PING = 'event: ping\ndata: {"type":"ping"}\n\n';
 
 type ToolFragment = { index: number; id?: string; function?: { name?: string; arguments?: string } };
 
@@ -41,21 +43,32 @@ class AnthropicStream implements StreamTranscoder {
   #stopReason: unknown = null;
   readonly #model: string;
   readonly #requestId: string;
+  /** keep-alive ticks since this stream last wrote */
+  quiet = 0;
+  readonly out: StreamOut | null;
 
-  constructor(ctx: ResponseContext) {
+  constructor(ctx: ResponseContext, out: StreamOut | null) {
     this.#model = JSON.stringify(ctx.model);
     this.#requestId = ctx.requestId;
+    this.out = out;
   }
 
   chunk(c: UpstreamChunk): string {
+    const out = this.#chunk(c);
+    if (out.length > 0) this.quiet = 0;
+    return out;
+  }
+
+  #chunk(c: UpstreamChunk): string {
     if (c.usage) toUsage(c.usage, this.usage);
     let out = this.#started ? '' : this.#start();
     const choices = c.choices;
-    if (!choices || choices.length === 0) return out;
+    if (!Array.isArray(choices) || choices.length === 0) return out;
     const ch = choices[0];
-    if (ch.index !== 0 && ch.index !== undefined) return out;
+    // what a broken replica sends is skipped, never read as if well formed
+    if (ch === null || typeof ch !== 'object' || (ch.index !== 0 && ch.index !== undefined)) return out;
     const d = ch.delta;
-    if (d) {
+    if (d !== null && typeof d === 'object') {
       // Text before tool calls: in a chunk that carries both, the text was generated first.
       const text = d.content;
       if (typeof text === 'string' && text.length > 0) {
@@ -68,9 +81,9 @@ class AnthropicStream implements StreamTranscoder {
         out += TEXT_DELTA_HEAD + this.#textBlock + TEXT_DELTA_MID + JSON.stringify(text) + DELTA_TAIL;
       }
       const calls = d.tool_calls;
-      if (calls) for (let i = 0; i < calls.length; i++) out += this.#toolFragment(calls[i]);
+      if (Array.isArray(calls)) for (let i = 0; i < calls.length; i++) out += this.#toolFragment(calls[i]);
     }
-    if (ch.finish_reason) {
+    if (typeof ch.finish_reason === 'string' && ch.finish_reason !== '') {
       this.#finish = ch.finish_reason;
       this.#stopReason = ch.stop_reason ?? null;
       this.finished = true;
@@ -80,15 +93,22 @@ class AnthropicStream implements StreamTranscoder {
 
   #start(): string {
     this.#started = true;
+    if (this.out !== null) keepAlive.add(this);
     return (
       'event: message_start\ndata: {"type":"message_start","message":{"id":"' + newMessageId() +
       '","type":"message","role":"assistant","model":' + this.#model +
       ',"content":[],"stop_reason":null,"stop_sequence":null,"usage":{' + anthropicUsageFields(this.usage) +
-      ',"service_tier":"standard"}}}\n\n'
+      ',"service_tier":"standard"}}}\n\n' + PING
     );
   }
 
+  #end(): void {
+    this.#ended = true;
+    if (this.out !== null) keepAlive.delete(this);
+  }
+
   #toolFragment(f: ToolFragment): string {
+    if (f === null || typeof f !== 'object') return '';
     const k = f.index ?? 0;
     const tools = (this.#tools ??= []);
     let t = tools[k];
@@ -108,7 +128,7 @@ class AnthropicStream implements StreamTranscoder {
       this.#open = k;
       out +=
         'event: content_block_start\ndata: {"type":"content_block_start","index":' + t.block +
-        ',"content_block":{"type":"tool_use","id":' + JSON.stringify(t.id ?? newToolUseId()) +
+        ',"content_block":{"type":"tool_use","id":' + JSON.stringify(toolUseIdFor(t.id)) +
         ',"name":' + JSON.stringify(name) + ',"input":{}}}\n\n';
       if (t.args.length > 0) {
         out += TEXT_DELTA_HEAD + t.block + JSON_DELTA_MID + JSON.stringify(t.args) + DELTA_TAIL;
@@ -130,7 +150,7 @@ class AnthropicStream implements StreamTranscoder {
 
   finish(): string {
     if (this.#ended) return '';
-    this.#ended = true;
+    this.#end();
     let out = this.#started ? '' : this.#start();
     out += this.#close();
     const stop = stopInfo(this.#finish, this.#stopReason, this.#tools !== null && this.#tools.length > 0);
@@ -144,12 +164,71 @@ class AnthropicStream implements StreamTranscoder {
 
   fail(e: GatewayError): string {
     if (this.#ended) return '';
-    this.#ended = true;
+    this.#end();
     // No message_stop follows an error event; the A-SDK throws an APIError with e's type.
     return 'event: error\ndata: ' + anthropicErrorBody(e, this.#requestId) + '\n\n';
   }
 }
 
-export function anthropicStream(ctx: ResponseContext): StreamTranscoder {
-  return new AnthropicStream(ctx);
+/** Where a stream's frames go: the client's response (only what a ping needs of it). */
+export interface StreamOut {
+  write(chunk: string): boolean;
+  readonly writableLength: number;
+  readonly writableEnded: boolean;
+  readonly destroyed: boolean;
+}
+
+/** Keep-alive ticks are this far apart; a stream silent for QUIET_TICKS of them (10–15 s) gets a ping. */
+const TICK_MS = 5_000;
+const QUIET_TICKS = 3;
+
+/**
+ * One timer for every open stream, not one per stream or per chunk: a chunk only zeroes its
+ * stream's `quiet` count; each tick counts it up and pings the streams that reached the limit,
+ * so an idle proxy between the gateway and the client never sees a silent connection.
+ */
+class KeepAlive {
+  readonly #streams = new Set<AnthropicStream>();
+  #timer: NodeJS.Timeout | null = null;
+
+  add(s: AnthropicStream): void {
+    this.#streams.add(s);
+    if (this.#timer === null) {
+      this.#timer = setInterval(KeepAlive.tick, TICK_MS, this);
+      this.#timer.unref();
+    }
+  }
+
+  delete(s: AnthropicStream): void {
+    this.#streams.delete(s);
+    if (this.#streams.size === 0 && this.#timer !== null) {
+      clearInterval(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  static tick(k: KeepAlive): void {
+    for (const s of k.#streams) {
+      const out = s.out!;
+      // a client gone without the stream being ended (the exchange only cancels the replica): forget it
+      if (out.destroyed || out.writableEnded) {
+        k.delete(s);
+        continue;
+      }
+      if (++s.quiet < QUIET_TICKS) continue;
+      s.quiet = 0;
+      // bytes still queued for a slow client: the connection is not idle
+      if (out.writableLength === 0) out.write(PING);
+    }
+  }
+}
+
+const keepAlive = new KeepAlive();
+
+/**
+ * The transcoder for one Anthropic stream. Given the response it writes to, it also keeps the
+ * stream alive with `ping` events while the replica is silent (a long prefill, a slow tool call).
+ */
+export function anthropicStream(ctx: ResponseContext, out: StreamOut | null = null): StreamTranscoder {
+  return new AnthropicStream(ctx, out);
 }

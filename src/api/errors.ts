@@ -26,6 +26,7 @@ const SHAPES: Record<Kind, Shape> = {
   // 529 is Anthropic's own "overloaded"; OpenAI clients know 503. Both SDKs retry either.
   overloaded: { status: 529, anthropicType: 'overloaded_error', openaiType: 'server_error', openaiCode: 'overloaded' },
   timeout: { status: 504, anthropicType: 'timeout_error', openaiType: 'server_error', openaiCode: 'timeout' },
+  request_timeout: { status: 408, anthropicType: 'timeout_error', openaiType: 'invalid_request_error', openaiCode: 'request_timeout' },
   upstream: { status: 502, anthropicType: 'api_error', openaiType: 'server_error', openaiCode: null },
   internal: { status: 500, anthropicType: 'api_error', openaiType: 'server_error', openaiCode: null },
 };

@@ -38,12 +38,31 @@ export function newMessageId(): string {
   return 'msg_' + nextSuffix();
 }
 
-/** `chatcmpl-` + 24 chars, when the replica gave no usable completion id. */
+/** `chatcmpl-` + 24 chars: the gateway's own completion id, never the replica's. */
 export function newCompletionId(): string {
   return 'chatcmpl-' + nextSuffix();
 }
 
-/** `toolu_` + 24 chars, when the replica gave a tool call no id. */
+/** `toolu_` + 24 chars, an Anthropic tool_use id. */
 export function newToolUseId(): string {
   return 'toolu_' + nextSuffix();
+}
+
+/** `call_` + 24 chars, an OpenAI tool call id. */
+export function newToolCallId(): string {
+  return 'call_' + nextSuffix();
+}
+
+/**
+ * A replica's tool call id as an Anthropic client expects it: an id that is already `toolu_…`
+ * (an Anthropic upstream, or one the client sent back) is kept; a foreign one (vLLM's
+ * `chatcmpl-tool-…`, `call_…`) or none is replaced by a fresh one.
+ */
+export function toolUseIdFor(upstreamId: string | undefined | null): string {
+  return typeof upstreamId === 'string' && upstreamId.startsWith('toolu_') ? upstreamId : newToolUseId();
+}
+
+/** The same for an OpenAI client: `call_…` is kept, anything else replaced. */
+export function toolCallIdFor(upstreamId: string | undefined | null): string {
+  return typeof upstreamId === 'string' && upstreamId.startsWith('call_') ? upstreamId : newToolCallId();
 }

@@ -14,3 +14,8 @@ export { newMessageId, newRequestId } from './ids.js';
 // The admin API lives in admin.ts / admin/ (its own helper's files); the door re-exports it.
 export { createAdminApi } from './admin.js';
 export type { AdminApi, AdminApiOptions, AdminResponse, Caller } from './admin.js';
+// Upstreams that speak the Anthropic Messages API: the canonical body out, their answers back.
+export { toAnthropicRequest } from './anthropic-upstream.js';
+export { fromAnthropicMessage } from './anthropic-upstream-answer.js';
+export type { AnthropicRequest } from './anthropic-upstream.js';
+export { AnthropicUpstreamStream } from './anthropic-upstream-stream.js';

@@ -1,26 +1,31 @@
-// POST /v1/chat/completions: validate (API-NOTES B.1) and pass the body through to the replica,
-// unknown fields included (vLLM's extensions), with usage always requested on streams.
-import { isInt, isObj, parseBody, type Obj } from './body.js';
-import { badValue, fail, missing, numberIn, stringField, wrongType, type Bad } from './openai-check.js';
+// POST /v1/chat/completions: the schema checks every field (schema/openai.ts), then the body is
+// passed through to the replica, unknown fields included (vLLM's extensions), with usage always
+// requested on streams.
+import { parseBody } from './body.js';
+import { bracketed, fail, openaiIssue, type Bad } from './openai-check.js';
 import { checkMessages } from './openai-messages.js';
+import { chatBody, type ChatBody } from './schema/openai.js';
+import { compile } from './schema/compile.js';
 import type { InferenceRequest, Result, UpstreamChatBody } from './types.js';
 
-const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
-const CHOICES = ['none', 'auto', 'required'];
+const chatCheck = compile(chatBody);
 
 export function parseOpenAIChat(body: Buffer | string): Result<InferenceRequest> {
-  const parsed = parseBody(body);
+  const parsed = parseBody(body, bracketed);
   if (!parsed.ok) return parsed;
-  const b = parsed.value;
-  const e = stringField(b, 'model', 'model', true) ?? checkMessages(b.messages) ?? checkParams(b) ?? checkTools(b);
+  const issue = chatCheck.check(parsed.value);
+  if (issue !== null) return openaiIssue(issue);
+  const b = parsed.value as ChatBody;
+  const e = checkParams(b) ?? checkMessages(b.messages) ?? checkToolChoice(b);
   if (e) return e;
   const stream = b.stream === true;
-  const so = b.stream_options as Obj | null | undefined;
-  const includeUsage = stream && isObj(so) && so.include_usage === true;
+  const includeUsage = stream && b.stream_options?.include_usage === true;
   if (stream) {
     // The ledger needs usage on every stream; the transcoder hides it unless the client asked.
     b.stream_options = { include_usage: true, continuous_usage_stats: true };
   }
+  // `"tools": null` means none; downstream code (and some replicas) read tools as a list
+  if (b.tools === null) delete b.tools;
   const mct = b.max_completion_tokens;
   const mt = b.max_tokens;
   const user = typeof b.safety_identifier === 'string' ? b.safety_identifier : typeof b.user === 'string' ? b.user : null;
@@ -28,7 +33,7 @@ export function parseOpenAIChat(body: Buffer | string): Result<InferenceRequest>
     ok: true,
     value: {
       wire: 'openai',
-      model: b.model as string,
+      model: b.model,
       stream,
       includeUsage,
       maxTokens: typeof mct === 'number' ? mct : typeof mt === 'number' ? mt : null,
@@ -38,77 +43,27 @@ export function parseOpenAIChat(body: Buffer | string): Result<InferenceRequest>
   };
 }
 
-function checkParams(b: Obj): Bad | null {
-  const stream = b.stream;
-  if (stream !== undefined && stream !== null && typeof stream !== 'boolean') return wrongType('stream', 'a boolean', stream);
-  const so = b.stream_options;
-  if (so !== undefined && so !== null) {
-    if (stream !== true) return fail("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options');
-    if (!isObj(so)) return wrongType('stream_options', 'an object', so);
+function checkParams(b: ChatBody): Bad | null {
+  if (b.stream_options !== undefined && b.stream_options !== null && b.stream !== true) {
+    return fail("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options');
   }
   const n = b.n;
-  if (n !== undefined && n !== null) {
-    if (!isInt(n)) return wrongType('n', 'an integer', n);
-    if (n !== 1) return fail(`This gateway returns one choice per request, so 'n' must be 1 (got ${n}); send ${n} requests for ${n} samples.`, 'n');
+  if (n !== undefined && n !== null && n !== 1) {
+    return fail(`This gateway returns one choice per request, so 'n' must be 1 (got ${n}); send ${n} requests for ${n} samples.`, 'n');
   }
-  const e =
-    numberIn(b, 'max_tokens', 1, Number.MAX_SAFE_INTEGER, true) ??
-    numberIn(b, 'max_completion_tokens', 1, Number.MAX_SAFE_INTEGER, true) ??
-    numberIn(b, 'temperature', 0, 2, false) ??
-    numberIn(b, 'top_p', 0, 1, false) ??
-    numberIn(b, 'presence_penalty', -2, 2, false) ??
-    numberIn(b, 'frequency_penalty', -2, 2, false) ??
-    stringField(b, 'user', 'user', false) ??
-    stringField(b, 'safety_identifier', 'safety_identifier', false);
-  if (e) return e;
-  const stop = b.stop;
-  if (stop === undefined || stop === null || typeof stop === 'string') return null;
-  if (!Array.isArray(stop)) return wrongType('stop', 'one of a string or array of strings', stop);
-  if (stop.length > 4) return fail(`Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length ${stop.length} instead.`, 'stop');
-  for (let i = 0; i < stop.length; i++) if (typeof stop[i] !== 'string') return wrongType(`stop[${i}]`, 'a string', stop[i]);
   return null;
 }
 
-function checkTools(b: Obj): Bad | null {
-  const tools = b.tools;
-  const names: string[] = [];
-  if (tools !== undefined && tools !== null) {
-    if (!Array.isArray(tools)) return wrongType('tools', 'an array', tools);
-    for (let i = 0; i < tools.length; i++) {
-      const t = tools[i];
-      const p = `tools[${i}]`;
-      if (!isObj(t)) return wrongType(p, 'an object', t);
-      if (t.type === undefined || t.type === null) return missing(`${p}.type`);
-      if (t.type !== 'function') return badValue(`${p}.type`, t.type, ['function']);
-      const fn = t.function;
-      if (!isObj(fn)) return fn === undefined ? missing(`${p}.function`) : wrongType(`${p}.function`, 'an object', fn);
-      const e = stringField(fn, 'name', `${p}.function.name`, true) ?? stringField(fn, 'description', `${p}.function.description`, false);
-      if (e) return e;
-      if (!TOOL_NAME.test(fn.name as string)) {
-        return fail(`Invalid '${p}.function.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]{1,64}$'.`, `${p}.function.name`);
-      }
-      if (fn.parameters !== undefined && fn.parameters !== null && !isObj(fn.parameters)) return wrongType(`${p}.function.parameters`, 'an object', fn.parameters);
-      names.push(fn.name as string);
-    }
-  }
-  const ptc = b.parallel_tool_calls;
-  if (ptc !== undefined && ptc !== null && typeof ptc !== 'boolean') return wrongType('parallel_tool_calls', 'a boolean', ptc);
+function checkToolChoice(b: ChatBody): Bad | null {
   const tc = b.tool_choice;
   if (tc === undefined || tc === null || tc === 'none') return null;
-  if (typeof tc === 'string') {
-    if (!CHOICES.includes(tc)) return badValue('tool_choice', tc, CHOICES);
-  } else if (isObj(tc)) {
-    if (tc.type !== 'function') return badValue('tool_choice.type', tc.type, ['function']);
-    const fn = tc.function;
-    if (!isObj(fn)) return fn === undefined ? missing('tool_choice.function') : wrongType('tool_choice.function', 'an object', fn);
-    const e = stringField(fn, 'name', 'tool_choice.function.name', true);
-    if (e) return e;
-    if (names.length > 0 && !names.includes(fn.name as string)) {
-      return fail(`Invalid value for 'tool_choice': function '${fn.name as string}' is not among the tools provided.`, 'tool_choice.function.name');
+  const tools = b.tools ?? [];
+  if (tools.length === 0) return fail("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", 'tool_choice');
+  if (typeof tc === 'object') {
+    const name = tc.function.name;
+    if (!tools.some((t) => t.function.name === name)) {
+      return fail(`Invalid value for 'tool_choice': function '${name}' is not among the tools provided.`, 'tool_choice.function.name');
     }
-  } else {
-    return wrongType('tool_choice', "one of a string or object", tc);
   }
-  if (names.length === 0) return fail("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", 'tool_choice');
   return null;
 }

@@ -1,8 +1,10 @@
 // Whole (non-stream) responses: an upstream chat.completion rendered as an Anthropic message
-// (API-NOTES A.4) or as an OpenAI chat.completion with the public model name (B.2).
-import { newCompletionId, newMessageId, newToolUseId } from './ids.js';
+// or as an OpenAI chat.completion with the public model name. Both are built from the fields
+// the wire defines, never by passing the replica's object on: vLLM adds its own (`stop_reason`,
+// `prompt_logprobs`, `kv_transfer_params`, `service_tier: null`, …) that no client expects.
+import { newCompletionId, newMessageId, toolCallIdFor, toolUseIdFor } from './ids.js';
 import { anthropicUsageFields, stopInfo, toUsage, toolInput } from './mapping.js';
-import type { ResponseContext, TokenUsage, UpstreamCompletion } from './types.js';
+import type { ResponseContext, TokenUsage, UpstreamCompletion, UpstreamToolCall } from './types.js';
 
 export interface Rendered {
   body: string;
@@ -11,19 +13,21 @@ export interface Rendered {
 
 export function renderAnthropicMessage(ctx: ResponseContext, up: UpstreamCompletion): Rendered {
   const usage = toUsage(up.usage, { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0 });
-  const choice = up.choices[0];
-  const msg = choice?.message;
+  const first = up.choices[0];
+  const choice = first !== null && typeof first === 'object' ? first : undefined;
+  const msg = choice?.message !== null && typeof choice?.message === 'object' ? choice.message : undefined;
   const content: unknown[] = [];
   // Reasoning is not rendered: a thinking block the client never asked for would break the
-  // common `content[0].text` reading of a reply.
+  // common `content[0].text` reading of a reply. No `citations: null` on text either: the AI SDK
+  // accepts an array or no field, and Anthropic itself omits it when there are none.
   if (msg && typeof msg.content === 'string' && msg.content.length > 0) {
-    content.push({ type: 'text', text: msg.content, citations: null });
+    content.push({ type: 'text', text: msg.content });
   }
-  const calls = msg?.tool_calls;
-  const hasCalls = Array.isArray(calls) && calls.length > 0;
+  const calls = Array.isArray(msg?.tool_calls) ? msg.tool_calls.filter((c) => c !== null && typeof c === 'object') : [];
+  const hasCalls = calls.length > 0;
   if (hasCalls) {
     for (const c of calls) {
-      content.push({ type: 'tool_use', id: c.id || newToolUseId(), name: c.function?.name ?? '', input: toolInput(c.function?.arguments) });
+      content.push({ type: 'tool_use', id: toolUseIdFor(c.id), name: typeof c.function?.name === 'string' ? c.function.name : '', input: toolInput(c.function?.arguments) });
     }
   }
   const stop = stopInfo(choice?.finish_reason, choice?.stop_reason, hasCalls);
@@ -35,17 +39,34 @@ export function renderAnthropicMessage(ctx: ResponseContext, up: UpstreamComplet
   return { body, usage };
 }
 
+/** One tool call in OpenAI's shape: only id, type and function {name, arguments}. */
+function openaiToolCall(c: UpstreamToolCall): UpstreamToolCall {
+  const fn = c.function;
+  const name = fn?.name;
+  const args = fn?.arguments;
+  return {
+    id: toolCallIdFor(c.id),
+    type: 'function',
+    function: { name: typeof name === 'string' ? name : '', arguments: typeof args === 'string' ? args : '{}' },
+  };
+}
+
 export function renderOpenAIChat(ctx: ResponseContext, up: UpstreamCompletion): Rendered {
   const usage = toUsage(up.usage, { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0 });
-  const choices = up.choices.map((c) => {
-    const m = c.message;
-    const message: Record<string, unknown> = { role: 'assistant', content: m?.content ?? null, refusal: null };
-    if (Array.isArray(m?.tool_calls) && m.tool_calls.length > 0) message.tool_calls = m.tool_calls;
+  // what a broken replica sends in place of a choice is skipped, never read as if well formed
+  const choices = up.choices.filter((c) => c !== null && typeof c === 'object').map((c) => {
+    const m = c.message !== null && typeof c.message === 'object' ? c.message : undefined;
+    const text = m?.content;
+    const message: Record<string, unknown> = { role: 'assistant', content: typeof text === 'string' ? text : null, refusal: null };
+    const calls = Array.isArray(m?.tool_calls) ? m.tool_calls.filter((t) => t !== null && typeof t === 'object') : [];
+    if (calls.length > 0) message.tool_calls = calls.map(openaiToolCall);
+    // the reasoning models' de facto extension (DeepSeek's name, vLLM's reasoning parsers)
     if (typeof m?.reasoning_content === 'string') message.reasoning_content = m.reasoning_content;
-    return { index: c.index ?? 0, message, logprobs: (c as { logprobs?: unknown }).logprobs ?? null, finish_reason: c.finish_reason ?? 'stop' };
+    const logprobs = (c as { logprobs?: unknown }).logprobs;
+    return { index: typeof c.index === 'number' ? c.index : 0, message, logprobs: logprobs ?? null, finish_reason: typeof c.finish_reason === 'string' ? c.finish_reason : 'stop' };
   });
   const out: Record<string, unknown> = {
-    id: typeof up.id === 'string' && up.id.startsWith('chatcmpl-') ? up.id : newCompletionId(),
+    id: newCompletionId(),
     object: 'chat.completion',
     created: typeof up.created === 'number' ? up.created : Math.floor(Date.now() / 1000),
     model: ctx.model,
@@ -57,6 +78,7 @@ export function renderOpenAIChat(ctx: ResponseContext, up: UpstreamCompletion): 
       prompt_tokens_details: { cached_tokens: usage.cachedInputTokens },
     },
   };
+  // OpenAI omits a fingerprint it does not have; vLLM sends null.
   const fp = (up as { system_fingerprint?: unknown }).system_fingerprint;
   if (typeof fp === 'string') out.system_fingerprint = fp;
   return { body: JSON.stringify(out), usage };

@@ -86,6 +86,8 @@ export type GatewayError =
   | { kind: 'spend_limited'; message: string }
   | { kind: 'overloaded'; message: string; retryAfterS?: number }
   | { kind: 'timeout'; message: string }
+  /** the client did not send its request body in time */
+  | { kind: 'request_timeout'; message: string }
   | { kind: 'upstream'; message: string }
   | { kind: 'internal'; message: string };
 

@@ -1,9 +1,14 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../config/index.js';
 
+// src/cli/main.ts and dist/cli/main.js both sit two levels below the package root.
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('switchyard')
   .description('An open inference platform: Anthropic- and OpenAI-compatible gateway over a fleet of LLM replicas.')
+  .version(version, '-V, --version', 'print the version')
   .showHelpAfterError();
 
 const port = (v: string): number => {
@@ -20,7 +25,7 @@ program.command('up')
   .option('--config <file>', 'YAML or JSON configuration')
   .option('--data-dir <dir>', 'where the SQLite store lives (default .switchyard)')
   .option('--store <url>', 'postgres://… to keep tenants, keys and the ledger in PostgreSQL')
-  .option('--replica <model=url>', 'front an existing OpenAI-compatible endpoint (repeatable)', collect, [])
+  .option('--replica <model=url>', 'front an existing OpenAI-compatible endpoint; MODEL=anthropic+URL for one that speaks the Anthropic Messages API (repeatable)', collect, [])
   .action(async (o) => {
     const { up } = await import('./up.js');
     await up({ config: o.config, port: o.port, host: o.host, dataDir: o.dataDir, store: o.store, replicas: o.replica });
@@ -52,23 +57,75 @@ program.command('sim')
     sim({ scenario: file, out: o.out, seed: o.seed, progress: o.progress });
   });
 
+// The store commands open the store `switchyard up` uses: --store, else the config's, else the data dir's SQLite file.
+const storeFlags = (c: Command): Command => c
+  .option('--config <file>', 'YAML or JSON configuration')
+  .option('--data-dir <dir>', 'where the SQLite store lives (default .switchyard)')
+  .option('--store <url>', 'postgres://… store');
+const flagsOf = (o: { config?: string; dataDir?: string; store?: string }) => ({ config: o.config, dataDir: o.dataDir, store: o.store });
+
 const keys = program.command('keys').description('manage API keys');
-keys.command('create')
+storeFlags(keys.command('create')
   .description('create an API key for a tenant (the tenant is created if new); prints it once')
   .requiredOption('--tenant <tenant>', 'tenant id or name')
   .option('--workspace <workspace>', 'workspace id or name (default: the tenant\'s default)')
   .option('--name <name>', 'a label for the key')
-  .option('--priority <priority>', 'interactive, standard or batch (default: the tenant\'s tier\'s)')
-  .option('--config <file>', 'YAML or JSON configuration')
-  .option('--data-dir <dir>', 'where the SQLite store lives (default .switchyard)')
-  .option('--store <url>', 'postgres://… store')
+  .option('--priority <priority>', 'interactive, standard or batch (default: the tenant\'s tier\'s)'))
   .action(async (o) => {
     const { keysCreate } = await import('./keys.js');
-    await keysCreate({ tenant: o.tenant, workspace: o.workspace, name: o.name, priority: o.priority, config: o.config, dataDir: o.dataDir, store: o.store });
+    await keysCreate({ tenant: o.tenant, workspace: o.workspace, name: o.name, priority: o.priority, ...flagsOf(o) });
+  });
+storeFlags(keys.command('list')
+  .description('list a tenant\'s keys, revoked ones included (never their secrets)')
+  .requiredOption('--tenant <tenant>', 'tenant id or name')
+  .option('--json', 'JSON instead of a table'))
+  .action(async (o) => {
+    const { keysList } = await import('./keys.js');
+    await keysList({ tenant: o.tenant, json: o.json, ...flagsOf(o) });
+  });
+storeFlags(keys.command('revoke')
+  .description('revoke a key (running gateways refuse it within their 30 s key refresh)')
+  .argument('<key-id>', 'the key\'s id, key_…'))
+  .action(async (id: string, o) => {
+    const { keysRevoke } = await import('./keys.js');
+    await keysRevoke({ keyId: id, ...flagsOf(o) });
+  });
+storeFlags(keys.command('rotate')
+  .description('replace a key: a new secret with the same tenant, workspace, name and priority, printed once; the old key is revoked at once')
+  .argument('<key-id>', 'the key\'s id, key_…'))
+  .action(async (id: string, o) => {
+    const { keysRotate } = await import('./keys.js');
+    await keysRotate({ keyId: id, ...flagsOf(o) });
   });
 
+const tenants = program.command('tenants').description('inspect tenants');
+storeFlags(tenants.command('list')
+  .description('list every tenant')
+  .option('--json', 'JSON instead of a table'))
+  .action(async (o) => {
+    const { tenantsList } = await import('./tenants.js');
+    await tenantsList({ json: o.json, ...flagsOf(o) });
+  });
+
+storeFlags(program.command('usage')
+  .description('a tenant\'s tokens and cost by model and UTC day (default: the last 30 days)')
+  .requiredOption('--tenant <tenant>', 'tenant id or name')
+  .option('--since <date>', 'first day, YYYY-MM-DD (UTC), included')
+  .option('--until <date>', 'last day, YYYY-MM-DD (UTC), included (default: today)')
+  .option('--json', 'JSON instead of a table'))
+  .action(async (o) => {
+    const { usage } = await import('./usage.js');
+    await usage({ tenant: o.tenant, since: o.since, until: o.until, json: o.json, ...flagsOf(o) });
+  });
+
+// A mistake in the configuration or the arguments exits 2 with its message; a refusal the user can
+// act on (no such tenant, a broken scenario) exits 1 with its message; anything else is a bug: its stack.
 program.parseAsync().catch((err: unknown) => {
-  if (err instanceof ConfigError || (err instanceof Error && err.name === 'ScenarioError')) process.stderr.write(`switchyard: ${err.message}\n`);
+  if (err instanceof ConfigError) {
+    process.stderr.write(`switchyard: ${err.message}\n`);
+    process.exit(2);
+  }
+  if (err instanceof Error && (err.name === 'ScenarioError' || err.name === 'CliError')) process.stderr.write(`switchyard: ${err.message}\n`);
   else process.stderr.write(`switchyard: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -6,7 +6,7 @@ import { ConfigError, loadConfig, type Config, type ConfigOverrides } from '../c
 import { ProcessSupervisor, freePorts } from '../control/index.js';
 import type { ReplicaSpec } from '../fleet/index.js';
 import { startPlatform } from '../gateway/index.js';
-import { createLogger } from '../observe/index.js';
+import { createLogger, guardProcess } from '../observe/index.js';
 import { ensureDemoTenant, openStore } from '../tenancy/index.js';
 
 export interface UpOptions extends ConfigOverrides {
@@ -19,14 +19,17 @@ const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 export async function up(opts: UpOptions): Promise<void> {
   const log = createLogger();
   const config = loadConfig(opts.config, opts);
+  // a secret is better kept out of a config file
+  if (process.env.SWITCHYARD_METRICS_TOKEN) config.server.metricsToken = process.env.SWITCHYARD_METRICS_TOKEN;
   await assertCanListen(config.server.host, config.server.port);
   const dataDir = resolve(config.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  // the store file, and records spilled from it, are the owner's only
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const storeUrl = config.store ?? `sqlite:${join(dataDir, 'switchyard.db')}`;
 
   // The demo tenant and its key exist before the first request can arrive.
   const demo = await (async () => {
-    const store = await openStore(storeUrl);
+    const store = await openStore(storeUrl, { timeoutMs: config.ledger.timeoutMs });
     try {
       return await ensureDemoTenant(store, process.env.SWITCHYARD_DEMO_KEY || undefined);
     } finally {
@@ -38,7 +41,7 @@ export async function up(opts: UpOptions): Promise<void> {
   let replicas: Array<ReplicaSpec & { apiKey?: string }>;
   if (config.replicas.length > 0) {
     replicas = config.replicas.map((r, i) => ({
-      id: `${r.region}/${r.model}/${i}`, model: r.model, servedModel: r.servedModel ?? r.model, region: r.region, url: r.url, apiKey: r.apiKey,
+      id: `${r.region}/${r.model}/${i}`, model: r.model, servedModel: r.servedModel ?? r.model, region: r.region, url: r.url, protocol: r.protocol, apiKey: r.apiKey,
     }));
   } else {
     supervisor = new ProcessSupervisor({
@@ -51,7 +54,7 @@ export async function up(opts: UpOptions): Promise<void> {
 
   let platform;
   try {
-    platform = await startPlatform({ config, replicas, storeUrl, adminToken: process.env.SWITCHYARD_ADMIN_TOKEN || null, log });
+    platform = await startPlatform({ config, replicas, storeUrl, dataDir, adminToken: process.env.SWITCHYARD_ADMIN_TOKEN || null, log });
   } catch (err) {
     await supervisor?.stop();
     throw err;
@@ -59,6 +62,8 @@ export async function up(opts: UpOptions): Promise<void> {
   printBanner(platform.url, config, replicas, demo.secret, demo.key.hint);
 
   const running = platform;
+  // From here no request can end the process: what escapes every handler is logged and counted.
+  guardProcess(log, () => running.gateway.metrics.internalErrors.inc({ stage: 'process' }));
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -129,7 +134,7 @@ function printBanner(url: string, config: Config, replicas: ReplicaSpec[], secre
     `  Anthropic: new Anthropic({ baseURL: '${url}', apiKey })`,
     `  OpenAI:    new OpenAI({ baseURL: '${url}/v1', apiKey })`,
     `  admin API: ${url}/admin/v1/ ${process.env.SWITCHYARD_ADMIN_TOKEN ? '(Bearer $SWITCHYARD_ADMIN_TOKEN)' : '(set SWITCHYARD_ADMIN_TOKEN to enable admin writes)'}`,
-    `  metrics:   ${url}/metrics    data: ${resolve(config.dataDir)}`,
+    `  metrics:   ${url}/metrics${config.server.metricsToken ? ' (Bearer token)' : ''}    data: ${resolve(config.dataDir)}`,
     'Ctrl-C drains in-flight requests, flushes the ledger and exits.',
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -1,4 +1,4 @@
-export { configSchema, outlierSchema, tierSchema } from './schema.js';
+export { configSchema, outlierSchema, replicaUrl, tierSchema } from './schema.js';
 export type { Config, ModelConfig, ReplicaConfig, DemoPoolConfig } from './schema.js';
 export { loadConfig, ConfigError } from './load.js';
 export type { ConfigOverrides } from './load.js';

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { configSchema, modelSchema, type Config } from './schema.js';
+import { getProfile, profileNames } from '../engine/index.js';
+import { describeIssues } from './issues.js';
+import { configSchema, modelSchema, type Config, type DemoPoolConfig } from './schema.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -17,53 +19,92 @@ export interface ConfigOverrides {
   replicas?: string[];
 }
 
+/** Replicas per model and region when the demo fleet is derived from the models. */
+const DERIVED_REPLICAS = 2;
+
 /** Reads a YAML or JSON file (or nothing), applies overrides, validates, and names every bad field. */
 export function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}): Config {
-  let raw: Record<string, unknown> = {};
-  if (file) {
-    let text: string;
-    try {
-      text = readFileSync(resolve(file), 'utf8');
-    } catch (err) {
-      throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
-    }
-    const parsed: unknown = parseYaml(text);
-    if (parsed !== null && parsed !== undefined) {
-      if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`${file}: the top level must be a mapping`);
-      raw = parsed as Record<string, unknown>;
+  const raw = file ? readRaw(file) : {};
+  const at = file ? ` in ${file}` : '';
+  const fileHasReplicas = Array.isArray(raw.replicas) && raw.replicas.length > 0;
+  if (overrides.host !== undefined || overrides.port !== undefined) {
+    // A `server:` that is not a mapping is left for the schema to name, not silently replaced.
+    if (raw.server === undefined || raw.server === null) raw.server = {};
+    if (isMapping(raw.server)) {
+      const server = { ...raw.server };
+      if (overrides.host !== undefined) server.host = overrides.host;
+      if (overrides.port !== undefined) server.port = overrides.port;
+      raw.server = server;
     }
   }
-  const server = { ...(raw.server as object | undefined) } as Record<string, unknown>;
-  if (overrides.host !== undefined) server.host = overrides.host;
-  if (overrides.port !== undefined) server.port = overrides.port;
-  raw.server = server;
   if (overrides.dataDir !== undefined) raw.dataDir = overrides.dataDir;
   if (overrides.store !== undefined) raw.store = overrides.store;
-  if (overrides.replicas?.length) raw.replicas = overrides.replicas.map(parseReplicaFlag);
+  const flagReplicas = overrides.replicas?.length ? overrides.replicas.map(parseReplicaFlag) : null;
+  if (flagReplicas) raw.replicas = flagReplicas;
 
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ConfigError(`invalid configuration${file ? ` in ${file}` : ''}:\n${lines.join('\n')}`);
+    throw new ConfigError(`invalid configuration${at}:\n  ${describeIssues(result.error.issues, configSchema).join('\n  ')}`);
   }
-  return checkReferences(result.data);
+  // --replica flags mean "front these": they win over the file's demo pools; a file with both is contradictory.
+  if (result.data.demo !== undefined && fileHasReplicas && !flagReplicas) {
+    throw new ConfigError(`invalid configuration${at}:\n  demo: demo pools are started only when no replicas are given; remove \`demo\` or \`replicas\``);
+  }
+  return checkReferences(result.data, at);
 }
 
-function parseReplicaFlag(flag: string): { model: string; url: string } {
+function readRaw(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(resolve(file), 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${file} is not valid YAML or JSON: ${(err as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (!isMapping(parsed)) throw new ConfigError(`${file}: the top level must be a mapping`);
+  return parsed;
+}
+
+const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `MODEL=URL`, or `MODEL=anthropic+URL` for an upstream that speaks the Anthropic Messages API. */
+function parseReplicaFlag(flag: string): { model: string; url: string; protocol?: 'anthropic' } {
   const eq = flag.indexOf('=');
-  if (eq <= 0) throw new ConfigError(`--replica expects MODEL=URL, got "${flag}"`);
-  return { model: flag.slice(0, eq), url: flag.slice(eq + 1) };
+  if (eq <= 0) throw new ConfigError(`--replica expects MODEL=URL or MODEL=anthropic+URL, got "${flag}"`);
+  const model = flag.slice(0, eq);
+  const url = flag.slice(eq + 1);
+  return url.startsWith('anthropic+') ? { model, url: url.slice(10), protocol: 'anthropic' } : { model, url };
 }
 
-function checkReferences(cfg: Config): Config {
+type Parsed = Omit<Config, 'demo'> & { demo?: DemoPoolConfig[] };
+
+function checkReferences(parsed: Parsed, at: string): Config {
+  const cfg = parsed as Config;
   const models = new Set(cfg.models.map((m) => m.id));
   const regions = new Set(cfg.regions.map((r) => r.name));
   const problems: string[] = [];
+  const known = (s: Set<string>) => [...s].map((x) => `\`${x}\``).join(', ');
   if (models.size !== cfg.models.length) problems.push('models: two models share an id');
-  for (const p of cfg.demo) {
-    if (!models.has(p.model)) problems.push(`demo: pool for unknown model "${p.model}" (known: ${[...models].join(', ')})`);
-    if (!regions.has(p.region)) problems.push(`demo: pool in unknown region "${p.region}" (known: ${[...regions].join(', ')})`);
+  if (models.size === 0 && cfg.replicas.length === 0) problems.push('models: no models and no replicas, so nothing to serve; list a model under `models:` or give a replica');
+  cfg.models.forEach((m, i) => {
+    if (getProfile(m.profile) === undefined) problems.push(`models.${i}.profile: unknown engine profile \`${m.profile}\`; known: ${profileNames().join(', ')}`);
+  });
+  if (cfg.replicas.length > 0) {
+    cfg.demo = [];
+  } else if (parsed.demo === undefined) {
+    cfg.demo = cfg.models.flatMap((m) => cfg.regions.map((r) => ({ model: m.id, region: r.name, replicas: DERIVED_REPLICAS })));
   }
+  cfg.demo.forEach((p, i) => {
+    if (!models.has(p.model)) problems.push(`demo.${i}.model: a demo pool for unknown model \`${p.model}\`; the models are ${known(models)} (add it under \`models:\`)`);
+    if (!regions.has(p.region)) problems.push(`demo.${i}.region: a demo pool in unknown region \`${p.region}\`; the regions are ${known(regions)} (add it under \`regions:\`)`);
+    if (p.profile !== undefined && getProfile(p.profile) === undefined) problems.push(`demo.${i}.profile: unknown engine profile \`${p.profile}\`; known: ${profileNames().join(', ')}`);
+  });
   for (const r of cfg.replicas) {
     // An external replica may serve a model the file does not describe: give it defaults.
     if (!models.has(r.model)) {
@@ -75,6 +116,8 @@ function checkReferences(cfg: Config): Config {
       regions.add(r.region);
     }
   }
-  if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  // checked after the replicas' regions joined: the gateway may sit in a region only replicas name
+  if (!regions.has(cfg.region)) problems.push(`region: the gateway's region \`${cfg.region}\` is not one of the regions, ${known(regions)} (add it under \`regions:\`)`);
+  if (problems.length) throw new ConfigError(`invalid configuration${at}:\n  ${problems.join('\n  ')}`);
   return cfg;
 }

@@ -5,7 +5,7 @@ import { BUILTIN_PROFILES, profileSchema } from '../routing/index.js';
 // The configuration file's shape. Every field has a default, so an empty file (or none) is the
 // embedded demo: two models, two regions, simulated replicas started by `switchyard up`.
 
-export const modelSchema = z.object({
+export const modelSchema = z.strictObject({
   id: z.string().min(1),
   displayName: z.string().optional(),
   /** engine profile used by demo pools of this model */
@@ -14,47 +14,54 @@ export const modelSchema = z.object({
   maxOutputTokens: z.number().int().positive().default(8_192),
   /** output cap applied when an OpenAI client sets none */
   defaultMaxTokens: z.number().int().positive().default(1_024),
+  /** a request for more than maxOutputTokens: capped to it (said in a response header), or refused with a 400 */
+  maxTokensPolicy: z.enum(['cap', 'refuse']).default('cap'),
   /** USD per million tokens */
-  pricing: z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() }).default({ input: 0, output: 0 }),
+  pricing: z.strictObject({ input: z.number().nonnegative(), output: z.number().nonnegative() }).default({ input: 0, output: 0 }),
   created: z.string().default('2026-01-01T00:00:00Z'),
 });
 
-const region = z.object({
+const region = z.strictObject({
   name: z.string().min(1),
   /** one-way latency to other regions, ms: spill-over goes to the nearest (either side may state it) */
   latencyMs: z.record(z.string(), z.number().nonnegative()).default({}),
 });
 
-const demoPool = z.object({
-  model: z.string(),
-  region: z.string(),
+const demoPool = z.strictObject({
+  model: z.string().min(1),
+  region: z.string().min(1),
   replicas: z.number().int().positive().default(2),
   profile: z.string().optional(),
 });
 
-const replica = z.object({
-  model: z.string(),
-  url: z.url(),
+/** A replica's address: only http(s) with a host has an origin a connection pool can dial. */
+export const replicaUrl = z.url({ protocol: /^https?$/, hostname: /^.+$/, error: 'must be an http:// or https:// URL with a host, such as http://10.0.0.1:8000/v1' });
+
+const replica = z.strictObject({
+  model: z.string().min(1),
+  url: replicaUrl,
   region: z.string().default('local'),
   /** the name the replica serves the model under, when it differs from the public name */
   servedModel: z.string().optional(),
   apiKey: z.string().optional(),
+  /** the API it speaks: `openai` (vLLM's OpenAI-compatible server) or `anthropic` (the Messages API) */
+  protocol: z.enum(['openai', 'anthropic']).default('openai'),
 });
 
 /** Envoy-style outlier detection: replicas that fail or lag are ejected for a growing time */
-export const outlierSchema = z.object({
+export const outlierSchema = z.strictObject({
   enabled: z.boolean().default(true),
   consecutiveFailures: z.number().int().positive().default(5),
   intervalMs: z.number().int().positive().default(10_000),
   baseEjectionMs: z.number().int().positive().default(30_000),
   maxEjectionMs: z.number().int().positive().default(300_000),
   maxEjectionPercent: z.number().min(0).max(100).default(50),
-  failureRate: z.object({ threshold: z.number().min(0).max(1).default(0.5), minRequests: z.number().int().positive().default(20) }).prefault({}),
-  latency: z.object({ factor: z.number().min(1).default(3), minRequests: z.number().int().positive().default(20), minPoolSize: z.number().int().positive().default(3) }).nullable().prefault({}),
+  failureRate: z.strictObject({ threshold: z.number().min(0).max(1).default(0.5), minRequests: z.number().int().positive().default(20) }).prefault({}),
+  latency: z.strictObject({ factor: z.number().min(1).default(3), minRequests: z.number().int().positive().default(20), minPoolSize: z.number().int().positive().default(3) }).nullable().prefault({}),
 });
 
 /** A tier: the limits a tenant's workspaces get (per workspace and model, refilled continuously). */
-export const tierSchema = z.object({
+export const tierSchema = z.strictObject({
   requestsPerMinute: z.number().positive(),
   inputTokensPerMinute: z.number().positive(),
   outputTokensPerMinute: z.number().positive(),
@@ -68,8 +75,8 @@ export const tierSchema = z.object({
   monthlySpendUsd: z.number().nonnegative().nullable().default(null),
 }).strict();
 
-export const configSchema = z.object({
-  server: z.object({
+export const configSchema = z.strictObject({
+  server: z.strictObject({
     host: z.string().default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8080),
     /** bodies above this get 413 request_too_large (Anthropic's own edge limit is 32 MB) */
@@ -78,14 +85,31 @@ export const configSchema = z.object({
     drainTimeoutMs: z.number().int().nonnegative().default(30_000),
     /** access log line per request (pino, info level) */
     accessLog: z.boolean().default(false),
+    /** a client must send its request line and headers within this (else a bare 408 and close) */
+    headersTimeoutMs: z.number().int().positive().default(30_000),
+    /** a request body must have arrived within this of its headers (else 408 in the wire format) */
+    bodyTimeoutMs: z.number().int().positive().default(30_000),
+    /** and, after its first 2 s, at this average rate at least; 0 = no floor */
+    bodyMinBytesPerSecond: z.number().int().nonnegative().default(1_024),
+    /** an idle keep-alive connection is closed after this; above a load balancer's idle timeout (60 s) */
+    keepAliveTimeoutMs: z.number().int().positive().default(65_000),
+    /** when set (or SWITCHYARD_METRICS_TOKEN), /metrics wants `Authorization: Bearer <token>` */
+    metricsToken: z.string().min(1).nullable().default(null),
   }).prefault({}),
   dataDir: z.string().default('.switchyard'),
   /** `sqlite:PATH` (default `sqlite:<dataDir>/switchyard.db`) or `postgres://…` */
   store: z.string().optional(),
+  /** the store's deadlines: a partitioned database must not stall requests, or a shutdown */
+  ledger: z.strictObject({
+    /** the longest one store call may take, connecting included (PostgreSQL; SQLite waits this long for a lock) */
+    timeoutMs: z.number().int().positive().default(5_000),
+    /** how long a shutdown spends writing buffered usage records; what is left goes to <dataDir>/ledger-spill.jsonl (keep it well under the orchestrator's grace period) */
+    finalFlushMs: z.number().int().nonnegative().default(5_000),
+  }).prefault({}),
   /** the region the gateway runs in; replicas here are preferred */
   region: z.string().default('us-east'),
   regions: z.array(region).default([{ name: 'us-east', latencyMs: { 'eu-west': 40 } }, { name: 'eu-west', latencyMs: {} }]),
-  upstream: z.object({
+  upstream: z.strictObject({
     connectTimeoutMs: z.number().int().positive().default(2_000),
     /** until the replica's response headers arrive */
     headersTimeoutMs: z.number().int().positive().default(60_000),
@@ -104,12 +128,12 @@ export const configSchema = z.object({
      * requests in flight (but may always reach minConcurrency). Envoy's 20 % / 3 would fail most
      * requests of a crashed replica in a pool of four; 50 % / 10 absorbs one while still capping a storm.
      */
-    retryBudget: z.object({
+    retryBudget: z.strictObject({
       percent: z.number().min(0).max(100).default(50),
       minConcurrency: z.number().int().nonnegative().default(10),
     }).prefault({}),
     /** wait before a retry: full jitter, base × 2^(attempt−1), capped (Envoy's defaults) */
-    backoff: z.object({
+    backoff: z.strictObject({
       baseMs: z.number().int().nonnegative().default(25),
       maxMs: z.number().int().nonnegative().default(250),
     }).prefault({}),
@@ -117,19 +141,19 @@ export const configSchema = z.object({
      * Streamed requests: with no first token after delayMs, send the request to a second replica
      * too; the first to answer is relayed, the other cancelled. A hedge spends the retry budget.
      */
-    hedge: z.object({
+    hedge: z.strictObject({
       enabled: z.boolean().default(false),
       delayMs: z.number().int().positive().default(1_000),
     }).prefault({}),
   }).prefault({}),
-  routing: z.object({
+  routing: z.strictObject({
     /** the profile that routes requests: a shipped one (docs/routing.md) or one defined under `profiles` */
     profile: z.string().default('default'),
     profiles: z.record(z.string(), profileSchema).default({}),
     /** session affinity key: this header, else Anthropic `metadata.user_id` / OpenAI `user` */
     sessionHeader: z.string().default('x-session-id'),
     /** the approximate prefix index: prompt characters per block, blocks per prompt, blocks per replica */
-    prefix: z.object({
+    prefix: z.strictObject({
       blockChars: z.number().int().positive().multipleOf(2).default(512),
       maxBlocks: z.number().int().positive().default(128),
       capacityBlocks: z.number().int().positive().default(8_192),
@@ -139,7 +163,7 @@ export const configSchema = z.object({
       ctx.addIssue({ code: 'custom', path: ['profile'], message: `unknown routing profile "${r.profile}"; known: ${[...Object.keys(r.profiles), ...Object.keys(BUILTIN_PROFILES)].join(', ')}` });
     }
   }),
-  fleet: z.object({
+  fleet: z.strictObject({
     healthIntervalMs: z.number().int().positive().default(2_000),
     healthTimeoutMs: z.number().int().positive().default(1_000),
     /** each replica's /metrics (vLLM names) is read this often; 0 turns scraping off */
@@ -155,8 +179,8 @@ export const configSchema = z.object({
   /** per pool (a model): how many requests run at once, who waits, who is shed (docs/admission.md) */
   admission: admissionSchema.prefault({}),
   /** monthly spend limits: the ledger's month-to-date sum per workspace is re-read this often */
-  spend: z.object({ refreshMs: z.number().int().positive().default(5_000) }).strict().prefault({}),
-  limits: z.object({
+  spend: z.strictObject({ refreshMs: z.number().int().positive().default(5_000) }).strict().prefault({}),
+  limits: z.strictObject({
     /** `memory` (one gateway) or `redis` (shared by every gateway instance) */
     backend: z.enum(['memory', 'redis']).default('memory'),
     redisUrl: z.string().default('redis://127.0.0.1:6379/0'),
@@ -166,23 +190,32 @@ export const configSchema = z.object({
     failMode: z.enum(['open', 'closed']).default('open'),
     /** a Redis call slower than this counts as failed (failMode decides): a slow store must not stall requests */
     timeoutMs: z.number().int().positive().default(200),
+    /**
+     * after `failures` failed Redis calls in a row, made over at least `minSpanMs` (a partition, not a
+     * moment's stall of this process), stop asking it (failMode decides at once) and probe it every `probeMs`
+     */
+    breaker: z.strictObject({
+      failures: z.number().int().positive().default(5),
+      minSpanMs: z.number().int().nonnegative().default(1_000),
+      probeMs: z.number().int().positive().default(2_000),
+    }).prefault({}),
   }).prefault({}),
   models: z.array(modelSchema).default([
-    { id: 'llama-3.1-8b', displayName: 'Llama 3.1 8B Instruct', profile: 'llama-3.1-8b-h100', maxInputTokens: 131_072, maxOutputTokens: 8_192, defaultMaxTokens: 1_024, pricing: { input: 0.05, output: 0.08 }, created: '2024-07-23T00:00:00Z' },
-    { id: 'llama-3.3-70b', displayName: 'Llama 3.3 70B Instruct (FP8)', profile: 'llama-3.3-70b-fp8-h100-tp2', maxInputTokens: 131_072, maxOutputTokens: 8_192, defaultMaxTokens: 1_024, pricing: { input: 0.6, output: 0.8 }, created: '2024-12-06T00:00:00Z' },
+    { id: 'llama-3.1-8b', displayName: 'Llama 3.1 8B Instruct', profile: 'llama-3.1-8b-h100', maxInputTokens: 131_072, maxOutputTokens: 8_192, defaultMaxTokens: 1_024, maxTokensPolicy: 'cap', pricing: { input: 0.05, output: 0.08 }, created: '2024-07-23T00:00:00Z' },
+    { id: 'llama-3.3-70b', displayName: 'Llama 3.3 70B Instruct (FP8)', profile: 'llama-3.3-70b-fp8-h100-tp2', maxInputTokens: 131_072, maxOutputTokens: 8_192, defaultMaxTokens: 1_024, maxTokensPolicy: 'cap', pricing: { input: 0.6, output: 0.8 }, created: '2024-12-06T00:00:00Z' },
   ]),
-  /** simulated pools started by `switchyard up` when no external replicas are given */
-  demo: z.array(demoPool).default([
-    { model: 'llama-3.1-8b', region: 'us-east', replicas: 2 },
-    { model: 'llama-3.1-8b', region: 'eu-west', replicas: 2 },
-    { model: 'llama-3.3-70b', region: 'us-east', replicas: 2 },
-    { model: 'llama-3.3-70b', region: 'eu-west', replicas: 2 },
-  ]),
+  /**
+   * simulated pools started by `switchyard up` when no external replicas are given; absent, every
+   * model gets two in every region (loadConfig derives them, so a file that names its own models
+   * never meets hidden pools of the default ones)
+   */
+  demo: z.array(demoPool).optional(),
   /** existing OpenAI-compatible endpoints; when any are given, no demo fleet is started */
   replicas: z.array(replica).default([]),
 });
 
-export type Config = z.infer<typeof configSchema>;
+/** The loaded configuration: `demo` is always resolved (empty when replicas are given). */
+export type Config = Omit<z.infer<typeof configSchema>, 'demo'> & { demo: DemoPoolConfig[] };
 export type ModelConfig = z.infer<typeof modelSchema>;
 export type ReplicaConfig = z.infer<typeof replica>;
 export type DemoPoolConfig = z.infer<typeof demoPool>;

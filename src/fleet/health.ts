@@ -39,14 +39,15 @@ export class HealthProber {
   async #probe(r: Replica): Promise<void> {
     let ok = false;
     try {
-      const res = await request(new URL('/health', r.url), {
+      const res = await request(probeUrl(r), {
         method: 'GET',
         headersTimeout: this.opts.timeoutMs,
         bodyTimeout: this.opts.timeoutMs,
         signal: AbortSignal.timeout(this.opts.timeoutMs),
       });
       await res.body.dump();
-      ok = res.statusCode === 200;
+      // the Messages API has no health endpoint: any answer short of a 5xx says the server is up
+      ok = r.protocol === 'anthropic' ? res.statusCode < 500 : res.statusCode === 200;
     } catch {
       ok = false;
     }
@@ -55,4 +56,13 @@ export class HealthProber {
     else this.fleet.markFailed(r, Date.now());
     if (was !== ok) this.opts.onChange?.(r, ok);
   }
+}
+
+/** vLLM's `GET /health`; for an Anthropic-protocol upstream, `GET …/v1/models` (a 401 still proves it serves). */
+function probeUrl(r: Replica): URL {
+  if (r.protocol !== 'anthropic') return new URL('/health', r.url);
+  const u = new URL(r.url);
+  const base = u.pathname.replace(/\/+$/, '');
+  u.pathname = `${base.endsWith('/v1') ? base : `${base}/v1`}/models`;
+  return u;
 }

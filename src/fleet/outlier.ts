@@ -80,6 +80,11 @@ export class OutlierDetector {
   readonly #n: number;
   /** admitted when nowMs ≥ until; 0 for a host never ejected */
   readonly #until: Float64Array;
+  /**
+   * when the host was last let back in (its ejection over, readmitted, or recovered from a failed
+   * health check): requests sent before then failed on the host as it was, not as it is
+   */
+  readonly #admittedAt: Float64Array;
   /** 1 while the detector holds the host ejected (cleared by sweep, readmit or a later failure) */
   readonly #ejected: Uint8Array;
   readonly #reason: Uint8Array;
@@ -105,6 +110,7 @@ export class OutlierDetector {
     this.#p = policy;
     this.#n = hosts;
     this.#until = new Float64Array(hosts);
+    this.#admittedAt = new Float64Array(hosts).fill(-Infinity);
     this.#ejected = new Uint8Array(hosts);
     this.#reason = new Uint8Array(hosts).fill(NO_REASON);
     this.#multiplier = new Uint32Array(hosts);
@@ -126,10 +132,17 @@ export class OutlierDetector {
     this.#latencySum[host] += latencyMs;
   }
 
-  failure(host: number, nowMs: number): OutlierEvent | null {
+  /**
+   * A request to the host failed. `sentAtMs` (default: now) is when it was sent: one sent before
+   * the host was last let back in — stuck through a hang it has since recovered from — says
+   * nothing about the host now, and is not counted (issue 11: a recovered replica was ejected
+   * again by the timeouts of requests stuck during its hang).
+   */
+  failure(host: number, nowMs: number, sentAtMs: number = nowMs): OutlierEvent | null {
     // a request that was already on its way when the host was ejected says nothing new
     if (nowMs < this.#until[host]) return null;
-    if (this.#ejected[host] === 1) this.#clear(host); // its time passed before a sweep noticed
+    if (this.#ejected[host] === 1) this.#clear(host, this.#until[host]); // its time passed before a sweep noticed
+    if (sentAtMs < this.#admittedAt[host]) return null;
     this.#failed[host]++;
     if (++this.#consecutive[host] < this.#p.consecutiveFailures) return null;
     // at or past the threshold: eject if the pool allows; if not, the next failure asks again
@@ -140,7 +153,7 @@ export class OutlierDetector {
     const events: OutlierEvent[] = [];
     for (let h = 0; h < this.#n; h++) {
       if (this.#ejected[h] === 1 && nowMs >= this.#until[h]) {
-        this.#clear(h);
+        this.#clear(h, this.#until[h]);
         events.push({ kind: 'readmitted', host: h });
       }
       this.#decay(h, nowMs);
@@ -174,13 +187,22 @@ export class OutlierDetector {
     };
   }
 
-  readmit(host: number): void {
+  /** Let back in early (an operator, or a health check that passes again); `nowMs` marks it. */
+  readmit(host: number, nowMs?: number): void {
+    if (nowMs !== undefined) this.recovered(host, nowMs);
     if (this.#ejected[host] === 0 && this.#until[host] === 0) return;
-    this.#clear(host);
-    this.#decayAt[host] = UNANCHORED; // no clock here: the next sweep starts the decay interval
+    this.#clear(host, nowMs ?? -Infinity);
+    this.#decayAt[host] = UNANCHORED; // the next sweep starts the decay interval
   }
 
-  #clear(h: number): void {
+  /** The host answers its health check again after failing it: what failed before starts afresh. */
+  recovered(host: number, nowMs: number): void {
+    if (nowMs > this.#admittedAt[host]) this.#admittedAt[host] = nowMs;
+    this.#consecutive[host] = 0;
+  }
+
+  #clear(h: number, admittedAt: number): void {
+    if (admittedAt > this.#admittedAt[h]) this.#admittedAt[h] = admittedAt;
     this.#ejected[h] = 0;
     this.#until[h] = 0;
     this.#reason[h] = NO_REASON;

@@ -1,5 +1,7 @@
 import type { Endpoint, PrefixLookup, RouteRequest } from '../routing/index.js';
 
+export { SessionTable } from './session-table.js';
+
 // The approximate prefix-cache index: which replica is believed to hold which prompt prefix,
 // learned from the router's own decisions (a request sent to a replica leaves its prefix there).
 // No replica reports anything; each one's cache is modelled as an LRU of `capacityBlocks` blocks,
@@ -15,6 +17,11 @@ export interface PrefixIndexOptions {
   /** blocks of a prompt considered (the rest is ignored for both learning and matching) */
   readonly maxBlocks: number;
 }
+
+/** a Uint32Array's object and backing store, and its Map entry (measured on V8, rounded up) */
+const ROW_BYTES = 160;
+/** a Map entry with a heap-number key and a small-integer value */
+const ENTRY_BYTES = 64;
 
 export class PrefixIndex implements PrefixLookup {
   readonly #opts: PrefixIndexOptions;
@@ -67,6 +74,17 @@ export class PrefixIndex implements PrefixLookup {
     const held = this.#held[slot];
     if (held === undefined) return;
     this.#evict(slot, held, held.size);
+  }
+
+  /**
+   * What the index is accounted to hold: a row (a small typed array) per distinct block and an
+   * entry per block per slot. Bounded by slots × capacityBlocks × 9/8 blocks, whatever the prompts:
+   * a block is a number, however long the text it stands for.
+   */
+  get bytes(): number {
+    let held = 0;
+    for (const h of this.#held) held += h?.size ?? 0;
+    return this.#rows.size * (ROW_BYTES + this.#words * 4) + held * ENTRY_BYTES;
   }
 
   /** Blocks the slot is believed to hold (for the fleet view and tests). */
@@ -163,34 +181,5 @@ export class PrefixIndex implements PrefixLookup {
     }
     this.#words = need;
     this.#alive = new Uint32Array(need);
-  }
-}
-
-/** Which slot served a session last, for session affinity; the oldest sessions are forgotten first. */
-export class SessionTable {
-  readonly #slots = new Map<string, number>();
-
-  constructor(private readonly capacity: number) {}
-
-  slotOf(key: string): number {
-    return this.#slots.get(key) ?? -1;
-  }
-
-  record(key: string, slot: number): void {
-    this.#slots.delete(key);
-    this.#slots.set(key, slot);
-    if (this.#slots.size > this.capacity) {
-      const oldest = this.#slots.keys().next().value as string;
-      this.#slots.delete(oldest);
-    }
-  }
-
-  /** Sessions pinned to a replica that is gone start afresh. */
-  forget(slot: number): void {
-    for (const [k, s] of this.#slots) if (s === slot) this.#slots.delete(k);
-  }
-
-  get size(): number {
-    return this.#slots.size;
   }
 }

@@ -8,6 +8,8 @@ export interface Replica extends Endpoint {
   /** the name the replica serves the model under */
   readonly servedModel: string;
   readonly url: string;
+  /** the API it speaks: OpenAI-compatible (vLLM's, the default) or Anthropic Messages */
+  readonly protocol?: 'openai' | 'anthropic';
   /** requests this gateway sent and has not seen finish */
   inflight: number;
   inflightTokens: number;
@@ -33,6 +35,8 @@ export interface ReplicaSpec {
   servedModel: string;
   region: string;
   url: string;
+  /** default `openai` */
+  protocol?: 'openai' | 'anthropic';
   /** the model version it serves (rollouts weigh versions); default the model name */
   version?: string;
   versionWeight?: number;
@@ -54,7 +58,7 @@ export class FleetRegistry {
     if (this.#byId.has(spec.id)) throw new RangeError(`a replica named "${spec.id}" is already in the fleet`);
     // A new replica is presumed healthy until a probe or a request says otherwise.
     const r: Replica = {
-      id: spec.id, model: spec.model, servedModel: spec.servedModel, region: spec.region, url: spec.url,
+      id: spec.id, model: spec.model, servedModel: spec.servedModel, region: spec.region, url: spec.url, protocol: spec.protocol ?? 'openai',
       version: spec.version ?? spec.model, versionWeight: spec.versionWeight ?? 1,
       slot: this.#nextSlot++, inflight: 0, inflightTokens: 0, pendingPrefill: 0, healthy: true, ejectedUntilMs: 0, draining: false, routable: true,
       scraped: null, checkedAtMs: 0, consecutiveFailures: 0,

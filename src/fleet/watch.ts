@@ -49,11 +49,16 @@ export class FleetWatch {
         opts.onEvent?.({ kind: 'health', replica, healthy });
         // a replica that was down and answers again is a fresh process: lift its ejection (Envoy's
         // successful_active_health_check_uneject_host); a slow but live one stays ejected
-        if (healthy && replica.ejectedUntilMs !== 0) this.readmit(replica);
+        if (!healthy) return;
+        // and requests stuck through the outage must not eject it again when they time out
+        const p = this.#pool(replica);
+        if (p !== null) p.detector.recovered(this.#host.get(replica)!, Date.now());
+        if (replica.ejectedUntilMs !== 0) this.readmit(replica);
       },
     });
     this.#scraper = opts.scrapeIntervalMs > 0
-      ? new MetricsScraper(() => fleet.all, {
+      // an Anthropic-protocol upstream publishes no vLLM metrics: nothing to scrape there
+      ? new MetricsScraper(() => fleet.all.filter((r) => r.protocol !== 'anthropic'), {
         intervalMs: opts.scrapeIntervalMs,
         timeoutMs: Math.min(opts.scrapeIntervalMs, opts.healthTimeoutMs),
         onSample: (target, t) => {
@@ -89,11 +94,12 @@ export class FleetWatch {
     if (p !== null) p.detector.success(this.#host.get(r)!, latencyMs, Date.now());
   }
 
-  /** A request failed because of the replica (refused, reset, 5xx, timed out). */
-  failure(r: Replica): void {
+  /** A request failed because of the replica (refused, reset, 5xx, timed out); `sentAtMs`: when it was sent (ms epoch). */
+  failure(r: Replica, sentAtMs?: number): void {
     const p = this.#pool(r);
     if (p === null) return;
-    const e = p.detector.failure(this.#host.get(r)!, Date.now());
+    const now = Date.now();
+    const e = p.detector.failure(this.#host.get(r)!, now, sentAtMs ?? now);
     if (e !== null) this.#apply(p, e);
   }
 
@@ -105,7 +111,7 @@ export class FleetWatch {
   /** An operator re-admits an ejected replica early. */
   readmit(r: Replica): void {
     const p = this.#pool(r);
-    if (p !== null) p.detector.readmit(this.#host.get(r)!);
+    if (p !== null) p.detector.readmit(this.#host.get(r)!, Date.now());
     if (r.ejectedUntilMs !== 0) {
       this.#fleet.readmit(r);
       this.#opts.onEvent?.({ kind: 'readmitted', replica: r });

@@ -6,11 +6,12 @@ import {
 import type { ModelConfig } from '../config/index.js';
 import type { UsageOutcome } from '../ledger/index.js';
 import type { AuthContext } from '../tenancy/index.js';
-import type { UpstreamCall, UpstreamFailure, UpstreamSink } from '../upstream/index.js';
+import type { UpstreamCall, UpstreamFailure } from '../upstream/index.js';
 import type { Admissible, Slot } from './admission.js';
-import type { Backend } from './backends.js';
+import type { Backend, ChatSink } from './backends.js';
 import type { Gateway, ModelEntry } from './gateway.js';
 import type { LimitTicket } from './rate-limits.js';
+import type { Stage } from './boundary.js';
 import type { RouteTicket } from './routing.js';
 
 const SSE_HEAD = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
@@ -19,7 +20,7 @@ const SSE_HEAD = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-co
  * One call to one replica for a request. It is the call's sink and forwards to its exchange with
  * its own identity, so a hedged request can tell its two calls apart.
  */
-class Attempt implements UpstreamSink {
+class Attempt implements ChatSink {
   call: UpstreamCall | null = null;
   /** the router's estimate of the prefill this call owes its replica, until its first byte */
   prefillOwed: number;
@@ -32,19 +33,51 @@ class Attempt implements UpstreamSink {
   }
 
   onEvent(data: string): void {
-    this.x.attemptEvent(this, data);
+    try {
+      this.x.attemptEvent(this, data);
+    } catch (err) {
+      this.x.crash(err, 'upstream');
+    }
+  }
+
+  onChunk(c: UpstreamChunk): void {
+    try {
+      this.x.attemptChunk(this, c);
+    } catch (err) {
+      this.x.crash(err, 'upstream');
+    }
+  }
+
+  onCompletion(c: UpstreamCompletion): void {
+    try {
+      this.x.attemptCompletion(this, c);
+    } catch (err) {
+      this.x.crash(err, 'upstream');
+    }
   }
 
   onDone(): void {
-    this.x.attemptDone(this);
+    try {
+      this.x.attemptDone(this);
+    } catch (err) {
+      this.x.crash(err, 'upstream');
+    }
   }
 
   onBody(body: string): void {
-    this.x.attemptBody(this, body);
+    try {
+      this.x.attemptBody(this, body);
+    } catch (err) {
+      this.x.crash(err, 'upstream');
+    }
   }
 
   onFailure(f: UpstreamFailure): void {
-    this.x.attemptFailure(this, f);
+    try {
+      this.x.attemptFailure(this, f);
+    } catch (err) {
+      this.x.crash(err, 'upstream');
+    }
   }
 }
 
@@ -86,21 +119,38 @@ export class Exchange implements Admissible {
 
   /** Admission let it go (holding `slot`, or with none when no replica is in rotation): to a replica now. */
   start(slot: Slot | null): void {
+    // already ended (the boundary answered it while admission held it): the slot goes straight back
+    if (this.#done) {
+      if (slot !== null) this.gw.admission.release(slot);
+      return;
+    }
     this.#slot = slot;
     this.#started = true;
     this.gw.retries.started();
     this.res.on('close', this.#onClientClose);
-    this.#sendOrFail(false);
+    try {
+      this.#sendOrFail(false);
+    } catch (err) {
+      this.crash(err, 'routing');
+    }
   }
 
   /** Admission turned it away, before or while it waited. */
   refuse(err: GatewayError): void {
-    this.#fail(err);
+    try {
+      this.#fail(err);
+    } catch (e) {
+      this.crash(e, 'admission');
+    }
   }
 
   /** Its client left while it waited for a slot. */
   abandon(): void {
-    this.#settleUsage(499, 'cancelled', 0, 0, 0);
+    try {
+      this.#settleUsage(499, 'cancelled', 0, 0, 0);
+    } catch (err) {
+      this.crash(err, 'admission');
+    }
   }
 
   /** Sends the request to the next replica the router picks; false when there was none. */
@@ -121,7 +171,8 @@ export class Exchange implements Admissible {
     up.model = r.servedModel;
     if (this.#attempt === null) this.#attempt = a;
     else this.#hedge = a;
-    a.call = backend.pool.post(backend.chatPath, JSON.stringify(up), this.ireq.stream, a);
+    // null: the body has no form in the replica's protocol, and the attempt has already failed
+    a.call = backend.chat(up, this.ireq.stream, a);
     return true;
   }
 
@@ -137,7 +188,7 @@ export class Exchange implements Admissible {
       // on a retry with nowhere else to go, the client hears what went wrong with the last try
       return this.#fail(this.#lastError ?? { kind: 'overloaded', message: `No replica of model ${this.ireq.model} is available${regions}; try again shortly.`, retryAfterS: 1 });
     }
-    this.#armHedge();
+    if (!this.#done) this.#armHedge();
   }
 
   /** Streamed requests, when hedging is on: no first token by the delay → a second replica too. */
@@ -153,11 +204,19 @@ export class Exchange implements Admissible {
     if (x.#done || x.#transcoder !== null || x.#attempt === null || x.#hedge !== null) return;
     // a hedge is extra load: it spends the retry budget like a retry does
     if (!x.gw.retries.acquire()) return void x.gw.metrics.retryOverflow.inc({ model: x.ireq.model });
-    if (x.#send(true)) x.gw.metrics.hedges.inc({ model: x.ireq.model });
+    try {
+      if (x.#send(true)) x.gw.metrics.hedges.inc({ model: x.ireq.model });
+    } catch (err) {
+      x.crash(err, 'routing');
+    }
   }
 
   static retry(x: Exchange): void {
-    x.#sendOrFail(true);
+    try {
+      x.#sendOrFail(true);
+    } catch (err) {
+      x.crash(err, 'routing');
+    }
   }
 
   // ── what the calls report ──────────────────────────────────────────────────
@@ -170,6 +229,12 @@ export class Exchange implements Admissible {
     } catch {
       return this.attemptFailure(a, { kind: 'broken', message: 'the replica sent a malformed stream event' });
     }
+    this.attemptChunk(a, chunk);
+  }
+
+  /** One canonical chunk of a call's stream (parsed here, or translated by its backend). */
+  attemptChunk(a: Attempt, chunk: UpstreamChunk): void {
+    if (this.#done) return;
     if (chunk.error !== undefined) {
       return this.attemptFailure(a, { kind: 'broken', message: `the replica reported an error mid-stream: ${describeUpstreamError(chunk.error)}` });
     }
@@ -192,7 +257,7 @@ export class Exchange implements Admissible {
       this.#ttftMs = now - this.t0;
       this.#firstByte(a, now);
       const ctx = { requestId: this.requestId, model: this.ireq.model };
-      t = this.#transcoder = this.ireq.wire === 'anthropic' ? anthropicStream(ctx) : openaiStream(ctx, this.ireq.includeUsage);
+      t = this.#transcoder = this.ireq.wire === 'anthropic' ? anthropicStream(ctx, this.res) : openaiStream(ctx, this.ireq.includeUsage);
       this.res.writeHead(200, this.gw.headersFor(this.ireq.wire, this.requestId, SSE_HEAD));
     }
     const out = t.chunk(chunk);
@@ -240,6 +305,12 @@ export class Exchange implements Admissible {
     } catch {
       return this.attemptFailure(a, { kind: 'status', status: 502, body: 'the replica sent a malformed response' });
     }
+    this.attemptCompletion(a, up);
+  }
+
+  /** A call's whole answer, canonical (parsed here, or translated by its backend). */
+  attemptCompletion(a: Attempt, up: UpstreamCompletion): void {
+    if (this.#done) return;
     const now = performance.now();
     this.#ttftMs = now - this.t0;
     this.#firstByte(a, now);
@@ -255,7 +326,7 @@ export class Exchange implements Admissible {
     // the replica stops generating for nobody. A failure the call reported itself is already over.
     a.call?.abort();
     this.#release(a);
-    this.gw.noteUpstreamFailure(a.backend, f);
+    this.gw.noteUpstreamFailure(a.backend, f, a.sentAt);
     const err = this.gw.classify(f, this.ireq.model);
     if (a === this.#hedge) {
       // the hedge lost; the first call is still running
@@ -341,6 +412,15 @@ export class Exchange implements Admissible {
     this.#done = true;
     const slot = this.#slot;
     this.#slot = null;
+    // whatever throws below, the pool's slot goes back: a leaked slot is a pool that shrinks for ever
+    try {
+      this.#settleHeld(status, outcome, input, cached, output);
+    } finally {
+      if (slot !== null) this.gw.admission.release(slot);
+    }
+  }
+
+  #settleHeld(status: number, outcome: UsageOutcome, input: number, cached: number, output: number): void {
     if (this.#started) this.gw.retries.ended();
     if (this.#backoff !== null) {
       clearTimeout(this.#backoff);
@@ -378,11 +458,39 @@ export class Exchange implements Admissible {
       outputTokens: output,
       ttftMs: this.#ttftMs === null ? null : Math.round(this.#ttftMs * 1000) / 1000,
       latencyMs: Math.round((performance.now() - this.t0) * 1000) / 1000,
-      costUsd: (input * this.model.pricing.input + output * this.model.pricing.output) / 1e6,
+      // prices are per million tokens; rounded to a billionth of a dollar, so no float noise is stored
+      costUsd: Math.round((input * this.model.pricing.input + output * this.model.pricing.output) * 1e3) / 1e9,
     });
     this.#attempt = null;
-    // last: the next request in line may start at once, and should see this one's replica freed
-    if (slot !== null) this.gw.admission.release(slot);
+    // last (the caller's finally): the next request in line may start at once, and should see this one's replica freed
+  }
+
+  /**
+   * The error boundary of this request: a throw anywhere in its handling ends it as a 500 (on a
+   * stream under way, the API's error event) and settles it once, as `internal_error`, with all
+   * it holds given back: the pool's slot, its rate-limit charge, its replica's counts. Its
+   * upstream calls are cancelled after, so their failure reports find it ended.
+   */
+  crash(err: unknown, stage: Stage): void {
+    this.gw.noteInternalError(stage, err, this.requestId);
+    const calls = [this.#attempt?.call, this.#hedge?.call];
+    const status = this.gw.failInternal(this.res, this.ireq.wire, this.requestId);
+    if (!this.#done) {
+      const u = this.#transcoder?.usage;
+      try {
+        this.#settleUsage(status, 'internal_error', u?.inputTokens ?? 0, u?.cachedInputTokens ?? 0, u?.outputTokens ?? 0);
+      } catch (e) {
+        this.gw.noteInternalError('settle', e, this.requestId);
+        try {
+          this.gw.rateLimits.settle(this.limit, 0, 0, this.#attempts > 0);
+        } catch { /* counted above */ }
+      }
+    }
+    for (const c of calls) {
+      try {
+        c?.abort();
+      } catch { /* it is being dropped */ }
+    }
   }
 
   readonly #onDrain = (): void => {
@@ -393,9 +501,13 @@ export class Exchange implements Admissible {
   readonly #onClientClose = (): void => {
     if (this.#done) return;
     if (this.res.writableFinished) return;
-    this.#attempt?.call?.abort();
-    const t = this.#transcoder;
-    this.#settleUsage(499, 'cancelled', t?.usage.inputTokens ?? 0, t?.usage.cachedInputTokens ?? 0, t?.usage.outputTokens ?? 0);
+    try {
+      this.#attempt?.call?.abort();
+      const t = this.#transcoder;
+      this.#settleUsage(499, 'cancelled', t?.usage.inputTokens ?? 0, t?.usage.cachedInputTokens ?? 0, t?.usage.outputTokens ?? 0);
+    } catch (err) {
+      this.crash(err, 'client');
+    }
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AdminResponse } from '../api/index.js';
+import { replicaUrl } from '../config/index.js';
 import type { FleetRegistry, FleetWatch, PrefixIndex, Replica } from '../fleet/index.js';
 import type { Backend } from './backends.js';
 
@@ -24,14 +25,26 @@ export interface FleetAdminDeps {
   createBackend(r: Replica, apiKey: string | undefined): Backend;
 }
 
-const addBody = z.object({
-  model: z.string().min(1),
-  url: z.url(),
-  region: z.string().min(1),
-  id: z.string().min(1).max(200).optional(),
-  served_model: z.string().min(1).optional(),
-  api_key: z.string().min(1).optional(),
-}).strict();
+/** A custom type message, except for an absent field, which reads `Field required`. */
+const typeError = (message: string) => ({ error: (iss: { input?: unknown }) => (iss.input === undefined ? 'Field required' : message) });
+/** A name: printable, bounded (it lands in logs, metrics labels and the audit trail). */
+const label = (what: string, max: number) => z.string(typeError(`${what} must be a string`))
+  .min(1, `${what} must not be empty`).max(max, `${what} must be at most ${max} characters`)
+  .regex(/^[^\u0000-\u001f\u007f]*$/, `${what} must not contain control characters`);
+
+// Compiled once; every field is checked before any is read, and an unknown field is refused (a
+// misspelt `served_model` silently ignored would send the wrong model name to the replica).
+const addBody = z.strictObject({
+  model: label('model', 200),
+  // only http(s) with a host: a `mailto:` or `file:` URL has no origin to dial (it crashed the pool)
+  url: z.string(typeError('url must be a string')).max(2048, 'url must be at most 2048 characters').pipe(replicaUrl),
+  region: label('region', 64),
+  id: label('id', 200).optional(),
+  served_model: label('served_model', 200).optional(),
+  api_key: label('api_key', 4096).optional(),
+  /** the API the replica speaks; default `openai` */
+  protocol: z.enum(['openai', 'anthropic'], { error: 'protocol must be openai or anthropic' }).optional(),
+}, { error: (iss) => (iss.code === 'invalid_type' ? 'the body must be a JSON object: { "model", "url", "region" }' : undefined) });
 
 /** A change to the fleet, for the audit trail: what it was before and after (no api_key). */
 export interface FleetChange {
@@ -54,21 +67,25 @@ export function fleetAdmin(deps: FleetAdminDeps, method: string, path: string, b
   }
   const m = /^\/admin\/v1\/fleet\/replicas\/([^/]+)(?:\/(drain|undrain|readmit))?$/.exec(path);
   if (m === null) return err(404, 'not_found_error', `no admin route ${path}; see /admin/v1/fleet`);
-  const id = decodeURIComponent(m[1]);
+  const id = safeDecode(m[1]);
+  if (id === null) return err(400, 'invalid_request_error', 'the replica id in the path is not valid percent-encoding; encode it with encodeURIComponent');
   const r = deps.fleet.byId(id);
   if (r === undefined) return err(404, 'not_found_error', `no replica "${id}" in the fleet`);
   const action = m[2];
   if (action === undefined) {
     if (method === 'GET') return ok(200, view(deps, r));
     if (method !== 'DELETE') return notAllowed(method, 'GET, DELETE');
+    if (!bodiless(body)) return NO_BODY;
     const before = audited(r);
     deps.fleet.remove(r);
     const backend = deps.backends.get(r);
     // its requests in flight finish on the open connections; the pool closes when they are done
-    void closeWhenIdle(r, backend).then(() => deps.backends.delete(r));
+    // (a pool that fails to close has nothing left to lose; it must not become an unhandled rejection)
+    void closeWhenIdle(r, backend).catch(() => {}).then(() => deps.backends.delete(r));
     return { ...ok(200, { id: r.id, type: 'replica_deleted', inflight: r.inflight }), change: { action: 'fleet.replica.remove', target: r.id, before, after: null } };
   }
   if (method !== 'POST') return notAllowed(method, 'POST');
+  if (!bodiless(body)) return NO_BODY;
   const before = audited(r);
   if (action === 'drain') deps.fleet.setDraining(r, true);
   else if (action === 'undrain') deps.fleet.setDraining(r, false);
@@ -81,7 +98,7 @@ export function fleetAdmin(deps: FleetAdminDeps, method: string, path: string, b
 /** What the audit trail keeps of a replica: its identity and state, not its telemetry or key. */
 function audited(r: Replica): Record<string, unknown> {
   return {
-    id: r.id, model: r.model, served_model: r.servedModel, region: r.region, url: r.url,
+    id: r.id, model: r.model, served_model: r.servedModel, region: r.region, url: r.url, protocol: r.protocol ?? 'openai',
     healthy: r.healthy, draining: r.draining, ejected: r.ejectedUntilMs !== 0, routable: r.routable,
   };
 }
@@ -94,14 +111,22 @@ function add(deps: FleetAdminDeps, body: Buffer): FleetAdminResponse {
     return err(400, 'invalid_request_error', 'the body must be JSON: { "model", "url", "region" }');
   }
   const p = addBody.safeParse(raw);
-  if (!p.success) return err(400, 'invalid_request_error', p.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  if (!p.success) return err(400, 'invalid_request_error', p.error.issues.map(describe).join('; '));
   const b = p.data;
   if (!deps.models.has(b.model)) return err(400, 'invalid_request_error', `model: ${b.model} is not configured; configured models: ${[...deps.models].join(', ')}`);
   if (!deps.regions.includes(b.region)) return err(400, 'invalid_request_error', `region: ${b.region} is not a configured region; regions: ${deps.regions.join(', ')}`);
   const id = b.id ?? `${b.region}/${b.model}/${deps.fleet.replicasOf(b.model).filter((r) => r.region === b.region).length}`;
   if (deps.fleet.byId(id) !== undefined) return err(409, 'invalid_request_error', `a replica named "${id}" is already in the fleet`);
-  const r = deps.fleet.add({ id, model: b.model, servedModel: b.served_model ?? b.model, region: b.region, url: b.url });
-  deps.backends.set(r, deps.createBackend(r, b.api_key));
+  const r = deps.fleet.add({ id, model: b.model, servedModel: b.served_model ?? b.model, region: b.region, url: b.url, protocol: b.protocol });
+  let backend: Backend;
+  try {
+    backend = deps.createBackend(r, b.api_key);
+  } catch (e) {
+    // never half-added: a replica in the fleet without a backend would be routed to and fail
+    deps.fleet.remove(r);
+    throw e;
+  }
+  deps.backends.set(r, backend);
   return { ...ok(201, view(deps, r)), change: { action: 'fleet.replica.add', target: r.id, before: null, after: audited(r) } };
 }
 
@@ -109,7 +134,7 @@ function view(deps: FleetAdminDeps, r: Replica): Record<string, unknown> {
   const o = deps.watch?.stats(r) ?? null;
   const now = performance.now() / 1000;
   return {
-    id: r.id, type: 'replica', model: r.model, served_model: r.servedModel, region: r.region, url: r.url, version: r.version,
+    id: r.id, type: 'replica', model: r.model, served_model: r.servedModel, region: r.region, url: r.url, protocol: r.protocol ?? 'openai', version: r.version,
     state: r.draining ? (r.inflight > 0 ? 'draining' : 'drained') : r.ejectedUntilMs !== 0 ? 'ejected' : r.healthy ? 'serving' : 'unhealthy',
     routable: r.routable, healthy: r.healthy, draining: r.draining,
     ejected_until: r.ejectedUntilMs !== 0 ? new Date(r.ejectedUntilMs).toISOString() : null,
@@ -127,6 +152,33 @@ function view(deps: FleetAdminDeps, r: Replica): Record<string, unknown> {
 async function closeWhenIdle(r: Replica, b: Backend | undefined): Promise<void> {
   while (r.inflight > 0) await new Promise((res) => setTimeout(res, 100).unref());
   await b?.pool.close();
+}
+
+/** drain, undrain, readmit and delete act on the path alone: no body, or `{}` */
+function bodiless(body: Buffer): boolean {
+  if (body.length === 0) return true;
+  try {
+    const v: unknown = JSON.parse(body.toString('utf8'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+  } catch {
+    return false;
+  }
+}
+
+const NO_BODY = err(400, 'invalid_request_error', 'this route takes no body; send none, or {}');
+
+function describe(i: z.core.$ZodIssue): string {
+  if (i.code === 'unrecognized_keys') return i.keys.map((k) => `${k}: Extra inputs are not permitted`).join('; ');
+  if (i.path.length === 0) return i.message;
+  return `${i.path.join('.')}: ${i.message}`;
+}
+
+function safeDecode(s: string): string | null {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
 }
 
 function ok(status: number, value: unknown): AdminResponse {

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import {
   newRequestId, parseAnthropicMessages, parseOpenAIChat, renderError, renderModel, renderModels,
@@ -10,15 +11,16 @@ import type { FleetRegistry, FleetWatch, Replica } from '../fleet/index.js';
 import { nextMonthUtc, type MonthlySpend } from '../limits/index.js';
 import type { LedgerWriter, Store, UsageOutcome, UsageRecord } from '../ledger/index.js';
 import type { GatewayMetrics, Logger } from '../observe/index.js';
-import { extractKey, type AuthContext, type Authenticator } from '../tenancy/index.js';
+import { AUTH_UNAVAILABLE, extractKey, type AuthContext, type AuthOutcome, type Authenticator } from '../tenancy/index.js';
 import type { UpstreamFailure } from '../upstream/index.js';
 import type { Admission } from './admission.js';
 import { createBackend, type Backend } from './backends.js';
-import { readBody } from './body.js';
+import { BodyReader, type BodyResult } from './body.js';
+import { endInternal, type Stage } from './boundary.js';
 import { countTokens } from './count-tokens.js';
 import { fleetAdmin } from './fleet-admin.js';
 import { Exchange, outcomeOf } from './exchange.js';
-import type { RateLimits } from './rate-limits.js';
+import type { LimitTicket, RateLimits } from './rate-limits.js';
 import { GatewayRouter, type RouteTicket } from './routing.js';
 
 export interface GatewayDeps {
@@ -52,6 +54,21 @@ interface Series {
   ttft: { observe(v: number): void };
 }
 
+/** What the error boundary needs to know of an inference request in progress. */
+interface InFlight {
+  stage: Stage;
+  readonly requestId: string;
+  readonly t0: number;
+  readonly startedAt: number;
+  auth: AuthContext | null;
+  model: string;
+  stream: boolean;
+  /** its rate-limit charge, once made (given back if the request fails before an exchange owns it) */
+  limit: LimitTicket | null;
+  /** once it exists, the exchange owns the request's ending */
+  exchange: Exchange | null;
+}
+
 const VERSION_RE = /^\d{4}-\d{2}-\d{2}$/;
 const DEADLINE_RE = /^[1-9]\d{0,8}$/;
 
@@ -70,6 +87,9 @@ export class Gateway {
   readonly backoff: { readonly baseMs: number; readonly maxMs: number };
   /** null when hedging is off (the default) */
   readonly hedge: { readonly delayMs: number } | null;
+  readonly #bodies: BodyReader;
+  /** sha256 of the /metrics bearer token, or null when /metrics is open */
+  readonly #metricsToken: Buffer | null;
   #inflight = 0;
   #draining = false;
   #ready = false;
@@ -84,7 +104,16 @@ export class Gateway {
     this.hedge = deps.config.upstream.hedge.enabled ? { delayMs: deps.config.upstream.hedge.delayMs } : null;
     this.retries = new RetryBudget(deps.config.upstream.retryBudget.percent / 100, deps.config.upstream.retryBudget.minConcurrency);
     for (const m of deps.config.models) if (deps.fleet.replicasOf(m.id).length > 0) this.#serve(m);
-    this.server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, this.#onRequest);
+    const s = deps.config.server;
+    this.#bodies = new BodyReader({ timeoutMs: s.bodyTimeoutMs, minBytesPerSecond: s.bodyMinBytesPerSecond });
+    this.#metricsToken = s.metricsToken === null ? null : sha256(s.metricsToken);
+    // Node's own request timeout would cut nothing we care about (bodies have their own deadline);
+    // its headers timeout is checked on an interval, so the interval follows the setting.
+    this.server = createServer({
+      keepAliveTimeout: s.keepAliveTimeoutMs, headersTimeout: s.headersTimeoutMs, requestTimeout: 0,
+      connectionsCheckingInterval: Math.max(50, Math.min(5_000, Math.floor(s.headersTimeoutMs / 4))),
+    }, this.#onRequest);
+    this.server.on('checkContinue', this.#onCheckContinue);
   }
 
   get inflight(): number {
@@ -107,17 +136,28 @@ export class Gateway {
     });
   }
 
-  /** Stops taking requests, lets in-flight ones finish (up to `timeoutMs`), then closes sockets. */
+  /**
+   * Lets in-flight requests finish (up to `timeoutMs`), then closes the listener and every socket.
+   * Until then the listener stays open: /healthz says 503 draining (a load balancer sees the
+   * instance leave, rather than a refused connection), and new requests get `overloaded` with
+   * `connection: close`.
+   */
   async drain(timeoutMs: number): Promise<{ cut: number }> {
     this.#draining = true;
     this.#ready = false;
-    this.server.close();
     this.server.closeIdleConnections();
     const deadline = Date.now() + timeoutMs;
     while (this.#inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const cut = this.#inflight;
+    this.server.close();
     this.server.closeAllConnections();
+    this.#bodies.close();
     return { cut };
+  }
+
+  /** Bodies being read, or dropped after an early answer, now. */
+  get openBodies(): number {
+    return this.#bodies.open;
   }
 
   // ── routing of paths ─────────────────────────────────────────────────────────
@@ -125,70 +165,122 @@ export class Gateway {
   readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     this.#inflight++;
     res.once('close', this.#onResponseClose);
+    try {
+      this.#route(req, res);
+    } catch (err) {
+      // the handlers catch their own; this is the path routing itself
+      const requestId = newRequestId();
+      this.noteInternalError('route', err, requestId);
+      this.failInternal(res, wireOf(req, req.url ?? '/'), requestId);
+    }
+  };
+
+  #route(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
-    if (this.#draining) {
+    if (path === '/healthz') return this.#healthz(res);
+    if (this.#draining && path !== '/metrics') {
       res.setHeader('connection', 'close');
+      this.#bodies.discard(req);
       this.sendError(res, wireOf(req, path), { kind: 'overloaded', message: 'The gateway is shutting down; retry on another instance.', retryAfterS: 1 }, newRequestId());
       return;
     }
     switch (path) {
       case '/v1/messages':
-        if (method !== 'POST') return this.#methodNotAllowed(res, 'anthropic', method, path);
+        if (method !== 'POST') return this.#methodNotAllowed(req, res, 'anthropic', method, path);
         return void this.#inference(req, res, 'anthropic');
       case '/v1/chat/completions':
-        if (method !== 'POST') return this.#methodNotAllowed(res, 'openai', method, path);
+        if (method !== 'POST') return this.#methodNotAllowed(req, res, 'openai', method, path);
         return void this.#inference(req, res, 'openai');
       case '/v1/messages/count_tokens':
-        if (method !== 'POST') return this.#methodNotAllowed(res, 'anthropic', method, path);
+        if (method !== 'POST') return this.#methodNotAllowed(req, res, 'anthropic', method, path);
         return void this.#countTokens(req, res);
       case '/v1/models':
-        if (method !== 'GET') return this.#methodNotAllowed(res, wireOf(req, path), method, path);
+        if (method !== 'GET') return this.#methodNotAllowed(req, res, wireOf(req, path), method, path);
         return void this.#listModels(req, res, q === -1 ? '' : url.slice(q + 1));
-      case '/healthz':
-        res.writeHead(this.#ready ? 200 : 503, { 'content-type': 'application/json' });
-        res.end(this.#ready ? '{"status":"ok"}' : '{"status":"starting"}');
-        return;
       case '/metrics':
-        return void this.#metricsText(res);
+        return void this.#metricsText(req, res);
     }
-    if (path.startsWith('/v1/models/') && method === 'GET') return void this.#getModel(req, res, decodeURIComponent(path.slice(11)));
+    if (path.startsWith('/v1/models/') && method === 'GET') return void this.#getModel(req, res, path.slice(11));
     if (path.startsWith('/admin/v1/')) return void this.#admin(req, res, method, path, q === -1 ? '' : url.slice(q + 1));
+    this.#bodies.discard(req);
     this.sendError(res, wireOf(req, path), { kind: 'not_found', message: `There is no ${method} ${path} here. Inference is at POST /v1/messages (Anthropic) and POST /v1/chat/completions (OpenAI).` }, newRequestId());
+  }
+
+  #healthz(res: ServerResponse): void {
+    const status = this.#ready ? 200 : 503;
+    const body = this.#ready ? '{"status":"ok"}' : this.#draining ? '{"status":"draining"}' : '{"status":"starting"}';
+    const h: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(body.length) };
+    if (this.#draining) h.connection = 'close';
+    res.writeHead(status, h);
+    res.end(body);
+  }
+
+  /**
+   * `Expect: 100-continue` (curl sends it for bodies over 1 MiB): a body declared over its limit is
+   * refused before the client sends it, on a connection that ends with the answer; any other gets
+   * its 100 and is handled as usual.
+   */
+  readonly #onCheckContinue = (req: IncomingMessage, res: ServerResponse): void => {
+    const limit = req.url?.startsWith('/admin/') ? ADMIN_BODY_LIMIT : this.#deps.config.server.bodyLimitBytes;
+    if (Number(req.headers['content-length']) > limit) res.setHeader('connection', 'close');
+    else res.writeContinue();
+    this.#onRequest(req, res);
   };
 
   readonly #onResponseClose = (): void => {
     this.#inflight--;
   };
 
-  #methodNotAllowed(res: ServerResponse, wire: Wire, method: string, path: string): void {
+  #methodNotAllowed(req: IncomingMessage, res: ServerResponse, wire: Wire, method: string, path: string): void {
+    this.#bodies.discard(req);
     res.setHeader('allow', path === '/v1/models' ? 'GET' : 'POST');
     this.sendError(res, wire, { kind: 'method_not_allowed', message: `${method} is not allowed on ${path}.` }, newRequestId());
   }
 
   // ── inference ──────────────────────────────────────────────────────────────
 
+  /** The error boundary of an inference request: whatever throws below ends as a 500, settled once. */
   async #inference(req: IncomingMessage, res: ServerResponse, wire: Wire): Promise<void> {
-    const requestId = newRequestId();
-    const t0 = performance.now();
-    const startedAt = Date.now();
+    const f: InFlight = { stage: 'auth', requestId: newRequestId(), t0: performance.now(), startedAt: Date.now(), auth: null, model: '', stream: false, limit: null, exchange: null };
+    try {
+      await this.#runInference(req, res, wire, f);
+    } catch (err) {
+      if (f.exchange !== null) return f.exchange.crash(err, f.stage);
+      this.noteInternalError(f.stage, err, f.requestId);
+      if (f.limit !== null) {
+        try {
+          this.#deps.rateLimits.settle(f.limit, 0, 0, false);
+        } catch (e) {
+          this.noteInternalError('settle', e, f.requestId);
+        }
+      }
+      const status = this.failInternal(res, wire, f.requestId);
+      if (f.auth !== null) this.#settleQuietly(f.requestId, f.startedAt, f.t0, f.auth, f.model, wire, f.stream, status);
+    }
+  }
+
+  async #runInference(req: IncomingMessage, res: ServerResponse, wire: Wire, f: InFlight): Promise<void> {
+    const { requestId, t0, startedAt } = f;
     const auth = await this.#authenticate(req, res, wire, requestId);
     if (auth === null) return;
+    f.auth = auth;
     if (wire === 'anthropic' && !this.#checkVersion(req, res, requestId)) return;
-    const read = await readBody(req, this.#deps.config.server.bodyLimitBytes);
+    f.stage = 'body';
+    const read = await this.#bodies.read(req, this.#deps.config.server.bodyLimitBytes);
     if (!read.ok) {
-      if (read.tooLarge) {
-        res.setHeader('connection', 'close');
-        const limit = this.#deps.config.server.bodyLimitBytes;
-        this.#reject(res, wire, requestId, auth, '', false, t0, startedAt, { kind: 'request_too_large', message: `Request body is larger than the limit of ${limit} bytes.` });
-      }
+      const err = this.#bodyError(res, read, this.#deps.config.server.bodyLimitBytes);
+      if (err !== null) this.#reject(res, wire, requestId, auth, '', false, t0, startedAt, err);
       return;
     }
+    f.stage = 'parse';
     const parsed = wire === 'anthropic' ? parseAnthropicMessages(read.body) : parseOpenAIChat(read.body);
     if (!parsed.ok) return this.#reject(res, wire, requestId, auth, '', false, t0, startedAt, parsed.error);
-    const ireq = parsed.value;
+    let ireq = parsed.value;
+    f.model = ireq.model;
+    f.stream = ireq.stream;
     const entry = this.#models.get(ireq.model);
     if (entry === undefined) {
       return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, {
@@ -196,8 +288,10 @@ export class Gateway {
         message: `model: ${ireq.model} is not served here. Available models: ${[...this.#models.keys()].join(', ')}.`,
       });
     }
-    const tooLong = this.#checkMaxTokens(ireq, entry.config);
-    if (tooLong !== null) return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, tooLong);
+    const sized = this.#checkMaxTokens(res, ireq, entry.config);
+    if ('kind' in sized) return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, sized);
+    ireq = sized;
+    f.stage = 'limits';
     const tier = this.#deps.rateLimits.tierOf(auth);
     const asked = this.#askedFor(req, auth, tier);
     if ('kind' in asked) return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, asked);
@@ -209,11 +303,40 @@ export class Gateway {
     const charging = this.#deps.rateLimits.admit(res, wire, auth, tier, ireq, entry.config, read.body.length);
     const charge = charging instanceof Promise ? await charging : charging;
     if (!charge.ok) return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, charge.error);
+    f.limit = charge.ticket;
+    f.stage = 'routing';
     const session = req.headers[this.#sessionHeader];
-    const ticket = this.routing.ticket(ireq, auth.allowedRegions, typeof session === 'string' && session !== '' ? session : undefined);
+    const ticket = this.routing.ticket(ireq, auth.allowedRegions, typeof session === 'string' && session !== '' ? session : undefined, auth.tenantId);
     res.setHeader('x-switchyard-priority', asked.priority);
     const exchange = new Exchange(this, res, requestId, startedAt, t0, auth, ireq, entry.config, ticket, charge.ticket, entry);
+    f.exchange = exchange;
+    f.stage = 'admission';
     this.#deps.admission.admit(exchange, { model: ireq.model, tenant: auth.tenantId, weight: tier.weight, priority: asked.priority, deadlineMs: asked.deadlineMs });
+  }
+
+  /** What a body that could not be read means to its client: 413, 408 (and close), or nothing (it left). */
+  #bodyError(res: ServerResponse, read: BodyResult & { ok: false }, limit: number): GatewayError | null {
+    if (read.reason === 'too_large') return { kind: 'request_too_large', message: `Request body is larger than the limit of ${limit} bytes.` };
+    if (read.reason === 'timeout') {
+      res.setHeader('connection', 'close');
+      const t = this.#deps.config.server;
+      return { kind: 'request_timeout', message: `The request body did not arrive in time: it must arrive within ${t.bodyTimeoutMs} ms, at ${t.bodyMinBytesPerSecond} bytes/s at least.` };
+    }
+    return null;
+  }
+
+  /** The ledger row of a request the gateway failed on; a failure here is logged, never thrown. */
+  #settleQuietly(requestId: string, startedAt: number, t0: number, auth: AuthContext, model: string, wire: Wire, stream: boolean, status: number): void {
+    try {
+      this.settle({
+        requestId, startedAt, tenantId: auth.tenantId, workspaceId: auth.workspaceId, keyId: auth.keyId,
+        model, replica: null, region: null, wire, stream, status, outcome: 'internal_error',
+        inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, ttftMs: null,
+        latencyMs: Math.round((performance.now() - t0) * 1000) / 1000, costUsd: 0,
+      });
+    } catch (err) {
+      this.noteInternalError('settle', err, requestId);
+    }
   }
 
   /**
@@ -252,35 +375,53 @@ export class Gateway {
     };
   }
 
-  #checkMaxTokens(ireq: InferenceRequest, m: ModelConfig): GatewayError | null {
-    if (ireq.maxTokens !== null && ireq.maxTokens > m.maxOutputTokens) {
-      return { kind: 'invalid_request', param: ireq.wire === 'anthropic' ? 'max_tokens' : 'max_completion_tokens', message: `max_tokens: ${ireq.maxTokens} > ${m.maxOutputTokens}, which is the maximum allowed number of output tokens for ${m.id}` };
+  /**
+   * More output asked for than the model allows. By the model's maxTokensPolicy: refused, or
+   * capped (the default, since agents ask 32k of models they do not know) before the rate limits
+   * reserve it, in the body the replica gets, and said in `x-switchyard-max-tokens`.
+   */
+  #checkMaxTokens(res: ServerResponse, ireq: InferenceRequest, m: ModelConfig): InferenceRequest | GatewayError {
+    const asked = ireq.maxTokens;
+    const cap = m.maxOutputTokens;
+    if (asked === null || asked <= cap) return ireq;
+    if (m.maxTokensPolicy === 'refuse') {
+      return { kind: 'invalid_request', param: ireq.wire === 'anthropic' ? 'max_tokens' : 'max_completion_tokens', message: `max_tokens: ${asked} > ${cap}, which is the maximum allowed number of output tokens for ${m.id}` };
     }
-    return null;
+    const up = ireq.upstream;
+    if (typeof up.max_tokens === 'number' && up.max_tokens > cap) up.max_tokens = cap;
+    if (typeof up.max_completion_tokens === 'number' && up.max_completion_tokens > cap) up.max_completion_tokens = cap;
+    res.setHeader('x-switchyard-max-tokens', `${cap}; requested=${asked}`);
+    return { ...ireq, maxTokens: cap };
   }
 
   async #authenticate(req: IncomingMessage, res: ServerResponse, wire: Wire, requestId: string): Promise<AuthContext | null> {
     const secret = extractKey(req.headers);
-    let auth: AuthContext | null = null;
+    let auth: AuthOutcome = null;
     if (secret !== null) {
       const a = this.#deps.authenticator.authenticate(secret);
       auth = a instanceof Promise ? await a : a;
     }
+    if (auth === AUTH_UNAVAILABLE) {
+      // the key store did not answer: the key may be fine, so "try again shortly", not 401
+      this.#bodies.discard(req);
+      this.sendError(res, wire, { kind: 'overloaded', message: 'API keys cannot be checked right now (the key store is not answering); try again shortly.', retryAfterS: 5 }, requestId);
+      return null;
+    }
     if (auth === null) {
       this.metrics.authFailures.inc();
-      req.resume();
+      this.#bodies.discard(req);
       this.sendError(res, wire, {
         kind: 'authentication',
         message: secret === null ? 'No API key: send it in the x-api-key header or as Authorization: Bearer <key>.' : 'Invalid API key: it is unknown or has been revoked.',
       }, requestId);
     }
-    return auth;
+    return auth as AuthContext | null;
   }
 
   #checkVersion(req: IncomingMessage, res: ServerResponse, requestId: string): boolean {
     const v = req.headers['anthropic-version'];
     if (typeof v === 'string' && VERSION_RE.test(v)) return true;
-    req.resume();
+    this.#bodies.discard(req);
     this.sendError(res, 'anthropic', {
       kind: 'invalid_request',
       message: v === undefined ? 'anthropic-version: header is required' : `anthropic-version: "${String(v)}" is not a valid version`,
@@ -334,7 +475,8 @@ export class Gateway {
     }
   }
 
-  noteUpstreamFailure(b: Backend, f: UpstreamFailure): void {
+  /** `sentAt`: when the failed call was sent (performance.now()), so a replica is not blamed for calls older than its recovery. */
+  noteUpstreamFailure(b: Backend, f: UpstreamFailure, sentAt?: number): void {
     this.metrics.upstreamFailures.inc({ replica: b.replica.id, kind: f.kind === 'timeout' ? `timeout_${f.phase}` : f.kind });
     // Passive health: a replica that refuses connections leaves rotation until a probe passes.
     if (f.kind === 'connect' || (f.kind === 'timeout' && f.phase === 'connect')) {
@@ -342,7 +484,7 @@ export class Gateway {
       this.#deps.fleet.markFailed(b.replica, Date.now());
     }
     // Outlier detection counts what is the replica's fault: not a request it rightly refused (4xx)
-    if (f.kind !== 'status' || f.status >= 500) this.#deps.watch?.failure(b.replica);
+    if (f.kind !== 'status' || f.status >= 500) this.#deps.watch?.failure(b.replica, sentAt === undefined ? undefined : Date.now() - (performance.now() - sentAt));
   }
 
   get rateLimits(): RateLimits {
@@ -371,6 +513,19 @@ export class Gateway {
     if (res.headersSent) res.end();
     else this.sendJson(res, wire, requestId, w.status, w.body, w.headers);
     return w.status;
+  }
+
+  /** A throw or rejection the boundary caught: one log line with its stack, and a count. */
+  noteInternalError(stage: Stage, err: unknown, requestId: string): void {
+    try {
+      this.metrics.internalErrors.inc({ stage });
+      this.#deps.log.error({ err, requestId, stage }, 'request failed inside the gateway');
+    } catch { /* the boundary itself must not throw */ }
+  }
+
+  /** Ends a response the gateway failed on: 500 in the wire format, or the stream's error event. */
+  failInternal(res: ServerResponse, wire: Wire, requestId: string): number {
+    return endInternal(res, wire, requestId, (e) => this.sendError(res, wire, e, requestId));
   }
 
   /** The one place a finished request is counted and written to the ledger. */
@@ -411,14 +566,21 @@ export class Gateway {
 
   async #countTokens(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = newRequestId();
-    const auth = await this.#authenticate(req, res, 'anthropic', requestId);
-    if (auth === null || !this.#checkVersion(req, res, requestId)) return;
-    const read = await readBody(req, this.#deps.config.server.bodyLimitBytes);
-    if (!read.ok) {
-      if (read.tooLarge) this.sendError(res, 'anthropic', { kind: 'request_too_large', message: 'Request body is too large.' }, requestId);
-      return;
+    try {
+      const auth = await this.#authenticate(req, res, 'anthropic', requestId);
+      if (auth === null || !this.#checkVersion(req, res, requestId)) return;
+      const limit = this.#deps.config.server.bodyLimitBytes;
+      const read = await this.#bodies.read(req, limit);
+      if (!read.ok) {
+        const err = this.#bodyError(res, read, limit);
+        if (err !== null) this.sendError(res, 'anthropic', err, requestId);
+        return;
+      }
+      await countTokens(this, res, requestId, auth, read.body);
+    } catch (err) {
+      this.noteInternalError('count_tokens', err, requestId);
+      this.failInternal(res, 'anthropic', requestId);
     }
-    await countTokens(this, res, requestId, auth, read.body);
   }
 
   modelEntry(id: string): ModelEntry | undefined {
@@ -432,43 +594,71 @@ export class Gateway {
   async #listModels(req: IncomingMessage, res: ServerResponse, query: string): Promise<void> {
     const wire = wireOf(req, '/v1/models');
     const requestId = newRequestId();
-    if ((await this.#authenticate(req, res, wire, requestId)) === null) return;
-    const out = renderModels(wire, this.#modelInfos, new URLSearchParams(query));
-    if (!out.ok) return void this.sendError(res, wire, out.error, requestId);
-    this.sendJson(res, wire, requestId, 200, out.value);
+    try {
+      if ((await this.#authenticate(req, res, wire, requestId)) === null) return;
+      this.#bodies.discard(req);
+      const out = renderModels(wire, this.#modelInfos, new URLSearchParams(query));
+      if (!out.ok) return void this.sendError(res, wire, out.error, requestId);
+      this.sendJson(res, wire, requestId, 200, out.value);
+    } catch (err) {
+      this.noteInternalError('models', err, requestId);
+      this.failInternal(res, wire, requestId);
+    }
   }
 
-  async #getModel(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+  /** `GET /v1/models/{id}`; `raw` is the id as it is in the path (percent-encoded). */
+  async #getModel(req: IncomingMessage, res: ServerResponse, raw: string): Promise<void> {
     const wire = wireOf(req, '/v1/models');
     const requestId = newRequestId();
-    if ((await this.#authenticate(req, res, wire, requestId)) === null) return;
-    const entry = this.#models.get(id);
-    if (!entry) return void this.sendError(res, wire, { kind: 'not_found', param: 'model', message: `model: ${id} is not served here.` }, requestId);
-    this.sendJson(res, wire, requestId, 200, renderModel(wire, entry.info));
+    try {
+      if ((await this.#authenticate(req, res, wire, requestId)) === null) return;
+      this.#bodies.discard(req);
+      const id = decodePathSegment(raw);
+      if (id === null) {
+        return void this.sendError(res, wire, { kind: 'invalid_request', param: 'model', message: `The model id in the path is not valid percent-encoding: ${JSON.stringify(raw.slice(0, 200))}.` }, requestId);
+      }
+      const entry = this.#models.get(id);
+      if (!entry) return void this.sendError(res, wire, { kind: 'not_found', param: 'model', message: `model: ${id} is not served here.` }, requestId);
+      this.sendJson(res, wire, requestId, 200, renderModel(wire, entry.info));
+    } catch (err) {
+      this.noteInternalError('models', err, requestId);
+      this.failInternal(res, wire, requestId);
+    }
   }
 
+  /**
+   * The admin API. The caller is identified before a byte of the body is read: an unauthenticated
+   * client gets its 401 and its body is dropped (within the same bounds as any early answer).
+   */
   async #admin(req: IncomingMessage, res: ServerResponse, method: string, path: string, query: string): Promise<void> {
-    const read = await readBody(req, 1024 * 1024);
-    if (!read.ok) {
-      if (read.tooLarge) this.sendError(res, 'anthropic', { kind: 'request_too_large', message: 'Admin request bodies are limited to 1 MiB.' }, newRequestId());
-      return;
-    }
-    if (path === '/admin/v1/fleet' || path.startsWith('/admin/v1/fleet/')) return this.#fleetAdmin(req, res, method, path, read.body);
+    const requestId = newRequestId();
     try {
-      const out = await this.#deps.admin.handle(method, path, new URLSearchParams(query), req.headers, read.body);
-      this.sendJson(res, 'anthropic', newRequestId(), out.status, out.body, out.headers);
+      const who = await this.#deps.admin.authorize(req.headers);
+      if ('status' in who) {
+        this.#bodies.discard(req);
+        return this.sendJson(res, 'anthropic', requestId, who.status, who.body, who.headers);
+      }
+      const read = await this.#bodies.read(req, ADMIN_BODY_LIMIT);
+      if (!read.ok) {
+        const err = read.reason === 'too_large'
+          ? { kind: 'request_too_large' as const, message: `Admin request bodies are limited to ${ADMIN_BODY_LIMIT} bytes (1 MiB).` }
+          : this.#bodyError(res, read, ADMIN_BODY_LIMIT);
+        if (err !== null) this.sendError(res, 'anthropic', err, requestId);
+        return;
+      }
+      if (path === '/admin/v1/fleet' || path.startsWith('/admin/v1/fleet/')) return await this.#fleetAdmin(req, res, method, path, read.body, requestId, who.admin);
+      // a failure inside is answered there (a 500 naming this id) and logged by its onError
+      const out = await this.#deps.admin.handle(method, path, new URLSearchParams(query), req.headers, read.body, requestId);
+      this.sendJson(res, 'anthropic', requestId, out.status, out.body, out.headers);
     } catch (err) {
-      this.#deps.log.error({ err }, 'admin request failed');
-      this.sendError(res, 'anthropic', { kind: 'internal', message: 'The admin request failed inside the gateway; see its log.' }, newRequestId());
+      this.noteInternalError('admin', err, requestId);
+      this.failInternal(res, 'anthropic', requestId);
     }
   }
 
   /** The fleet under /admin/v1/fleet: the admin token only (tenant keys must not see the fleet). */
-  async #fleetAdmin(req: IncomingMessage, res: ServerResponse, method: string, path: string, body: Buffer): Promise<void> {
-    const requestId = newRequestId();
-    const who = await this.#deps.admin.authorize(req.headers);
-    if ('status' in who) return this.sendJson(res, 'anthropic', requestId, who.status, who.body, who.headers);
-    if (!who.admin) {
+  async #fleetAdmin(req: IncomingMessage, res: ServerResponse, method: string, path: string, body: Buffer, requestId: string, isAdmin: boolean): Promise<void> {
+    if (!isAdmin) {
       return void this.sendError(res, 'anthropic', { kind: 'permission', message: 'The fleet API needs the admin token; tenant keys cannot use it.' }, requestId);
     }
     const actor = method === 'GET' ? 'admin' : this.#deps.admin.actor(req.headers);
@@ -509,10 +699,22 @@ export class Gateway {
     this.#modelInfos.push(info);
   }
 
-  async #metricsText(res: ServerResponse): Promise<void> {
-    const text = await this.metrics.registry.metrics();
-    res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
-    res.end(text);
+  async #metricsText(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      this.#bodies.discard(req);
+      if (this.#metricsToken !== null && !bearerMatches(req.headers.authorization, this.#metricsToken)) {
+        res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer realm="metrics"' });
+        res.end('/metrics needs Authorization: Bearer <server.metricsToken>\n');
+        return;
+      }
+      const text = await this.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
+      res.end(text);
+    } catch (err) {
+      const requestId = newRequestId();
+      this.noteInternalError('metrics', err, requestId);
+      this.failInternal(res, 'openai', requestId);
+    }
   }
 
   /** A JSON response with its length and request id (and any extra headers). */
@@ -522,6 +724,27 @@ export class Gateway {
     h['content-length'] = String(Buffer.byteLength(body));
     res.writeHead(status, h);
     res.end(body);
+  }
+}
+
+const ADMIN_BODY_LIMIT = 1024 * 1024;
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** `Authorization: Bearer <token>` against the token's digest, in constant time. */
+function bearerMatches(header: string | undefined, digest: Buffer): boolean {
+  if (header === undefined || !/^bearer /i.test(header)) return false;
+  return timingSafeEqual(sha256(header.slice(7).trim()), digest);
+}
+
+/** A percent-encoded path segment, or null when its escapes are malformed (`%`, `%zz`, bad UTF-8). */
+function decodePathSegment(s: string): string | null {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
   }
 }
 

@@ -1,7 +1,9 @@
+import { join } from 'node:path';
+import { Gauge } from 'prom-client';
 import { createAdminApi } from '../api/index.js';
 import type { Config } from '../config/index.js';
 import { FleetRegistry, FleetWatch, type ReplicaSpec } from '../fleet/index.js';
-import { createLedgerWriter, type LedgerWriter } from '../ledger/index.js';
+import { createLedgerWriter, openSpill, replaySpill, type LedgerWriter } from '../ledger/index.js';
 import { MonthlySpend } from '../limits/index.js';
 import { createLogger, createMetrics, type Logger } from '../observe/index.js';
 import { createAuthenticator, openStore, type Store } from '../tenancy/index.js';
@@ -15,6 +17,8 @@ export interface PlatformOptions {
   /** the replicas to front, resolved to URLs (demo processes or `--replica` endpoints) */
   replicas: Array<ReplicaSpec & { apiKey?: string }>;
   storeUrl: string;
+  /** where usage records the store cannot take in time are spilled (and replayed from on start); absent: none */
+  dataDir?: string;
   adminToken: string | null;
   log?: Logger;
 }
@@ -33,7 +37,17 @@ export interface Platform {
 export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const { config } = opts;
   const log = opts.log ?? createLogger();
-  const store = await openStore(opts.storeUrl);
+  const store = await openStore(opts.storeUrl, { timeoutMs: config.ledger.timeoutMs });
+  // records an earlier run could not write go in before this one writes its own
+  const spill = opts.dataDir === undefined ? null : openSpill(join(opts.dataDir, 'ledger-spill.jsonl'));
+  if (spill !== null) {
+    try {
+      const r = await replaySpill(store, spill.path);
+      if (r.replayed > 0 || r.skipped > 0) log.warn({ replayed: r.replayed, skipped: r.skipped, file: spill.path }, 'usage records spilled by an earlier run written to the store');
+    } catch (err) {
+      log.error({ err, file: spill.path }, 'replaying spilled usage records failed; the file is kept for the next start');
+    }
+  }
   const fleet = new FleetRegistry();
   const apiKeys = new Map<string, string | undefined>();
   for (const r of opts.replicas) {
@@ -43,7 +57,11 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const backends = createBackends(config, fleet, apiKeys);
   const authenticator = createAuthenticator(store, { onError: (err: unknown) => log.error({ err }, 'key refresh failed') });
   await authenticator.ready;
-  const ledger = createLedgerWriter(store, { onError: (err: unknown) => log.error({ err }, 'ledger write failed; will retry') });
+  const ledger = createLedgerWriter(store, {
+    spill, closeTimeoutMs: config.ledger.finalFlushMs,
+    onError: (err: unknown) => log.error({ err }, 'ledger write failed; will retry'),
+    onRecovered: (failedFlushes) => log.warn({ failedFlushes }, 'ledger writes succeed again'),
+  });
   let admission: Admission | null = null;
   const metrics = createMetrics({
     replicas: () => fleet.all,
@@ -51,7 +69,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     admission: () => admission?.snapshot() ?? [],
   });
   admission = new Admission(config.admission, fleet, metrics);
-  const admin = createAdminApi({ store, authenticator, adminToken: opts.adminToken, tiers: Object.keys(config.tiers) });
+  const admin = createAdminApi({
+    store, authenticator, adminToken: opts.adminToken, tiers: Object.keys(config.tiers),
+    onError: (err, requestId) => log.error({ err, requestId }, 'admin request failed'),
+  });
   const { outlier } = config.fleet;
   const watch = new FleetWatch(fleet, {
     healthIntervalMs: config.fleet.healthIntervalMs,
@@ -66,19 +87,29 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     },
   });
   const rateLimits = new RateLimits(config, log, { onFallback: (mode) => metrics.limiterFallbacks.inc({ mode }) });
+  if (config.limits.backend === 'redis') {
+    new Gauge({
+      name: 'switchyard_ratelimit_store_breaker_state', help: 'The rate-limit store circuit breaker: 0 closed, 1 half-open (probing), 2 open (Redis not asked)',
+      registers: [metrics.registry], collect() { this.set(rateLimits.breakerState() ?? 0); },
+    });
+  }
   if (!(await rateLimits.ready(3_000))) {
     log.error({ redisUrl: config.limits.redisUrl.replace(/\/\/[^@/]*@/, '//***@') }, config.limits.failMode === 'open'
       ? 'the rate-limit store is unreachable; limiting per instance until it answers'
       : 'the rate-limit store is unreachable; refusing requests until it answers');
   }
   const spend = new MonthlySpend();
+  // a store that stays down fails this every refresh: logged when it starts, then every 60th, and when it ends
+  let spendFailures = 0;
   const readSpend = async (): Promise<void> => {
     const month = spend.beginRead(Date.now());
     try {
       spend.endRead(month, await store.spendByWorkspace(month));
+      if (spendFailures > 0) log.warn({ failures: spendFailures }, 'reading month-to-date spend works again');
+      spendFailures = 0;
     } catch (err) {
       spend.failRead();
-      log.error({ err }, 'reading month-to-date spend failed; counting this instance\'s own');
+      if (spendFailures++ % 60 === 0) log.error({ err, failures: spendFailures }, 'reading month-to-date spend failed; counting this instance\'s own');
     }
   };
   await readSpend();
@@ -102,6 +133,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         watch.stop();
         await rateLimits.close();
         await ledger.close();
+        spill?.close();
         authenticator.close();
         // Drained: whatever is still open was cut with its client, so nothing is lost by destroying.
         await Promise.all([...backends.values()].map((b) => b.pool.destroy()));

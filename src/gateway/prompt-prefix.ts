@@ -20,6 +20,19 @@ export interface PromptPrefix {
 const SEP = '\u001e';
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
+/** The text of a content part that the replica's prompt depends on; '' for a part of no known type. */
+function partText(part: unknown): string {
+  if (typeof part !== 'object' || part === null) return '';
+  const p = part as Record<string, unknown>;
+  const inner = p[typeof p.type === 'string' ? p.type : ''];
+  if (typeof inner === 'string') return inner; // text, refusal
+  if (typeof inner !== 'object' || inner === null) return '';
+  const o = inner as Record<string, unknown>;
+  // image_url / video_url / audio_url {url}, input_audio {data}, file {file_data | file_id}
+  const v = o.url ?? o.data ?? o.file_data ?? o.file_id;
+  return typeof v === 'string' ? v : '';
+}
+
 export function promptPrefix(body: UpstreamChatBody, blockChars: number, maxBlocks: number): PromptPrefix {
   const limit = blockChars * maxBlocks * 2;
   if (scratch.length < limit + 8) scratch = Buffer.allocUnsafe(limit + 8);
@@ -29,13 +42,16 @@ export function promptPrefix(body: UpstreamChatBody, blockChars: number, maxBloc
     chars += s.length;
     if (bytes < limit) bytes += scratch.write(s, bytes, limit - bytes, 'utf16le');
   };
-  if (body.tools !== undefined && body.tools.length > 0) put(JSON.stringify(body.tools));
+  // Total over any body the door lets through: OpenAI bodies pass to the replica as sent, so a
+  // part may be of any type the schema admits (input_audio, file, refusal, …) and tools may be null.
+  const tools = body.tools as unknown;
+  if (Array.isArray(tools) && tools.length > 0) put(JSON.stringify(tools));
   for (const m of body.messages) {
     put(m.role);
     put(SEP);
-    const c = m.content;
+    const c = m.content as unknown;
     if (typeof c === 'string') put(c);
-    else if (c !== null) for (const part of c) put(part.type === 'text' ? part.text : part.image_url.url);
+    else if (Array.isArray(c)) for (const part of c) put(partText(part));
     if (m.role === 'assistant' && m.tool_calls) put(JSON.stringify(m.tool_calls));
     put(SEP);
   }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { GatewayError, InferenceRequest, Wire } from '../api/index.js';
 import type { Config, ModelConfig } from '../config/index.js';
-import { MemoryLimiter, RedisLimiter, type Lease, type LimitDecision, type LimitRequest, type LimitState, type RateLimiter, type TierLimits } from '../limits/index.js';
+import { MemoryLimiter, RedisLimiter, StoreSkipped, type BreakerState, type Lease, type LimitDecision, type LimitRequest, type LimitState, type RateLimiter, type TierLimits } from '../limits/index.js';
 import type { Logger } from '../observe/index.js';
 import type { AuthContext } from '../tenancy/index.js';
 
@@ -59,7 +59,28 @@ export class RateLimits {
     this.#leaseMs = config.upstream.requestTimeoutMs + 60_000;
     this.#failOpen = config.limits.failMode === 'open';
     this.#log = log;
-    this.#limiter = limiter ?? (config.limits.backend === 'redis' ? new RedisLimiter({ url: config.limits.redisUrl, prefix: config.limits.redisKeyPrefix, redis: { commandTimeout: config.limits.timeoutMs } }) : new MemoryLimiter());
+    this.#limiter = limiter ?? (config.limits.backend === 'redis'
+      ? new RedisLimiter({ url: config.limits.redisUrl, prefix: config.limits.redisKeyPrefix, redis: { commandTimeout: config.limits.timeoutMs }, breaker: config.limits.breaker })
+      : new MemoryLimiter());
+  }
+
+  #breakerWas: BreakerState = 'closed';
+
+  /** The shared store's breaker: 0 closed, 1 half-open (probing), 2 open; null without a shared store. */
+  breakerState(): 0 | 1 | 2 | null {
+    if (!(this.#limiter instanceof RedisLimiter)) return null;
+    const s = this.#limiter.breaker;
+    return s === 'closed' ? 0 : s === 'half_open' ? 1 : 2;
+  }
+
+  /** One log line when the breaker opens and one when it closes, not one per request. */
+  #noteBreaker(): void {
+    if (!(this.#limiter instanceof RedisLimiter)) return;
+    const s = this.#limiter.breaker;
+    if (s === this.#breakerWas || s === 'half_open') return;
+    this.#breakerWas = s;
+    if (s === 'open') this.#log.error({ opens: this.#limiter.breakerOpens }, `the rate-limit store stopped answering; not asking it (${this.#failOpen ? 'limiting per instance' : 'refusing requests'}) until a probe succeeds`);
+    else this.#log.warn({ fallbacks: this.fallbacks }, 'the rate-limit store answers again; shared limits resume');
   }
 
   /** Charges the request to its tier's (`tierOf`) limits, sets the rate-limit headers on the response, and says whether it may go on. */
@@ -77,13 +98,17 @@ export class RateLimits {
     const ticket: LimitTicket = { key, limits, chargedInput: request.inputTokens, reservedOutput, lease, limiter: this.#limiter, open: true };
     if (this.#limiter instanceof MemoryLimiter) return this.#conclude(res, wire, this.#limiter.admitNow(request), ticket, request.nowMs);
     return this.#limiter.admit(request).then(
-      (d) => this.#conclude(res, wire, d, ticket, request.nowMs),
+      (d) => {
+        if (this.#breakerWas !== 'closed') this.#noteBreaker();
+        return this.#conclude(res, wire, d, ticket, request.nowMs);
+      },
       (err: unknown) => {
+        this.#noteBreaker();
         this.fallbacks++;
         this.#onFallback(this.#failOpen ? 'open' : 'closed');
         // a call that timed out may still have taken a lease in Redis: give it back when Redis can
         if (lease !== undefined) this.#limiter.settle(key, limits, NO_CORRECTION, request.nowMs, lease).catch(() => {});
-        if (this.fallbacks === 1 || this.fallbacks % 1000 === 0) this.#log.error({ err, fallbacks: this.fallbacks }, this.#failOpen ? 'rate-limit store failed; limiting per instance' : 'rate-limit store failed; refusing requests');
+        if (!(err instanceof StoreSkipped) && (this.fallbacks === 1 || this.fallbacks % 1000 === 0)) this.#log.error({ err, fallbacks: this.fallbacks }, this.#failOpen ? 'rate-limit store failed; limiting per instance' : 'rate-limit store failed; refusing requests');
         if (!this.#failOpen) {
           ticket.open = false;
           return { ok: false, error: { kind: 'overloaded', message: 'Rate limits cannot be checked right now; try again shortly.', retryAfterS: 1 } } as const;

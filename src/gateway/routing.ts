@@ -1,6 +1,6 @@
 import type { InferenceRequest } from '../api/index.js';
 import type { Config } from '../config/index.js';
-import { PrefixIndex, SessionTable, type FleetRegistry, type Replica } from '../fleet/index.js';
+import { hash53, PrefixIndex, SessionTable, type FleetRegistry, type Replica } from '../fleet/index.js';
 import { nearestFirst, readsPrefix, resolveProfile, Router, type RouteRequest } from '../routing/index.js';
 import { promptPrefix } from './prompt-prefix.js';
 
@@ -21,7 +21,8 @@ export interface RouteTicket extends RouteRequest {
 export class GatewayRouter {
   readonly router: Router;
   readonly prefixes: PrefixIndex;
-  readonly sessions = new SessionTable(100_000);
+  /** ~8 MiB whatever the session keys are: about 130 000 sessions */
+  readonly sessions = new SessionTable({ maxBytes: 8 << 20 });
   readonly #home: string;
   readonly #cfg: Config['routing'];
   readonly #usesPrefix: boolean;
@@ -45,14 +46,16 @@ export class GatewayRouter {
     });
   }
 
-  ticket(ireq: InferenceRequest, allowedRegions: readonly string[] | null, sessionHeader: string | undefined): RouteTicket {
+  /** `tenantId` scopes the session key: two tenants' `x-session-id: 1` are different sessions. */
+  ticket(ireq: InferenceRequest, allowedRegions: readonly string[] | null, sessionHeader: string | undefined, tenantId = ''): RouteTicket {
+    const session = sessionHeader ?? ireq.userId;
     const prefix = this.#usesPrefix ? promptPrefix(ireq.upstream, this.#cfg.prefix.blockChars, this.#cfg.prefix.maxBlocks) : null;
     // no tokenizer here: about four characters a token, as the block count measures them
     const promptTokens = prefix !== null ? Math.max(1, prefix.chars >> 2) : 0;
     return {
       homeRegion: this.#home, allowedRegions, exclude: null,
       prefix: prefix?.hashes ?? null, prefixStride: 1, prefixBlocks: prefix?.blocks ?? 0,
-      sessionKey: sessionHeader ?? ireq.userId,
+      sessionKey: session === null || session === '' ? null : sessionDigest(tenantId, session),
       tokens: (ireq.maxTokens ?? 0) + promptTokens, promptTokens, prefillOwed: 0,
       random: 0, sequence: 0, nowS: 0,
     };
@@ -80,6 +83,14 @@ export class GatewayRouter {
     (t.exclude ??= []).push(r.slot);
     return i;
   }
+}
+
+/**
+ * A short digest of (tenant, session value): what the routing state keys on, so a client's
+ * megabyte-long session header costs it a dozen characters, hashed once per request.
+ */
+function sessionDigest(tenantId: string, session: string): string {
+  return hash53(session, hash53(tenantId) % 4294967296).toString(36);
 }
 
 /** Regions nearest first from each home region, by the configured latencies (unstated: farthest). */

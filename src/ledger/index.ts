@@ -10,6 +10,8 @@ export { PRIORITIES } from './types.js';
 export { grantOf } from './common.js';
 export { openStore } from './open.js';
 export { createLedgerWriter } from './writer.js';
+export { openSpill, replaySpill } from './spill.js';
+export type { ReplayResult, SpillFile } from './spill.js';
 export { ensureDemoTenant } from './demo.js';
 export type { LedgerStats, LedgerWriter, LedgerWriterOptions } from './writer.js';
 export { hashSecret, SECRET_PREFIX, DEMO_TENANT_ID } from './ids.js';

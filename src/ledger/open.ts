@@ -10,7 +10,7 @@ import type { Store, StoreOptions } from './types.js';
 export async function openStore(url: string, opts: StoreOptions = {}): Promise<Store> {
   const now = opts.now ?? Date.now;
   if (/^postgres(ql)?:\/\//i.test(url)) return openPostgres(url, opts, now);
-  return openSqlite(sqlitePath(url), now);
+  return openSqlite(sqlitePath(url), now, opts.timeoutMs);
 }
 
 function sqlitePath(url: string): string {

@@ -28,14 +28,23 @@ function grantOfRow(r: Row): KeyGrant {
   return grantFromRow(r, (r.t_regions as string[] | null) ?? null);
 }
 
-export async function openPostgres(url: string, opts: { schema?: string; maxConnections?: number }, now: () => number): Promise<Store> {
+export async function openPostgres(url: string, opts: { schema?: string; maxConnections?: number; timeoutMs?: number }, now: () => number): Promise<Store> {
   const u = new URL(url);
   const schema = opts.schema ?? u.searchParams.get('schema') ?? undefined;
   u.searchParams.delete('schema');
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) throw new Error(`invalid PostgreSQL schema name '${schema}': use letters, digits and _`);
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  // A partition is silence, not a refusal: every call needs a deadline of its own. The server
+  // cancels a slow statement (statement_timeout) and the connection stays usable; a socket that
+  // stopped answering is caught client-side a little later (query_timeout), and its connection
+  // is dropped from the pool. Waiting for a connection, or opening one, has the same bound.
   const pool = new pg.Pool({
     connectionString: u.toString(),
     max: opts.maxConnections ?? 10,
+    connectionTimeoutMillis: timeoutMs,
+    statement_timeout: timeoutMs,
+    query_timeout: timeoutMs + 1_000,
+    keepAlive: true,
     ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
   });
   // An idle connection dropped by the server emits here; without a listener it would crash the
@@ -47,15 +56,20 @@ export async function openPostgres(url: string, opts: { schema?: string; maxConn
     await pool.end().catch(() => {});
     throw err;
   }
-  return new PostgresStore(pool, now);
+  return new PostgresStore(pool, now, timeoutMs);
 }
+
+const DEFAULT_TIMEOUT_MS = 5_000;
+/** instances starting together queue on the migration lock: that wait is not a partition */
+const MIGRATION_TIMEOUT_MS = 60_000;
 
 async function migrate(pool: pg.Pool, schema: string | undefined): Promise<void> {
   const c = await pool.connect();
   try {
     await c.query('BEGIN');
     // Instances starting together take turns; the loser sees the winner's version and does nothing.
-    await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['switchyard-schema:' + (schema ?? '')]);
+    await c.query(`SET LOCAL statement_timeout = ${MIGRATION_TIMEOUT_MS}`);
+    await c.query({ text: 'SELECT pg_advisory_xact_lock(hashtext($1))', values: ['switchyard-schema:' + (schema ?? '')], query_timeout: MIGRATION_TIMEOUT_MS + 1_000 } as pg.QueryConfig);
     if (schema !== undefined) await c.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     await c.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
     const { rows } = await c.query('SELECT version FROM schema_version');
@@ -79,7 +93,7 @@ class PostgresStore implements Store {
   private readonly audit: PostgresAudit;
   private readonly changes: PostgresChanges;
 
-  constructor(private readonly pool: pg.Pool, private readonly now: () => number) {
+  constructor(private readonly pool: pg.Pool, private readonly now: () => number, private readonly timeoutMs: number) {
     this.usage = new PostgresUsage(pool);
     this.audit = new PostgresAudit(pool);
     this.changes = new PostgresChanges(pool, this.audit, now);
@@ -281,6 +295,15 @@ class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.pool.end();
+    // pool.end() waits for every connection's goodbye, which a partitioned server never answers
+    const ended = this.pool.end().then(() => true, () => true);
+    const late = new Promise<false>((r) => setTimeout(() => r(false), Math.min(this.timeoutMs, 2_000)).unref());
+    if (!(await Promise.race([ended, late]))) destroySockets(this.pool);
   }
+}
+
+/** The pool keeps no public handle on its sockets; a close past its deadline cuts them. */
+function destroySockets(pool: pg.Pool): void {
+  const clients = (pool as unknown as { _clients?: Array<{ connection?: { stream?: { destroy(): void } } }> })._clients ?? [];
+  for (const c of clients) c.connection?.stream?.destroy();
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { appendedRow, changeRow, checkActor, keyJson, recordOf, tenantJson, workspaceJson } from './audit.js';
@@ -24,16 +24,31 @@ type Row = Record<string, unknown>;
 
 
 
-export function openSqlite(path: string, now: () => number): Store {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+export function openSqlite(path: string, now: () => number, busyTimeoutMs = 5_000): Store {
+  if (path !== ':memory:') restrictFile(path);
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   // Several processes may share the file (gateway + CLI); wait for a lock instead of failing.
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
   migrate(db);
   return new SqliteStore(db, now);
+}
+
+/**
+ * Keys' hashes and every tenant's usage live in this file: the directory made for it is the
+ * owner's only (0700), and the file is 0600 before SQLite opens it, since SQLite gives its -wal and
+ * -shm files the database file's mode. A file from an older run is tightened too.
+ */
+function restrictFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+  for (const f of [path, path + '-wal', path + '-shm']) {
+    try {
+      chmodSync(f, 0o600);
+    } catch { /* absent, or not ours to change: SQLite reports what matters when it opens */ }
+  }
 }
 
 function migrate(db: Database.Database): void {

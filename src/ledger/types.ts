@@ -283,4 +283,6 @@ export interface StoreOptions {
   now?: () => number;
   /** PostgreSQL pool size (default 10) */
   maxConnections?: number;
+  /** the longest a call may take: PostgreSQL, connecting included; SQLite, waiting for a lock (default 5 s) */
+  timeoutMs?: number;
 }

@@ -1,34 +1,61 @@
+import type { SpillFile } from './spill.js';
 import type { Store, UsageRecord } from './types.js';
+import { wellFormed } from './well-formed.js';
 
 // The ledger writer takes records off the hot path. `record()` is a synchronous push onto an
 // array used as a queue (a head index, compacted now and then); a flush takes up to `maxBatch`
 // from the front and writes them in one transaction. A failed batch stays at the front and is
 // retried on the next tick; inserts skip request ids already written, so a batch whose commit
-// succeeded but whose reply was lost is harmless to retry. When the buffer is full, new records
-// are dropped and counted: memory is bounded even if the database is gone for good.
+// succeeded but whose reply was lost is harmless to retry. Every write has a deadline, so a store
+// that stops answering (a partition, not a refusal) fails the batch instead of stalling the queue.
+//
+// Nothing accepted is dropped while a spill file is given: records past a full buffer, and those
+// the final flush could not write before its deadline, are appended to it (and replayed on the
+// next start). Without one, they are dropped and counted; memory stays bounded either way. While
+// the store has been failing for `copyAfterMs`, buffered records are also copied to the file as
+// they arrive, so a process killed outright (no SIGTERM, or a crash) loses none of them either; once
+// the store has taken them all, the file is emptied again.
+//
+// A failing store is reported once when it starts failing, then as a count every `reportEveryMs`,
+// and once more when it recovers: a flush every 200 ms must not mean a log line every 200 ms.
 
 export interface LedgerWriterOptions {
   flushIntervalMs?: number;
   maxBatch?: number;
   maxBuffered?: number;
-  /** how many attempts close() gives the remaining records before dropping them (default 5) */
+  /** how many failed attempts close() gives the remaining records (default 5), within closeTimeoutMs */
   closeAttempts?: number;
+  /** how long close() may spend writing what is left before it spills it (default 5 s) */
+  closeTimeoutMs?: number;
+  /** a batch the store has not confirmed within this counts as failed (default 10 s) */
+  writeTimeoutMs?: number;
+  /** where records go that the store cannot take; null: they are dropped and counted */
+  spill?: SpillFile | null;
+  /** after the store has failed for this long, buffered records are copied to the spill file too (default 5 s) */
+  copyAfterMs?: number;
+  /** while the store keeps failing, how often a summary is reported (default 60 s) */
+  reportEveryMs?: number;
   onError?: (err: Error) => void;
+  /** the store accepts writes again after `failedFlushes` failures */
+  onRecovered?: (failedFlushes: number) => void;
+  now?: () => number;
 }
 
 export interface LedgerStats {
   buffered: number;
   written: number;
   dropped: number;
+  /** records appended to the spill file, to be replayed on the next start */
+  spilled: number;
   failedFlushes: number;
 }
 
 export interface LedgerWriter {
-  /** Synchronous; never throws. After close() the record is dropped and counted. */
+  /** Synchronous; never throws. After close() the record is spilled (or dropped) and counted. */
   record(r: UsageRecord): void;
   /** Writes everything buffered when called; rejects if a batch fails (it stays buffered). */
   flush(): Promise<void>;
-  /** Stops the timer and writes everything, retrying a few times; what still fails is dropped. */
+  /** Stops the timer and writes what is left within closeTimeoutMs; the rest is spilled (or dropped). */
   close(): Promise<void>;
   stats(): LedgerStats;
 }
@@ -42,22 +69,51 @@ class Writer implements LedgerWriter {
   private head = 0;
   private written = 0;
   private dropped = 0;
+  private spilled = 0;
   private failedFlushes = 0;
   private inflight: Promise<void> | null = null;
+  /** bumped when close() abandons the buffer, so a late answer to an old batch moves nothing */
+  private generation = 0;
   private failing = false;
+  /** failures in the current episode, and when it was last reported */
+  private episodeFailures = 0;
+  private reportedAt = 0;
   private dropping = false;
   private malformedReported = false;
+  /** when the current failing episode began */
+  private failingSince = 0;
+  /** buf[head, copiedTo) are in the spill file as well as in memory */
+  private copiedTo = 0;
+  /** the spill file holds records that are not in memory (overflow): it must not be emptied */
+  private fileOnly = false;
   private scheduled = false;
   private closed = false;
+  /** records past a full buffer, waiting for one append to the spill file */
+  private overflow: UsageRecord[] = [];
+  private overflowScheduled = false;
   private readonly maxBatch: number;
   private readonly maxBuffered: number;
   private readonly interval: number;
   private readonly closeAttempts: number;
+  private readonly closeTimeoutMs: number;
+  private readonly writeTimeoutMs: number;
+  private readonly reportEveryMs: number;
+  private readonly copyAfterMs: number;
+  private readonly spill: SpillFile | null;
   private readonly onError: (err: Error) => void;
+  private readonly onRecovered: (failed: number) => void;
+  private readonly now: () => number;
   private readonly timer: NodeJS.Timeout;
   private readonly tick = (): void => {
     this.scheduled = false;
+    if (this.failing && this.spill !== null && this.now() - this.failingSince >= this.copyAfterMs) this.copyBuffered();
     if (this.inflight === null && this.buf.length > this.head) this.writeBatch().catch(noop);
+  };
+  private readonly spillOverflow = (): void => {
+    this.overflowScheduled = false;
+    const batch = this.overflow;
+    this.overflow = [];
+    this.toSpill(batch, 'ledger buffer full and the spill file failed');
   };
 
   constructor(private readonly store: Store, opts: LedgerWriterOptions) {
@@ -65,14 +121,19 @@ class Writer implements LedgerWriter {
     this.maxBatch = Math.max(1, opts.maxBatch ?? 500);
     this.maxBuffered = Math.max(1, opts.maxBuffered ?? 100_000);
     this.closeAttempts = Math.max(1, opts.closeAttempts ?? 5);
+    this.closeTimeoutMs = Math.max(0, opts.closeTimeoutMs ?? 5_000);
+    this.writeTimeoutMs = Math.max(1, opts.writeTimeoutMs ?? 10_000);
+    this.reportEveryMs = Math.max(1, opts.reportEveryMs ?? 60_000);
+    this.copyAfterMs = Math.max(0, opts.copyAfterMs ?? 5_000);
+    this.spill = opts.spill ?? null;
     this.onError = opts.onError ?? noop;
+    this.onRecovered = opts.onRecovered ?? noop;
+    this.now = opts.now ?? Date.now;
     this.timer = setInterval(this.tick, this.interval);
     this.timer.unref();
   }
 
   record(r: UsageRecord): void {
-    // One malformed record would fail its batch on every retry and stall the ledger behind it, so
-    // it is refused here (a few typeof checks, no allocation).
     if (!wellFormed(r)) {
       this.dropped++;
       if (!this.malformedReported) {
@@ -81,13 +142,27 @@ class Writer implements LedgerWriter {
       }
       return;
     }
+    if (this.closed) {
+      // rare (a request settling after the drain): one synchronous append each is affordable
+      this.toSpill([r], 'ledger writer is closed; usage records are being dropped');
+      return;
+    }
     const buffered = this.buf.length - this.head;
-    if (this.closed || buffered >= this.maxBuffered) {
+    if (buffered >= this.maxBuffered) {
+      if (this.spill !== null && this.overflow.length < this.maxBuffered) {
+        // one append + fsync per turn of the event loop, however many records overflow in it
+        this.overflow.push(r);
+        if (!this.overflowScheduled) {
+          this.overflowScheduled = true;
+          setImmediate(this.spillOverflow);
+        }
+        return;
+      }
       this.dropped++;
       // Say so once per episode, not once per record: a full buffer means thousands per second.
       if (!this.dropping) {
         this.dropping = true;
-        this.onError(new Error(this.closed ? 'ledger writer is closed; usage records are being dropped' : `ledger buffer full (${this.maxBuffered} records); usage records are being dropped until the store accepts writes`));
+        this.onError(new Error(`ledger buffer full (${this.maxBuffered} records); usage records are being dropped until the store accepts writes`));
       }
       return;
     }
@@ -100,16 +175,57 @@ class Writer implements LedgerWriter {
     }
   }
 
+  /** Copies what arrived since the last copy to the spill file (they stay buffered). */
+  private copyBuffered(): void {
+    const from = Math.max(this.head, this.copiedTo);
+    if (from >= this.buf.length) return;
+    try {
+      this.spill!.append(this.buf.slice(from));
+      this.copiedTo = this.buf.length;
+    } catch (err) {
+      this.onError(new Error(`copying buffered usage records to ${this.spill!.path} failed: ${(err as Error).message}`));
+    }
+  }
+
+  /** Appends to the spill file; what it cannot take (or all, without one) is dropped and reported once. */
+  private toSpill(records: UsageRecord[], dropMessage: string): void {
+    if (records.length === 0) return;
+    if (this.spill !== null) {
+      try {
+        this.spill.append(records);
+        this.spilled += records.length;
+        this.fileOnly = true;
+        return;
+      } catch (err) {
+        this.onError(new Error(`spilling ${records.length} usage records to ${this.spill.path} failed: ${(err as Error).message}`));
+      }
+    }
+    this.dropped += records.length;
+    if (!this.dropping) {
+      this.dropping = true;
+      this.onError(new Error(dropMessage));
+    }
+  }
+
   /** Writes one batch from the front; one at a time, so order and retries stay simple. */
   private writeBatch(): Promise<void> {
     if (this.inflight) return this.inflight;
     const n = Math.min(this.maxBatch, this.buf.length - this.head);
     const batch = this.buf.slice(this.head, this.head + n);
-    const p = this.store.insertUsage(batch).then(
+    const gen = this.generation;
+    const p = withDeadline(this.store.insertUsage(batch), this.writeTimeoutMs, 'the store did not confirm a usage batch').then(
       () => {
+        if (gen !== this.generation) return;
         this.head += n;
         this.written += n;
-        this.failing = false;
+        if (this.failing) this.recovered();
+        // every copied record has reached the store: the copies are not needed
+        if (this.copiedTo > 0 && this.head >= this.copiedTo && !this.fileOnly) {
+          try {
+            this.spill!.clear();
+          } catch { /* kept: replaying copies is harmless */ }
+          this.copiedTo = 0;
+        }
         if (!this.closed) this.dropping = false;
         this.malformedReported = false;
         this.compact();
@@ -120,25 +236,47 @@ class Writer implements LedgerWriter {
         }
       },
       (err: unknown) => {
-        this.failedFlushes++;
-        this.failing = true;
         const e = err instanceof Error ? err : new Error(String(err));
-        this.onError(e);
+        if (gen === this.generation) this.failed(e);
         throw e;
       },
     ).finally(() => {
-      this.inflight = null;
+      if (gen === this.generation) this.inflight = null;
     });
     this.inflight = p;
     return p;
   }
 
+  private failed(e: Error): void {
+    this.failedFlushes++;
+    this.episodeFailures++;
+    const t = this.now();
+    if (!this.failing) {
+      this.failing = true;
+      this.failingSince = t;
+      this.reportedAt = t;
+      this.onError(e);
+    } else if (t - this.reportedAt >= this.reportEveryMs) {
+      this.reportedAt = t;
+      this.onError(new Error(`ledger writes still failing: ${this.episodeFailures} failed flushes so far, ${this.buf.length - this.head} records buffered; last error: ${e.message}`));
+    }
+  }
+
+  private recovered(): void {
+    this.failing = false;
+    const n = this.episodeFailures;
+    this.episodeFailures = 0;
+    this.onRecovered(n);
+  }
+
   private compact(): void {
     if (this.head === this.buf.length) {
       this.buf.length = 0;
+      this.copiedTo = Math.max(0, this.copiedTo - this.head);
       this.head = 0;
     } else if (this.head >= 4096 && this.head * 2 >= this.buf.length) {
       this.buf.splice(0, this.head);
+      this.copiedTo = Math.max(0, this.copiedTo - this.head);
       this.head = 0;
     }
   }
@@ -154,43 +292,63 @@ class Writer implements LedgerWriter {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    if (this.overflowScheduled) this.spillOverflow();
+    const deadline = this.now() + this.closeTimeoutMs;
     let attempts = 0;
     let lastErr: Error | null = null;
     while (this.buf.length > this.head && attempts < this.closeAttempts) {
+      const left = deadline - this.now();
+      if (left <= 0) {
+        lastErr ??= new Error(`the final flush passed its ${this.closeTimeoutMs} ms deadline`);
+        break;
+      }
       try {
-        await this.flush();
+        await withDeadline(this.flush(), left, `the final flush passed its ${this.closeTimeoutMs} ms deadline`);
       } catch (err) {
         lastErr = err as Error;
         attempts++;
-        if (attempts < this.closeAttempts) await new Promise((r) => setTimeout(r, this.interval));
+        const wait = Math.min(this.interval, deadline - this.now());
+        if (attempts < this.closeAttempts && wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
     }
     const left = this.buf.length - this.head;
-    if (left > 0) {
-      this.dropped += left;
-      this.buf = [];
-      this.head = 0;
-      this.onError(new Error(`ledger writer closed with ${left} usage records unwritten after ${attempts} failed attempts: ${lastErr?.message ?? 'unknown error'}`));
+    if (left === 0) return;
+    // What is left includes a batch still in flight: it may yet commit, and then its replay is
+    // skipped. Records already copied to the file are there: only the rest is appended.
+    const rest = this.buf.slice(Math.max(this.head, this.copiedTo));
+    this.generation++;
+    this.inflight = null;
+    this.buf = [];
+    this.head = 0;
+    const why = lastErr?.message ?? 'unknown error';
+    if (this.spill !== null) {
+      try {
+        this.spill.append(rest);
+        this.spilled += left;
+        this.onError(new Error(`ledger writer closed with ${left} usage records unwritten (${why}); spilled to ${this.spill.path}, replayed into the store on the next start`));
+        return;
+      } catch (err) {
+        this.onError(new Error(`spilling ${left} usage records to ${this.spill.path} failed: ${(err as Error).message}`));
+      }
     }
+    this.dropped += left;
+    this.onError(new Error(`ledger writer closed with ${left} usage records unwritten after ${attempts} failed attempts: ${why}`));
   }
 
   stats(): LedgerStats {
-    return { buffered: this.buf.length - this.head, written: this.written, dropped: this.dropped, failedFlushes: this.failedFlushes };
+    return { buffered: this.buf.length - this.head, written: this.written, dropped: this.dropped, spilled: this.spilled, failedFlushes: this.failedFlushes };
   }
 }
 
 function noop(): void {}
 
-const isCount = (n: unknown): boolean => typeof n === 'number' && Number.isFinite(n) && n >= 0;
-const isText = (s: unknown): boolean => typeof s === 'string' && s !== '';
-
-function wellFormed(r: UsageRecord): boolean {
-  return r !== null && typeof r === 'object' &&
-    // model may be '' (a request refused before its body named one)
-    isText(r.requestId) && isText(r.tenantId) && isText(r.workspaceId) && isText(r.keyId) && typeof r.model === 'string' &&
-    isText(r.outcome) && (r.wire === 'anthropic' || r.wire === 'openai') && typeof r.stream === 'boolean' &&
-    (r.replica === null || typeof r.replica === 'string') && (r.region === null || typeof r.region === 'string') &&
-    isCount(r.startedAt) && Number.isInteger(r.status) && Number.isInteger(r.inputTokens) && r.inputTokens >= 0 &&
-    Number.isInteger(r.cachedInputTokens) && r.cachedInputTokens >= 0 && Number.isInteger(r.outputTokens) && r.outputTokens >= 0 &&
-    (r.ttftMs === null || isCount(r.ttftMs)) && isCount(r.latencyMs) && isCount(r.costUsd);
+/** The promise, or a rejection once `ms` have passed (the timer does not hold the process open). */
+export function withDeadline<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+    timer.unref();
+  });
+  p.catch(noop); // a late rejection, after the deadline won, is not unhandled
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }

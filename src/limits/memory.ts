@@ -1,10 +1,19 @@
 import { decide, levelAt, type Level } from './bucket.js';
 import type { Correction, Lease, LimitDecision, LimitRequest, RateLimiter, TierLimits } from './types.js';
 
-/** The embedded default: buckets in this process's memory (one gateway instance). */
+/** below this many buckets the map is never swept */
+const SWEEP_FLOOR = 10_000;
+
+/**
+ * The embedded default: buckets in this process's memory (one gateway instance). A bucket left
+ * alone for a minute with no debt is full again, which is what an absent bucket means; such
+ * buckets are dropped whenever the map has doubled since the last sweep (amortised O(1) per new
+ * key), so the map holds the buckets used in the last minute, not every key ever seen.
+ */
 export class MemoryLimiter implements RateLimiter {
   /** key → [requests, input, output] levels */
   readonly #buckets = new Map<string, [Level, Level, Level]>();
+  #sweepAt = SWEEP_FLOOR;
   readonly #levels = [0, 0, 0];
   /** scope → requests holding a concurrent slot (leases cannot outlive this process) */
   readonly #held = new Map<string, number>();
@@ -26,6 +35,7 @@ export class MemoryLimiter implements RateLimiter {
     if (d.ok) {
       if (c !== undefined) this.#held.set(c.lease.key, held + 1);
       if (b === undefined) {
+        if (this.#buckets.size >= this.#sweepAt) this.#sweep(r.nowMs);
         this.#buckets.set(r.key, [{ tokens: l[0], atMs: r.nowMs }, { tokens: l[1], atMs: r.nowMs }, { tokens: l[2], atMs: r.nowMs }]);
       } else {
         for (let i = 0; i < 3; i++) {
@@ -54,11 +64,28 @@ export class MemoryLimiter implements RateLimiter {
     correct(b[2], limits.outputTokensPerMinute, c.outputTokens, nowMs);
   }
 
+  /** buckets held now (for tests and metrics) */
+  get size(): number {
+    return this.#buckets.size;
+  }
+
+  #sweep(nowMs: number): void {
+    for (const [k, b] of this.#buckets) {
+      if (full(b[0], nowMs) && full(b[1], nowMs) && full(b[2], nowMs)) this.#buckets.delete(k);
+    }
+    this.#sweepAt = Math.max(SWEEP_FLOOR, this.#buckets.size * 2);
+  }
+
   close(): Promise<void> {
     this.#buckets.clear();
     this.#held.clear();
     return Promise.resolve();
   }
+}
+
+/** A minute of refill fills any bucket that is not in debt, whatever its capacity. */
+function full(l: Level, nowMs: number): boolean {
+  return l.tokens >= 0 && nowMs - l.atMs >= 60_000;
 }
 
 function correct(l: Level, capacity: number, by: number, nowMs: number): void {

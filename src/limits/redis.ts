@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { bucketState } from './bucket.js';
+import { Breaker, type BreakerOptions, type BreakerState, type Permit } from './breaker.js';
 import type { Correction, Lease, LimitDecision, LimitDimension, LimitRequest, RateLimiter, TierLimits } from './types.js';
 
 // Buckets shared by every gateway instance through Redis: one hash per key, read, refilled,
@@ -9,6 +10,9 @@ import type { Correction, Lease, LimitDecision, LimitDimension, LimitRequest, Ra
 // Keys of one scope share a {hash tag} when the caller puts one in them (Redis Cluster).
 // The script mirrors bucket.ts. Time is the caller's clock (instances are NTP-synchronised; the
 // refill arithmetic tolerates the skew), which keeps the limiter testable on a virtual clock.
+// A circuit breaker (breaker.ts) stands in front of every call: a Redis that has stopped answering
+// is not asked again until a probe finds it, so callers fall back at once instead of each waiting
+// out its timeout.
 
 const ADMIT = `
 local caps = { tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]) }
@@ -78,13 +82,27 @@ export interface RedisLimiterOptions {
   /** prefix of every key this limiter writes */
   readonly prefix?: string;
   readonly redis?: RedisOptions;
+  /** when to stop asking a Redis that does not answer, and how often to probe it */
+  readonly breaker?: BreakerOptions;
 }
+
+/** The breaker is open: Redis was not asked. The caller falls back at once, as for a failed call. */
+export class StoreSkipped extends Error {
+  constructor() {
+    super('the rate-limit store is not answering; not asked until a probe succeeds');
+  }
+}
+
+const SKIPPED = Promise.reject(new StoreSkipped());
+SKIPPED.catch(() => {});
 
 export class RedisLimiter implements RateLimiter {
   readonly #redis: ScriptedRedis;
   readonly #prefix: string;
+  readonly #breaker: Breaker;
 
   constructor(opts: RedisLimiterOptions) {
+    this.#breaker = new Breaker(opts.breaker);
     const redis = new Redis(opts.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, ...opts.redis });
     // a connection error surfaces as the failed command the caller falls back from; unheard here,
     // ioredis would print every reconnect attempt to stderr
@@ -104,7 +122,36 @@ export class RedisLimiter implements RateLimiter {
     });
   }
 
-  async admit(r: LimitRequest): Promise<LimitDecision> {
+  /** closed, open (Redis not asked) or half-open (one probe out) */
+  get breaker(): BreakerState {
+    return this.#breaker.state;
+  }
+
+  /** times the breaker has opened */
+  get breakerOpens(): number {
+    return this.#breaker.opens;
+  }
+
+  admit(r: LimitRequest): Promise<LimitDecision> {
+    const permit = this.#breaker.permit(r.nowMs);
+    if (permit === 'skip') return SKIPPED;
+    return this.#watch(this.#admit(r), permit, r.nowMs);
+  }
+
+  #watch<T>(p: Promise<T>, permit: Permit, nowMs: number): Promise<T> {
+    return p.then(
+      (v) => {
+        this.#breaker.success(permit);
+        return v;
+      },
+      (err: unknown) => {
+        this.#breaker.failure(permit, nowMs);
+        throw err;
+      },
+    );
+  }
+
+  async #admit(r: LimitRequest): Promise<LimitDecision> {
     const l = r.limits;
     const c0 = r.concurrency;
     const [worst, wait, a, b, c] = await this.#redis.syAdmit(
@@ -121,8 +168,14 @@ export class RedisLimiter implements RateLimiter {
     return { ok: false, dimension: DIMENSION[worst - 1], retryAfterMs: wait === -1 ? Infinity : wait, state };
   }
 
-  async settle(key: string, limits: TierLimits, c: Correction, nowMs: number, release?: Lease): Promise<void> {
-    if (c.inputTokens === 0 && c.outputTokens === 0 && release === undefined) return;
+  settle(key: string, limits: TierLimits, c: Correction, nowMs: number, release?: Lease): Promise<void> {
+    if (c.inputTokens === 0 && c.outputTokens === 0 && release === undefined) return Promise.resolve();
+    // settling is never a probe: an admission decides when Redis is back
+    if (this.#breaker.state !== 'closed') return SKIPPED;
+    return this.#watch(this.#settle(key, limits, c, nowMs, release), 'call', nowMs);
+  }
+
+  async #settle(key: string, limits: TierLimits, c: Correction, nowMs: number, release?: Lease): Promise<void> {
     await this.#redis.sySettle(
       this.#prefix + key, this.#prefix + (release?.key ?? key) + ':c',
       nowMs, limits.inputTokensPerMinute, c.inputTokens, limits.outputTokensPerMinute, c.outputTokens, release?.id ?? '',

@@ -2,3 +2,4 @@ export { createMetrics } from './metrics.js';
 export type { GatewayMetrics, ScrapeSources } from './metrics.js';
 export { createLogger } from './log.js';
 export type { Logger } from './log.js';
+export { guardProcess } from './guard.js';

@@ -24,6 +24,8 @@ export interface GatewayMetrics {
   readonly limiterFallbacks: Counter<'mode'>;
   /** requests refused because their workspace reached its monthly spend limit */
   readonly spendLimited: Counter;
+  /** throws and rejections the error boundary caught, by where they happened (`process`: escaped every handler) */
+  readonly internalErrors: Counter<'stage'>;
 }
 
 /** Live values read at scrape time, so the hot path never touches a gauge for them. */
@@ -52,6 +54,7 @@ export function createMetrics(sources: ScrapeSources): GatewayMetrics {
     wait: new Histogram({ name: 'switchyard_admission_queue_wait_seconds', help: 'Time admitted requests waited in the gateway for a free slot', labelNames: ['model', 'priority'], buckets: TTFT_BUCKETS, registers: [registry] }),
     limiterFallbacks: new Counter({ name: 'switchyard_ratelimit_store_fallbacks_total', help: 'Admissions decided without the shared rate-limit store (mode open: per-instance buckets; closed: refused)', labelNames: ['mode'], registers: [registry] }),
     spendLimited: new Counter({ name: 'switchyard_spend_limited_total', help: 'Requests refused because their workspace reached its monthly spend limit', registers: [registry] }),
+    internalErrors: new Counter({ name: 'switchyard_internal_errors_total', help: 'Failures inside the gateway answered as 500 (or logged, for stage process), by stage', labelNames: ['stage'], registers: [registry] }),
   };
   const pools = (name: string, help: string, key: 'queued' | 'inflight' | 'capacity') => new Gauge({
     name, help, labelNames: ['model'], registers: [registry],

@@ -9,6 +9,9 @@ import { hashSecret, type KeyGrant, type Priority, type Store } from '../ledger/
 // priority, a workspace's spend limit, a tenant's tier or regions): on another gateway instance a
 // change takes effect within one refresh period. Changes made in this process take effect at once:
 // the admin API calls `invalidate` for each affected key, then `remember` with its new grant.
+// A look-up the store fails (a partition: the store's own deadline passed) answers AUTH_UNAVAILABLE,
+// not null, so the caller says "try again" rather than "unknown key"; while the store is failing,
+// one look-up at a time probes it and the other unknown keys get that answer at once.
 
 export interface AuthContext {
   readonly keyId: string;
@@ -22,6 +25,13 @@ export interface AuthContext {
   /** the workspace's monthly spend limit in USD; null = the tier's */
   readonly spendLimitUsd: number | null;
 }
+
+/**
+ * The store could not be asked (a partition, a timeout): the key may be fine, so the honest answer
+ * is "try again shortly" (503), not "unknown key" (401). Compared by identity.
+ */
+export const AUTH_UNAVAILABLE: { readonly unavailable: true } = Object.freeze({ unavailable: true as const });
+export type AuthOutcome = AuthContext | null | typeof AUTH_UNAVAILABLE;
 
 export interface AuthenticatorOptions {
   /** reload every active key this often (default 30 s) */
@@ -37,8 +47,11 @@ export interface AuthenticatorOptions {
 }
 
 export interface Authenticator {
-  /** null = no such key, or revoked. Synchronous when the answer is in memory. */
-  authenticate(secret: string): AuthContext | null | Promise<AuthContext | null>;
+  /**
+   * null = no such key, or revoked; AUTH_UNAVAILABLE = the store did not answer. Synchronous when
+   * the answer is in memory, and while the store is known to be failing (one look-up probes it).
+   */
+  authenticate(secret: string): AuthOutcome | Promise<AuthOutcome>;
   /** A key was just created or changed in this process: answer with this grant, without a look-up. */
   remember(grant: KeyGrant): void;
   /** A key was revoked or changed in this process: forget it now, and distrust answers already in flight. */
@@ -48,7 +61,7 @@ export interface Authenticator {
   /** Settles when the first load has finished; rejects if it failed (authenticate still works, by look-up). */
   readonly ready: Promise<void>;
   /** Sizes of the caches, for metrics. */
-  stats(): { keys: number; negative: number; pending: number };
+  stats(): { keys: number; negative: number; pending: number; unavailable: number };
   close(): void;
 }
 
@@ -77,7 +90,13 @@ class KeyCache implements Authenticator {
   private readonly negative = new Map<string, number>();
   /** secret → its hash, for secrets that were valid when seen */
   private readonly hashOf = new Map<string, string>();
-  private readonly pending = new Map<string, Promise<AuthContext | null>>();
+  private readonly pending = new Map<string, Promise<AuthOutcome>>();
+  /** the store failed the last look-up: further unknown keys are answered at once while one probes */
+  private storeDown = false;
+  private probing = false;
+  /** answers of AUTH_UNAVAILABLE, and when that was last reported */
+  private unavailable = 0;
+  private reportedAt = 0;
   /** keyId → epoch of its last invalidation; answers fetched before it are not trusted */
   private readonly invalidated = new Map<string, number>();
   private epoch = 0;
@@ -101,7 +120,7 @@ class KeyCache implements Authenticator {
     this.timer.unref();
   }
 
-  authenticate(secret: string): AuthContext | null | Promise<AuthContext | null> {
+  authenticate(secret: string): AuthOutcome | Promise<AuthOutcome> {
     if (secret.length === 0 || secret.length > MAX_SECRET) return null;
     const known = this.hashOf.get(secret);
     const hash = known ?? hashSecret(secret);
@@ -117,22 +136,40 @@ class KeyCache implements Authenticator {
     }
     const inflight = this.pending.get(hash);
     if (inflight !== undefined) return inflight;
-    if (this.pending.size >= this.maxPending) return null;
-    const p = this.lookup(hash).finally(() => this.pending.delete(hash));
+    if (this.storeDown && this.probing) return this.refuse();
+    if (this.pending.size >= this.maxPending) return this.storeDown ? this.refuse() : null;
+    const probe = this.storeDown;
+    if (probe) this.probing = true;
+    const p = this.lookup(hash).finally(() => {
+      this.pending.delete(hash);
+      if (probe) this.probing = false;
+    });
     this.pending.set(hash, p);
     return p;
   }
 
-  private async lookup(hash: string): Promise<AuthContext | null> {
+  private refuse(): typeof AUTH_UNAVAILABLE {
+    this.unavailable++;
+    return AUTH_UNAVAILABLE;
+  }
+
+  private async lookup(hash: string): Promise<AuthOutcome> {
     for (let attempt = 0; ; attempt++) {
       const started = this.epoch;
       let grant: KeyGrant | null;
       try {
         grant = await this.store.findKeyByHash(hash);
+        this.storeDown = false;
       } catch (err) {
-        // Fail closed, but do not cache: the key may be fine once the store answers again.
-        this.onError(err as Error);
-        return null;
+        // Not "unknown key", and not cached: the key may be fine once the store answers again.
+        // Reported when the store starts failing, then at most once a minute with a count.
+        const t = this.now();
+        if (!this.storeDown || t - this.reportedAt >= 60_000) {
+          this.reportedAt = t;
+          this.onError(new Error(`looking up an API key in the store failed (${(err as Error).message}); unknown keys get 503 until it answers (${this.unavailable + 1} so far)`));
+        }
+        this.storeDown = true;
+        return this.refuse();
       }
       // Invalidated while we asked: ask again (a fresh answer reflects the change).
       if (grant !== null && this.stale(grant.key.id, started) && attempt < 2) continue;
@@ -197,6 +234,7 @@ class KeyCache implements Authenticator {
     let grants: KeyGrant[];
     try {
       grants = await this.store.activeKeys();
+      this.storeDown = false;
     } catch (err) {
       this.onError(err as Error);
       throw err;
@@ -221,8 +259,8 @@ class KeyCache implements Authenticator {
     this.hashById = hashById;
   }
 
-  stats(): { keys: number; negative: number; pending: number } {
-    return { keys: this.byHash.size, negative: this.negative.size, pending: this.pending.size };
+  stats(): { keys: number; negative: number; pending: number; unavailable: number } {
+    return { keys: this.byHash.size, negative: this.negative.size, pending: this.pending.size, unavailable: this.unavailable };
   }
 
   close(): void {

@@ -2,8 +2,8 @@
 // priority and spend limit.
 // Tenants, workspaces and keys live in ledger/'s Store (one database for keys and usage); the store
 // is re-exported here because opening it is where tenancy starts.
-export { createAuthenticator } from './authenticator.js';
-export type { AuthContext, Authenticator, AuthenticatorOptions } from './authenticator.js';
+export { AUTH_UNAVAILABLE, createAuthenticator } from './authenticator.js';
+export type { AuthContext, Authenticator, AuthenticatorOptions, AuthOutcome } from './authenticator.js';
 export { bearer, extractKey } from './extract.js';
 export type { HeaderBag } from './extract.js';
 export { createKeyFor } from './provision.js';

@@ -7,6 +7,8 @@ export interface ReplicaPoolOptions {
   timeouts: UpstreamTimeouts;
   /** sent as `Authorization: Bearer` (vLLM's --api-key) */
   apiKey?: string;
+  /** more headers on every call (an Anthropic upstream's `x-api-key`, `anthropic-version`) */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** One replica's connection pool: the dispatcher every call to that replica goes through. */
@@ -23,7 +25,7 @@ export class ReplicaPool {
       keepAliveTimeout: 30_000,
       pipelining: 1,
     });
-    this.#headers = { 'content-type': 'application/json' };
+    this.#headers = { 'content-type': 'application/json', ...opts.headers };
     if (opts.apiKey) this.#headers.authorization = `Bearer ${opts.apiKey}`;
   }
 

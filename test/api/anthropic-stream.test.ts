@@ -1,10 +1,13 @@
-import { describe, expect, it } from 'vitest';
-import { anthropicStream } from '../../src/api/index.js';
-import { frames, tool, transcode, vllmChunks, type Frame } from './fixtures.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { anthropicStream, type UpstreamChunk } from '../../src/api/index.js';
+import { frames as allFrames, tool, transcode, vllmChunks, type Frame } from './fixtures.js';
 
 const ctx = { requestId: 'req_stream', model: 'llama-3.1-8b' };
 const data = (f: Frame) => JSON.parse(f.data);
 const types = (fs: Frame[]) => fs.map((f) => f.event);
+/** The frames that carry the message; the ping after message_start has its own spec. */
+const frames = (sse: string) => allFrames(sse).filter((f) => f.event !== 'ping');
+const TOOLU = /^toolu_[0-9A-Za-z]{24}$/;
 
 /** Reassembles tool inputs the way clients do: concatenate partial_json per index, parse at the stop. */
 function toolInputs(fs: Frame[]): Record<number, unknown> {
@@ -20,19 +23,20 @@ function toolInputs(fs: Frame[]): Record<number, unknown> {
 }
 
 describe('Anthropic stream transcoding', () => {
-  it('streams text as message_start, one text block, message_delta and message_stop, each with its event line', () => {
+  it('streams text as message_start, a ping, one text block, message_delta and message_stop, each with its event line', () => {
     const t = anthropicStream(ctx);
-    const fs = frames(transcode(t, vllmChunks({ prompt: 57, deltas: [{ content: 'Hello' }, { content: ', world' }], finish: 'stop' })));
-    expect(types(fs)).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+    const fs = allFrames(transcode(t, vllmChunks({ prompt: 57, deltas: [{ content: 'Hello' }, { content: ', world' }], finish: 'stop' })));
+    expect(types(fs)).toEqual(['message_start', 'ping', 'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
     for (const f of fs) expect(data(f).type).toBe(f.event);
     const start = data(fs[0]).message;
     expect(start).toMatchObject({ type: 'message', role: 'assistant', model: 'llama-3.1-8b', content: [], stop_reason: null, stop_sequence: null });
     expect(start.id).toMatch(/^msg_/);
     // input tokens come from the first chunk's continuous usage, never a placeholder 0 (LiteLLM #41406)
     expect(start.usage.input_tokens).toBe(57);
-    expect(data(fs[1])).toEqual({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
-    expect(fs.slice(2, 4).map((f) => data(f).delta.text).join('')).toBe('Hello, world');
-    expect(data(fs[5])).toEqual({
+    expect(data(fs[1])).toEqual({ type: 'ping' });
+    expect(data(fs[2])).toEqual({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
+    expect(fs.slice(3, 5).map((f) => data(f).delta.text).join('')).toBe('Hello, world');
+    expect(data(fs[6])).toEqual({
       type: 'message_delta',
       delta: { stop_reason: 'end_turn', stop_sequence: null },
       usage: { input_tokens: 57, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 3 },
@@ -55,7 +59,9 @@ describe('Anthropic stream transcoding', () => {
       deltas: [tool(0, 'chatcmpl-tool-7f', 'get_weather'), tool(0, undefined, undefined, '{"city": '), tool(0, undefined, undefined, '"Paris", "unit"'), tool(0, undefined, undefined, ': "C"}')],
       finish: 'tool_calls',
     })));
-    expect(data(fs[1])).toEqual({ type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'chatcmpl-tool-7f', name: 'get_weather', input: {} } });
+    // vLLM's chatcmpl-tool-… id is foreign to Anthropic clients: the block gets a toolu_ id
+    expect(data(fs[1])).toMatchObject({ type: 'content_block_start', index: 0, content_block: { type: 'tool_use', name: 'get_weather', input: {} } });
+    expect(data(fs[1]).content_block.id).toMatch(TOOLU);
     expect(toolInputs(fs)).toEqual({ 0: { city: 'Paris', unit: 'C' } });
     expect(data(fs.at(-2)!).delta.stop_reason).toBe('tool_use');
   });
@@ -71,7 +77,10 @@ describe('Anthropic stream transcoding', () => {
       finish: 'tool_calls',
     })));
     const starts = fs.filter((f) => f.event === 'content_block_start').map((f) => data(f));
-    expect(starts.map((s) => [s.index, s.content_block.type, s.content_block.id])).toEqual([[0, 'text', undefined], [1, 'tool_use', 'call_a'], [2, 'tool_use', 'call_b']]);
+    expect(starts.map((s) => [s.index, s.content_block.type])).toEqual([[0, 'text'], [1, 'tool_use'], [2, 'tool_use']]);
+    const ids = starts.slice(1).map((s) => s.content_block.id);
+    for (const id of ids) expect(id).toMatch(TOOLU);
+    expect(ids[0]).not.toBe(ids[1]);
     expect(toolInputs(fs)).toEqual({ 1: { city: 'Paris' }, 2: { city: 'Rome' } });
     // blocks open one at a time: each stop comes before the next start
     const order = fs.filter((f) => f.event === 'content_block_start' || f.event === 'content_block_stop').map((f) => `${f.event === 'content_block_start' ? '+' : '-'}${data(f).index}`);
@@ -86,18 +95,19 @@ describe('Anthropic stream transcoding', () => {
     })));
     expect(types(fs)).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_stop', 'content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
     expect(data(fs[2]).delta).toEqual({ type: 'text_delta', text: 'Sure.' });
-    expect(data(fs[4]).content_block).toEqual({ type: 'tool_use', id: 'call_x', name: 'lookup', input: {} });
+    expect(data(fs[4]).content_block).toMatchObject({ type: 'tool_use', name: 'lookup', input: {} });
     expect(toolInputs(fs)).toEqual({ 1: { q: 'vllm' } });
   });
 
   it('holds a tool call until its name arrives, then opens the block with the earlier arguments', () => {
     const fs = frames(transcode(anthropicStream(ctx), vllmChunks({
       prompt: 20,
-      deltas: [{ tool_calls: [{ index: 0, id: 'call_late', type: 'function', function: { arguments: '{"a":' } }] }, tool(0, undefined, 'late_name', '1}')],
+      deltas: [{ tool_calls: [{ index: 0, id: 'toolu_01late', type: 'function', function: { arguments: '{"a":' } }] }, tool(0, undefined, 'late_name', '1}')],
       finish: 'tool_calls',
     })));
     const start = fs.find((f) => f.event === 'content_block_start')!;
-    expect(data(start).content_block).toEqual({ type: 'tool_use', id: 'call_late', name: 'late_name', input: {} });
+    // an id that is already Anthropic's (an Anthropic-protocol replica) is kept
+    expect(data(start).content_block).toEqual({ type: 'tool_use', id: 'toolu_01late', name: 'late_name', input: {} });
     expect(toolInputs(fs)).toEqual({ 0: { a: 1 } });
   });
 
@@ -134,5 +144,90 @@ describe('Anthropic stream transcoding', () => {
     t.chunk(chunks[2]);
     expect(t.chunk({ choices: [], usage: { prompt_tokens: 9, completion_tokens: 7 } })).toBe('');
     expect(t.usage.outputTokens).toBe(7);
+  });
+
+  it('skips what a broken replica sends in place of a choice, delta or tool call', () => {
+    const t = anthropicStream(ctx);
+    const junk = [
+      { choices: [null] },
+      { choices: [{ index: 0, delta: 'text?' }] },
+      { choices: [{ index: 0, delta: { content: 'ok', tool_calls: [null, 'x'] }, finish_reason: 7 }] },
+      { choices: {} },
+    ] as unknown as UpstreamChunk[];
+    let sse = '';
+    expect(() => { for (const c of junk) sse += t.chunk(c); }).not.toThrow();
+    const fs = frames(sse + t.finish());
+    expect(types(fs)).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+    for (const f of fs) expect(() => data(f)).not.toThrow();
+    expect(t.finished).toBe(false); // 7 is no finish_reason
+  });
+
+  it('#11 – pings once right after message_start, as Anthropic streams do', () => {
+    const fs = allFrames(anthropicStream(ctx).chunk(vllmChunks({ prompt: 3, deltas: [], finish: 'stop' })[0]));
+    expect(types(fs)).toEqual(['message_start', 'ping']);
+    expect(data(fs[1])).toEqual({ type: 'ping' });
+  });
+});
+
+describe('Anthropic stream keep-alive', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** Stands in for the client's response: records what is written, as a socket that keeps up. */
+  function sink() {
+    const writes: string[] = [];
+    return { writes, writableLength: 0, writableEnded: false, destroyed: false, write: (s: string) => (writes.push(s), true) };
+  }
+
+  it('#11 – pings a stream the replica has left silent for 10 to 15 s, and not one that keeps talking', () => {
+    vi.useFakeTimers();
+    const quiet = sink();
+    const busy = sink();
+    const chunks = vllmChunks({ prompt: 3, deltas: Array.from({ length: 40 }, () => ({ content: 'x' })), finish: 'stop' });
+    const q = anthropicStream(ctx, quiet);
+    const b = anthropicStream(ctx, busy);
+    q.chunk(chunks[0]);
+    b.chunk(chunks[0]);
+    vi.advanceTimersByTime(9_999);
+    expect(quiet.writes).toEqual([]); // under 10 s of silence: nothing yet
+    for (let i = 1; i <= 30; i++) {
+      b.chunk(chunks[i]); // one chunk a second keeps it from ever being silent
+      vi.advanceTimersByTime(1_000);
+    }
+    expect(busy.writes).toEqual([]);
+    // 40 s of silence in all: one ping per 15 s tick window
+    expect(quiet.writes.length).toBeGreaterThanOrEqual(2);
+    expect(quiet.writes.length).toBeLessThanOrEqual(4);
+    for (const w of quiet.writes) expect(allFrames(w)).toEqual([{ event: 'ping', data: '{"type":"ping"}' }]);
+    q.finish();
+    b.finish();
+    expect(vi.getTimerCount()).toBe(0); // no stream left to watch, no timer
+  });
+
+  it('#11 – stops pinging once the stream has ended, and never pings a client that is gone or still draining', () => {
+    vi.useFakeTimers();
+    const done = sink();
+    const gone = sink();
+    const slow = sink();
+    const first = () => vllmChunks({ prompt: 3, deltas: [{ content: 'x' }], finish: 'stop' })[0];
+    const d = anthropicStream(ctx, done);
+    d.chunk(first());
+    d.finish();
+    anthropicStream(ctx, gone).chunk(first());
+    gone.destroyed = true;
+    const sl = anthropicStream(ctx, slow);
+    sl.chunk(first());
+    slow.writableLength = 65_536; // bytes queued: the connection is not idle
+    vi.advanceTimersByTime(60_000);
+    expect(done.writes).toEqual([]);
+    expect(gone.writes).toEqual([]);
+    expect(slow.writes).toEqual([]);
+    // the keep-alive is still watching the slow stream: once its queue empties, silence gets a ping
+    slow.writableLength = 0;
+    vi.advanceTimersByTime(15_000);
+    expect(slow.writes).toHaveLength(1);
+    sl.finish();
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

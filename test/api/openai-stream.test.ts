@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { openaiStream } from '../../src/api/index.js';
+import type { UpstreamChunk } from '../../src/api/index.js';
 import { frames, tool, transcode, vllmChunks } from './fixtures.js';
 
 const ctx = { requestId: 'req_o', model: 'llama-3.1-8b' };
 const json = (sse: string) => frames(sse).filter((f) => f.data !== '[DONE]').map((f) => JSON.parse(f.data));
 
 describe('OpenAI stream transcoding', () => {
-  it('rewrites the model, keeps one id, hides usage the client did not ask for, and ends with [DONE]', () => {
+  it('rewrites the model, gives its own id on every chunk, hides usage the client did not ask for, and ends with [DONE]', () => {
     const t = openaiStream(ctx, false);
     const sse = transcode(t, vllmChunks({ prompt: 30, deltas: [{ content: 'Hi' }, { content: '!' }], finish: 'stop' }));
     const fs = frames(sse);
@@ -14,9 +15,12 @@ describe('OpenAI stream transcoding', () => {
     expect(fs.at(-1)!.data).toBe('[DONE]');
     const chunks = json(sse);
     expect(chunks).toHaveLength(4); // role, 2 content, finish; the usage-only chunk is dropped
+    const id = chunks[0].id;
+    expect(id).toMatch(/^chatcmpl-[0-9A-Za-z]{24}$/);
+    expect(id).not.toBe('chatcmpl-9f1c2d3e4b5a'); // not the replica's
     for (const c of chunks) {
       expect(c.model).toBe('llama-3.1-8b');
-      expect(c.id).toBe('chatcmpl-9f1c2d3e4b5a');
+      expect(c.id).toBe(id);
       expect(c.object).toBe('chat.completion.chunk');
       expect('usage' in c).toBe(false);
     }
@@ -34,7 +38,7 @@ describe('OpenAI stream transcoding', () => {
 
   it('makes the usage chunk itself when the replica sent none', () => {
     const chunks = json(transcode(openaiStream(ctx, true), vllmChunks({ prompt: 11, deltas: [{ content: 'a' }], finish: 'length', noUsageChunk: true })));
-    expect(chunks.at(-1)).toMatchObject({ id: 'chatcmpl-9f1c2d3e4b5a', choices: [], usage: { prompt_tokens: 11, completion_tokens: 2, total_tokens: 13 } });
+    expect(chunks.at(-1)).toMatchObject({ id: chunks[0].id, choices: [], usage: { prompt_tokens: 11, completion_tokens: 2, total_tokens: 13 } });
   });
 
   it('adds the role to the first delta when the replica left it out, and type to a tool call first fragment', () => {
@@ -46,6 +50,7 @@ describe('OpenAI stream transcoding', () => {
     expect(b.id).toBe(a.id);
     expect(b.choices[0].delta.role).toBeUndefined();
     expect(b.choices[0].delta.tool_calls[0].type).toBe('function');
+    expect(b.choices[0].delta.tool_calls[0].id).toBe('call_1'); // already OpenAI-shaped: kept
   });
 
   it('passes tool call fragments through with their indices', () => {
@@ -58,6 +63,40 @@ describe('OpenAI stream transcoding', () => {
     expect(frags.map((f: { index: number }) => f.index)).toEqual([0, 1, 0]);
   });
 
+  it('#11 – writes only OpenAI\'s chunk fields: vLLM\'s stop_reason, token ids, kv_transfer_params and null fingerprint stay behind', () => {
+    const t = openaiStream(ctx, true);
+    const extra = { service_tier: null, system_fingerprint: null, prompt_token_ids: [1, 2, 3], kv_transfer_params: null };
+    const up = vllmChunks({ prompt: 5, deltas: [{ content: 'Hi' }], finish: 'stop', stopReason: 128009 }).map((c) => ({ ...extra, ...c }));
+    (up[1].choices![0] as Record<string, unknown>).token_ids = [9906];
+    const chunks = json(transcode(t, up));
+    for (const c of chunks) {
+      expect(Object.keys(c).sort()).toEqual(['choices', 'created', 'id', 'model', 'object', 'usage']);
+      for (const ch of c.choices) expect(Object.keys(ch).sort()).toEqual(['delta', 'finish_reason', 'index', 'logprobs']);
+    }
+    expect(chunks.map((c) => c.choices[0]?.delta)).toEqual([{ role: 'assistant', content: '' }, { content: 'Hi' }, { content: '' }, undefined]);
+  });
+
+  it('#11 – gives a foreign tool call id one call_ id for the whole call, even when the replica repeats it', () => {
+    const t = openaiStream(ctx, false);
+    const chunks = json(transcode(t, vllmChunks({
+      prompt: 10,
+      deltas: [tool(0, 'chatcmpl-tool-abc', 'f', '{"x":'), tool(0, 'chatcmpl-tool-abc', undefined, '1}'), tool(1, 'chatcmpl-tool-def', 'g', '{}')],
+      finish: 'tool_calls',
+    })));
+    const frags = chunks.flatMap((c) => c.choices[0]?.delta?.tool_calls ?? []);
+    const [a, again, b] = frags.map((f: { id: string }) => f.id);
+    expect(a).toMatch(/^call_[0-9A-Za-z]{24}$/);
+    expect(again).toBe(a);
+    expect(b).toMatch(/^call_/);
+    expect(b).not.toBe(a);
+    expect(frags[0]).toEqual({ index: 0, id: a, type: 'function', function: { name: 'f', arguments: '{"x":' } });
+  });
+
+  it('passes a replica\'s real system_fingerprint on every chunk', () => {
+    const up = vllmChunks({ prompt: 2, deltas: [{ content: 'a' }], finish: 'stop' }).map((c) => ({ ...c, system_fingerprint: 'fp_1' }));
+    expect(json(transcode(openaiStream(ctx, false), up)).every((c) => c.system_fingerprint === 'fp_1')).toBe(true);
+  });
+
   it('ends a failed stream with an error payload the O-SDK throws on, and no [DONE]', () => {
     const t = openaiStream(ctx, false);
     const c = vllmChunks({ prompt: 1, deltas: [{ content: 'a' }], finish: 'stop' });
@@ -66,6 +105,22 @@ describe('OpenAI stream transcoding', () => {
     const last = frames(sse).at(-1)!;
     expect(JSON.parse(last.data)).toEqual({ error: { message: 'The replica took too long.', type: 'server_error', param: null, code: 'timeout' } });
     expect(sse).not.toContain('[DONE]');
+    expect(t.finished).toBe(false);
+  });
+
+  it('skips what a broken replica sends in place of a choice, delta or tool call, and stays valid JSON', () => {
+    const t = openaiStream(ctx, false);
+    const junk = [
+      { id: 'x', choices: [null, { index: 0, delta: 'text?', finish_reason: null }] },
+      { id: 'x', choices: [{ index: 0, delta: { tool_calls: [null, 7, tool(0, 'call_ok', 'f', '{}').tool_calls![0]] }, finish_reason: 5 }] },
+      { id: 'x', choices: 'none' },
+    ] as unknown as UpstreamChunk[];
+    let sse = '';
+    expect(() => { for (const c of junk) sse += t.chunk(c); }).not.toThrow();
+    const chunks = json(sse);
+    expect(chunks[0].choices).toEqual([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
+    expect(chunks[1].choices[0].delta.tool_calls).toEqual([{ index: 0, id: 'call_ok', type: 'function', function: { name: 'f', arguments: '{}' } }]);
+    expect(chunks[1].choices[0].finish_reason).toBeNull(); // a number is no finish_reason
     expect(t.finished).toBe(false);
   });
 });

@@ -22,13 +22,15 @@ describe('Anthropic non-stream rendering', () => {
     const m = JSON.parse(r.body);
     expect(m).toMatchObject({ type: 'message', role: 'assistant', model: 'llama-3.1-8b', stop_reason: 'end_turn', stop_sequence: null });
     expect(m.id).toMatch(/^msg_[0-9A-Za-z]{24}$/);
-    expect(m.content).toEqual([{ type: 'text', text: 'Hi there.', citations: null }]);
+    // #11: no `citations: null` — the AI SDK accepts an array or no field, and rejects null
+    expect(m.content).toEqual([{ type: 'text', text: 'Hi there.' }]);
+    expect(r.body).not.toContain('citations');
     // input_tokens excludes cache reads; the three add up to the prompt (API-NOTES C.3)
     expect(m.usage).toMatchObject({ input_tokens: 20, cache_read_input_tokens: 100, cache_creation_input_tokens: 0, output_tokens: 30 });
     expect(r.usage).toEqual({ inputTokens: 120, cachedInputTokens: 100, outputTokens: 30 });
   });
 
-  it('renders tool calls as tool_use blocks with parsed input, and bad JSON arguments as {}', () => {
+  it('renders tool calls as tool_use blocks with toolu_ ids and parsed input, and bad JSON arguments as {}', () => {
     const r = renderAnthropicMessage(ctx, completion({
       role: 'assistant',
       content: 'Let me check.',
@@ -39,11 +41,23 @@ describe('Anthropic non-stream rendering', () => {
     }, 'tool_calls'));
     const m = JSON.parse(r.body);
     expect(m.stop_reason).toBe('tool_use');
-    expect(m.content).toEqual([
-      { type: 'text', text: 'Let me check.', citations: null },
-      { type: 'tool_use', id: 'chatcmpl-tool-1', name: 'get_weather', input: { city: 'Paris', days: 2 } },
-      { type: 'tool_use', id: 'chatcmpl-tool-2', name: 'get_time', input: {} },
+    expect(m.content).toMatchObject([
+      { type: 'text', text: 'Let me check.' },
+      { type: 'tool_use', name: 'get_weather', input: { city: 'Paris', days: 2 } },
+      { type: 'tool_use', name: 'get_time', input: {} },
     ]);
+    // #11: vLLM's chatcmpl-tool-… ids are replaced by Anthropic's own, one per call
+    const ids = m.content.slice(1).map((b: { id: string }) => b.id);
+    for (const id of ids) expect(id).toMatch(/^toolu_[0-9A-Za-z]{24}$/);
+    expect(new Set(ids).size).toBe(2);
+  });
+
+  it('keeps a tool_use id that is already Anthropic\'s', () => {
+    const m = JSON.parse(renderAnthropicMessage(ctx, completion({
+      role: 'assistant', content: null,
+      tool_calls: [{ id: 'toolu_01ABCdef', type: 'function', function: { name: 'f', arguments: '{}' } }],
+    }, 'tool_calls')).body);
+    expect(m.content).toEqual([{ type: 'tool_use', id: 'toolu_01ABCdef', name: 'f', input: {} }]);
   });
 
   // [upstream finish_reason, vLLM stop_reason, has tool calls, expected stop_reason, expected stop_sequence]
@@ -74,10 +88,12 @@ describe('Anthropic non-stream rendering', () => {
 });
 
 describe('OpenAI non-stream rendering', () => {
-  it('keeps the upstream chatcmpl id, swaps in the public model and carries usage', () => {
+  it('gives its own chatcmpl- id, swaps in the public model and carries usage', () => {
     const r = renderOpenAIChat(ctx, completion({ role: 'assistant', content: 'Hi.' }, 'stop'));
     const c = JSON.parse(r.body);
-    expect(c).toMatchObject({ id: 'chatcmpl-abc123', object: 'chat.completion', created: 1_760_000_000, model: 'llama-3.1-8b' });
+    expect(c).toMatchObject({ object: 'chat.completion', created: 1_760_000_000, model: 'llama-3.1-8b' });
+    expect(c.id).toMatch(/^chatcmpl-[0-9A-Za-z]{24}$/); // not the replica's
+    expect(c.id).not.toBe('chatcmpl-abc123');
     expect(c.choices).toEqual([{ index: 0, message: { role: 'assistant', content: 'Hi.', refusal: null }, logprobs: null, finish_reason: 'stop' }]);
     expect(c.usage).toEqual({ prompt_tokens: 120, completion_tokens: 30, total_tokens: 150, prompt_tokens_details: { cached_tokens: 100 } });
     expect(r.usage).toEqual({ inputTokens: 120, cachedInputTokens: 100, outputTokens: 30 });
@@ -89,6 +105,56 @@ describe('OpenAI non-stream rendering', () => {
     const c = JSON.parse(renderOpenAIChat(ctx, up).body);
     expect(c.id).toMatch(/^chatcmpl-[0-9A-Za-z]{24}$/);
     expect(c.choices[0].message.tool_calls).toBeUndefined();
+  });
+});
+
+describe('OpenAI non-stream rendering: nothing of the replica leaks (#11)', () => {
+  // what vLLM 0.1x really returns beside the OpenAI fields
+  const vllm = {
+    id: 'chatcmpl-3b1f0c6f2f7a4e5d9b8a7c6d5e4f3a2b', object: 'chat.completion', created: 1_760_000_000, model: 'meta-llama/Llama-3.1-8B-Instruct',
+    choices: [{
+      index: 0, logprobs: null, finish_reason: 'tool_calls', stop_reason: 128008, token_ids: null,
+      message: {
+        role: 'assistant', content: null, refusal: null, annotations: null, audio: null, function_call: null, reasoning_content: null,
+        tool_calls: [{ id: 'chatcmpl-tool-9e8d7c6b5a', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }],
+      },
+    }],
+    service_tier: null, system_fingerprint: null, prompt_logprobs: null, prompt_token_ids: null, kv_transfer_params: null,
+    usage: { prompt_tokens: 40, total_tokens: 52, completion_tokens: 12, prompt_tokens_details: null },
+  } as unknown as UpstreamCompletion;
+
+  it('#11 – writes only OpenAI\'s fields: no stop_reason, prompt_logprobs, kv_transfer_params, null service_tier or fingerprint', () => {
+    const c = JSON.parse(renderOpenAIChat(ctx, vllm).body);
+    expect(Object.keys(c).sort()).toEqual(['choices', 'created', 'id', 'model', 'object', 'usage']);
+    expect(Object.keys(c.choices[0]).sort()).toEqual(['finish_reason', 'index', 'logprobs', 'message']);
+    expect(c.choices[0].message).toEqual({
+      role: 'assistant', content: null, refusal: null,
+      tool_calls: [{ id: expect.stringMatching(/^call_[0-9A-Za-z]{24}$/), type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }],
+    });
+    expect(c.usage).toEqual({ prompt_tokens: 40, completion_tokens: 12, total_tokens: 52, prompt_tokens_details: { cached_tokens: 0 } });
+  });
+
+  it('keeps a replica\'s real fingerprint and an OpenAI-style call_ id', () => {
+    const up = structuredClone(vllm) as unknown as Record<string, unknown> & UpstreamCompletion;
+    up.system_fingerprint = 'fp_44709d6fcb';
+    up.choices[0].message.tool_calls![0].id = 'call_abc';
+    const c = JSON.parse(renderOpenAIChat(ctx, up).body);
+    expect(c.system_fingerprint).toBe('fp_44709d6fcb');
+    expect(c.choices[0].message.tool_calls[0].id).toBe('call_abc');
+  });
+});
+
+describe('a broken replica\'s whole answer', () => {
+  const junk = { choices: [null, { index: 0, message: { role: 'assistant', content: 'ok', tool_calls: [null, 'x', { id: 5, function: { name: 7, arguments: {} } }] }, finish_reason: 9 }] } as unknown as UpstreamCompletion;
+
+  it('is rendered from what is well formed, not read as if it all were', () => {
+    const o = JSON.parse(renderOpenAIChat(ctx, junk).body);
+    expect(o.choices).toEqual([{
+      index: 0, logprobs: null, finish_reason: 'stop',
+      message: { role: 'assistant', content: 'ok', refusal: null, tool_calls: [{ id: expect.stringMatching(/^call_/), type: 'function', function: { name: '', arguments: '{}' } }] },
+    }]);
+    const a = JSON.parse(renderAnthropicMessage(ctx, { choices: [null] } as unknown as UpstreamCompletion).body);
+    expect(a).toMatchObject({ content: [], stop_reason: 'end_turn' });
   });
 });
 
@@ -105,6 +171,7 @@ describe('error rendering', () => {
     [{ kind: 'rate_limited', message: 'm', retryAfterS: 3 }, 429, 'rate_limit_error', 429, 'rate_limit_error', 'rate_limit_exceeded'],
     [{ kind: 'overloaded', message: 'm' }, 529, 'overloaded_error', 503, 'server_error', 'overloaded'],
     [{ kind: 'timeout', message: 'm' }, 504, 'timeout_error', 504, 'server_error', 'timeout'],
+    [{ kind: 'request_timeout', message: 'm' }, 408, 'timeout_error', 408, 'invalid_request_error', 'request_timeout'],
     [{ kind: 'upstream', message: 'm' }, 502, 'api_error', 502, 'server_error', null],
     [{ kind: 'internal', message: 'm' }, 500, 'api_error', 500, 'server_error', null],
   ];

@@ -86,14 +86,14 @@ describe('the Anthropic SDK reading our output', () => {
     expect(m.stop_reason).toBe('tool_use');
     expect(m.content).toEqual([
       { type: 'text', text: 'Checking both cities.' },
-      { type: 'tool_use', id: 'call_paris', name: 'get_weather', input: { city: 'Paris', unit: 'C' } },
-      { type: 'tool_use', id: 'call_rome', name: 'get_weather', input: { city: 'Rome' } },
+      { type: 'tool_use', id: expect.stringMatching(/^toolu_/), name: 'get_weather', input: { city: 'Paris', unit: 'C' } },
+      { type: 'tool_use', id: expect.stringMatching(/^toolu_/), name: 'get_weather', input: { city: 'Rome' } },
     ]);
   });
 
   it('reassembles text and a tool call that arrived in one chunk', async () => {
     const m = await client().messages.stream({ ...ask, tools: [weather] }, scenario('mixed')).finalMessage();
-    expect(m.content).toEqual([{ type: 'text', text: 'On it.' }, { type: 'tool_use', id: 'call_mix', name: 'lookup', input: { q: 'kv cache' } }]);
+    expect(m.content).toEqual([{ type: 'text', text: 'On it.' }, { type: 'tool_use', id: expect.stringMatching(/^toolu_/), name: 'lookup', input: { q: 'kv cache' } }]);
   });
 
   it('sees the matched stop sequence and a max_tokens stop', async () => {
@@ -112,7 +112,7 @@ describe('the Anthropic SDK reading our output', () => {
 
   it('reads a non-stream message with tool_use inputs as objects', async () => {
     const m = await client().messages.create({ ...ask, tools: [weather] }, scenario('tools'));
-    expect(m.content[1]).toEqual({ type: 'tool_use', id: 'call_paris', name: 'get_weather', input: { city: 'Paris', unit: 'C' } });
+    expect(m.content[1]).toEqual({ type: 'tool_use', id: expect.stringMatching(/^toolu_/), name: 'get_weather', input: { city: 'Paris', unit: 'C' } });
     expect(m.usage.input_tokens).toBe(230);
   });
 

@@ -34,7 +34,7 @@ describe('loading the configuration', () => {
 
   it.each([
     { why: 'a port out of range', text: 'server: { port: 70000 }', msg: 'server.port' },
-    { why: 'a demo pool for an unknown model', text: 'demo: [{ model: ghost, region: us-east }]', msg: 'unknown model "ghost"' },
+    { why: 'a demo pool for an unknown model', text: 'demo: [{ model: ghost, region: us-east }]', msg: 'demo.0.model: a demo pool for unknown model `ghost`' },
     { why: 'a replica URL that is not a URL', text: 'replicas: [{ model: m, url: "not a url" }]', msg: 'replicas.0.url' },
     { why: 'a timeout that is not a number', text: 'upstream: { idleTimeoutMs: soon }', msg: 'upstream.idleTimeoutMs' },
     { why: 'an unknown routing profile', text: 'routing: { profile: fastest }', msg: 'unknown routing profile "fastest"; known: round-robin' },

@@ -154,8 +154,9 @@ describe('Anthropic errors through switchyard up', () => {
     const err2 = await client.messages.create({ model: MODEL, max_tokens: 5, temperature: 7, messages: [{ role: 'user', content: 'x' }] } as never).catch((e) => e);
     expect(err2.status).toBe(400);
     expect(err2.error.error.message).toContain('temperature');
-    const err3 = await client.messages.create({ model: MODEL, max_tokens: 20_000, messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
-    expect(err3.status).toBe(400);
+    // #11: above the model's 8,192 is capped by default (maxTokensPolicy: cap), and said in a header
+    const { response } = await client.messages.create({ model: MODEL, max_tokens: 20_000, messages: [{ role: 'user', content: 'x' }] }).withResponse();
+    expect(response.headers.get('x-switchyard-max-tokens')).toBe('8192; requested=20000');
   });
 
   const raw = (path: string, init: RequestInit) => fetch(`${sy.url}${path}`, {

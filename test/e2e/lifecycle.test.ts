@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../../src/control/index.js';
 import { openStore } from '../../src/tenancy/index.js';
 import { ADMIN_TOKEN, BIN, DEMO_KEY, admin, eventually, startSwitchyard, type Running } from './harness.js';
+import { head, rawClient } from '../gateway/raw-client.js';
 
 const MODEL = 'llama-3.1-8b';
 
@@ -173,6 +174,85 @@ describe('a clean shutdown', () => {
   }, 90_000);
 });
 
+describe('draining', () => {
+  it('#11 – answers /healthz 503 draining, and new requests overloaded with connection: close, while in-flight work finishes', async () => {
+    const sy = await startSwitchyard();
+    const res = await fetch(`${sy.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${DEMO_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, max_tokens: 400, ignore_eos: true, stream: true, messages: [{ role: 'user', content: 'long' }] }),
+    });
+    const reader = res.body!.getReader();
+    await reader.read();
+    const exited = sy.stop('SIGTERM');
+    // the listener is still open: a load balancer hears "draining", not a refused connection
+    const health = await eventually(async () => {
+      const h = await fetch(`${sy.url}/healthz`);
+      return h.status === 503 ? h : null;
+    });
+    expect(await health.json()).toEqual({ status: 'draining' });
+    const raw = await rawClient(sy.url);
+    await raw.write(head('POST', '/v1/messages', { 'x-api-key': DEMO_KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json', 'content-length': 2 }) + '{}');
+    await raw.waitFor(/^HTTP\/1\.1 529 [\s\S]*"overloaded_error"/);
+    expect(raw.received()).toMatch(/\r\nconnection: close\r\n/i);
+    await raw.closed;
+    const o = await fetch(`${sy.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${DEMO_KEY}`, 'content-type': 'application/json' }, body: '{}' });
+    expect(o.status).toBe(503);
+    expect((await o.json()).error.code).toBe('overloaded');
+    let text = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += Buffer.from(value).toString();
+    }
+    expect(text).toContain('"finish_reason":"length"');
+    expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    expect(await exited).toBe(0);
+    // and once drained, it is gone
+    await expect(fetch(`${sy.url}/healthz`)).rejects.toThrow();
+  }, 90_000);
+});
+
+describe('/metrics behind a token', () => {
+  it('#11 – with SWITCHYARD_METRICS_TOKEN set, wants that bearer token (401 otherwise); /healthz stays open', async () => {
+    const sy = await startSwitchyard({ env: { SWITCHYARD_METRICS_TOKEN: 'scrape-me' } });
+    try {
+      const none = await fetch(`${sy.url}/metrics`);
+      expect(none.status).toBe(401);
+      expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect((await fetch(`${sy.url}/metrics`, { headers: { authorization: 'Bearer scrape-mf' } })).status).toBe(401);
+      const ok = await fetch(`${sy.url}/metrics`, { headers: { authorization: 'Bearer scrape-me' } });
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toMatch(/^# TYPE switchyard_internal_errors_total counter$/m);
+      expect((await fetch(`${sy.url}/healthz`)).status).toBe(200);
+    } finally {
+      expect(await sy.stop()).toBe(0);
+    }
+  }, 90_000);
+});
+
+describe('what escapes every handler', () => {
+  it('#11 – is logged with its stack and counted, and the process lives on', async () => {
+    const script = `
+      const { guardProcess, createLogger } = await import(${JSON.stringify(new URL('../../dist/observe/index.js', import.meta.url).href)});
+      let n = 0;
+      guardProcess(createLogger('error'), () => n++);
+      setTimeout(() => { throw new Error('thrown in a timer'); }, 0);
+      Promise.reject(new Error('nobody awaited this'));
+      setTimeout(() => console.log(JSON.stringify({ alive: true, counted: n })), 50);
+    `;
+    const run = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    run.stdout!.on('data', (d) => (out += d));
+    run.stderr!.on('data', (d) => (out += d));
+    expect(await new Promise((r) => run.once('exit', r))).toBe(0);
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.at(-1)).toEqual({ alive: true, counted: 2 });
+    const stacks = lines.filter((l) => l.err).map((l) => l.err.stack.split('\n')[0]).sort();
+    expect(stacks).toEqual(['Error: nobody awaited this', 'Error: thrown in a timer']);
+  });
+});
+
 describe('fronting your own replicas with --replica', () => {
   let engine: ChildProcess;
   let hang: Server;
@@ -307,7 +387,8 @@ describe('starting and dying', () => {
       const run = spawn(process.execPath, [BIN, 'up', '--port', String(port), '--data-dir', `/tmp/sy-taken-${process.pid}`], { stdio: ['ignore', 'pipe', 'pipe'] });
       let err = '';
       run.stderr!.on('data', (d) => (err += d));
-      expect(await new Promise((r) => run.once('exit', r))).toBe(1);
+      // exit 2: a usage mistake (the address given), fixed with --port
+      expect(await new Promise((r) => run.once('exit', r))).toBe(2);
       expect(err).toContain(`127.0.0.1:${port} is already in use`);
       expect(err).toContain('--port');
     } finally {

@@ -56,3 +56,37 @@ describe('the fleet registry', () => {
     expect(fleet.all).toHaveLength(3);
   });
 });
+
+describe('#11 – a replica that recovered from a hang', () => {
+  it('is not ejected by the late failures of requests stuck during the hang, only by failures of requests sent since', async () => {
+    const { FleetWatch } = await import('../../src/fleet/index.js');
+    const { outlierSchema } = await import('../../src/config/index.js');
+    const fleet = new FleetRegistry();
+    const r = fleet.add({ id: 'hung', model: 'm', servedModel: 'm', region: 'x', url });
+    fleet.add({ id: 'peer', model: 'm', servedModel: 'm', region: 'x', url: 'http://127.0.0.1:1' });
+    const events: string[] = [];
+    const watch = new FleetWatch(fleet, {
+      healthIntervalMs: 20, healthTimeoutMs: 500, scrapeIntervalMs: 0,
+      outlier: outlierSchema.parse({}), onEvent: (e) => events.push(`${e.kind}:${e.replica.id}`),
+    });
+    status = 503; // hung: its health check fails while requests sit on it
+    const sentDuringHang = Date.now();
+    await watch.start();
+    try {
+      expect(r.healthy).toBe(false);
+      status = 200;
+      const t0 = Date.now();
+      while (!r.healthy && Date.now() - t0 < 3_000) await new Promise((res) => setTimeout(res, 10));
+      expect(r.healthy).toBe(true);
+      // the stuck requests time out now, long after the replica came back
+      for (let i = 0; i < 10; i++) watch.failure(r, sentDuringHang);
+      expect(r.routable).toBe(true);
+      expect(events.filter((e) => e.startsWith('ejected'))).toEqual([]);
+      // new requests that fail still count
+      for (let i = 0; i < 5; i++) watch.failure(r, Date.now());
+      expect(events).toContain('ejected:hung');
+    } finally {
+      watch.stop();
+    }
+  });
+});

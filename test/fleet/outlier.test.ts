@@ -339,3 +339,49 @@ describe('construction', () => {
     expect(() => new OutlierDetector(P, -1)).toThrow(RangeError);
   });
 });
+
+describe('#11 – requests stuck through a hang the replica has recovered from', () => {
+  /** n failures on host at nowMs of requests sent at sentAtMs; the last event (if any) */
+  const failSent = (d: OutlierDetector, host: number, n: number, nowMs: number, sentAtMs: number) => {
+    let e: OutlierEvent | null = null;
+    for (let i = 0; i < n; i++) e = d.failure(host, nowMs, sentAtMs) ?? e;
+    return e;
+  };
+
+  it('do not eject a replica that passed its health check again after they were sent', () => {
+    const d = new OutlierDetector(policy(), 4);
+    // requests sent at t=1 s into a hang; the replica answers its health check again at t=20 s
+    d.recovered(0, 20_000);
+    // at t=25 s they time out, all of them
+    expect(failSent(d, 0, 20, 25_000, 1_000)).toBeNull();
+    expect(d.isEjected(0, 25_000)).toBe(false);
+    expect(d.stats(0).consecutiveFailures).toBe(0);
+  });
+
+  it('do not count toward its failure rate either', () => {
+    const d = new OutlierDetector(policy({ consecutiveFailures: 1_000 }), 4);
+    d.sweep(0);
+    d.recovered(0, 5_000);
+    failSent(d, 0, 30, 6_000, 1_000);
+    expect(d.sweep(10_000)).toEqual([]);
+  });
+
+  it('do not eject it again once its ejection has run out or it was readmitted', () => {
+    const d = new OutlierDetector(policy(), 4);
+    const forMs = ejectFor(d, 1, 1_000); // ejected at t=1 s with requests still stuck on it
+    // its ejection runs out: requests sent before that fail late
+    expect(failSent(d, 1, 10, 1_000 + forMs + 5_000, 900)).toBeNull();
+    const d2 = new OutlierDetector(policy(), 4);
+    ejectFor(d2, 2, 1_000);
+    d2.readmit(2, 3_000);
+    expect(failSent(d2, 2, 10, 8_000, 2_000)).toBeNull();
+    expect(d2.isEjected(2, 8_000)).toBe(false);
+  });
+
+  it('still eject a recovered replica for failures of requests sent after it recovered', () => {
+    const d = new OutlierDetector(policy(), 4);
+    d.recovered(0, 20_000);
+    const e = failSent(d, 0, P.consecutiveFailures, 25_000, 21_000);
+    expect(e).toMatchObject({ kind: 'ejected', host: 0, reason: 'consecutive_failures' });
+  });
+});

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { grantOf, openStore, type KeyGrant, type Store } from '../../src/ledger/index.js';
-import { createAuthenticator, type Authenticator } from '../../src/tenancy/index.js';
+import { AUTH_UNAVAILABLE, createAuthenticator, type Authenticator } from '../../src/tenancy/index.js';
 
 /** The real store, with its look-ups counted and, when asked, held until released or failed. */
 function watched(store: Store) {
@@ -110,7 +110,7 @@ describe('the authenticator', () => {
     auth = createAuthenticator(store, { now, maxNegative: 100 });
     await auth.ready;
     for (let i = 0; i < 1_000; i++) await auth.authenticate('sk-sy-' + randomBytes(30).toString('base64url'));
-    expect(auth.stats()).toEqual({ keys: 0, negative: 100, pending: 0 });
+    expect(auth.stats()).toEqual({ keys: 0, negative: 100, pending: 0, unavailable: 0 });
   });
 
   it('refuses unknown keys at once when too many look-ups are already waiting', async () => {
@@ -243,13 +243,13 @@ describe('the authenticator', () => {
     expect(auth.authenticate(k.secret)).toMatchObject({ priority: 'batch', spendLimitUsd: 10 });
   });
 
-  it('fails closed without caching when the store cannot answer', async () => {
+  it('#11 – answers "cannot check now" (not "unknown key") without caching when the store cannot answer', async () => {
     const errors: Error[] = [];
     auth = createAuthenticator(store, { now, onError: (e) => errors.push(e) });
     await auth.ready;
     const k = await newKey();
     w.failLookups = true;
-    await expect(auth.authenticate(k.secret)).resolves.toBeNull();
+    await expect(auth.authenticate(k.secret)).resolves.toBe(AUTH_UNAVAILABLE);
     expect(errors).toHaveLength(1);
     w.failLookups = false;
     await expect(auth.authenticate(k.secret)).resolves.toMatchObject({ keyId: k.keyId });

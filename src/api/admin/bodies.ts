@@ -49,7 +49,7 @@ export const workspacePatchBody = z.strictObject({
 
 export const newKeyBody = z.strictObject({
   name: name('key').optional(),
-  workspace_id: z.string({ error: 'workspace_id must be a string' }).min(1, 'workspace_id must not be empty').optional(),
+  workspace_id: z.string({ error: 'workspace_id must be a string' }).min(1, 'workspace_id must not be empty').max(200, 'workspace_id must be at most 200 characters').optional(),
   priority: priority.optional(),
 });
 
@@ -57,6 +57,9 @@ export const keyPatchBody = z.strictObject({
   name: name('key').optional(),
   priority: priority.optional(),
 });
+
+/** A route that acts on its path alone (revoke): an empty body or `{}`, nothing else. */
+export const noBody = z.strictObject({});
 
 /** A PATCH that names no field is almost always a mistake (a misspelt field is refused already). */
 export function nothingToChange(fields: readonly string[]): string {

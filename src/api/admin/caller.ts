@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { bearer, extractKey, type AuthContext, type Authenticator, type HeaderBag } from '../../tenancy/index.js';
-import { badRequest, unauthorized, type AdminResponse } from './reply.js';
+import { AUTH_UNAVAILABLE, bearer, extractKey, type AuthContext, type AuthOutcome, type Authenticator, type HeaderBag } from '../../tenancy/index.js';
+import { badRequest, error, unauthorized, type AdminResponse } from './reply.js';
 
 // Who is asking. The admin token (Bearer or x-admin-token) may do everything; a tenant's own API
 // key may read its own tenant. The token is compared as sha256 digests with timingSafeEqual, so
@@ -16,6 +16,8 @@ const NO_CREDENTIALS = unauthorized(
 const BAD_ADMIN_TOKEN = unauthorized('invalid admin token');
 const NO_ADMIN_TOKEN = unauthorized('this server has no admin token configured, so only tenant API keys are accepted (read-only); set one to administer tenants');
 const BAD_CREDENTIALS = unauthorized('invalid admin token or API key');
+// the key store did not answer in time: the key may be fine, so not a 401
+const CANNOT_CHECK = error(503, 'api_error', 'API keys cannot be checked right now (the key store is not answering); try again shortly', { 'retry-after': '5' });
 
 export interface CallerCheck {
   identify(headers: HeaderBag): AdminResponse | Caller | Promise<AdminResponse | Caller>;
@@ -46,8 +48,9 @@ export function callerCheck(authenticator: Authenticator, adminToken: string | n
   };
 }
 
-function tenantCaller(auth: AuthContext | null): AdminResponse | Caller {
-  return auth === null ? BAD_CREDENTIALS : { admin: false, auth };
+function tenantCaller(auth: AuthOutcome): AdminResponse | Caller {
+  if (auth === AUTH_UNAVAILABLE) return CANNOT_CHECK;
+  return auth === null ? BAD_CREDENTIALS : { admin: false, auth: auth as AuthContext };
 }
 
 export const ACTOR_HEADER = 'x-switchyard-actor';

@@ -1,6 +1,6 @@
 import { grantOf, type ApiKey, type AuditActor, type Store, type StoreError, type Tenant } from '../../ledger/index.js';
 import type { Authenticator } from '../../tenancy/index.js';
-import { keyPatchBody, newKeyBody, newTenantBody, newWorkspaceBody, nothingToChange, parseBody, tenantPatchBody, workspacePatchBody } from './bodies.js';
+import { keyPatchBody, newKeyBody, newTenantBody, newWorkspaceBody, noBody, nothingToChange, parseBody, tenantPatchBody, workspacePatchBody } from './bodies.js';
 import { badRequest, conflict, notFound, ok, type AdminResponse } from './reply.js';
 import { keyView, tenantView, workspaceView } from './views.js';
 
@@ -19,7 +19,7 @@ export interface Changes {
   patchWorkspace(id: string, body: Buffer, audit: AuditActor): Promise<AdminResponse>;
   createKey(t: Tenant, body: Buffer, audit: AuditActor): Promise<AdminResponse>;
   patchKey(id: string, body: Buffer, audit: AuditActor): Promise<AdminResponse>;
-  revoke(k: ApiKey, audit: AuditActor): Promise<AdminResponse>;
+  revoke(k: ApiKey, body: Buffer, audit: AuditActor): Promise<AdminResponse>;
 }
 
 export function storeError(e: StoreError): AdminResponse {
@@ -110,7 +110,9 @@ export function createChanges(store: Store, authenticator: Authenticator, tiers:
       return ok(200, keyView(r.value));
     },
 
-    async revoke(k, audit) {
+    async revoke(k, body, audit) {
+      const b = parseBody(noBody, body);
+      if (!b.ok) return badRequest(b.message);
       const r = await store.revokeKey(k.id, audit);
       authenticator.invalidate(k.id);
       return r ? ok(200, keyView(r)) : keyMissing(k.id);

@@ -25,7 +25,11 @@ export function methodNotAllowed(method: string, allow: readonly string[]): Admi
   return error(405, 'invalid_request_error', `${method} is not allowed here; use ${allow.join(' or ')}`, { allow: allow.join(', ') });
 }
 
-export const INTERNAL: AdminResponse = error(500, 'api_error', 'internal error; the server log has the details');
+/** A failure inside the server: no detail (it may be a store's), only the id the log has it under. */
+export function internal(requestId: string | null): AdminResponse {
+  const message = requestId === null ? 'internal error; the server log has the details' : `internal error; the server log has the details under request id ${requestId}`;
+  return { status: 500, body: JSON.stringify({ type: 'error', error: { type: 'api_error', message }, request_id: requestId }) };
+}
 
 export function ok(status: number, value: unknown, headers?: Record<string, string>): AdminResponse {
   const body = JSON.stringify(value);

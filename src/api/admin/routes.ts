@@ -100,11 +100,11 @@ export function createRoutes(store: Store, authenticator: Authenticator, tiers?:
         if (change && method === 'PATCH') return changes.patchKey(id, body, change);
         const k = await visibleKey(caller, id);
         if (!k) return keyMissing(id);
-        return change ? changes.revoke(k, change) : ok(200, keyView(k));
+        return change ? changes.revoke(k, body, change) : ok(200, keyView(k));
       }
       case 'revoke': {
         const k = await visibleKey(caller, id);
-        return k && change ? changes.revoke(k, change) : keyMissing(id);
+        return k && change ? changes.revoke(k, body, change) : keyMissing(id);
       }
       case 'usage': {
         const t = await visibleTenant(caller, id);

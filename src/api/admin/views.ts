@@ -53,7 +53,7 @@ export function usageView(r: UsageRecord) {
 }
 
 function totals(t: UsageTotals) {
-  return { requests: t.requests, input_tokens: t.inputTokens, cached_input_tokens: t.cachedInputTokens, output_tokens: t.outputTokens, cost_usd: t.costUsd };
+  return { requests: t.requests, input_tokens: t.inputTokens, cached_input_tokens: t.cachedInputTokens, output_tokens: t.outputTokens, cost_usd: Math.round(t.costUsd * 1e9) / 1e9 };
 }
 
 export function summaryView(tenantId: string, workspaceId: string | null, since: number | undefined, before: number | undefined, s: UsageSummary) {

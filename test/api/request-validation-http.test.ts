@@ -1,0 +1,72 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import { startPlatform, type Platform } from '../../src/gateway/index.js';
+import { createLogger } from '../../src/observe/index.js';
+import { demoStore } from '../gateway/support.js';
+
+// The probe's inputs that took main down (issue 11 §9), sent to the gateway on a real socket in
+// front of a replica that answers everything: each gets a 400 in its wire's envelope or a 200, and
+// the gateway still answers /healthz after all of them.
+const KEY = 'sk-sy-request-validation-http-key-00000000000';
+const completion = JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'fine' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } });
+
+let platform: Platform;
+let replica: Server;
+
+beforeAll(async () => {
+  replica = createServer((q, s) => {
+    if (q.method === 'GET') return void s.end();
+    q.resume().on('end', () => s.writeHead(200, { 'content-type': 'application/json' }).end(q.url?.includes('tokenize') ? '{"count":3}' : completion));
+  });
+  await new Promise<void>((r) => replica.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(replica.address() as AddressInfo).port}`;
+  const config = loadConfig(undefined, { port: 0 });
+  const model = config.models[0].id;
+  platform = await startPlatform({ config, replicas: [{ id: 'local/a/0', model, servedModel: 'm', region: config.regions[0]?.name ?? 'local', url }], storeUrl: await demoStore(KEY), adminToken: null, log: createLogger('silent') });
+});
+
+afterAll(async () => {
+  await platform?.close();
+  replica?.closeAllConnections();
+  replica?.close();
+});
+
+const deep = (n: number) => '{"a":'.repeat(n) + '{}' + '}'.repeat(n);
+
+async function post(path: string, body: string): Promise<{ status: number; json: any }> {
+  const res = await fetch(platform.url + path, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-api-key': KEY, authorization: `Bearer ${KEY}`, 'anthropic-version': '2023-06-01' } });
+  return { status: res.status, json: await res.json() };
+}
+
+describe('#11 – inputs that crashed the gateway get an answer', () => {
+  const model = () => platform.gateway.modelIds[0];
+  const chat = (extra: object) => JSON.stringify({ model: model(), max_tokens: 8, messages: [{ role: 'user', content: 'hi' }], ...extra });
+  const cases: Array<[string, string, () => string, number]> = [
+    ['OpenAI "tools": null', '/v1/chat/completions', () => chat({ tools: null }), 200],
+    ['OpenAI assistant tool_calls with no content key', '/v1/chat/completions', () => chat({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }, { role: 'tool', tool_call_id: 'c', content: 'r' }] }), 200],
+    ['OpenAI refusal part', '/v1/chat/completions', () => chat({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: [{ type: 'refusal', refusal: 'no' }] }, { role: 'user', content: 'ok' }] }), 200],
+    ['OpenAI input_audio part', '/v1/chat/completions', () => chat({ messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AA==', format: 'mp3' } }] }] }), 200],
+    ['OpenAI file part', '/v1/chat/completions', () => chat({ messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-1' } }] }] }), 200],
+    ['OpenAI part of an unknown type', '/v1/chat/completions', () => chat({ messages: [{ role: 'user', content: [{ type: 'hologram' }] }] }), 400],
+    ['OpenAI parameters nested 5,000 deep', '/v1/chat/completions', () => chat({ tools: [{ type: 'function', function: { name: 'f', parameters: '__d__' } }] }).replace('"__d__"', deep(5000)), 400],
+    ['Anthropic tool_use input nested 5,000 deep', '/v1/messages', () => chat({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: [{ type: 'tool_use', id: 't', name: 'f', input: '__d__' }] }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't' }] }] }).replace('"__d__"', deep(5000)), 400],
+    ['count_tokens input_schema nested 5,000 deep', '/v1/messages/count_tokens', () => JSON.stringify({ model: model(), messages: [{ role: 'user', content: 'q' }], tools: [{ name: 'f', input_schema: '__d__' }] }).replace('"__d__"', deep(5000)), 400],
+    ['Anthropic mid-conversation system message', '/v1/messages', () => chat({ messages: [{ role: 'user', content: 'q' }, { role: 'system', content: 's' }] }), 400],
+  ];
+
+  it.each(cases)('#11 – %s', async (_what, path, body, status) => {
+    const r = await post(path, body());
+    expect(r.status).toBe(status);
+    if (status === 400) {
+      // the client's own envelope
+      if (path === '/v1/chat/completions') expect(r.json.error.type).toBe('invalid_request_error');
+      else expect(r.json).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    }
+  });
+
+  it('still answers /healthz after all of them', async () => {
+    expect((await fetch(platform.url + '/healthz')).status).toBe(200);
+  });
+});
