@@ -23,7 +23,7 @@ export function oneOf(values: readonly unknown[]): string {
 export type Bad = { ok: false; error: GatewayError };
 
 export function bad(path: string, message: string): Bad {
-  return fail(`${path}: ${message}`, path);
+  return path === '' ? fail(message) : fail(`${path}: ${message}`, path);
 }
 
 /**

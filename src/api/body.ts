@@ -95,15 +95,29 @@ function tooDeep(root: Obj, max: number): boolean {
   return deep;
 }
 
-/** The path to the first value nested deeper than `max` (an explicit stack: no recursion). */
-function deepPath(root: unknown, max: number): Array<string | number> {
-  const stack: Array<{ v: unknown; path: Array<string | number> }> = [{ v: root, path: [] }];
-  while (stack.length > 0) {
-    const { v, path } = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
+/**
+ * The path to the first value nested deeper than `max`: a depth-first walk with an explicit stack
+ * of frames and one shared path, so it costs linear time however the body is shaped.
+ */
+function deepPath(root: Obj, max: number): Array<string | number> {
+  type Frame = { v: Obj | unknown[]; keys: string[] | null; i: number };
+  const frames: Frame[] = [{ v: root, keys: Object.keys(root), i: 0 }];
+  const path: Array<string | number> = [];
+  while (frames.length > 0) {
+    const f = frames[frames.length - 1];
+    const n = f.keys === null ? (f.v as unknown[]).length : f.keys.length;
+    if (f.i >= n) {
+      frames.pop();
+      path.pop();
+      continue;
+    }
+    const key: string | number = f.keys === null ? f.i : f.keys[f.i];
+    f.i++;
+    const child: unknown = f.keys === null ? (f.v as unknown[])[key as number] : (f.v as Obj)[key as string];
+    if (typeof child !== 'object' || child === null) continue;
+    path.push(key);
     if (path.length >= max) return path;
-    if (Array.isArray(v)) for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], path: [...path, i] });
-    else for (const k of Object.keys(v).reverse()) stack.push({ v: (v as Obj)[k], path: [...path, k] });
+    frames.push({ v: child as Obj, keys: Array.isArray(child) ? null : Object.keys(child), i: 0 });
   }
   return [];
 }

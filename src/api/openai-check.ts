@@ -85,6 +85,6 @@ export function openaiIssue(issue: Issue): Bad {
     case 'pattern':
       return fail(`Invalid '${p}': string does not match pattern. Expected a string that matches the pattern '${issue.pattern}'.`, p);
     default:
-      return fail(`Invalid '${p}': ${issue.message}.`, p);
+      return p === '' ? fail(`Invalid request: ${issue.message}.`) : fail(`Invalid '${p}': ${issue.message}.`, p);
   }
 }

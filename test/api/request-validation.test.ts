@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAnthropicMessages, parseCountTokens, parseOpenAIChat } from '../../src/api/index.js';
@@ -89,6 +90,16 @@ describe('#11 – requests that crashed the gateway are answered', () => {
       expect(parseAnthropicMessages(withDeep({ ...A, metadata: { user_id: 'u', x: deep } }, 62)).ok).toBe(false);
     });
 
+    it('names the path in linear time, even behind 10,000 values nested just short of the bound', () => {
+      const near = nestedText(60); // body, metadata, x, then 61 levels: 64
+      const text = `{"model":"m","max_tokens":8,"messages":[{"role":"user","content":"q"}],"metadata":{"x":[${Array(10_000).fill(near).join(',')},${nestedText(70)}]}}`;
+      const c0 = process.cpuUsage();
+      const r = parseAnthropicMessages(text);
+      const c = process.cpuUsage(c0);
+      expect(!r.ok && r.error.message).toMatch(/^metadata\.x\.10000\.a\.a.*nested more than 64 levels/);
+      expect((c.user + c.system) / 1000).toBeLessThan(1000);
+    });
+
     it('is not fooled by brackets and escaped quotes inside strings', () => {
       const text = '{'.repeat(200) + '\\"[[[' + '"'.repeat(3);
       expect(anthropic({ ...A, messages: [{ role: 'user', content: text }] }).ok).toBe(true);
@@ -114,7 +125,7 @@ describe('#11 – tool ids are matched in linear time', () => {
     return { result, cpuMs };
   }
 
-  it('#11 – 150,000 OpenAI tool_calls answered in reverse order parse in well under a second', () => {
+  it('#11 – 150,000 OpenAI tool_calls answered in reverse order parse in well under a second of CPU (bound: 2 s)', () => {
     const messages: unknown[] = [{ role: 'user', content: 'q' }, { role: 'assistant', content: null, tool_calls: Array.from({ length: N }, (_, i) => call(`call_${i}`)) }];
     for (let i = N - 1; i >= 0; i--) messages.push({ role: 'tool', tool_call_id: `call_${i}`, content: 'ok' });
     const body = Buffer.from(JSON.stringify({ ...O, tools: [fn], messages }));
@@ -123,7 +134,7 @@ describe('#11 – tool ids are matched in linear time', () => {
     expect(cpuMs).toBeLessThan(2000);
   });
 
-  it('#11 – 150,000 Anthropic tool_use blocks answered in reverse order parse in well under a second', () => {
+  it('#11 – 150,000 Anthropic tool_use blocks answered in reverse order parse in well under a second of CPU (bound: 2 s)', () => {
     const uses = Array.from({ length: N }, (_, i) => ({ type: 'tool_use', id: `toolu_${i}`, name: 'f', input: {} }));
     const results = Array.from({ length: N }, (_, i) => ({ type: 'tool_result', tool_use_id: `toolu_${N - 1 - i}`, content: 'ok' }));
     const body = Buffer.from(JSON.stringify({ ...A, tools: [{ name: 'f', input_schema: { type: 'object' } }], messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: uses }, { role: 'user', content: results }] }));
@@ -170,7 +181,8 @@ describe('fields real clients send are accepted', () => {
       tools: [{ name: 'f', input_schema: { type: 'object' }, cache_control: cache }],
       cache_control: { type: 'ephemeral' },
     }],
-    ['thinking enabled, disabled, adaptive', { max_tokens: 4096, thinking: { type: 'enabled', budget_tokens: 1024 } }],
+    ['thinking enabled with a budget below max_tokens', { max_tokens: 4096, thinking: { type: 'enabled', budget_tokens: 1024 } }],
+    ['thinking disabled', { thinking: { type: 'disabled' } }],
     ['thinking adaptive', { thinking: { type: 'adaptive' } }],
     ['service_tier, container, context_management, mcp_servers, inference_geo, output_config', {
       service_tier: 'standard_only', container: 'cntr_1', context_management: { edits: [{ type: 'clear_thinking_20251015', keep: 'all' }] },
@@ -224,5 +236,57 @@ describe('errors name the field in the API\'s words', () => {
     const r = openai(body);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error).toEqual({ kind: 'invalid_request', message: text, param });
+  });
+});
+
+describe('#11 – the parsers are total: any JSON in any field is a value, never a throw', () => {
+  // a valid body of each wire with one field (at a path below) replaced by an arbitrary JSON value
+  const anthropicBody = {
+    ...A,
+    system: [{ type: 'text', text: 's', cache_control: { type: 'ephemeral' } }],
+    tools: [{ name: 'f', input_schema: { type: 'object' } }],
+    tool_choice: { type: 'auto' },
+    messages: [
+      { role: 'user', content: [{ type: 'text', text: 'q' }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AA==' } }] },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 't', name: 'f', input: {} }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'text', text: 'r' }] }] },
+    ],
+  };
+  const openaiBody = {
+    ...O,
+    tools: [fn],
+    tool_choice: 'auto',
+    messages: [
+      { role: 'system', content: 's' },
+      { role: 'user', content: [{ type: 'text', text: 'q' }, { type: 'image_url', image_url: { url: 'u' } }] },
+      { role: 'assistant', content: null, tool_calls: [call('c')] },
+      { role: 'tool', tool_call_id: 'c', content: 'r' },
+    ],
+  };
+  const pathsOf = (v: unknown, at: Array<string | number> = []): Array<Array<string | number>> =>
+    typeof v !== 'object' || v === null ? [at] : [at, ...Object.entries(v).flatMap(([k, x]) => pathsOf(x, [...at, Array.isArray(v) ? Number(k) : k]))];
+  const put = (body: unknown, path: Array<string | number>, value: unknown): unknown => {
+    if (path.length === 0) return value;
+    const copy = structuredClone(body) as Record<string | number, unknown>;
+    let o = copy;
+    for (const k of path.slice(0, -1)) o = o[k] as Record<string | number, unknown>;
+    o[path[path.length - 1]] = value;
+    return copy;
+  };
+
+  it.each<[string, unknown, (text: string) => { ok: true } | { ok: false; error: { message: string } }]>([
+    ['Anthropic Messages', anthropicBody, parseAnthropicMessages],
+    ['count_tokens', { ...anthropicBody, max_tokens: undefined }, parseCountTokens],
+    ['Chat Completions', openaiBody, parseOpenAIChat],
+  ])('%s', (_wire, body, parse) => {
+    const paths = pathsOf(body).filter((p) => p.length > 0);
+    fc.assert(
+      fc.property(fc.constantFrom(...paths), fc.jsonValue({ maxDepth: 4 }), (path, value) => {
+        const r = parse(JSON.stringify(put(body, path, value)));
+        expect(typeof r.ok).toBe('boolean');
+        if (!r.ok) expect(r.error.message.length).toBeGreaterThan(0);
+      }),
+      { seed: 11, numRuns: 1500 },
+    );
   });
 });

@@ -23,7 +23,12 @@ export function compile(schema: z.ZodType): Validator {
   return {
     check(body) {
       if (fn(body)) return null;
-      return toIssue(fn.errors ?? [], js, body);
+      try {
+        return toIssue(fn.errors ?? [], js, body);
+      } catch {
+        // naming the field is a courtesy; the body is invalid either way and must not become a 500
+        return { kind: 'other', path: [], message: 'the request body does not match the API' };
+      }
     },
   };
 }

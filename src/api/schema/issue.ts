@@ -24,6 +24,7 @@ export type Issue =
 
 /** ajv reports a failed union's branches before the union; the deepest report names the field. */
 function pick(errors: ErrorObject[]): ErrorObject {
+  if (errors.length === 0) throw new Error('a failed check without a report');
   let best = errors[0];
   for (const e of errors) if (e.instancePath.length > best.instancePath.length) best = e;
   return best;
