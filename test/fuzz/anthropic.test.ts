@@ -17,25 +17,25 @@ afterAll(async () => {
 
 describe('#11 – the Messages API under fuzz', () => {
   it('answers every valid but unusual request with a 2xx, a stream ending in message_stop', async () => {
-    await holds(rig, validMessages, 300);
+    await holds(rig, validMessages, 600);
   }, 60_000);
 
   it('refuses every broken request with a 4xx in Anthropic\'s envelope, never a 5xx, a hang or a crash', async () => {
-    await holds(rig, invalidMessages, 500);
+    await holds(rig, invalidMessages, 1000);
   }, 60_000);
 
   it('answers or refuses text with lone surrogates, never a 5xx', async () => {
-    await holds(rig, surrogateMessages, 50);
+    await holds(rig, surrogateMessages, 100);
   }, 30_000);
 });
 
 describe('#11 – count_tokens under fuzz', () => {
   it('counts every valid but unusual request', async () => {
-    await holds(rig, validCountTokens, 150);
+    await holds(rig, validCountTokens, 300);
   }, 60_000);
 
   it('refuses every broken request with a 4xx in Anthropic\'s envelope', async () => {
-    await holds(rig, invalidCountTokens, 300);
+    await holds(rig, invalidCountTokens, 600);
   }, 60_000);
 });
 

@@ -17,15 +17,15 @@ afterAll(async () => {
 
 describe('#11 – requests broken below the JSON', () => {
   it('are refused with a 4xx in the envelope of the API the path belongs to', async () => {
-    await holds(rig, mangledRequests, 500);
+    await holds(rig, mangledRequests, 1000);
   }, 60_000);
 
   it('a JSON body sent with another content-type is refused with a 4xx, not parsed', async () => {
-    await holds(rig, wrongContentType, 60);
+    await holds(rig, wrongContentType, 100);
   }, 30_000);
 
   it('paths with bad %-escapes or odd ids are answered with a 4xx, never a crash', async () => {
-    await holds(rig, oddPaths, 200);
+    await holds(rig, oddPaths, 400);
   }, 30_000);
 });
 

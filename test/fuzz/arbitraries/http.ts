@@ -29,7 +29,7 @@ const MANGLES: Mangle[] = [
   ['bad JSON', (t, g) => reject(t, { body: pick(g, BAD_JSON) })],
   ['a truncated body', (t, g) => {
     const full = toJson(t.body(g));
-    return reject(t, { body: full.slice(0, Math.floor(fraction(g) * full.length)) });
+    return reject(t, { body: full.slice(0, Math.min(full.length - 1, Math.floor(fraction(g) * full.length))) });
   }],
   ['a form-encoded body', (t, g) => reject(t, { body: 'model=llama-3.1-8b&max_tokens=5&messages=hi', headers: { 'content-type': pick(g, ['application/x-www-form-urlencoded', 'application/json']) } })],
   ['duplicate keys whose last value is wrong', (t, g) => {
@@ -64,7 +64,7 @@ export const mangledRequests: fc.Arbitrary<Case> = fc.gen().map((g) => {
 export const wrongContentType: fc.Arbitrary<Case> = fc.gen().map((g) => {
   const t = pick(g, TARGETS);
   const ct = pick(g, ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'image/png']);
-  return { family: 'http.content-type', note: `a JSON body sent as ${ct} (${t.path})`, steps: [reject(t, { body: toJson(t.body(g)), headers: { 'content-type': ct } })] };
+  return { family: 'http.content-type', note: `a JSON body sent as another content-type (${t.path})`, steps: [reject(t, { body: toJson(t.body(g)), headers: { 'content-type': ct } })] };
 });
 
 const ESCAPES = ['%', '%zz', '%E0%A4%A', '%C0%AF', '%ED%A0%80', 'a%2', '%00', '%%', '%u0041'];
