@@ -3,7 +3,7 @@
 // count_tokens, the admin API and raw HTTP, against the gateway in-process on a real socket in
 // front of a real simengine replica. Reports cases per second and every distinct failure with its
 // seed, its fast-check path, a command that replays it and a curl line that sends it again.
-//   npm run bench:fuzz -- --seconds 60 [--seed N] [--cases N] [--family openai] [--dist DIR]
+//   npm run bench:fuzz -- --seconds 60 [--seed N] [--cases N] [--family openai] [--concurrency N] [--dist DIR]
 //   npm run bench:fuzz -- --replay openai.invalid --seed N --path 12:0:3
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -23,6 +23,7 @@ const seed0 = Number(arg('seed', Date.now() % 1_000_000_007));
 const only = arg('family', '');
 const dist = resolve(arg('dist', join(root, 'dist')));
 const replay = arg('replay', null);
+const concurrency = Math.max(1, Number(arg('concurrency', 1)));
 const CHUNK = 25;
 
 if (dist === join(root, 'dist') && !existsSync(join(dist, 'gateway', 'index.js'))) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
@@ -80,30 +81,36 @@ function kindOf(family, note, message) {
   return `${family} | ${note} | ${status}`;
 }
 
-while (performance.now() < deadline && cases < maxCases) {
-  const [name, arb] = families[round % families.length];
-  const seed = seed0 + round++;
-  const r = await fc.check(caseProperty(rig, arb), { seed, numRuns: Math.min(CHUNK, maxCases - cases), endOnFailure: true });
-  cases += r.numRuns + r.numShrinks;
-  perFamily[name] += r.numRuns;
-  if (!r.failed) continue;
-  const c = r.counterexample[0];
-  const message = r.errorInstance?.message ?? String(r.error);
-  const kind = kindOf(name, c.note, message);
-  const seen = failures.get(kind);
-  if (seen) {
-    seen.count++;
-    seen.inputs.add(`${name}: ${c.note}`);
-  } else failures.set(kind, { family: name, note: c.note, message, seed, path: r.counterexamplePath, case: c, count: 1, inputs: new Set([`${name}: ${c.note}`]) });
+// `--concurrency N` runs N turns at once (shared state, races); an error that escapes is then
+// charged to every case in flight, so crashes are best attributed at 1, the default.
+async function worker() {
+  while (performance.now() < deadline && cases < maxCases) {
+    const [name, arb] = families[round % families.length];
+    const seed = seed0 + round++;
+    const r = await fc.check(caseProperty(rig, arb), { seed, numRuns: Math.max(1, Math.min(CHUNK, maxCases - cases)), endOnFailure: true });
+    cases += r.numRuns + r.numShrinks;
+    perFamily[name] += r.numRuns;
+    if (!r.failed) continue;
+    const c = r.counterexample[0];
+    const message = r.errorInstance?.message ?? String(r.error);
+    const kind = kindOf(name, c.note, message);
+    const seen = failures.get(kind);
+    if (seen) {
+      seen.count++;
+      seen.inputs.add(`${name}: ${c.note}`);
+    } else failures.set(kind, { family: name, note: c.note, message, seed, path: r.counterexamplePath, case: c, count: 1, inputs: new Set([`${name}: ${c.note}`]) });
+  }
 }
+await Promise.all(Array.from({ length: concurrency }, worker));
 const elapsed = (performance.now() - t0) / 1000;
 const health = await rig.healthz().catch((e) => `no answer (${e.message})`);
 
-console.log(`fuzz: ${cases} cases in ${elapsed.toFixed(1)} s = ${(cases / elapsed).toFixed(0)} cases/s (seed ${seed0}, dist ${relative(root, dist) || '.'})`);
+console.log(`fuzz: ${cases} cases in ${elapsed.toFixed(1)} s = ${(cases / elapsed).toFixed(0)} cases/s (seed ${seed0}, concurrency ${concurrency}, dist ${relative(root, dist) || '.'})`);
 console.log(`per family: ${Object.entries(perFamily).map(([n, k]) => `${n} ${k}`).join(', ')}`);
 globalThis.gc?.();
 const mb = (n) => (n / 2 ** 20).toFixed(0);
 console.log(`after the run: /healthz ${health}; errors that escaped to the process: ${rig.escaped.length}; rss ${mb(process.memoryUsage().rss)} MB, heap ${mb(process.memoryUsage().heapUsed)} MB${globalThis.gc ? ' after GC' : ''}`);
+console.log(`slowest answer: ${rig.slowest.ms.toFixed(0)} ms (${rig.slowest.what})`);
 console.log(`${failures.size} distinct failures\n`);
 let n = 0;
 for (const f of failures.values()) {
@@ -124,7 +131,7 @@ for (const f of failures.values()) {
   console.log('');
 }
 writeFileSync(join(root, 'bench', 'fuzz', `results-${seed0}.json`), JSON.stringify({
-  seed: seed0, seconds: elapsed, cases, casesPerSecond: cases / elapsed, perFamily, healthz: health, escaped: rig.escaped,
+  seed: seed0, seconds: elapsed, cases, casesPerSecond: cases / elapsed, perFamily, healthz: health, escaped: rig.escaped, slowest: rig.slowest,
   failures: [...failures.values()].map(({ case: c, inputs, ...f }) => ({ ...f, inputs: [...inputs], summary: summary(c) })),
 }, null, 2));
 await rig.close();

@@ -115,7 +115,7 @@ function add(deps: FleetAdminDeps, body: Buffer): FleetAdminResponse {
   const b = p.data;
   if (!deps.models.has(b.model)) return err(400, 'invalid_request_error', `model: ${b.model} is not configured; configured models: ${[...deps.models].join(', ')}`);
   if (!deps.regions.includes(b.region)) return err(400, 'invalid_request_error', `region: ${b.region} is not a configured region; regions: ${deps.regions.join(', ')}`);
-  const id = b.id ?? `${b.region}/${b.model}/${deps.fleet.replicasOf(b.model).filter((r) => r.region === b.region).length}`;
+  const id = b.id ?? freeId(deps.fleet, `${b.region}/${b.model}/`);
   if (deps.fleet.byId(id) !== undefined) return err(409, 'invalid_request_error', `a replica named "${id}" is already in the fleet`);
   const r = deps.fleet.add({ id, model: b.model, servedModel: b.served_model ?? b.model, region: b.region, url: b.url, protocol: b.protocol });
   let backend: Backend;
@@ -128,6 +128,13 @@ function add(deps: FleetAdminDeps, body: Buffer): FleetAdminResponse {
   }
   deps.backends.set(r, backend);
   return { ...ok(201, view(deps, r)), change: { action: 'fleet.replica.add', target: r.id, before: null, after: audited(r) } };
+}
+
+/** The lowest `<prefix><n>` not taken: demo pools number replicas across regions, so a count can collide. */
+function freeId(fleet: FleetRegistry, prefix: string): string {
+  let n = 0;
+  while (fleet.byId(prefix + n) !== undefined) n++;
+  return prefix + n;
 }
 
 function view(deps: FleetAdminDeps, r: Replica): Record<string, unknown> {

@@ -268,6 +268,11 @@ export class Gateway {
     if (auth === null) return;
     f.auth = auth;
     if (wire === 'anthropic' && !this.#checkVersion(req, res, requestId)) return;
+    const media = jsonMediaError(req);
+    if (media !== null) {
+      this.#bodies.discard(req);
+      return this.#reject(res, wire, requestId, auth, '', false, t0, startedAt, media);
+    }
     f.stage = 'body';
     const read = await this.#bodies.read(req, this.#deps.config.server.bodyLimitBytes);
     if (!read.ok) {
@@ -569,6 +574,11 @@ export class Gateway {
     try {
       const auth = await this.#authenticate(req, res, 'anthropic', requestId);
       if (auth === null || !this.#checkVersion(req, res, requestId)) return;
+      const media = jsonMediaError(req);
+      if (media !== null) {
+        this.#bodies.discard(req);
+        return void this.sendError(res, 'anthropic', media, requestId);
+      }
       const limit = this.#deps.config.server.bodyLimitBytes;
       const read = await this.#bodies.read(req, limit);
       if (!read.ok) {
@@ -746,6 +756,23 @@ function decodePathSegment(s: string): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * A body declared as something other than JSON is refused rather than parsed: a form or a file
+ * sent by mistake is told so, not half-understood. A body with no content-type at all is taken as
+ * JSON; `curl -d` without `-H content-type` says form-encoded, and the message names the fix.
+ */
+function jsonMediaError(req: IncomingMessage): GatewayError | null {
+  const ct = req.headers['content-type'];
+  if (ct === undefined) return null;
+  const semi = ct.indexOf(';');
+  const media = (semi === -1 ? ct : ct.slice(0, semi)).trim().toLowerCase();
+  if (media === 'application/json' || media.endsWith('+json')) return null;
+  return {
+    kind: 'invalid_request',
+    message: `The request body must be JSON sent with content-type: application/json; this one says "${media.slice(0, 100)}" (with curl: -H 'content-type: application/json').`,
+  };
 }
 
 /** Which API a request speaks, for its errors: Anthropic's paths or header, else OpenAI's. */

@@ -70,6 +70,19 @@ describe('a fleet replica id in the path', () => {
 describe('adding a fleet replica', () => {
   const base = { model: MODEL, region: 'us-east' };
 
+  it('#11 – without an id gets the lowest free REGION/MODEL/N, even where ids are numbered across regions', async () => {
+    // a replica already holds the name a count of this region's replicas would mint
+    expect((await call('POST', '/admin/v1/fleet/replicas', { ...base, region: 'eu-west', id: 'eu-west/llama-3.1-8b/0', url: 'http://127.0.0.1:9' })).status).toBe(201);
+    const a = await call('POST', '/admin/v1/fleet/replicas', { ...base, region: 'eu-west', url: 'http://127.0.0.1:9' });
+    const b = await call('POST', '/admin/v1/fleet/replicas', { ...base, region: 'eu-west', url: 'http://127.0.0.1:9' });
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect([a.json.id, b.json.id]).toEqual(['eu-west/llama-3.1-8b/1', 'eu-west/llama-3.1-8b/2']);
+    for (const id of ['eu-west/llama-3.1-8b/0', a.json.id, b.json.id]) {
+      expect((await call('DELETE', `/admin/v1/fleet/replicas/${encodeURIComponent(id)}`)).status).toBe(200);
+    }
+    expect(await fleetIds()).toEqual(['r1']);
+  });
+
   it.each(['mailto:x@y', 'file:///etc/passwd', 'data:text/plain,hi', 'javascript:alert(1)', 'http://', 'ftp://host/'])(
     '#11 – refuses the URL %s, which has no origin to dial, with a 400 before anything is added',
     async (url) => {

@@ -66,6 +66,30 @@ describe('#11 – inputs that crashed the gateway get an answer', () => {
     }
   });
 
+  it.each([
+    ['text/plain', '/v1/messages'],
+    ['application/x-www-form-urlencoded', '/v1/chat/completions'],
+    ['multipart/form-data; boundary=x', '/v1/messages/count_tokens'],
+  ])('#11 – a JSON body declared as %s is refused with a 400 naming the content-type, not parsed (%s)', async (ct, path) => {
+    const res = await fetch(platform.url + path, { method: 'POST', body: chat({}), headers: { 'content-type': ct, 'x-api-key': KEY, authorization: `Bearer ${KEY}`, 'anthropic-version': '2023-06-01' } });
+    expect(res.status).toBe(400);
+    const json = await res.json();
+    const message: string = json.error.message;
+    expect(message).toContain('content-type: application/json');
+    expect(message).toContain(ct.split(';')[0]);
+  });
+
+  it('takes application/json with a charset, a +json type, or no content-type at all', async () => {
+    for (const ct of ['application/json; charset=utf-8', 'application/vnd.api+json', undefined]) {
+      const headers: Record<string, string> = { 'x-api-key': KEY, 'anthropic-version': '2023-06-01' };
+      if (ct !== undefined) headers['content-type'] = ct;
+      // bytes, not a string: fetch would label a string text/plain
+      const res = await fetch(platform.url + '/v1/messages', { method: 'POST', body: new TextEncoder().encode(chat({})), headers });
+      expect(res.status, String(ct)).toBe(200);
+      await res.text();
+    }
+  });
+
   it('still answers /healthz after all of them', async () => {
     expect((await fetch(platform.url + '/healthz')).status).toBe(200);
   });

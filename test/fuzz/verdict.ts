@@ -51,6 +51,14 @@ export function successProblem(shape: Shape, a: Answer): string | null {
       if (ev[0] !== 'message_start') return `stream does not begin with message_start: ${ev.slice(0, 3).join(', ')}`;
       if (ev.includes('error')) return `stream carries an error event: ${errorLine(a.body)}`;
       if (ev[ev.length - 1] !== 'message_stop') return `stream does not end with message_stop (last: ${ev[ev.length - 1]})`;
+      for (const line of a.body.split('\n')) {
+        if (!line.startsWith('data: ')) continue;
+        const j = parse(line.slice(6));
+        if (!isObj(j)) return `stream event is not JSON: ${line.slice(0, 200)}`;
+        if (j.type === 'message_start' && !(isObj(j.message) && String(j.message.id).startsWith('msg_'))) return `message_start id is not msg_…: ${line.slice(0, 200)}`;
+        const cb = j.content_block;
+        if (isObj(cb) && cb.type === 'tool_use' && !String(cb.id).startsWith('toolu_')) return `tool_use id is not toolu_…: ${line.slice(0, 200)}`;
+      }
       return null;
     }
     case 'chat-stream': {
@@ -60,6 +68,8 @@ export function successProblem(shape: Shape, a: Answer): string | null {
         const j = parse(d);
         if (!isObj(j)) return `stream chunk is not JSON: ${d.slice(0, 200)}`;
         if ('error' in j) return `stream carries an error: ${d.slice(0, 300)}`;
+        // nothing replica-specific leaks into a chunk (vLLM's stop_reason)
+        if (Array.isArray(j.choices) && j.choices.some((c) => isObj(c) && 'stop_reason' in c)) return `a chunk carries vLLM's stop_reason: ${d.slice(0, 200)}`;
       }
       const finished = data.some((d) => d.includes('"finish_reason":"'));
       return finished ? null : 'stream has no chunk with a finish_reason';
@@ -67,6 +77,12 @@ export function successProblem(shape: Shape, a: Answer): string | null {
     case 'message': {
       const j = parse(a.body);
       if (!isObj(j) || j.type !== 'message' || !Array.isArray(j.content)) return `not a Messages answer: ${a.body.slice(0, 200)}`;
+      // Anthropic's own id shapes, and no `citations: null` (the AI SDK rejects it)
+      if (typeof j.id !== 'string' || !j.id.startsWith('msg_')) return `message id is not msg_…: ${String(j.id)}`;
+      for (const b of j.content) {
+        if (isObj(b) && b.type === 'tool_use' && !String(b.id).startsWith('toolu_')) return `tool_use id is not toolu_…: ${String(b.id)}`;
+        if (isObj(b) && 'citations' in b && b.citations === null) return 'a text block carries "citations": null';
+      }
       return null;
     }
     case 'count': {

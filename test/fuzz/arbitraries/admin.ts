@@ -24,7 +24,7 @@ const q = (o: Record<string, string | undefined>): string => {
 };
 
 export const validAdmin: fc.Arbitrary<Case> = fc.gen().map((g) => {
-  const k = g(fc.integer, { min: 0, max: 15 });
+  const k = g(fc.integer, { min: 0, max: 18 });
   const actor: Record<string, string> = chance(g, 0.2) ? { 'x-switchyard-actor': draw(g, text).slice(0, 150).replace(/[^\x20-\x7e]/g, '?') } : {};
   const withActor = (s: Step): Step => ({ ...s, headers: { ...s.headers, ...actor } });
   const steps: Step[] = (() => {
@@ -52,12 +52,23 @@ export const validAdmin: fc.Arbitrary<Case> = fc.gen().map((g) => {
         const action = pick(g, ['drain', 'undrain', 'readmit']);
         return [ok('POST', `/admin/v1/fleet/replicas/{{replica}}/${action}`), ok('POST', '/admin/v1/fleet/replicas/{{replica}}/undrain')];
       }
+      // a later step works on what the first created: {{added}} is its id
+      case 15: return [
+        ok('POST', '/admin/v1/tenants/{{tenant}}/keys', { name: name(g), priority: priority(g) }),
+        ok('POST', '/admin/v1/keys/{{added}}/revoke'),
+        // revoking again is idempotent, by either route
+        ...pick(g, [[ok('POST', '/admin/v1/keys/{{added}}/revoke')], [ok('DELETE', '/admin/v1/keys/{{added}}')]]),
+      ];
+      case 16: return [
+        ok('POST', '/admin/v1/tenants', { name: name(g) }), ok('GET', '/admin/v1/tenants/{{added}}'),
+        ok('PATCH', '/admin/v1/tenants/{{added}}', { tier: pick(g, ['default', 'free']), allowed_regions: null }), ok('GET', '/admin/v1/tenants/{{added}}/workspaces'),
+      ];
+      case 17: return [ok('POST', '/admin/v1/tenants/{{tenant}}/workspaces', { name: name(g) }), ok('PATCH', '/admin/v1/workspaces/{{added}}', { name: name(g), spend_limit_usd: pick(g, [null, 0, 99.99]) })];
       default: return [ok('GET', '/admin/v1/tenants/{{tenant}}', undefined, { auth: 'key' }), ok('GET', '/admin/v1/tenants/{{tenant}}/keys', undefined, { auth: 'key' })];
     }
   })();
   return { family: 'admin.valid', note: `${steps[0].method} ${steps[0].path}`, steps: steps.map(withActor) };
 });
-
 
 type Bad = [string, (g: G) => Step];
 const BAD: Bad[] = [

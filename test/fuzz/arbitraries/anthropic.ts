@@ -8,7 +8,6 @@ import { PDF, PNG, chance, deep, draw, hugeNumber, identifier, loneSurrogate, no
 export const MODEL = 'llama-3.1-8b';
 type Obj = Record<string, unknown>;
 
-
 function cacheControl(g: G): Obj | undefined {
   if (!chance(g, 0.3)) return undefined;
   return pick(g, [{ type: 'ephemeral' }, { type: 'ephemeral', ttl: '5m' }, { type: 'ephemeral', ttl: '1h' }]);

@@ -8,7 +8,6 @@ import { fraction, pick, type G } from './json.js';
 // bad %-escapes in paths, odd or missing headers, bytes that are not UTF-8, and methods and paths
 // that are not there. Each is refused in the envelope of the API the path belongs to.
 
-
 interface Target { path: string; envelope: Envelope; headers: Record<string, string>; body: (g: G) => Record<string, unknown> }
 const TARGETS: Target[] = [
   { path: '/v1/messages', envelope: 'anthropic', headers: { 'anthropic-version': '2023-06-01' }, body: (g) => anthropicBody(g, false) },

@@ -9,7 +9,6 @@ import { PDF, PNG, WAV, chance, deep, draw, hugeNumber, identifier, loneSurrogat
 export const MODEL = 'llama-3.1-8b';
 type Obj = Record<string, unknown>;
 
-
 function userPart(g: G): Obj {
   switch (upTo(g, 5)) {
     case 0: return { type: 'image_url', image_url: { url: chance(g, 0.5) ? `data:image/png;base64,${PNG}` : 'https://example.com/yard.png', detail: pick(g, [undefined, 'auto', 'low', 'high']) } };
