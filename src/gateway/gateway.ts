@@ -17,6 +17,7 @@ import type { Admission } from './admission.js';
 import { createBackend, type Backend } from './backends.js';
 import { BodyReader, type BodyResult } from './body.js';
 import { endInternal, type Stage } from './boundary.js';
+import { answerClientError } from './client-error.js';
 import { countTokens } from './count-tokens.js';
 import { fleetAdmin } from './fleet-admin.js';
 import { Exchange, outcomeOf } from './exchange.js';
@@ -114,6 +115,7 @@ export class Gateway {
       connectionsCheckingInterval: Math.max(50, Math.min(5_000, Math.floor(s.headersTimeoutMs / 4))),
     }, this.#onRequest);
     this.server.on('checkContinue', this.#onCheckContinue);
+    this.server.on('clientError', answerClientError);
   }
 
   get inflight(): number {

@@ -31,7 +31,10 @@ export interface LedgerWriterOptions {
   writeTimeoutMs?: number;
   /** where records go that the store cannot take; null: they are dropped and counted */
   spill?: SpillFile | null;
-  /** after the store has failed for this long, buffered records are copied to the spill file too (default 5 s) */
+  /**
+   * once the store has been failing, or a write has been waiting on it, for this long, buffered
+   * records are copied to the spill file too, so a kill loses none (default 1 s)
+   */
   copyAfterMs?: number;
   /** while the store keeps failing, how often a summary is reported (default 60 s) */
   reportEveryMs?: number;
@@ -82,6 +85,8 @@ class Writer implements LedgerWriter {
   private malformedReported = false;
   /** when the current failing episode began */
   private failingSince = 0;
+  /** when the write in flight was sent */
+  private inflightSince = 0;
   /** buf[head, copiedTo) are in the spill file as well as in memory */
   private copiedTo = 0;
   /** the spill file holds records that are not in memory (overflow): it must not be emptied */
@@ -106,7 +111,7 @@ class Writer implements LedgerWriter {
   private readonly timer: NodeJS.Timeout;
   private readonly tick = (): void => {
     this.scheduled = false;
-    if (this.failing && this.spill !== null && this.now() - this.failingSince >= this.copyAfterMs) this.copyBuffered();
+    if (this.spill !== null && this.troubledFor() >= this.copyAfterMs) this.copyBuffered();
     if (this.inflight === null && this.buf.length > this.head) this.writeBatch().catch(noop);
   };
   private readonly spillOverflow = (): void => {
@@ -124,7 +129,7 @@ class Writer implements LedgerWriter {
     this.closeTimeoutMs = Math.max(0, opts.closeTimeoutMs ?? 5_000);
     this.writeTimeoutMs = Math.max(1, opts.writeTimeoutMs ?? 10_000);
     this.reportEveryMs = Math.max(1, opts.reportEveryMs ?? 60_000);
-    this.copyAfterMs = Math.max(0, opts.copyAfterMs ?? 5_000);
+    this.copyAfterMs = Math.max(0, opts.copyAfterMs ?? 1_000);
     this.spill = opts.spill ?? null;
     this.onError = opts.onError ?? noop;
     this.onRecovered = opts.onRecovered ?? noop;
@@ -175,6 +180,15 @@ class Writer implements LedgerWriter {
     }
   }
 
+  /**
+   * How long the store has been in trouble: failing since its first failed write was sent, or a
+   * write waiting on it (a blackholed database fails a write only at its deadline). 0 when healthy.
+   */
+  private troubledFor(): number {
+    if (this.failing) return this.now() - this.failingSince;
+    return this.inflight === null ? 0 : this.now() - this.inflightSince;
+  }
+
   /** Copies what arrived since the last copy to the spill file (they stay buffered). */
   private copyBuffered(): void {
     const from = Math.max(this.head, this.copiedTo);
@@ -213,6 +227,8 @@ class Writer implements LedgerWriter {
     const n = Math.min(this.maxBatch, this.buf.length - this.head);
     const batch = this.buf.slice(this.head, this.head + n);
     const gen = this.generation;
+    const sentAt = this.now();
+    this.inflightSince = sentAt;
     const p = withDeadline(this.store.insertUsage(batch), this.writeTimeoutMs, 'the store did not confirm a usage batch').then(
       () => {
         if (gen !== this.generation) return;
@@ -237,7 +253,7 @@ class Writer implements LedgerWriter {
       },
       (err: unknown) => {
         const e = err instanceof Error ? err : new Error(String(err));
-        if (gen === this.generation) this.failed(e);
+        if (gen === this.generation) this.failed(e, sentAt);
         throw e;
       },
     ).finally(() => {
@@ -247,13 +263,13 @@ class Writer implements LedgerWriter {
     return p;
   }
 
-  private failed(e: Error): void {
+  private failed(e: Error, sentAt: number): void {
     this.failedFlushes++;
     this.episodeFailures++;
     const t = this.now();
     if (!this.failing) {
       this.failing = true;
-      this.failingSince = t;
+      this.failingSince = sentAt;
       this.reportedAt = t;
       this.onError(e);
     } else if (t - this.reportedAt >= this.reportEveryMs) {

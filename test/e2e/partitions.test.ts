@@ -154,7 +154,7 @@ describe('#11 – a PostgreSQL partition and a SIGTERM lose no usage record', ()
     const before = await traffic(first.url, 50);
     proxy.partition();
     const during = await traffic(first.url, 200);
-    // past the writer's copyAfterMs (5 s) of failing flushes, and one tick more
+    // past the writer's copyAfterMs (1 s) of a write waiting on the store, with room for a busy box
     await new Promise((r) => setTimeout(r, 6_000));
     const late = await traffic(first.url, 20);
     await new Promise((r) => setTimeout(r, 500));

@@ -285,6 +285,24 @@ describe('the ledger writer against a store that stops answering (#11)', () => {
     spill.close();
   });
 
+  it('#11 – copies buffered records once a write has waited copyAfterMs on a silent store, before any write has failed', async () => {
+    const h = hung();
+    const path = join(spillDir(), 'ledger-spill.jsonl');
+    const spill = openSpill(path);
+    let t = 0;
+    // a blackholed database fails a write only at its deadline (an hour here): the wait itself is the sign
+    const w = createLedgerWriter(h.asStore, { flushIntervalMs: 5, writeTimeoutMs: 3_600_000, copyAfterMs: 1_000, closeTimeoutMs: 10, now: () => t, spill });
+    for (let i = 0; i < 7; i++) w.record(usage());
+    await new Promise((r) => setTimeout(r, 30));
+    expect(lineCount(path)).toBe(0); // waiting, but not for long: memory only
+    t = 1_000;
+    await until(() => lineCount(path) === 7);
+    expect(w.stats()).toMatchObject({ failedFlushes: 0, buffered: 7 });
+    t = 1_020;
+    await w.close();
+    spill.close();
+  });
+
   it('#11 – a close after copies appends only what was not copied yet', async () => {
     const h = hung();
     const path = join(spillDir(), 'ledger-spill.jsonl');
