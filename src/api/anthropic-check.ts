@@ -1,26 +1,25 @@
 // The Messages API's error wording: pydantic style, `path: Input should be …`, as the real API words
 // it, so users find the field and clients that match on the text (Claude Code) recognise it.
-import { fail } from './body.js';
+import { fail, type Bad } from './body.js';
 import type { Issue, Step } from './schema/compile.js';
-import type { GatewayError } from './types.js';
 
 export const REQUIRED = 'Field required';
-export const STR = 'Input should be a valid string';
-export const INT = 'Input should be a valid integer';
-export const BOOL = 'Input should be a valid boolean';
-export const LIST = 'Input should be a valid list';
-export const DICT = 'Input should be a valid dictionary';
+const STR = 'Input should be a valid string';
+const INT = 'Input should be a valid integer';
+const BOOL = 'Input should be a valid boolean';
+const LIST = 'Input should be a valid list';
+const DICT = 'Input should be a valid dictionary';
 const NUM = 'Input should be a valid number';
 
 const TYPE_WORDS: Record<string, string> = { string: STR, integer: INT, number: NUM, boolean: BOOL, array: LIST, object: DICT };
 
 /** `Input should be 'a', 'b' or 'c'` */
-export function oneOf(values: readonly unknown[]): string {
+function oneOf(values: readonly unknown[]): string {
   const q = values.map((v) => `'${String(v)}'`);
   return 'Input should be ' + (q.length === 1 ? q[0] : q.slice(0, -1).join(', ') + ' or ' + q[q.length - 1]);
 }
 
-export type Bad = { ok: false; error: GatewayError };
+export type { Bad };
 
 export function bad(path: string, message: string): Bad {
   return path === '' ? fail(message) : fail(`${path}: ${message}`, path);
@@ -30,7 +29,7 @@ export function bad(path: string, message: string): Bad {
  * The Messages API has no `system` role in `messages`. Claude Code sends one mid-conversation and
  * falls back to a `<system-reminder>` in the user turn only when the refusal reads like this.
  */
-export function systemRole(i: number): Bad {
+function systemRole(i: number): Bad {
   return bad(`messages.${i}`, 'Unexpected role "system". The Messages API accepts a top-level `system` parameter, not "system" as an input message role.');
 }
 

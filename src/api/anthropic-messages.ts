@@ -57,7 +57,7 @@ export function convertMessages(msgs: Message[], out: UpstreamMessage[]): Bad | 
     if (e) return e;
   }
   if (t.role === 'assistant') {
-    if (t.calls.length > 0) return unanswered(t.expectAt, t.calls.map((x) => x.id));
+    if (t.calls.length > 0) return unanswered(t.expectAt, t.callIds);
     // A final assistant turn is a prefill: the model continues it.
     if (t.text.length === 0) return { ok: true, prefill: false };
     // the last character only: a regex anchored at the end would try every position of a long text

@@ -22,11 +22,16 @@ export function finishOf(stopReason: unknown): 'stop' | 'length' | 'tool_calls' 
   }
 }
 
-/** Anthropic usage → OpenAI usage: prompt tokens are every input token, cached or not, counted once. */
-export function usageOf(u: Obj): { prompt_tokens: number; completion_tokens: number; total_tokens: number; prompt_tokens_details: { cached_tokens: number } } {
-  const input = count(u.input_tokens) + count(u.cache_read_input_tokens) + count(u.cache_creation_input_tokens);
-  const output = count(u.output_tokens);
-  return { prompt_tokens: input, completion_tokens: output, total_tokens: input + output, prompt_tokens_details: { cached_tokens: count(u.cache_read_input_tokens) } };
+export type OpenAIUsage = { prompt_tokens: number; completion_tokens: number; total_tokens: number; prompt_tokens_details: { cached_tokens: number } };
+
+/** Anthropic's token counts → OpenAI usage: prompt tokens are every input token, cached or not, counted once. */
+export function openaiUsage(input: number, cacheRead: number, cacheWrite: number, output: number): OpenAIUsage {
+  const prompt = input + cacheRead + cacheWrite;
+  return { prompt_tokens: prompt, completion_tokens: output, total_tokens: prompt + output, prompt_tokens_details: { cached_tokens: cacheRead } };
+}
+
+function usageOf(u: Obj): OpenAIUsage {
+  return openaiUsage(count(u.input_tokens), count(u.cache_read_input_tokens), count(u.cache_creation_input_tokens), count(u.output_tokens));
 }
 
 export function count(v: unknown): number {

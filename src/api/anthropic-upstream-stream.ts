@@ -4,13 +4,14 @@
 // block gets the next tool index, and its id and name go out on that index's first fragment.
 // The finish is held back until `message_stop`: a stream cut after `message_delta` is not whole.
 import { isObj, type Obj } from './body.js';
-import { count, finishOf } from './anthropic-upstream-answer.js';
+import { count, finishOf, openaiUsage, type OpenAIUsage } from './anthropic-upstream-answer.js';
 import type { UpstreamChunk } from './types.js';
-
-type Usage = NonNullable<UpstreamChunk['usage']>;
 
 /** a block that is not a tool call (text, thinking, or a type with no OpenAI form) */
 const NOT_TOOL = -1;
+
+/** A reported count; a field that is absent or null keeps what was reported before (message_start gave it). */
+const counted = (v: unknown, before: number): number => (v === undefined || v === null ? before : count(v));
 
 export class AnthropicUpstreamStream {
   #id: string | undefined = undefined;
@@ -117,19 +118,17 @@ export class AnthropicUpstreamStream {
   }
 
   #usage(u: Obj): void {
-    // a field that is absent or null keeps what was reported before (message_start gave it)
-    if (u.input_tokens !== undefined && u.input_tokens !== null) this.#input = count(u.input_tokens);
-    if (u.cache_read_input_tokens !== undefined && u.cache_read_input_tokens !== null) this.#cacheRead = count(u.cache_read_input_tokens);
-    if (u.cache_creation_input_tokens !== undefined && u.cache_creation_input_tokens !== null) this.#cacheWrite = count(u.cache_creation_input_tokens);
-    if (u.output_tokens !== undefined && u.output_tokens !== null) this.#output = count(u.output_tokens);
+    this.#input = counted(u.input_tokens, this.#input);
+    this.#cacheRead = counted(u.cache_read_input_tokens, this.#cacheRead);
+    this.#cacheWrite = counted(u.cache_creation_input_tokens, this.#cacheWrite);
+    this.#output = counted(u.output_tokens, this.#output);
   }
 
-  #currentUsage(): Usage {
-    const prompt = this.#input + this.#cacheRead + this.#cacheWrite;
-    return { prompt_tokens: prompt, completion_tokens: this.#output, total_tokens: prompt + this.#output, prompt_tokens_details: { cached_tokens: this.#cacheRead } };
+  #currentUsage(): OpenAIUsage {
+    return openaiUsage(this.#input, this.#cacheRead, this.#cacheWrite, this.#output);
   }
 
-  #chunk(delta: NonNullable<NonNullable<UpstreamChunk['choices']>[0]['delta']>, finish: string | null, usage: Usage | undefined): UpstreamChunk {
+  #chunk(delta: NonNullable<NonNullable<UpstreamChunk['choices']>[0]['delta']>, finish: string | null, usage: OpenAIUsage | undefined): UpstreamChunk {
     const c: UpstreamChunk = { id: this.#id, choices: [{ index: 0, delta, finish_reason: finish }] };
     if (usage !== undefined) c.usage = usage;
     return c;

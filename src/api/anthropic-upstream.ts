@@ -1,7 +1,7 @@
 // The canonical (OpenAI-compatible) replica body → an Anthropic Messages request, for upstreams
 // that speak the Messages API (a hosted API or another Switchyard). The body was validated at the
 // door, but it is the client's own object, so every field is still checked before it is read.
-import { isObj, type Obj } from './body.js';
+import { fail, isObj, type Bad, type Obj } from './body.js';
 import { toolInput } from './mapping.js';
 import type { Result, UpstreamChatBody } from './types.js';
 
@@ -26,10 +26,7 @@ export interface AnthropicRequest {
   tool_choice?: { type: 'auto' | 'any' | 'none' | 'tool'; name?: string; disable_parallel_tool_use?: boolean };
 }
 
-type Bad = { ok: false; error: { kind: 'invalid_request'; message: string; param?: string } };
-
-const bad = (message: string, param?: string): Bad => ({ ok: false, error: param === undefined ? { kind: 'invalid_request', message } : { kind: 'invalid_request', message, param } });
-const cannot = (what: string, param: string): Bad => bad(`${what} cannot be sent to this model: its upstream speaks the Anthropic Messages API, which has no equivalent.`, param);
+const cannot = (what: string, param: string): Bad => fail(`${what} cannot be sent to this model: its upstream speaks the Anthropic Messages API, which has no equivalent.`, param);
 
 /**
  * The canonical body as an Anthropic request. `maxTokens` is used when the body sets no output cap
@@ -47,13 +44,13 @@ export function toAnthropicRequest(body: UpstreamChatBody, maxTokens: number | n
 }
 
 function convertMessages(msgs: unknown, out: AnthropicRequest): Bad | null {
-  if (!Array.isArray(msgs)) return bad('messages must be an array', 'messages');
+  if (!Array.isArray(msgs)) return fail('messages must be an array', 'messages');
   let system: string | null = null;
   const list = out.messages;
   for (let i = 0; i < msgs.length; i++) {
     const m: unknown = msgs[i];
     const p = `messages[${i}]`;
-    if (!isObj(m)) return bad(`${p} must be an object`, p);
+    if (!isObj(m)) return fail(`${p} must be an object`, p);
     const role = m.role;
     if (role === 'system' || role === 'developer') {
       // Anthropic has one system prompt: every system or developer message is lifted into it, in order.
@@ -76,7 +73,7 @@ function convertMessages(msgs: unknown, out: AnthropicRequest): Bad | null {
       // a tool result goes back in a user turn, as a tool_result block answering its call
       turn = 'user';
       const id = m.tool_call_id;
-      if (typeof id !== 'string') return bad(`${p}.tool_call_id must be a string`, `${p}.tool_call_id`);
+      if (typeof id !== 'string') return fail(`${p}.tool_call_id must be a string`, `${p}.tool_call_id`);
       const text = textOf(m.content, `${p}.content`);
       if (typeof text !== 'string') return text;
       blocks.push(text.length > 0 ? { type: 'tool_result', tool_use_id: id, content: text } : { type: 'tool_result', tool_use_id: id });
@@ -100,7 +97,7 @@ function convertMessages(msgs: unknown, out: AnthropicRequest): Bad | null {
 function textOf(c: unknown, p: string): string | Bad {
   if (typeof c === 'string') return c;
   if (c === null || c === undefined) return '';
-  if (!Array.isArray(c)) return bad(`${p} must be a string or an array of text parts`, p);
+  if (!Array.isArray(c)) return fail(`${p} must be a string or an array of text parts`, p);
   let text = '';
   for (let j = 0; j < c.length; j++) {
     const part: unknown = c[j];
@@ -115,13 +112,13 @@ function userBlocks(c: unknown, p: string, blocks: AnthropicBlock[]): Bad | null
     blocks.push({ type: 'text', text: c });
     return null;
   }
-  if (!Array.isArray(c)) return bad(`${p} must be a string or an array of content parts`, p);
+  if (!Array.isArray(c)) return fail(`${p} must be a string or an array of content parts`, p);
   for (let j = 0; j < c.length; j++) {
     const part: unknown = c[j];
     const pp = `${p}[${j}]`;
-    if (!isObj(part)) return bad(`${pp} must be an object`, pp);
+    if (!isObj(part)) return fail(`${pp} must be an object`, pp);
     if (part.type === 'text') {
-      if (typeof part.text !== 'string') return bad(`${pp}.text must be a string`, `${pp}.text`);
+      if (typeof part.text !== 'string') return fail(`${pp}.text must be a string`, `${pp}.text`);
       blocks.push({ type: 'text', text: part.text });
     } else if (part.type === 'image_url') {
       const e = imageBlock(part.image_url, `${pp}.image_url`, blocks);
@@ -137,7 +134,7 @@ const DATA_URL = /^data:(image\/(?:jpeg|png|gif|webp));base64,/;
 
 function imageBlock(iu: unknown, p: string, blocks: AnthropicBlock[]): Bad | null {
   const url = isObj(iu) ? iu.url : undefined;
-  if (typeof url !== 'string') return bad(`${p}.url must be a string`, `${p}.url`);
+  if (typeof url !== 'string') return fail(`${p}.url must be a string`, `${p}.url`);
   const m = DATA_URL.exec(url);
   if (m !== null) blocks.push({ type: 'image', source: { type: 'base64', media_type: m[1], data: url.slice(m[0].length) } });
   else if (url.startsWith('https://') || url.startsWith('http://')) blocks.push({ type: 'image', source: { type: 'url', url } });
@@ -154,23 +151,23 @@ function assistantBlocks(m: Obj, p: string, blocks: AnthropicBlock[]): Bad | nul
     for (let j = 0; j < c.length; j++) {
       const part: unknown = c[j];
       const pp = `${p}.content[${j}]`;
-      if (!isObj(part)) return bad(`${pp} must be an object`, pp);
+      if (!isObj(part)) return fail(`${pp} must be an object`, pp);
       if (part.type === 'refusal') continue; // a refusal is the model's own words: nothing to replay
       if (part.type !== 'text' || typeof part.text !== 'string') return cannot(`A content part of type ${JSON.stringify(part.type)}`, `${pp}.type`);
       if (part.text.length > 0) blocks.push({ type: 'text', text: part.text });
     }
   } else if (c !== null && c !== undefined) {
-    return bad(`${p}.content must be a string, an array or null`, `${p}.content`);
+    return fail(`${p}.content must be a string, an array or null`, `${p}.content`);
   }
   const calls = m.tool_calls;
   if (calls === undefined || calls === null) return null;
-  if (!Array.isArray(calls)) return bad(`${p}.tool_calls must be an array`, `${p}.tool_calls`);
+  if (!Array.isArray(calls)) return fail(`${p}.tool_calls must be an array`, `${p}.tool_calls`);
   for (let k = 0; k < calls.length; k++) {
     const tc: unknown = calls[k];
     const pk = `${p}.tool_calls[${k}]`;
     const fn = isObj(tc) ? tc.function : undefined;
     if (!isObj(tc) || typeof tc.id !== 'string' || !isObj(fn) || typeof fn.name !== 'string') {
-      return bad(`${pk} must have a string id and a function with a name`, pk);
+      return fail(`${pk} must have a string id and a function with a name`, pk);
     }
     // arguments are a JSON string; Anthropic wants the object itself
     const args = fn.arguments;
@@ -183,7 +180,7 @@ function convertParams(b: UpstreamChatBody, out: AnthropicRequest): Bad | null {
   const stop: unknown = b.stop;
   if (typeof stop === 'string') out.stop_sequences = [stop];
   else if (Array.isArray(stop) && stop.length > 0) {
-    for (let i = 0; i < stop.length; i++) if (typeof stop[i] !== 'string') return bad(`stop[${i}] must be a string`, `stop[${i}]`);
+    for (let i = 0; i < stop.length; i++) if (typeof stop[i] !== 'string') return fail(`stop[${i}] must be a string`, `stop[${i}]`);
     out.stop_sequences = stop;
   }
   // OpenAI's temperature runs to 2, Anthropic's to 1: the top of one range is the top of the other
@@ -204,7 +201,7 @@ function convertTools(b: UpstreamChatBody, out: AnthropicRequest): Bad | null {
     for (let i = 0; i < tools.length; i++) {
       const t: unknown = tools[i];
       const fn = isObj(t) ? t.function : undefined;
-      if (!isObj(fn) || typeof fn.name !== 'string') return bad(`tools[${i}].function.name must be a string`, `tools[${i}].function.name`);
+      if (!isObj(fn) || typeof fn.name !== 'string') return fail(`tools[${i}].function.name must be a string`, `tools[${i}].function.name`);
       const schema = isObj(fn.parameters) ? fn.parameters : { type: 'object', properties: {} };
       const tool: { name: string; description?: string; input_schema: Obj } = { name: fn.name, input_schema: schema };
       if (typeof fn.description === 'string') tool.description = fn.description;

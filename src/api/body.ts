@@ -12,11 +12,10 @@ export function isInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v);
 }
 
-export function isNum(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v);
-}
+/** A refused request: the error half of a Result. */
+export type Bad = { ok: false; error: GatewayError };
 
-export function fail(message: string, param?: string): { ok: false; error: GatewayError } {
+export function fail(message: string, param?: string): Bad {
   return { ok: false, error: param === undefined ? { kind: 'invalid_request', message } : { kind: 'invalid_request', message, param } };
 }
 

@@ -44,12 +44,12 @@ export function newCompletionId(): string {
 }
 
 /** `toolu_` + 24 chars, an Anthropic tool_use id. */
-export function newToolUseId(): string {
+function newToolUseId(): string {
   return 'toolu_' + nextSuffix();
 }
 
 /** `call_` + 24 chars, an OpenAI tool call id. */
-export function newToolCallId(): string {
+function newToolCallId(): string {
   return 'call_' + nextSuffix();
 }
 

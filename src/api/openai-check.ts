@@ -1,11 +1,10 @@
 // Error wording of the OpenAI API (`Missing required parameter: 'x'.`, `Invalid type for 'x': …`),
 // each error carrying `param` so the O-SDK exposes it as `err.param`.
-import { fail, type PathFormat } from './body.js';
+import { fail, type Bad, type PathFormat } from './body.js';
 import type { Issue } from './schema/compile.js';
-import type { GatewayError } from './types.js';
 
 export { fail };
-export type Bad = { ok: false; error: GatewayError };
+export type { Bad };
 
 function typeName(v: unknown): string {
   if (v === null) return 'null';
@@ -23,12 +22,12 @@ export function missing(param: string): Bad {
   return fail(`Missing required parameter: '${param}'.`, param);
 }
 
-export function wrongType(param: string, expected: string, got: unknown): Bad {
+function wrongType(param: string, expected: string, got: unknown): Bad {
   return fail(`Invalid type for '${param}': expected ${expected}, but got ${typeName(got)} instead.`, param);
 }
 
 /** `Invalid value: 'x'. Supported values are: 'a', 'b', and 'c'.` */
-export function badValue(param: string, got: unknown, supported: readonly unknown[]): Bad {
+function badValue(param: string, got: unknown, supported: readonly unknown[]): Bad {
   const q = supported.map((s) => `'${String(s)}'`);
   const list = q.length <= 2 ? q.join(' and ') : q.slice(0, -1).join(', ') + ', and ' + q[q.length - 1];
   return fail(`Invalid value: '${String(got)}'. Supported values are: ${list}.`, param);

@@ -43,7 +43,7 @@ class OpenAIStream implements StreamTranscoder {
       // The usage-only chunk that ends an include_usage stream.
       if (!this.includeUsage || !c.usage || this.#usageSent) return '';
       this.#usageSent = true;
-      return head + ',"choices":[],"usage":' + this.#usageJson() + '}\n\n';
+      return this.#usageFrame(head);
     }
     let out = head + ',"choices":[';
     let n = 0;
@@ -121,10 +121,11 @@ class OpenAIStream implements StreamTranscoder {
     return out + '}';
   }
 
-  #usageJson(): string {
+  /** A chunk of no choices, carrying the usage so far. */
+  #usageFrame(head: string): string {
     const u = this.usage;
-    return '{"prompt_tokens":' + u.inputTokens + ',"completion_tokens":' + u.outputTokens + ',"total_tokens":' +
-      (u.inputTokens + u.outputTokens) + ',"prompt_tokens_details":{"cached_tokens":' + u.cachedInputTokens + '}}';
+    return head + ',"choices":[],"usage":{"prompt_tokens":' + u.inputTokens + ',"completion_tokens":' + u.outputTokens + ',"total_tokens":' +
+      (u.inputTokens + u.outputTokens) + ',"prompt_tokens_details":{"cached_tokens":' + u.cachedInputTokens + '}}}\n\n';
   }
 
   finish(): string {
@@ -133,8 +134,7 @@ class OpenAIStream implements StreamTranscoder {
     if (!this.includeUsage || this.#usageSent || !this.#sawUsage) return DONE;
     // The replica never sent the usage-only chunk: make it from the last usage it reported.
     this.#usageSent = true;
-    const head = this.#head ?? this.#makeHead({});
-    return head + ',"choices":[],"usage":' + this.#usageJson() + '}\n\n' + DONE;
+    return this.#usageFrame(this.#head ?? this.#makeHead({})) + DONE;
   }
 
   fail(e: GatewayError): string {

@@ -24,13 +24,10 @@ export function renderAnthropicMessage(ctx: ResponseContext, up: UpstreamComplet
     content.push({ type: 'text', text: msg.content });
   }
   const calls = Array.isArray(msg?.tool_calls) ? msg.tool_calls.filter((c) => c !== null && typeof c === 'object') : [];
-  const hasCalls = calls.length > 0;
-  if (hasCalls) {
-    for (const c of calls) {
-      content.push({ type: 'tool_use', id: toolUseIdFor(c.id), name: typeof c.function?.name === 'string' ? c.function.name : '', input: toolInput(c.function?.arguments) });
-    }
+  for (const c of calls) {
+    content.push({ type: 'tool_use', id: toolUseIdFor(c.id), name: typeof c.function?.name === 'string' ? c.function.name : '', input: toolInput(c.function?.arguments) });
   }
-  const stop = stopInfo(choice?.finish_reason, choice?.stop_reason, hasCalls);
+  const stop = stopInfo(choice?.finish_reason, choice?.stop_reason, calls.length > 0);
   const body =
     '{"id":"' + newMessageId() + '","type":"message","role":"assistant","model":' + JSON.stringify(ctx.model) +
     ',"content":' + JSON.stringify(content) +

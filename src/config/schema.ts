@@ -73,7 +73,7 @@ export const tierSchema = z.strictObject({
   weight: z.number().positive().default(1),
   /** USD a workspace may spend in a calendar month (UTC); null = no limit. A workspace may override it. */
   monthlySpendUsd: z.number().nonnegative().nullable().default(null),
-}).strict();
+});
 
 export const configSchema = z.strictObject({
   server: z.strictObject({
@@ -179,7 +179,7 @@ export const configSchema = z.strictObject({
   /** per pool (a model): how many requests run at once, who waits, who is shed (docs/admission.md) */
   admission: admissionSchema.prefault({}),
   /** monthly spend limits: the ledger's month-to-date sum per workspace is re-read this often */
-  spend: z.strictObject({ refreshMs: z.number().int().positive().default(5_000) }).strict().prefault({}),
+  spend: z.strictObject({ refreshMs: z.number().int().positive().default(5_000) }).prefault({}),
   limits: z.strictObject({
     /** `memory` (one gateway) or `redis` (shared by every gateway instance) */
     backend: z.enum(['memory', 'redis']).default('memory'),

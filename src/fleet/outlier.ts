@@ -141,12 +141,19 @@ export class OutlierDetector {
   failure(host: number, nowMs: number, sentAtMs: number = nowMs): OutlierEvent | null {
     // a request that was already on its way when the host was ejected says nothing new
     if (nowMs < this.#until[host]) return null;
-    if (this.#ejected[host] === 1) this.#clear(host, this.#until[host]); // its time passed before a sweep noticed
-    if (sentAtMs < this.#admittedAt[host]) return null;
+    // Its time passed before a sweep noticed: let it back in here, and say so (the sweep will not,
+    // and a caller that kept it out of rotation would keep it out for good).
+    let lapsed = false;
+    if (this.#ejected[host] === 1) {
+      this.#clear(host, this.#until[host]);
+      lapsed = true;
+    }
+    const readmitted: OutlierEvent | null = lapsed ? { kind: 'readmitted', host } : null;
+    if (sentAtMs < this.#admittedAt[host]) return readmitted;
     this.#failed[host]++;
-    if (++this.#consecutive[host] < this.#p.consecutiveFailures) return null;
+    if (++this.#consecutive[host] < this.#p.consecutiveFailures) return readmitted;
     // at or past the threshold: eject if the pool allows; if not, the next failure asks again
-    return this.#eject(host, 0, nowMs);
+    return this.#eject(host, 0, nowMs) ?? readmitted;
   }
 
   sweep(nowMs: number): OutlierEvent[] {

@@ -1,6 +1,5 @@
 import type { Endpoint, PrefixLookup, RouteRequest } from '../routing/index.js';
-
-export { SessionTable } from './session-table.js';
+import { MAP_ENTRY_BYTES } from './session-table.js';
 
 // The approximate prefix-cache index: which replica is believed to hold which prompt prefix,
 // learned from the router's own decisions (a request sent to a replica leaves its prefix there).
@@ -20,8 +19,6 @@ export interface PrefixIndexOptions {
 
 /** a Uint32Array's object and backing store, and its Map entry (measured on V8, rounded up) */
 const ROW_BYTES = 160;
-/** a Map entry with a heap-number key and a small-integer value */
-const ENTRY_BYTES = 64;
 
 export class PrefixIndex implements PrefixLookup {
   readonly #opts: PrefixIndexOptions;
@@ -84,7 +81,7 @@ export class PrefixIndex implements PrefixLookup {
   get bytes(): number {
     let held = 0;
     for (const h of this.#held) held += h?.size ?? 0;
-    return this.#rows.size * (ROW_BYTES + this.#words * 4) + held * ENTRY_BYTES;
+    return this.#rows.size * (ROW_BYTES + this.#words * 4) + held * MAP_ENTRY_BYTES;
   }
 
   /** Blocks the slot is believed to hold (for the fleet view and tests). */

@@ -3,8 +3,8 @@
 // megabyte-long `x-session-id` costs the table what a short one does. A collision (about one in
 // 10^10 pairs at 100 000 sessions) only sends a session to another session's replica.
 
-/** what one entry costs the heap: a Map entry with a heap-number key and a small-integer value (measured ~46, with slack for the table's growth) */
-export const SESSION_ENTRY_BYTES = 64;
+/** what a Map entry with a heap-number key and a small-integer value costs the heap (measured ~46, with slack for the map's growth) */
+export const MAP_ENTRY_BYTES = 64;
 
 export class SessionTable {
   readonly #slots = new Map<number, number>();
@@ -12,7 +12,7 @@ export class SessionTable {
 
   /** a number: at most that many sessions; `maxBytes`: as many as fit in that many bytes */
   constructor(bound: number | { readonly maxBytes: number }) {
-    const n = typeof bound === 'number' ? bound : Math.floor(bound.maxBytes / SESSION_ENTRY_BYTES);
+    const n = typeof bound === 'number' ? bound : Math.floor(bound.maxBytes / MAP_ENTRY_BYTES);
     this.#capacity = Math.max(1, n);
   }
 
@@ -41,7 +41,7 @@ export class SessionTable {
 
   /** what the table is accounted to hold */
   get bytes(): number {
-    return this.#slots.size * SESSION_ENTRY_BYTES;
+    return this.#slots.size * MAP_ENTRY_BYTES;
   }
 }
 

@@ -48,12 +48,9 @@ export class FleetWatch {
       onChange: (replica, healthy) => {
         opts.onEvent?.({ kind: 'health', replica, healthy });
         // a replica that was down and answers again is a fresh process: lift its ejection (Envoy's
-        // successful_active_health_check_uneject_host); a slow but live one stays ejected
-        if (!healthy) return;
-        // and requests stuck through the outage must not eject it again when they time out
-        const p = this.#pool(replica);
-        if (p !== null) p.detector.recovered(this.#host.get(replica)!, Date.now());
-        if (replica.ejectedUntilMs !== 0) this.readmit(replica);
+        // successful_active_health_check_uneject_host; a slow but live one stays ejected), and mark
+        // when, so requests stuck through the outage do not eject it again when they time out
+        if (healthy) this.readmit(replica);
       },
     });
     this.#scraper = opts.scrapeIntervalMs > 0
@@ -108,7 +105,7 @@ export class FleetWatch {
     for (const p of this.#pools.values()) for (const e of p.detector.sweep(nowMs)) this.#apply(p, e);
   }
 
-  /** An operator re-admits an ejected replica early. */
+  /** An operator re-admits an ejected replica early, or it passes its health check again. */
   readmit(r: Replica): void {
     const p = this.#pool(r);
     if (p !== null) p.detector.readmit(this.#host.get(r)!, Date.now());

@@ -88,7 +88,7 @@ class AnthropicBackend implements Backend {
   chat(body: UpstreamChatBody, stream: boolean, sink: ChatSink): UpstreamCall | null {
     const req = toAnthropicRequest(body, this.defaultMaxTokens);
     if (!req.ok) {
-      sink.onFailure({ kind: 'status', status: 400, body: JSON.stringify({ error: { message: req.error.message } }) });
+      sink.onFailure(untranslatable(req.error.message));
       return null;
     }
     return this.pool.post(this.#messagesPath, JSON.stringify(req.value), stream, new AnthropicRelay(sink, stream));
@@ -96,7 +96,7 @@ class AnthropicBackend implements Backend {
 
   countTokens(body: TokenizeBody, done: (r: CountResult) => void): void {
     const req = toAnthropicRequest({ model: body.model, messages: body.messages, tools: body.tools }, null);
-    if (!req.ok) return done({ ok: false, f: { kind: 'status', status: 400, body: JSON.stringify({ error: { message: req.error.message } }) } });
+    if (!req.ok) return done({ ok: false, f: untranslatable(req.error.message) });
     this.pool.post(this.#countPath, JSON.stringify(req.value), false, new CountSink(done, 'input_tokens', '/v1/messages/count_tokens'));
   }
 }
@@ -137,8 +137,7 @@ class AnthropicRelay implements UpstreamSink {
   }
 
   onFailure(f: UpstreamFailure): void {
-    // 529 is Anthropic's "overloaded": what a 503 means to the gateway (retry elsewhere, shed)
-    this.sink.onFailure(f.kind === 'status' && f.status === 529 ? { kind: 'status', status: 503, body: f.body } : f);
+    this.sink.onFailure(overloadedAs503(f));
   }
 }
 
@@ -158,6 +157,16 @@ class CountSink implements UpstreamSink {
   }
 
   onFailure(f: UpstreamFailure): void {
-    this.done({ ok: false, f: f.kind === 'status' && f.status === 529 ? { kind: 'status', status: 503, body: f.body } : f });
+    this.done({ ok: false, f: overloadedAs503(f) });
   }
+}
+
+/** A body the Messages API has no form for: the replica is never asked, and the client hears a 400. */
+function untranslatable(message: string): UpstreamFailure {
+  return { kind: 'status', status: 400, body: JSON.stringify({ error: { message } }) };
+}
+
+/** 529 is Anthropic's "overloaded": what a 503 means to the gateway (retry elsewhere, shed). */
+function overloadedAs503(f: UpstreamFailure): UpstreamFailure {
+  return f.kind === 'status' && f.status === 529 ? { kind: 'status', status: 503, body: f.body } : f;
 }

@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { GatewayError } from '../api/index.js';
 
 // Request bodies: read up to a limit, within a deadline and above a rate floor, so a client that
 // sends a byte every two seconds cannot hold a connection for ever. A body the gateway has
@@ -99,14 +100,11 @@ class BodyRead {
 
   /** Late or slow: stop reading. A collecting read is answered 408 by the caller; a dropped one is closed. */
   expire(): void {
+    if (this.mode === DISCARD) return this.cut();
     this.done();
     this.req.off('data', this.onData);
-    if (this.mode === COLLECT) {
-      this.chunks.length = 0;
-      this.resolve({ ok: false, reason: 'timeout' });
-    } else {
-      this.cut();
-    }
+    this.chunks.length = 0;
+    this.resolve({ ok: false, reason: 'timeout' });
   }
 
   /** Enough has been dropped: close the connection (the answer went out long ago). */
@@ -142,6 +140,17 @@ export class BodyReader {
       r.settle = resolve;
       this.#track(r);
     });
+  }
+
+  /** What a body that could not be read means to its client: 413, 408 (and close), or nothing (it left). */
+  refusal(res: ServerResponse, read: BodyResult & { ok: false }, limit: number): GatewayError | null {
+    if (read.reason === 'too_large') return { kind: 'request_too_large', message: `Request body is larger than the limit of ${limit} bytes.` };
+    if (read.reason === 'timeout') {
+      res.setHeader('connection', 'close');
+      const t = this.#t;
+      return { kind: 'request_timeout', message: `The request body did not arrive in time: it must arrive within ${t.timeoutMs} ms, at ${t.minBytesPerSecond} bytes/s at least.` };
+    }
+    return null;
   }
 
   /** The request was answered without its body: read the rest and drop it, within the same bounds. */

@@ -33,48 +33,33 @@ class Attempt implements ChatSink {
   }
 
   onEvent(data: string): void {
-    try {
-      this.x.attemptEvent(this, data);
-    } catch (err) {
-      this.x.crash(err, 'upstream');
-    }
+    this.#report(this.x.attemptEvent, data);
   }
 
   onChunk(c: UpstreamChunk): void {
-    try {
-      this.x.attemptChunk(this, c);
-    } catch (err) {
-      this.x.crash(err, 'upstream');
-    }
+    this.#report(this.x.attemptChunk, c);
   }
 
   onCompletion(c: UpstreamCompletion): void {
-    try {
-      this.x.attemptCompletion(this, c);
-    } catch (err) {
-      this.x.crash(err, 'upstream');
-    }
+    this.#report(this.x.attemptCompletion, c);
   }
 
   onDone(): void {
-    try {
-      this.x.attemptDone(this);
-    } catch (err) {
-      this.x.crash(err, 'upstream');
-    }
+    this.#report(this.x.attemptDone, undefined);
   }
 
   onBody(body: string): void {
-    try {
-      this.x.attemptBody(this, body);
-    } catch (err) {
-      this.x.crash(err, 'upstream');
-    }
+    this.#report(this.x.attemptBody, body);
   }
 
   onFailure(f: UpstreamFailure): void {
+    this.#report(this.x.attemptFailure, f);
+  }
+
+  /** Hands a report to the exchange; a throw while handling it is the request's crash, never the pool's. */
+  #report<T>(handle: (this: Exchange, a: Attempt, v: T) => void, v: T): void {
     try {
-      this.x.attemptFailure(this, f);
+      handle.call(this.x, this, v);
     } catch (err) {
       this.x.crash(err, 'upstream');
     }
@@ -289,11 +274,11 @@ export class Exchange implements Admissible {
     }
     if (t.finished) {
       this.res.end(t.finish());
-      return this.#settle(200, 'ok', t);
+      return this.#settle(200, 'ok');
     }
     // Cut before a finish_reason: say so in the stream rather than end as if whole.
     this.res.end(t.fail({ kind: 'upstream', message: 'The replica ended the response before it was complete.' }));
-    this.#settle(200, 'upstream_error', t);
+    this.#settle(200, 'upstream_error');
   }
 
   attemptBody(a: Attempt, body: string): void {
@@ -344,7 +329,7 @@ export class Exchange implements Admissible {
     if (this.#transcoder !== null) {
       // Bytes already reached the client: end the stream with the API's own error event.
       this.res.end(this.#transcoder.fail(err));
-      return this.#settle(200, outcomeOf(err), this.#transcoder);
+      return this.#settle(200, outcomeOf(err));
     }
     if (isRetryable(f) && this.#attempts < this.gw.maxAttempts && !this.res.destroyed) {
       if (this.gw.retries.acquire()) {
@@ -402,9 +387,10 @@ export class Exchange implements Admissible {
     this.#settleUsage(status, outcomeOf(err), 0, 0, 0);
   }
 
-  #settle(status: number, outcome: UsageOutcome, t: StreamTranscoder): void {
-    const u = t.usage;
-    this.#settleUsage(status, outcome, u.inputTokens, u.cachedInputTokens, u.outputTokens);
+  /** Settles with what the stream relayed so far counted (nothing, before a stream began). */
+  #settle(status: number, outcome: UsageOutcome): void {
+    const u = this.#transcoder?.usage;
+    this.#settleUsage(status, outcome, u?.inputTokens ?? 0, u?.cachedInputTokens ?? 0, u?.outputTokens ?? 0);
   }
 
   #settleUsage(status: number, outcome: UsageOutcome, input: number, cached: number, output: number): void {
@@ -476,9 +462,8 @@ export class Exchange implements Admissible {
     const calls = [this.#attempt?.call, this.#hedge?.call];
     const status = this.gw.failInternal(this.res, this.ireq.wire, this.requestId);
     if (!this.#done) {
-      const u = this.#transcoder?.usage;
       try {
-        this.#settleUsage(status, 'internal_error', u?.inputTokens ?? 0, u?.cachedInputTokens ?? 0, u?.outputTokens ?? 0);
+        this.#settle(status, 'internal_error');
       } catch (e) {
         this.gw.noteInternalError('settle', e, this.requestId);
         try {
@@ -503,8 +488,7 @@ export class Exchange implements Admissible {
     if (this.res.writableFinished) return;
     try {
       this.#attempt?.call?.abort();
-      const t = this.#transcoder;
-      this.#settleUsage(499, 'cancelled', t?.usage.inputTokens ?? 0, t?.usage.cachedInputTokens ?? 0, t?.usage.outputTokens ?? 0);
+      this.#settle(499, 'cancelled');
     } catch (err) {
       this.crash(err, 'client');
     }

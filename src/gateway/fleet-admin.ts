@@ -3,6 +3,7 @@ import type { AdminResponse } from '../api/index.js';
 import { replicaUrl } from '../config/index.js';
 import type { FleetRegistry, FleetWatch, PrefixIndex, Replica } from '../fleet/index.js';
 import type { Backend } from './backends.js';
+import { decodePathSegment } from './request-head.js';
 
 // The fleet under /admin/v1/fleet (admin token only): the live picture, and the operator's hands
 // on it — add a replica, drain one (no new requests; those in flight finish), bring it back,
@@ -67,7 +68,7 @@ export function fleetAdmin(deps: FleetAdminDeps, method: string, path: string, b
   }
   const m = /^\/admin\/v1\/fleet\/replicas\/([^/]+)(?:\/(drain|undrain|readmit))?$/.exec(path);
   if (m === null) return err(404, 'not_found_error', `no admin route ${path}; see /admin/v1/fleet`);
-  const id = safeDecode(m[1]);
+  const id = decodePathSegment(m[1]);
   if (id === null) return err(400, 'invalid_request_error', 'the replica id in the path is not valid percent-encoding; encode it with encodeURIComponent');
   const r = deps.fleet.byId(id);
   if (r === undefined) return err(404, 'not_found_error', `no replica "${id}" in the fleet`);
@@ -178,14 +179,6 @@ function describe(i: z.core.$ZodIssue): string {
   if (i.code === 'unrecognized_keys') return i.keys.map((k) => `${k}: Extra inputs are not permitted`).join('; ');
   if (i.path.length === 0) return i.message;
   return `${i.path.join('.')}: ${i.message}`;
-}
-
-function safeDecode(s: string): string | null {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return null;
-  }
 }
 
 function ok(status: number, value: unknown): AdminResponse {

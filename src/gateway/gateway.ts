@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import {
   newRequestId, parseAnthropicMessages, parseOpenAIChat, renderError, renderModel, renderModels,
@@ -14,14 +13,15 @@ import type { GatewayMetrics, Logger } from '../observe/index.js';
 import { AUTH_UNAVAILABLE, extractKey, type AuthContext, type AuthOutcome, type Authenticator } from '../tenancy/index.js';
 import type { UpstreamFailure } from '../upstream/index.js';
 import type { Admission } from './admission.js';
+import { ADMIN_BODY_LIMIT, adminHttp, type AdminHttpDeps } from './admin-http.js';
 import { createBackend, type Backend } from './backends.js';
-import { BodyReader, type BodyResult } from './body.js';
+import { BodyReader } from './body.js';
 import { endInternal, type Stage } from './boundary.js';
 import { answerClientError } from './client-error.js';
 import { countTokens } from './count-tokens.js';
-import { fleetAdmin } from './fleet-admin.js';
 import { Exchange, outcomeOf } from './exchange.js';
 import type { LimitTicket, RateLimits } from './rate-limits.js';
+import { bearerMatches, decodePathSegment, jsonMediaError, sha256, wireOf } from './request-head.js';
 import { GatewayRouter, type RouteTicket } from './routing.js';
 
 export interface GatewayDeps {
@@ -58,10 +58,12 @@ interface Series {
 /** What the error boundary needs to know of an inference request in progress. */
 interface InFlight {
   stage: Stage;
+  readonly wire: Wire;
   readonly requestId: string;
   readonly t0: number;
   readonly startedAt: number;
   auth: AuthContext | null;
+  /** from the parsed body; '' and false until then (what the ledger records of a request refused earlier) */
   model: string;
   stream: boolean;
   /** its rate-limit charge, once made (given back if the request fails before an exchange owns it) */
@@ -89,6 +91,7 @@ export class Gateway {
   /** null when hedging is off (the default) */
   readonly hedge: { readonly delayMs: number } | null;
   readonly #bodies: BodyReader;
+  readonly #admin: AdminHttpDeps;
   /** sha256 of the /metrics bearer token, or null when /metrics is open */
   readonly #metricsToken: Buffer | null;
   #inflight = 0;
@@ -108,6 +111,15 @@ export class Gateway {
     const s = deps.config.server;
     this.#bodies = new BodyReader({ timeoutMs: s.bodyTimeoutMs, minBytesPerSecond: s.bodyMinBytesPerSecond });
     this.#metricsToken = s.metricsToken === null ? null : sha256(s.metricsToken);
+    this.#admin = {
+      admin: deps.admin, store: deps.store, log: deps.log, bodies: this.#bodies,
+      fleet: () => ({
+        fleet: deps.fleet, watch: deps.watch, prefixes: this.routing.prefixes, backends: deps.backends,
+        models: new Set(deps.config.models.map((m) => m.id)), regions: deps.config.regions.map((r) => r.name),
+        createBackend: (r, apiKey) => createBackend(deps.config, r, apiKey),
+      }),
+      replicaAdded: () => this.#serveNewModels(),
+    };
     // Node's own request timeout would cut nothing we care about (bodies have their own deadline);
     // its headers timeout is checked on an interval, so the interval follows the setting.
     this.server = createServer({
@@ -206,7 +218,7 @@ export class Gateway {
         return void this.#metricsText(req, res);
     }
     if (path.startsWith('/v1/models/') && method === 'GET') return void this.#getModel(req, res, path.slice(11));
-    if (path.startsWith('/admin/v1/')) return void this.#admin(req, res, method, path, q === -1 ? '' : url.slice(q + 1));
+    if (path.startsWith('/admin/v1/')) return void adminHttp(this, this.#admin, req, res, method, path, q === -1 ? '' : url.slice(q + 1));
     this.#bodies.discard(req);
     this.sendError(res, wireOf(req, path), { kind: 'not_found', message: `There is no ${method} ${path} here. Inference is at POST /v1/messages (Anthropic) and POST /v1/chat/completions (OpenAI).` }, newRequestId());
   }
@@ -246,9 +258,9 @@ export class Gateway {
 
   /** The error boundary of an inference request: whatever throws below ends as a 500, settled once. */
   async #inference(req: IncomingMessage, res: ServerResponse, wire: Wire): Promise<void> {
-    const f: InFlight = { stage: 'auth', requestId: newRequestId(), t0: performance.now(), startedAt: Date.now(), auth: null, model: '', stream: false, limit: null, exchange: null };
+    const f: InFlight = { stage: 'auth', wire, requestId: newRequestId(), t0: performance.now(), startedAt: Date.now(), auth: null, model: '', stream: false, limit: null, exchange: null };
     try {
-      await this.#runInference(req, res, wire, f);
+      await this.#runInference(req, res, f);
     } catch (err) {
       if (f.exchange !== null) return f.exchange.crash(err, f.stage);
       this.noteInternalError(f.stage, err, f.requestId);
@@ -260,12 +272,17 @@ export class Gateway {
         }
       }
       const status = this.failInternal(res, wire, f.requestId);
-      if (f.auth !== null) this.#settleQuietly(f.requestId, f.startedAt, f.t0, f.auth, f.model, wire, f.stream, status);
+      if (f.auth === null) return;
+      try {
+        this.settle(unservedRecord(f, f.auth, status, 'internal_error'));
+      } catch (e) {
+        this.noteInternalError('settle', e, f.requestId);
+      }
     }
   }
 
-  async #runInference(req: IncomingMessage, res: ServerResponse, wire: Wire, f: InFlight): Promise<void> {
-    const { requestId, t0, startedAt } = f;
+  async #runInference(req: IncomingMessage, res: ServerResponse, f: InFlight): Promise<void> {
+    const { wire, requestId, t0, startedAt } = f;
     const auth = await this.#authenticate(req, res, wire, requestId);
     if (auth === null) return;
     f.auth = auth;
@@ -273,43 +290,43 @@ export class Gateway {
     const media = jsonMediaError(req);
     if (media !== null) {
       this.#bodies.discard(req);
-      return this.#reject(res, wire, requestId, auth, '', false, t0, startedAt, media);
+      return this.#reject(res, f, media);
     }
     f.stage = 'body';
     const read = await this.#bodies.read(req, this.#deps.config.server.bodyLimitBytes);
     if (!read.ok) {
-      const err = this.#bodyError(res, read, this.#deps.config.server.bodyLimitBytes);
-      if (err !== null) this.#reject(res, wire, requestId, auth, '', false, t0, startedAt, err);
+      const err = this.#bodies.refusal(res, read, this.#deps.config.server.bodyLimitBytes);
+      if (err !== null) this.#reject(res, f, err);
       return;
     }
     f.stage = 'parse';
     const parsed = wire === 'anthropic' ? parseAnthropicMessages(read.body) : parseOpenAIChat(read.body);
-    if (!parsed.ok) return this.#reject(res, wire, requestId, auth, '', false, t0, startedAt, parsed.error);
+    if (!parsed.ok) return this.#reject(res, f, parsed.error);
     let ireq = parsed.value;
     f.model = ireq.model;
     f.stream = ireq.stream;
     const entry = this.#models.get(ireq.model);
     if (entry === undefined) {
-      return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, {
+      return this.#reject(res, f, {
         kind: 'not_found', param: 'model',
         message: `model: ${ireq.model} is not served here. Available models: ${[...this.#models.keys()].join(', ')}.`,
       });
     }
     const sized = this.#checkMaxTokens(res, ireq, entry.config);
-    if ('kind' in sized) return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, sized);
+    if ('kind' in sized) return this.#reject(res, f, sized);
     ireq = sized;
     f.stage = 'limits';
     const tier = this.#deps.rateLimits.tierOf(auth);
     const asked = this.#askedFor(req, auth, tier);
-    if ('kind' in asked) return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, asked);
+    if ('kind' in asked) return this.#reject(res, f, asked);
     const overSpend = this.#checkSpend(auth, tier.monthlySpendUsd);
     if (overSpend !== null) {
       this.metrics.spendLimited.inc();
-      return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, overSpend);
+      return this.#reject(res, f, overSpend);
     }
     const charging = this.#deps.rateLimits.admit(res, wire, auth, tier, ireq, entry.config, read.body.length);
     const charge = charging instanceof Promise ? await charging : charging;
-    if (!charge.ok) return this.#reject(res, wire, requestId, auth, ireq.model, ireq.stream, t0, startedAt, charge.error);
+    if (!charge.ok) return this.#reject(res, f, charge.error);
     f.limit = charge.ticket;
     f.stage = 'routing';
     const session = req.headers[this.#sessionHeader];
@@ -319,31 +336,6 @@ export class Gateway {
     f.exchange = exchange;
     f.stage = 'admission';
     this.#deps.admission.admit(exchange, { model: ireq.model, tenant: auth.tenantId, weight: tier.weight, priority: asked.priority, deadlineMs: asked.deadlineMs });
-  }
-
-  /** What a body that could not be read means to its client: 413, 408 (and close), or nothing (it left). */
-  #bodyError(res: ServerResponse, read: BodyResult & { ok: false }, limit: number): GatewayError | null {
-    if (read.reason === 'too_large') return { kind: 'request_too_large', message: `Request body is larger than the limit of ${limit} bytes.` };
-    if (read.reason === 'timeout') {
-      res.setHeader('connection', 'close');
-      const t = this.#deps.config.server;
-      return { kind: 'request_timeout', message: `The request body did not arrive in time: it must arrive within ${t.bodyTimeoutMs} ms, at ${t.bodyMinBytesPerSecond} bytes/s at least.` };
-    }
-    return null;
-  }
-
-  /** The ledger row of a request the gateway failed on; a failure here is logged, never thrown. */
-  #settleQuietly(requestId: string, startedAt: number, t0: number, auth: AuthContext, model: string, wire: Wire, stream: boolean, status: number): void {
-    try {
-      this.settle({
-        requestId, startedAt, tenantId: auth.tenantId, workspaceId: auth.workspaceId, keyId: auth.keyId,
-        model, replica: null, region: null, wire, stream, status, outcome: 'internal_error',
-        inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, ttftMs: null,
-        latencyMs: Math.round((performance.now() - t0) * 1000) / 1000, costUsd: 0,
-      });
-    } catch (err) {
-      this.noteInternalError('settle', err, requestId);
-    }
   }
 
   /**
@@ -436,15 +428,10 @@ export class Gateway {
     return false;
   }
 
-  /** A request refused before it reached a replica: answered, and written to the ledger. */
-  #reject(res: ServerResponse, wire: Wire, requestId: string, auth: AuthContext, model: string, stream: boolean, t0: number, startedAt: number, err: GatewayError): void {
-    const status = this.sendError(res, wire, err, requestId);
-    this.settle({
-      requestId, startedAt, tenantId: auth.tenantId, workspaceId: auth.workspaceId, keyId: auth.keyId,
-      model, replica: null, region: null, wire, stream, status, outcome: outcomeOf(err),
-      inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, ttftMs: null,
-      latencyMs: Math.round((performance.now() - t0) * 1000) / 1000, costUsd: 0,
-    });
+  /** A request refused before it reached a replica (so after its key was checked): answered, and written to the ledger. */
+  #reject(res: ServerResponse, f: InFlight, err: GatewayError): void {
+    const status = this.sendError(res, f.wire, err, f.requestId);
+    this.settle(unservedRecord(f, f.auth!, status, outcomeOf(err)));
   }
 
   // ── used by Exchange ────────────────────────────────────────────────────────
@@ -584,7 +571,7 @@ export class Gateway {
       const limit = this.#deps.config.server.bodyLimitBytes;
       const read = await this.#bodies.read(req, limit);
       if (!read.ok) {
-        const err = this.#bodyError(res, read, limit);
+        const err = this.#bodies.refusal(res, read, limit);
         if (err !== null) this.sendError(res, 'anthropic', err, requestId);
         return;
       }
@@ -638,63 +625,6 @@ export class Gateway {
     }
   }
 
-  /**
-   * The admin API. The caller is identified before a byte of the body is read: an unauthenticated
-   * client gets its 401 and its body is dropped (within the same bounds as any early answer).
-   */
-  async #admin(req: IncomingMessage, res: ServerResponse, method: string, path: string, query: string): Promise<void> {
-    const requestId = newRequestId();
-    try {
-      const who = await this.#deps.admin.authorize(req.headers);
-      if ('status' in who) {
-        this.#bodies.discard(req);
-        return this.sendJson(res, 'anthropic', requestId, who.status, who.body, who.headers);
-      }
-      const read = await this.#bodies.read(req, ADMIN_BODY_LIMIT);
-      if (!read.ok) {
-        const err = read.reason === 'too_large'
-          ? { kind: 'request_too_large' as const, message: `Admin request bodies are limited to ${ADMIN_BODY_LIMIT} bytes (1 MiB).` }
-          : this.#bodyError(res, read, ADMIN_BODY_LIMIT);
-        if (err !== null) this.sendError(res, 'anthropic', err, requestId);
-        return;
-      }
-      if (path === '/admin/v1/fleet' || path.startsWith('/admin/v1/fleet/')) return await this.#fleetAdmin(req, res, method, path, read.body, requestId, who.admin);
-      // a failure inside is answered there (a 500 naming this id) and logged by its onError
-      const out = await this.#deps.admin.handle(method, path, new URLSearchParams(query), req.headers, read.body, requestId);
-      this.sendJson(res, 'anthropic', requestId, out.status, out.body, out.headers);
-    } catch (err) {
-      this.noteInternalError('admin', err, requestId);
-      this.failInternal(res, 'anthropic', requestId);
-    }
-  }
-
-  /** The fleet under /admin/v1/fleet: the admin token only (tenant keys must not see the fleet). */
-  async #fleetAdmin(req: IncomingMessage, res: ServerResponse, method: string, path: string, body: Buffer, requestId: string, isAdmin: boolean): Promise<void> {
-    if (!isAdmin) {
-      return void this.sendError(res, 'anthropic', { kind: 'permission', message: 'The fleet API needs the admin token; tenant keys cannot use it.' }, requestId);
-    }
-    const actor = method === 'GET' ? 'admin' : this.#deps.admin.actor(req.headers);
-    if (typeof actor !== 'string') return this.sendJson(res, 'anthropic', requestId, actor.status, actor.body, actor.headers);
-    const d = this.#deps;
-    const out = fleetAdmin({
-      fleet: d.fleet, watch: d.watch, prefixes: this.routing.prefixes, backends: d.backends,
-      models: new Set(d.config.models.map((m) => m.id)), regions: d.config.regions.map((r) => r.name),
-      createBackend: (r, apiKey) => createBackend(d.config, r, apiKey),
-    }, method, path, body);
-    if (out.status === 201) this.#serveNewModels();
-    if (out.change !== undefined) {
-      const c = out.change;
-      // the change is made (in memory) before it is recorded; a lost record is logged, not undone
-      try {
-        const r = await d.store.appendAudit({ actor, action: c.action, target: c.target, tenantId: null, requestId, before: c.before, after: c.after });
-        if (!r.ok) d.log.error({ change: c.action, target: c.target, error: r.error }, 'audit record refused');
-      } catch (err) {
-        d.log.error({ err, change: c.action, target: c.target }, 'audit record not written');
-      }
-    }
-    this.sendJson(res, 'anthropic', requestId, out.status, out.body, out.headers);
-  }
-
   /** A replica was added: a configured model that had none is served from now on. */
   #serveNewModels(): void {
     for (const m of this.#deps.config.models) {
@@ -739,47 +669,14 @@ export class Gateway {
   }
 }
 
-const ADMIN_BODY_LIMIT = 1024 * 1024;
-
-function sha256(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-/** `Authorization: Bearer <token>` against the token's digest, in constant time. */
-function bearerMatches(header: string | undefined, digest: Buffer): boolean {
-  if (header === undefined || !/^bearer /i.test(header)) return false;
-  return timingSafeEqual(sha256(header.slice(7).trim()), digest);
-}
-
-/** A percent-encoded path segment, or null when its escapes are malformed (`%`, `%zz`, bad UTF-8). */
-function decodePathSegment(s: string): string | null {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return null;
-  }
-}
-
-/**
- * A body declared as something other than JSON is refused rather than parsed: a form or a file
- * sent by mistake is told so, not half-understood. A body with no content-type at all is taken as
- * JSON; `curl -d` without `-H content-type` says form-encoded, and the message names the fix.
- */
-function jsonMediaError(req: IncomingMessage): GatewayError | null {
-  const ct = req.headers['content-type'];
-  if (ct === undefined) return null;
-  const semi = ct.indexOf(';');
-  const media = (semi === -1 ? ct : ct.slice(0, semi)).trim().toLowerCase();
-  if (media === 'application/json' || media.endsWith('+json')) return null;
+/** The ledger row of a request that reached no replica: refused, or failed inside the gateway. */
+function unservedRecord(f: InFlight, auth: AuthContext, status: number, outcome: UsageOutcome): UsageRecord {
   return {
-    kind: 'invalid_request',
-    message: `The request body must be JSON sent with content-type: application/json; this one says "${media.slice(0, 100)}" (with curl: -H 'content-type: application/json').`,
+    requestId: f.requestId, startedAt: f.startedAt, tenantId: auth.tenantId, workspaceId: auth.workspaceId, keyId: auth.keyId,
+    model: f.model, replica: null, region: null, wire: f.wire, stream: f.stream, status, outcome,
+    inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, ttftMs: null,
+    latencyMs: Math.round((performance.now() - f.t0) * 1000) / 1000, costUsd: 0,
   };
-}
-
-/** Which API a request speaks, for its errors: Anthropic's paths or header, else OpenAI's. */
-function wireOf(req: IncomingMessage, path: string): Wire {
-  return path.startsWith('/v1/messages') || req.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
 }
 
 /** The human message inside a replica's error body (vLLM's nested or flat shape), or the body. */

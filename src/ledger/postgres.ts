@@ -9,7 +9,7 @@ import { FOREIGN_KEY, inTransaction, pgCode, PostgresChanges, tenantFromRow, UNI
 import { PostgresUsage } from './postgres-usage.js';
 import { POSTGRES_MIGRATIONS } from './schema.js';
 import type {
-  ApiKey, AuditActor, AuditQuery, AuditRecord, DemoTenant, KeyGrant, KeyPatch, NewAuditRecord, NewKey, NewTenant, Store, StoreResult, Tenant,
+  ApiKey, AuditActor, AuditQuery, AuditRecord, DemoTenant, KeyGrant, KeyPatch, NewAuditRecord, NewKey, NewTenant, Store, StoreOptions, StoreResult, Tenant,
   TenantPatch, UsageQuery, UsageRecord, UsageSummary, UsageWindow, Workspace, WorkspacePatch,
 } from './types.js';
 
@@ -28,7 +28,7 @@ function grantOfRow(r: Row): KeyGrant {
   return grantFromRow(r, (r.t_regions as string[] | null) ?? null);
 }
 
-export async function openPostgres(url: string, opts: { schema?: string; maxConnections?: number; timeoutMs?: number }, now: () => number): Promise<Store> {
+export async function openPostgres(url: string, opts: StoreOptions, now: () => number): Promise<Store> {
   const u = new URL(url);
   const schema = opts.schema ?? u.searchParams.get('schema') ?? undefined;
   u.searchParams.delete('schema');

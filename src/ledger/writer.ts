@@ -359,7 +359,7 @@ class Writer implements LedgerWriter {
 function noop(): void {}
 
 /** The promise, or a rejection once `ms` have passed (the timer does not hold the process open). */
-export function withDeadline<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+function withDeadline<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(message)), ms);

@@ -1,10 +1,11 @@
 // A circuit breaker for the shared rate-limit store. Closed: every call goes to Redis, and
 // `failures` failed calls in a row, made over at least `minSpanMs`, open it. The span tells a
 // partition (calls keep failing, one after another) from a stall of this process (a busy event
-// loop times out every call in flight at the same instant, and the next ones succeed). Open: no call goes (the caller decides by its fail
-// mode at once, instead of waiting out a timeout per request); after `probeMs` one call is let
-// through as a probe (half-open). The probe's success closes the breaker; its failure opens it
-// for another `probeMs`. Pure: time is the caller's `nowMs`, so it runs on a virtual clock.
+// loop times out every call in flight at the same instant, and the next ones succeed). Open: no
+// call goes (the caller decides by its fail mode at once, instead of waiting out a timeout per
+// request); after `probeMs` one call is let through as a probe (half-open). The probe's success
+// closes the breaker; its failure opens it for another `probeMs`. Pure: time is the caller's
+// `nowMs`, so it runs on a virtual clock.
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 

@@ -17,6 +17,11 @@ export function levelAt(l: Level | undefined, capacity: number, nowMs: number): 
   return Math.min(capacity, l.tokens + refill);
 }
 
+/** Full again whatever its capacity, the same as no bucket: not in debt, and a minute of refill since. */
+export function refilled(l: Level, nowMs: number): boolean {
+  return l.tokens >= 0 && nowMs - l.atMs >= MINUTE_MS;
+}
+
 /** ms until `need` tokens are there, from `have`; Infinity when need exceeds capacity. */
 export function waitMs(have: number, need: number, capacity: number): number {
   if (need > capacity) return Infinity;

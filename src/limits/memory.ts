@@ -1,4 +1,4 @@
-import { decide, levelAt, type Level } from './bucket.js';
+import { decide, levelAt, refilled, type Level } from './bucket.js';
 import type { Correction, Lease, LimitDecision, LimitRequest, RateLimiter, TierLimits } from './types.js';
 
 /** below this many buckets the map is never swept */
@@ -71,7 +71,7 @@ export class MemoryLimiter implements RateLimiter {
 
   #sweep(nowMs: number): void {
     for (const [k, b] of this.#buckets) {
-      if (full(b[0], nowMs) && full(b[1], nowMs) && full(b[2], nowMs)) this.#buckets.delete(k);
+      if (refilled(b[0], nowMs) && refilled(b[1], nowMs) && refilled(b[2], nowMs)) this.#buckets.delete(k);
     }
     this.#sweepAt = Math.max(SWEEP_FLOOR, this.#buckets.size * 2);
   }
@@ -81,11 +81,6 @@ export class MemoryLimiter implements RateLimiter {
     this.#held.clear();
     return Promise.resolve();
   }
-}
-
-/** A minute of refill fills any bucket that is not in debt, whatever its capacity. */
-function full(l: Level, nowMs: number): boolean {
-  return l.tokens >= 0 && nowMs - l.atMs >= 60_000;
 }
 
 function correct(l: Level, capacity: number, by: number, nowMs: number): void {

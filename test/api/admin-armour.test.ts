@@ -1,11 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
-import { startPlatform, type Platform } from '../../src/gateway/index.js';
-import { demoStore } from '../gateway/support.js';
+import type { Platform } from '../../src/gateway/index.js';
+import { scriptedPlatform } from '../gateway/support.js';
 
 // The admin API in the real gateway on a real socket, against inputs that crashed or corrupted it.
 
@@ -13,26 +10,16 @@ const KEY = 'sk-sy-admin-armour-test-key-00000000000000';
 const ADMIN = 'armour-admin-token';
 const MODEL = 'llama-3.1-8b';
 
-let replica: Server;
 let p: Platform;
 const logLines: Array<Record<string, any>> = [];
 
 beforeAll(async () => {
-  replica = createServer((_q, s) => void s.end());
-  await new Promise<void>((r) => replica.listen(0, '127.0.0.1', r));
-  const config = loadConfig(undefined, { port: 0 });
-  config.fleet.scrapeIntervalMs = 0;
   const sink = new Writable({ write(chunk, _enc, done) { logLines.push(JSON.parse(String(chunk))); done(); } });
-  p = await startPlatform({
-    config, storeUrl: await demoStore(KEY), adminToken: ADMIN, log: pino({ level: 'info' }, sink),
-    replicas: [{ id: 'r1', model: MODEL, servedModel: 'm', region: 'us-east', url: `http://127.0.0.1:${(replica.address() as AddressInfo).port}` }],
-  });
+  p = await scriptedPlatform({ key: KEY, adminToken: ADMIN, log: pino({ level: 'info' }, sink), replica: (_q, s) => void s.end(), replicaId: 'r1' });
 });
 
 afterAll(async () => {
   await p?.close();
-  replica?.closeAllConnections();
-  replica?.close();
 });
 
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any; requestId: string | null }> {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AnthropicUpstreamStream, anthropicStream, openaiStream, type UpstreamChunk } from '../../src/api/index.js';
+import { frames as sseFrames } from './fixtures.js';
 
 // An Anthropic Messages SSE stream read as canonical chunks, and those chunks rendered by the
 // gateway's own transcoders for an OpenAI and an Anthropic client.
@@ -32,7 +33,7 @@ function asOpenAI(events: string[], includeUsage = true): { frames: any[]; done:
   let sse = '';
   for (const c of read(events)) sse += t.chunk(c);
   sse += t.finished ? t.finish() : '';
-  const data = sse.split('\n\n').filter(Boolean).map((f) => f.slice(6));
+  const data = sseFrames(sse).map((f) => f.data);
   return { frames: data.filter((d) => d !== '[DONE]').map((d) => JSON.parse(d)), done: data.at(-1) === '[DONE]' };
 }
 
@@ -167,7 +168,7 @@ describe('an Anthropic stream relayed to an Anthropic client', () => {
     ])) sse += t.chunk(c);
     expect(t.finished).toBe(true);
     sse += t.finish();
-    const events = sse.split('\n\n').filter(Boolean).map((f) => JSON.parse(f.split('\n')[1].slice(6)));
+    const events = sseFrames(sse).map((f) => JSON.parse(f.data));
     expect(events[0].message.usage).toMatchObject({ input_tokens: 40, cache_read_input_tokens: 60 });
     expect(events.find((e) => e.content_block?.type === 'tool_use').content_block).toMatchObject({ id: 'toolu_k', name: 'f' });
     const md = events.find((e) => e.type === 'message_delta');

@@ -1,10 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
-import { startPlatform, type Platform } from '../../src/gateway/index.js';
-import { createLogger } from '../../src/observe/index.js';
-import { demoStore } from '../gateway/support.js';
+import type { Platform } from '../../src/gateway/index.js';
+import { scriptedPlatform } from '../gateway/support.js';
 
 // The probe's inputs that took main down (issue 11 §9), sent to the gateway on a real socket in
 // front of a replica that answers everything: each gets a 400 in its wire's envelope or a 200, and
@@ -13,24 +9,19 @@ const KEY = 'sk-sy-request-validation-http-key-00000000000';
 const completion = JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'fine' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } });
 
 let platform: Platform;
-let replica: Server;
 
 beforeAll(async () => {
-  replica = createServer((q, s) => {
-    if (q.method === 'GET') return void s.end();
-    q.resume().on('end', () => s.writeHead(200, { 'content-type': 'application/json' }).end(q.url?.includes('tokenize') ? '{"count":3}' : completion));
+  platform = await scriptedPlatform({
+    key: KEY,
+    replica: (q, s) => {
+      if (q.method === 'GET') return void s.end();
+      q.resume().on('end', () => s.writeHead(200, { 'content-type': 'application/json' }).end(q.url?.includes('tokenize') ? '{"count":3}' : completion));
+    },
   });
-  await new Promise<void>((r) => replica.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(replica.address() as AddressInfo).port}`;
-  const config = loadConfig(undefined, { port: 0 });
-  const model = config.models[0].id;
-  platform = await startPlatform({ config, replicas: [{ id: 'local/a/0', model, servedModel: 'm', region: config.regions[0]?.name ?? 'local', url }], storeUrl: await demoStore(KEY), adminToken: null, log: createLogger('silent') });
 });
 
 afterAll(async () => {
   await platform?.close();
-  replica?.closeAllConnections();
-  replica?.close();
 });
 
 const deep = (n: number) => '{"a":'.repeat(n) + '{}' + '}'.repeat(n);

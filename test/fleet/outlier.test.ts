@@ -118,6 +118,19 @@ describe('re-admission', () => {
     expect(ejectFor(d, 0, 30_000)).toBe(60_000);
     expect(d.sweep(31_000)).toEqual([]); // it was ejected again before any sweep saw it back
   });
+
+  it('#11 – is reported by the failure that finds the time passed, so a late failure cannot keep the host out for good', () => {
+    const d = new OutlierDetector(P, 4);
+    ejectFor(d, 0, 1_000); // out until 31 s
+    // a request sent during the ejection fails just after it ran out, before any sweep
+    expect(d.failure(0, 31_100, 2_000)).toEqual({ kind: 'readmitted', host: 0 });
+    expect(d.sweep(31_500)).toEqual([]); // already said: the caller has let it back in
+    expect(d.stats(0)).toMatchObject({ ejected: false, ejectedUntilMs: null });
+    // and a failure that counts, under the threshold, says the same once
+    ejectFor(d, 1, 1_000);
+    expect(d.failure(1, 31_100)).toEqual({ kind: 'readmitted', host: 1 });
+    expect(d.failure(1, 31_200)).toBeNull();
+  });
 });
 
 describe('multiplier decay', () => {
@@ -369,8 +382,9 @@ describe('#11 – requests stuck through a hang the replica has recovered from',
   it('do not eject it again once its ejection has run out or it was readmitted', () => {
     const d = new OutlierDetector(policy(), 4);
     const forMs = ejectFor(d, 1, 1_000); // ejected at t=1 s with requests still stuck on it
-    // its ejection runs out: requests sent before that fail late
-    expect(failSent(d, 1, 10, 1_000 + forMs + 5_000, 900)).toBeNull();
+    // its ejection runs out: requests sent before that fail late, and the first says it is back
+    expect(failSent(d, 1, 10, 1_000 + forMs + 5_000, 900)).toEqual({ kind: 'readmitted', host: 1 });
+    expect(d.isEjected(1, 1_000 + forMs + 5_000)).toBe(false);
     const d2 = new OutlierDetector(policy(), 4);
     ejectFor(d2, 2, 1_000);
     d2.readmit(2, 3_000);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PrefixIndex, SessionTable } from '../../src/fleet/prefix-index.js';
+import { PrefixIndex, SessionTable } from '../../src/fleet/index.js';
 import type { Endpoint, RouteRequest } from '../../src/routing/endpoint.js';
 
 function ep(slot: number): Endpoint {

@@ -1,14 +1,10 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
-import { startPlatform, type Platform } from '../../src/gateway/index.js';
+import type { Platform } from '../../src/gateway/index.js';
 import { LINGER_BYTES } from '../../src/gateway/body.js';
-import { createLogger } from '../../src/observe/index.js';
 import { head, rawClient } from './raw-client.js';
-import { demoStore } from './support.js';
+import { scriptedPlatform } from './support.js';
 
 // #11 §4: a body over the limit gets its 413 in the wire format, and the client really receives
 // it, even one still sending (undici-based SDKs saw EPIPE: the gateway closed on a client that was
@@ -22,27 +18,20 @@ const FIFTY_MB = 50 * 1024 * 1024;
 const MiB = Buffer.alloc(1024 * 1024, 'x');
 const completion = JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'fine' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
 
-let replica: Server;
 let p: Platform;
 
 beforeAll(async () => {
-  replica = createServer((q, s) => {
-    if (q.method === 'GET') return void s.end('');
-    q.resume().on('end', () => s.writeHead(200, { 'content-type': 'application/json' }).end(completion));
-  });
-  await new Promise<void>((r) => replica.listen(0, '127.0.0.1', r));
-  const config = loadConfig(undefined, { port: 0 });
-  config.fleet.scrapeIntervalMs = 0;
-  p = await startPlatform({
-    config, storeUrl: await demoStore(KEY), adminToken: ADMIN, log: createLogger('silent'),
-    replicas: [{ id: 'r', model: MODEL, servedModel: 'm', region: 'us-east', url: `http://127.0.0.1:${(replica.address() as AddressInfo).port}` }],
+  p = await scriptedPlatform({
+    key: KEY, adminToken: ADMIN,
+    replica: (q, s) => {
+      if (q.method === 'GET') return void s.end('');
+      q.resume().on('end', () => s.writeHead(200, { 'content-type': 'application/json' }).end(completion));
+    },
   });
 });
 
 afterAll(async () => {
   await p?.close();
-  replica?.closeAllConnections();
-  replica?.close();
 });
 
 const ANTHROPIC = { 'x-api-key': KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' };

@@ -1,13 +1,9 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { StreamTranscoder } from '../../src/api/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { startPlatform, type Platform } from '../../src/gateway/index.js';
-import { createLogger } from '../../src/observe/index.js';
-import { demoStore } from './support.js';
+import type { Platform } from '../../src/gateway/index.js';
+import { scriptedPlatform } from './support.js';
 
 // #11 §2: a throw after a stream began cannot become a 500 (the 200 is sent): the stream ends with
 // the API's own error event, so the SDKs throw instead of keeping half an answer as if whole.
@@ -41,35 +37,28 @@ const usage = { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 };
 const chunk = (delta: object, finish: string | null = null) =>
   `data: ${JSON.stringify({ id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }], usage })}\n\n`;
 
-let replica: Server;
 let p: Platform;
 /** what the replica streams: text, then BOOM (the transcoder throws), then more it never relays */
 const cancelled: number[] = [];
 
 beforeAll(async () => {
-  replica = createServer((q, s) => {
-    if (q.method === 'GET') return void s.end('');
-    q.resume().on('end', () => {
-      s.writeHead(200, { 'content-type': 'text/event-stream' });
-      s.write(chunk({ role: 'assistant', content: '' }) + chunk({ content: 'half an ' }));
-      setTimeout(() => s.write(chunk({ content: 'BOOM' })), 20);
-      const more = setTimeout(() => s.end(chunk({ content: 'answer' }) + chunk({}, 'stop') + 'data: [DONE]\n\n'), 500);
-      s.once('close', () => { if (!s.writableFinished) { clearTimeout(more); cancelled.push(1); } });
-    });
-  });
-  await new Promise<void>((r) => replica.listen(0, '127.0.0.1', r));
-  const config = loadConfig(undefined, { port: 0 });
-  config.fleet.scrapeIntervalMs = 0;
-  p = await startPlatform({
-    config, storeUrl: await demoStore(KEY), adminToken: null, log: createLogger('silent'),
-    replicas: [{ id: 'r', model: MODEL, servedModel: 'm', region: 'us-east', url: `http://127.0.0.1:${(replica.address() as AddressInfo).port}` }],
+  p = await scriptedPlatform({
+    key: KEY,
+    replica: (q, s) => {
+      if (q.method === 'GET') return void s.end('');
+      q.resume().on('end', () => {
+        s.writeHead(200, { 'content-type': 'text/event-stream' });
+        s.write(chunk({ role: 'assistant', content: '' }) + chunk({ content: 'half an ' }));
+        setTimeout(() => s.write(chunk({ content: 'BOOM' })), 20);
+        const more = setTimeout(() => s.end(chunk({ content: 'answer' }) + chunk({}, 'stop') + 'data: [DONE]\n\n'), 500);
+        s.once('close', () => { if (!s.writableFinished) { clearTimeout(more); cancelled.push(1); } });
+      });
+    },
   });
 });
 
 afterAll(async () => {
   await p?.close();
-  replica?.closeAllConnections();
-  replica?.close();
 });
 
 async function ledgerRow(requestId: string): Promise<any> {

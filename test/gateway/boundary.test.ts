@@ -1,14 +1,11 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import OpenAI from 'openai';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
-import { startPlatform, type Platform } from '../../src/gateway/index.js';
+import type { Platform } from '../../src/gateway/index.js';
 import { guardProcess } from '../../src/observe/index.js';
-import { demoStore } from './support.js';
+import { scriptedPlatform } from './support.js';
 
 // #11 §2: one error boundary. A throw or rejection injected at each stage of the pipeline (fake
 // deps that throw, sync and async) must become a 500 in the client's wire format with the request
@@ -22,40 +19,35 @@ const completion = JSON.stringify({ id: 'chatcmpl-ok', object: 'chat.completion'
 const chunk = (delta: object, finish: string | null = null) =>
   `data: ${JSON.stringify({ id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }], usage })}\n\n`;
 
-let replica: Server;
 let p: Platform;
 const logLines: any[] = [];
 const injected = new Error('injected failure');
 
 beforeAll(async () => {
-  replica = createServer((q, s) => {
-    if (q.method === 'GET') return void s.end('');
-    let raw = '';
-    q.on('data', (d) => (raw += d)).on('end', () => {
-      const b = JSON.parse(raw);
-      if (q.url?.includes('tokenize')) return void s.writeHead(200, { 'content-type': 'application/json' }).end('{"count":3}');
-      if (!b.stream) return void s.writeHead(200, { 'content-type': 'application/json' }).end(completion);
-      s.writeHead(200, { 'content-type': 'text/event-stream' });
-      s.end(chunk({ role: 'assistant', content: '' }) + chunk({ content: 'fine' }) + chunk({}, 'stop') + 'data: [DONE]\n\n');
-    });
-  });
-  await new Promise<void>((r) => replica.listen(0, '127.0.0.1', r));
-  const config = loadConfig(undefined, { port: 0 });
-  config.fleet.scrapeIntervalMs = 0;
-  // a leaked concurrency slot or pool slot would starve the 1,000 requests that follow
-  config.tiers.default = { ...config.tiers.default, requestsPerMinute: 1_000_000, concurrentRequests: 8 };
-  config.admission.maxInflightPerReplica = 8;
   const sink = new Writable({ write(c, _e, cb) { for (const l of String(c).split('\n')) if (l) logLines.push(JSON.parse(l)); cb(); } });
-  p = await startPlatform({
-    config, storeUrl: await demoStore(KEY), adminToken: ADMIN, log: pino({ level: 'error' }, sink),
-    replicas: [{ id: 'r', model: MODEL, servedModel: 'm', region: 'us-east', url: `http://127.0.0.1:${(replica.address() as AddressInfo).port}` }],
+  p = await scriptedPlatform({
+    key: KEY, adminToken: ADMIN, log: pino({ level: 'error' }, sink),
+    replica: (q, s) => {
+      if (q.method === 'GET') return void s.end('');
+      let raw = '';
+      q.on('data', (d) => (raw += d)).on('end', () => {
+        const b = JSON.parse(raw);
+        if (q.url?.includes('tokenize')) return void s.writeHead(200, { 'content-type': 'application/json' }).end('{"count":3}');
+        if (!b.stream) return void s.writeHead(200, { 'content-type': 'application/json' }).end(completion);
+        s.writeHead(200, { 'content-type': 'text/event-stream' });
+        s.end(chunk({ role: 'assistant', content: '' }) + chunk({ content: 'fine' }) + chunk({}, 'stop') + 'data: [DONE]\n\n');
+      });
+    },
+    configure: (config) => {
+      // a leaked concurrency slot or pool slot would starve the 1,000 requests that follow
+      config.tiers.default = { ...config.tiers.default, requestsPerMinute: 1_000_000, concurrentRequests: 8 };
+      config.admission.maxInflightPerReplica = 8;
+    },
   });
 });
 
 afterAll(async () => {
   await p?.close();
-  replica?.closeAllConnections();
-  replica?.close();
 });
 
 /** Undoes every injection after each case: an own property shadows the real method. */

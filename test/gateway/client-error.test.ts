@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
-import { startPlatform, type Platform } from '../../src/gateway/index.js';
-import { createLogger } from '../../src/observe/index.js';
+import type { Platform } from '../../src/gateway/index.js';
 import { rawClient } from './raw-client.js';
-import { demoStore } from './support.js';
+import { scriptedPlatform } from './support.js';
 
 // What Node's HTTP parser refuses before there is a request still gets an answer a client can
 // read: a status, a JSON envelope and a request id, not a bare status line (found by the fuzz).
@@ -11,12 +9,7 @@ const KEY = 'sk-sy-gateway-client-error-test-key-00000000';
 let p: Platform;
 
 beforeAll(async () => {
-  const config = loadConfig(undefined, { port: 0 });
-  config.fleet.scrapeIntervalMs = 0;
-  p = await startPlatform({
-    config, storeUrl: await demoStore(KEY), adminToken: null, log: createLogger('silent'),
-    replicas: [{ id: 'r', model: 'llama-3.1-8b', servedModel: 'm', region: 'us-east', url: 'http://127.0.0.1:9' }],
-  });
+  p = await scriptedPlatform({ key: KEY });
 });
 
 afterAll(async () => {

@@ -1,13 +1,10 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { loadConfig, tierSchema } from '../../src/config/index.js';
-import { startPlatform, type Platform } from '../../src/gateway/index.js';
-import { createLogger } from '../../src/observe/index.js';
-import { demoStore } from './support.js';
+import { tierSchema } from '../../src/config/index.js';
+import type { Platform } from '../../src/gateway/index.js';
+import { scriptedPlatform } from './support.js';
 
 // Rate limits as the official SDKs meet them: headers in each API's own family on every response,
 // 429 in each API's envelope with retry-after, the SDKs' own retries honouring it, and the output
@@ -17,28 +14,22 @@ const usage = { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 };
 const completion = JSON.stringify({ id: 'chatcmpl-ok', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'fine' }, finish_reason: 'stop' }], usage });
 
 let platform: Platform | null = null;
-let server: Server | null = null;
 
 async function start(tier: z.input<typeof tierSchema>): Promise<Platform> {
-  server = createServer((q, s) => {
-    if (q.method === 'GET') return void s.end();
-    q.resume().on('end', () => s.writeHead(200, { 'content-type': 'application/json' }).end(completion));
+  platform = await scriptedPlatform({
+    key: KEY,
+    replica: (q, s) => {
+      if (q.method === 'GET') return void s.end();
+      q.resume().on('end', () => s.writeHead(200, { 'content-type': 'application/json' }).end(completion));
+    },
+    configure: (config) => void (config.tiers = { default: tierSchema.parse(tier) }),
   });
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const storeUrl = await demoStore(KEY);
-  const config = loadConfig(undefined, { port: 0 });
-  config.fleet.scrapeIntervalMs = 0;
-  config.tiers = { default: tierSchema.parse(tier) };
-  platform = await startPlatform({ config, storeUrl, adminToken: null, log: createLogger('silent'), replicas: [{ id: 'r', model: 'llama-3.1-8b', servedModel: 'm', region: 'us-east', url }] });
   return platform;
 }
 
 afterEach(async () => {
   await platform?.close();
   platform = null;
-  server?.closeAllConnections();
-  server?.close();
 });
 
 const ask = (c: Anthropic, maxTokens = 16) =>

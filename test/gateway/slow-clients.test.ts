@@ -1,14 +1,10 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { PassThrough } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
-import { startPlatform, type Platform } from '../../src/gateway/index.js';
+import type { Platform } from '../../src/gateway/index.js';
 import { BodyReader, RATE_GRACE_MS } from '../../src/gateway/body.js';
-import { createLogger } from '../../src/observe/index.js';
 import { head, rawClient } from './raw-client.js';
-import { demoStore } from './support.js';
+import { scriptedPlatform } from './support.js';
 
 // #11 §9 "slow clients": a client may not hold a connection for ever by sending its headers or
 // its body slowly, nor by idling on keep-alive; a streamed answer, however long, is never cut by
@@ -23,40 +19,33 @@ const chunk = (delta: object, finish: string | null = null) =>
   `data: ${JSON.stringify({ id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }], usage })}\n\n`;
 const completion = JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'slow but whole' }, finish_reason: 'stop' }], usage });
 
-let replica: Server;
 let p: Platform;
 
 beforeAll(async () => {
-  // a replica that takes its time: a chunk every 150 ms for 1.5 s, or a JSON answer after 1 s
-  replica = createServer((q, s) => {
-    if (q.method === 'GET') return void s.end('');
-    let raw = '';
-    q.on('data', (d) => (raw += d)).on('end', () => {
-      if (!JSON.parse(raw).stream) return void setTimeout(() => s.writeHead(200, { 'content-type': 'application/json' }).end(completion), 1_000);
-      s.writeHead(200, { 'content-type': 'text/event-stream' });
-      s.write(chunk({ role: 'assistant', content: '' }));
-      let n = 0;
-      const t = setInterval(() => {
-        if (++n > 10) { clearInterval(t); return void s.end(chunk({}, 'stop') + 'data: [DONE]\n\n'); }
-        s.write(chunk({ content: `w${n} ` }));
-      }, 150);
-      s.once('close', () => clearInterval(t));
-    });
-  });
-  await new Promise<void>((r) => replica.listen(0, '127.0.0.1', r));
-  const config = loadConfig(undefined, { port: 0 });
-  config.fleet.scrapeIntervalMs = 0;
-  Object.assign(config.server, { headersTimeoutMs: HEADERS_MS, bodyTimeoutMs: BODY_MS, bodyMinBytesPerSecond: 0, keepAliveTimeoutMs: IDLE_MS });
-  p = await startPlatform({
-    config, storeUrl: await demoStore(KEY), adminToken: 'slow-admin', log: createLogger('silent'),
-    replicas: [{ id: 'r', model: MODEL, servedModel: 'm', region: 'us-east', url: `http://127.0.0.1:${(replica.address() as AddressInfo).port}` }],
+  p = await scriptedPlatform({
+    key: KEY, adminToken: 'slow-admin',
+    // a replica that takes its time: a chunk every 150 ms for 1.5 s, or a JSON answer after 1 s
+    replica: (q, s) => {
+      if (q.method === 'GET') return void s.end('');
+      let raw = '';
+      q.on('data', (d) => (raw += d)).on('end', () => {
+        if (!JSON.parse(raw).stream) return void setTimeout(() => s.writeHead(200, { 'content-type': 'application/json' }).end(completion), 1_000);
+        s.writeHead(200, { 'content-type': 'text/event-stream' });
+        s.write(chunk({ role: 'assistant', content: '' }));
+        let n = 0;
+        const t = setInterval(() => {
+          if (++n > 10) { clearInterval(t); return void s.end(chunk({}, 'stop') + 'data: [DONE]\n\n'); }
+          s.write(chunk({ content: `w${n} ` }));
+        }, 150);
+        s.once('close', () => clearInterval(t));
+      });
+    },
+    configure: (config) => void Object.assign(config.server, { headersTimeoutMs: HEADERS_MS, bodyTimeoutMs: BODY_MS, bodyMinBytesPerSecond: 0, keepAliveTimeoutMs: IDLE_MS }),
   });
 });
 
 afterAll(async () => {
   await p?.close();
-  replica?.closeAllConnections();
-  replica?.close();
 });
 
 const ANTHROPIC = { 'x-api-key': KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' };

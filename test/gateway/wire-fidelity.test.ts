@@ -1,13 +1,10 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { loadConfig, tierSchema } from '../../src/config/index.js';
-import { startPlatform, type Platform } from '../../src/gateway/index.js';
+import { tierSchema } from '../../src/config/index.js';
+import type { Platform } from '../../src/gateway/index.js';
 import type { UsageRecord } from '../../src/ledger/index.js';
-import { createLogger } from '../../src/observe/index.js';
-import { demoStore } from './support.js';
+import { scriptedPlatform } from './support.js';
 
 // Wire fidelity the gateway applies around the api/ renderers: more output asked for than a model
 // allows (Claude Code asks 32,000 of a model it does not know) is capped at the model's
@@ -19,7 +16,6 @@ const usage = { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 };
 const completion = JSON.stringify({ id: 'chatcmpl-ok', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'fine' }, finish_reason: 'stop' }], usage });
 
 let platform: Platform | null = null;
-let server: Server | null = null;
 let bodies: Array<Record<string, unknown>> = [];
 /** a streamed answer sends its first chunk, then waits for this before the rest */
 let holdStream: Promise<void> = Promise.resolve();
@@ -29,27 +25,27 @@ const chunk = (delta: Record<string, unknown>, finish: string | null) =>
 
 async function start(policy: 'cap' | 'refuse' | undefined, pricing?: { input: number; output: number }): Promise<Platform> {
   bodies = [];
-  server = createServer((q, s) => {
-    if (q.method === 'GET') return void s.end();
-    let b = '';
-    q.setEncoding('utf8').on('data', (d: string) => (b += d)).on('end', () => {
-      const body = JSON.parse(b);
-      bodies.push(body);
-      if (body.stream !== true) return void s.writeHead(200, { 'content-type': 'application/json' }).end(completion);
-      s.writeHead(200, { 'content-type': 'text/event-stream' }).write(chunk({ role: 'assistant', content: 'Hel' }, null));
-      void holdStream.then(() => s.end(chunk({ content: 'lo' }, 'stop') + 'data: [DONE]\n\n'));
-    });
+  platform = await scriptedPlatform({
+    key: KEY,
+    replica: (q, s) => {
+      if (q.method === 'GET') return void s.end();
+      let b = '';
+      q.setEncoding('utf8').on('data', (d: string) => (b += d)).on('end', () => {
+        const body = JSON.parse(b);
+        bodies.push(body);
+        if (body.stream !== true) return void s.writeHead(200, { 'content-type': 'application/json' }).end(completion);
+        s.writeHead(200, { 'content-type': 'text/event-stream' }).write(chunk({ role: 'assistant', content: 'Hel' }, null));
+        void holdStream.then(() => s.end(chunk({ content: 'lo' }, 'stop') + 'data: [DONE]\n\n'));
+      });
+    },
+    configure: (config) => {
+      // 10,000 output tokens a minute: a 32,000 reservation would be refused, an 8,192 one is not
+      config.tiers = { default: tierSchema.parse({ requestsPerMinute: 100, inputTokensPerMinute: 100_000, outputTokensPerMinute: 10_000 }) };
+      const model = config.models.find((m) => m.id === 'llama-3.1-8b')!;
+      if (policy !== undefined) model.maxTokensPolicy = policy;
+      if (pricing !== undefined) model.pricing = pricing;
+    },
   });
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const config = loadConfig(undefined, { port: 0 });
-  config.fleet.scrapeIntervalMs = 0;
-  // 10,000 output tokens a minute: a 32,000 reservation would be refused, an 8,192 one is not
-  config.tiers = { default: tierSchema.parse({ requestsPerMinute: 100, inputTokensPerMinute: 100_000, outputTokensPerMinute: 10_000 }) };
-  const model = config.models.find((m) => m.id === 'llama-3.1-8b')!;
-  if (policy !== undefined) model.maxTokensPolicy = policy;
-  if (pricing !== undefined) model.pricing = pricing;
-  platform = await startPlatform({ config, storeUrl: await demoStore(KEY), adminToken: null, log: createLogger('silent'), replicas: [{ id: 'r', model: 'llama-3.1-8b', servedModel: 'm', region: 'us-east', url }] });
   return platform;
 }
 
@@ -58,8 +54,6 @@ afterEach(async () => {
   holdStream = Promise.resolve();
   await platform?.close();
   platform = null;
-  server?.closeAllConnections();
-  server?.close();
 });
 
 describe('max_tokens above the model\'s maxOutputTokens', () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -245,7 +245,6 @@ describe('the ledger writer against a store that stops answering (#11)', () => {
     const spill = openSpill(path);
     spill.append(recs);
     spill.close();
-    const { appendFileSync } = await import('node:fs');
     appendFileSync(path, '{"requestId":"req_torn","startedAt":17');
     expect(await replaySpill(store, path)).toEqual({ replayed: 20, skipped: 1 });
     expect((await store.usageSummary({ tenantId: 'ten_spill' })).requests).toBe(20);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PrefixIndex, SessionTable } from '../../src/fleet/prefix-index.js';
+import { PrefixIndex, SessionTable } from '../../src/fleet/index.js';
 import type { Endpoint, RouteRequest, RoutingState, ScrapedLoad } from '../../src/routing/endpoint.js';
 import { BUILTIN_PROFILE_NAMES, resolveProfile } from '../../src/routing/profile.js';
 import type { ProfileInput } from '../../src/routing/profile.js';

@@ -9,11 +9,11 @@ const opt = <T extends z.ZodType>(t: T) => t.nullish();
 const loose = z.looseObject({});
 
 /** `{type: "ephemeral", ttl?}` on system blocks, message blocks, tools and the top level. */
-export const cacheControl = opt(z.looseObject({ type: z.literal('ephemeral'), ttl: opt(z.enum(['5m', '1h'])) }));
+const cacheControl = opt(z.looseObject({ type: z.literal('ephemeral'), ttl: opt(z.enum(['5m', '1h'])) }));
 
 const text = z.object({ type: z.literal('text'), text: str, cache_control: cacheControl, citations: opt(z.array(loose)) });
 
-export const IMAGE_MEDIA_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'] as const;
+const IMAGE_MEDIA_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'] as const;
 const imageSource = z.discriminatedUnion('type', [
   z.object({ type: z.literal('base64'), media_type: z.enum(IMAGE_MEDIA_TYPES), data: str }),
   z.object({ type: z.literal('url'), url: str }),
@@ -49,7 +49,7 @@ const thinking = z.object({ type: z.literal('thinking'), thinking: str, signatur
 const redactedThinking = z.object({ type: z.literal('redacted_thinking'), data: str });
 
 /** Every block a message may hold; which role may hold which is checked in translation. */
-export const block = z.discriminatedUnion('type', [text, image, document, toolUse, toolResult, thinking, redactedThinking]);
+const block = z.discriminatedUnion('type', [text, image, document, toolUse, toolResult, thinking, redactedThinking]);
 
 const message = z.object({
   // a `system` role is refused in the API's own words, which clients match on (anthropic-check.ts)
@@ -57,7 +57,7 @@ const message = z.object({
   content: z.union([str, z.array(block)]),
 });
 
-export const TOOL_NAME = /^[a-zA-Z0-9_-]{1,128}$/;
+const TOOL_NAME = /^[a-zA-Z0-9_-]{1,128}$/;
 
 // Client tools; a server tool (typed, no input_schema) passes here and is refused in translation.
 const tool = z.looseObject({

@@ -56,8 +56,9 @@ function rewrite(node: unknown, root: Json): void {
   for (const v of Object.values(n)) rewrite(v, root);
   const one = n.oneOf as Json[] | undefined;
   if (Array.isArray(one) && one.length > 0) {
+    const branches = one.map((b) => resolve(b, root));
     for (const key of ['type', 'role']) {
-      if (one.every((b) => tagOf(resolve(b, root), key) !== undefined && (resolve(b, root).required as string[] | undefined)?.includes(key))) {
+      if (branches.every((b) => tagOf(b, key) !== undefined && (b.required as string[] | undefined)?.includes(key))) {
         n.discriminator = { propertyName: key };
         // ajv's discriminator applies to objects only and lets anything else through: say so
         if (n.type === undefined) n.type = 'object';

@@ -8,7 +8,7 @@ const str = z.string();
 const opt = <T extends z.ZodType>(t: T) => t.nullish();
 const loose = z.looseObject({});
 
-export const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
 const textPart = z.looseObject({ type: z.literal('text'), text: str });
 const imagePart = z.looseObject({ type: z.literal('image_url'), image_url: z.looseObject({ url: str, detail: opt(z.enum(['auto', 'low', 'high'])) }) });

@@ -1,0 +1,78 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { newRequestId, type AdminApi } from '../api/index.js';
+import type { Store } from '../ledger/index.js';
+import type { Logger } from '../observe/index.js';
+import type { BodyReader } from './body.js';
+import { fleetAdmin, type FleetAdminDeps } from './fleet-admin.js';
+import type { Gateway } from './gateway.js';
+
+// The admin API's HTTP side: the caller identified before a byte of the body is read, the body's
+// own limit, and the fleet under /admin/v1/fleet, whose changes are written to the audit trail here
+// (the admin API writes its own).
+
+/** Admin request bodies are limited to 1 MiB. */
+export const ADMIN_BODY_LIMIT = 1024 * 1024;
+
+export interface AdminHttpDeps {
+  readonly admin: AdminApi;
+  /** the admin audit trail, for fleet changes */
+  readonly store: Pick<Store, 'appendAudit'>;
+  readonly log: Logger;
+  readonly bodies: BodyReader;
+  /** what the fleet API acts on */
+  fleet(): FleetAdminDeps;
+  /** a replica was added: a configured model that had none may be served from now on */
+  replicaAdded(): void;
+}
+
+/**
+ * A request under /admin/v1/. An unauthenticated client gets its 401 and its body is dropped
+ * (within the same bounds as any early answer).
+ */
+export async function adminHttp(gw: Gateway, d: AdminHttpDeps, req: IncomingMessage, res: ServerResponse, method: string, path: string, query: string): Promise<void> {
+  const requestId = newRequestId();
+  try {
+    const who = await d.admin.authorize(req.headers);
+    if ('status' in who) {
+      d.bodies.discard(req);
+      return gw.sendJson(res, 'anthropic', requestId, who.status, who.body, who.headers);
+    }
+    const read = await d.bodies.read(req, ADMIN_BODY_LIMIT);
+    if (!read.ok) {
+      const err = read.reason === 'too_large'
+        ? { kind: 'request_too_large' as const, message: `Admin request bodies are limited to ${ADMIN_BODY_LIMIT} bytes (1 MiB).` }
+        : d.bodies.refusal(res, read, ADMIN_BODY_LIMIT);
+      if (err !== null) gw.sendError(res, 'anthropic', err, requestId);
+      return;
+    }
+    if (path === '/admin/v1/fleet' || path.startsWith('/admin/v1/fleet/')) return await fleetHttp(gw, d, req, res, method, path, read.body, requestId, who.admin);
+    // a failure inside is answered there (a 500 naming this id) and logged by its onError
+    const out = await d.admin.handle(method, path, new URLSearchParams(query), req.headers, read.body, requestId);
+    gw.sendJson(res, 'anthropic', requestId, out.status, out.body, out.headers);
+  } catch (err) {
+    gw.noteInternalError('admin', err, requestId);
+    gw.failInternal(res, 'anthropic', requestId);
+  }
+}
+
+/** The fleet under /admin/v1/fleet: the admin token only (tenant keys must not see the fleet). */
+async function fleetHttp(gw: Gateway, d: AdminHttpDeps, req: IncomingMessage, res: ServerResponse, method: string, path: string, body: Buffer, requestId: string, isAdmin: boolean): Promise<void> {
+  if (!isAdmin) {
+    return void gw.sendError(res, 'anthropic', { kind: 'permission', message: 'The fleet API needs the admin token; tenant keys cannot use it.' }, requestId);
+  }
+  const actor = method === 'GET' ? 'admin' : d.admin.actor(req.headers);
+  if (typeof actor !== 'string') return gw.sendJson(res, 'anthropic', requestId, actor.status, actor.body, actor.headers);
+  const out = fleetAdmin(d.fleet(), method, path, body);
+  if (out.status === 201) d.replicaAdded();
+  if (out.change !== undefined) {
+    const c = out.change;
+    // the change is made (in memory) before it is recorded; a lost record is logged, not undone
+    try {
+      const r = await d.store.appendAudit({ actor, action: c.action, target: c.target, tenantId: null, requestId, before: c.before, after: c.after });
+      if (!r.ok) d.log.error({ change: c.action, target: c.target, error: r.error }, 'audit record refused');
+    } catch (err) {
+      d.log.error({ err, change: c.action, target: c.target }, 'audit record not written');
+    }
+  }
+  gw.sendJson(res, 'anthropic', requestId, out.status, out.body, out.headers);
+}
