@@ -19,6 +19,16 @@ async function demoTenantId(url: string): Promise<string> {
   return body.data[0].id;
 }
 
+
+/** The rest of a response body, as text. */
+async function readRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
+  let text = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return text;
+    text += Buffer.from(value).toString();
+  }
+}
 describe('the usage ledger', () => {
   let sy: Running;
   beforeAll(async () => { sy = await startSwitchyard(); }, 90_000);
@@ -152,12 +162,7 @@ describe('a clean shutdown', () => {
     const reader = res.body!.getReader();
     await reader.read();
     const exited = stop(sy);
-    let text = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += Buffer.from(value).toString();
-    }
+    const text = await readRest(reader);
     expect(text).toContain('"finish_reason":"length"');
     expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
     expect(await exited).toBe(0);
@@ -199,12 +204,7 @@ describe('draining', () => {
     const o = await fetch(`${sy.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${DEMO_KEY}`, 'content-type': 'application/json' }, body: '{}' });
     expect(o.status).toBe(503);
     expect((await o.json()).error.code).toBe('overloaded');
-    let text = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += Buffer.from(value).toString();
-    }
+    const text = await readRest(reader);
     expect(text).toContain('"finish_reason":"length"');
     expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
     expect(await exited).toBe(0);
