@@ -12,3 +12,5 @@ export { MetricsScraper, metricsUrl, parseVllmMetrics } from './scraper.js';
 export type { MetricsScraperOptions, ScrapeTarget, Telemetry } from './scraper.js';
 export { FleetWatch } from './watch.js';
 export type { FleetEvent, FleetWatchOptions } from './watch.js';
+export { dispatched, prefilled, released } from './accounting.js';
+export type { InFlightCounts } from './accounting.js';

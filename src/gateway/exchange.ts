@@ -6,7 +6,7 @@ import {
 import type { ModelConfig } from '../config/index.js';
 import type { UsageOutcome } from '../ledger/index.js';
 import type { AuthContext } from '../tenancy/index.js';
-import type { UpstreamCall, UpstreamFailure } from '../upstream/index.js';
+import { decideRetry, type UpstreamCall, type UpstreamFailure } from '../upstream/index.js';
 import type { Admissible, Slot } from './admission.js';
 import type { Backend, ChatSink } from './backends.js';
 import type { Gateway, ModelEntry } from './gateway.js';
@@ -331,17 +331,15 @@ export class Exchange implements Admissible {
       this.res.end(this.#transcoder.fail(err));
       return this.#settle(200, outcomeOf(err));
     }
-    if (isRetryable(f) && this.#attempts < this.gw.maxAttempts && !this.res.destroyed) {
-      if (this.gw.retries.acquire()) {
+    if (!this.res.destroyed) {
+      const v = decideRetry(this.gw.retryRule, f, this.#attempts, this.gw.retries, Math.random);
+      if (v.kind === 'retry') {
         this.#lastError = err;
         this.gw.metrics.retries.inc({ model: this.ireq.model });
-        // full jitter over an exponential ceiling, as Envoy backs off
-        const { baseMs, maxMs } = this.gw.backoff;
-        const waitMs = Math.random() * Math.min(maxMs, baseMs * 2 ** (this.#attempts - 1));
-        this.#backoff = setTimeout(Exchange.retry, waitMs, this);
+        this.#backoff = setTimeout(Exchange.retry, v.waitMs, this);
         return;
       }
-      this.gw.metrics.retryOverflow.inc({ model: this.ireq.model });
+      if (v.kind === 'overflow') this.gw.metrics.retryOverflow.inc({ model: this.ireq.model });
     }
     this.#fail(err);
   }
@@ -493,20 +491,6 @@ export class Exchange implements Admissible {
       this.crash(err, 'client');
     }
   };
-}
-
-/**
- * A failure another replica may do better on, given that nothing has reached the client yet: the
- * connection was refused or reset, the replica fell silent before its first token, or it failed
- * with a 5xx. Not a 4xx (the request itself is at fault), not a whole-request timeout (the time is spent).
- */
-function isRetryable(f: UpstreamFailure): boolean {
-  switch (f.kind) {
-    case 'connect': return true;
-    case 'broken': return true;
-    case 'timeout': return f.phase !== 'total';
-    case 'status': return f.status === 500 || f.status === 502 || f.status === 503 || f.status === 504;
-  }
 }
 
 /** The ledger outcome of a request that ended in this error. */

@@ -11,7 +11,7 @@ import { nextMonthUtc, type MonthlySpend } from '../limits/index.js';
 import type { LedgerWriter, Store, UsageOutcome, UsageRecord } from '../ledger/index.js';
 import type { GatewayMetrics, Logger } from '../observe/index.js';
 import { AUTH_UNAVAILABLE, extractKey, type AuthContext, type AuthOutcome, type Authenticator } from '../tenancy/index.js';
-import type { UpstreamFailure } from '../upstream/index.js';
+import { classify, RetryBudget, type RetryRule, type UpstreamFailure } from '../upstream/index.js';
 import type { Admission } from './admission.js';
 import { ADMIN_BODY_LIMIT, adminHttp, type AdminHttpDeps } from './admin-http.js';
 import { createBackend, type Backend } from './backends.js';
@@ -87,7 +87,7 @@ export class Gateway {
   readonly #seriesCache = new Map<string, Series>();
   readonly routing: GatewayRouter;
   readonly retries: RetryBudget;
-  readonly backoff: { readonly baseMs: number; readonly maxMs: number };
+  readonly retryRule: RetryRule;
   /** null when hedging is off (the default) */
   readonly hedge: { readonly delayMs: number } | null;
   readonly #bodies: BodyReader;
@@ -104,7 +104,7 @@ export class Gateway {
     this.metrics = deps.metrics;
     this.maxAttempts = deps.config.upstream.maxAttempts;
     this.routing = new GatewayRouter(deps.config, deps.fleet);
-    this.backoff = deps.config.upstream.backoff;
+    this.retryRule = { maxAttempts: deps.config.upstream.maxAttempts, backoff: deps.config.upstream.backoff };
     this.hedge = deps.config.upstream.hedge.enabled ? { delayMs: deps.config.upstream.hedge.delayMs } : null;
     this.retries = new RetryBudget(deps.config.upstream.retryBudget.percent / 100, deps.config.upstream.retryBudget.minConcurrency);
     for (const m of deps.config.models) if (deps.fleet.replicasOf(m.id).length > 0) this.#serve(m);
@@ -453,20 +453,7 @@ export class Gateway {
 
   /** What a replica failure means to the client. */
   classify(f: UpstreamFailure, model: string): GatewayError {
-    switch (f.kind) {
-      case 'connect':
-        return { kind: 'upstream', message: `Could not reach a replica of ${model} (${f.message}); try again shortly.` };
-      case 'timeout':
-        return { kind: 'timeout', message: `The replica of ${model} did not answer in time (${f.phase.replace('_', ' ')} timeout).` };
-      case 'broken':
-        return { kind: 'upstream', message: `The response from the replica of ${model} broke off: ${f.message}.` };
-      case 'status': {
-        const detail = upstreamMessage(f.body);
-        if (f.status === 400 || f.status === 422) return { kind: 'invalid_request', message: detail };
-        if (f.status === 429 || f.status === 503) return { kind: 'overloaded', message: `The replicas of ${model} are overloaded; try again shortly.`, retryAfterS: 1 };
-        return { kind: 'upstream', message: `The replica of ${model} failed with status ${f.status}: ${detail}` };
-      }
-    }
+    return classify(f, model);
   }
 
   /** `sentAt`: when the failed call was sent (performance.now()), so a replica is not blamed for calls older than its recovery. */
@@ -677,48 +664,6 @@ function unservedRecord(f: InFlight, auth: AuthContext, status: number, outcome:
     inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, ttftMs: null,
     latencyMs: Math.round((performance.now() - f.t0) * 1000) / 1000, costUsd: 0,
   };
-}
-
-/** The human message inside a replica's error body (vLLM's nested or flat shape), or the body. */
-function upstreamMessage(body: string): string {
-  try {
-    const j = JSON.parse(body) as { error?: { message?: string } | string; message?: string };
-    if (typeof j.error === 'object' && j.error?.message) return j.error.message;
-    if (typeof j.error === 'string') return j.error;
-    if (typeof j.message === 'string') return j.message;
-  } catch { /* not JSON */ }
-  return body.slice(0, 500) || 'no detail';
-}
-
-/**
- * Envoy's retry budget: retries in flight may reach a share of the requests in flight (but always
- * `minConcurrency`), so a failing fleet is not hit by a retry storm on top of its load.
- */
-export class RetryBudget {
-  #active = 0;
-  #retrying = 0;
-
-  constructor(private readonly share: number, private readonly minConcurrency: number) {}
-
-  /** A request began or ended at the gateway (its retries are part of it). */
-  started(): void {
-    this.#active++;
-  }
-
-  ended(): void {
-    this.#active--;
-  }
-
-  /** May one more retry go out now? If so it is counted until `release`. */
-  acquire(): boolean {
-    if (this.#retrying >= Math.max(this.minConcurrency, this.share * this.#active)) return false;
-    this.#retrying++;
-    return true;
-  }
-
-  release(): void {
-    this.#retrying--;
-  }
 }
 
 export type { UsageOutcome };
