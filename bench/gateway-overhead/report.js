@@ -8,9 +8,14 @@ export const TARGET_NAMES = {
   'switchyard-openai': 'switchyard, OpenAI wire',
   'switchyard-anthropic': 'switchyard, Anthropic wire',
   'bare-node-proxy': 'ref: bare node:http+undici',
+  'floor-node-proxy': 'ref: bare + JSON round trips',
+  'compare-openai': 'compared checkout, OpenAI',
+  'compare-anthropic': 'compared checkout, Anthropic',
 };
 
 export const GOALS = { cpuUsPerReq: 60, addedP50Us: 150 };
+/** The issue's goals relative to the bare proxy measured in the same run (they travel between machines). */
+export const RATIO_GOALS = { cpuVsBare: 1.3, addedP50VsBare: 1.3 };
 export const REFERENCE = 'for scale on a 2-core machine: nginx adds ~17 µs; a bare undici proxy ~86 µs; the Portkey gateway ~500 µs added and ~600 µs CPU';
 
 const median = (xs) => {
@@ -41,7 +46,7 @@ export function combineRounds(rounds) {
     firstError: rounds.find((r) => r.firstError)?.firstError ?? null,
     latencyUs: { p50: pick((r) => r.latencyUs.p50), p90: pick((r) => r.latencyUs.p90), p99: pick((r) => r.latencyUs.p99), max: pick((r) => r.latencyUs.max), mean: pick((r) => r.latencyUs.mean) },
     cpu,
-    perRound: rounds.map((r) => ({ rps: r.rps, p50: r.latencyUs.p50, p99: r.latencyUs.p99, cpuUsPerReq: r.cpu.target.usPerReq })),
+    perRound: rounds.map((r) => ({ rps: r.rps, p50: r.latencyUs.p50, p99: r.latencyUs.p99, cpuUsPerReq: r.cpu.target.usPerReq, schedUsPerReq: r.cpu.target.schedUsPerReq })),
   };
 }
 
@@ -56,6 +61,17 @@ export function derive(phase) {
     r.rpsVsNginx = n && name !== 'nginx' ? r.rps / n.rps : null;
     r.cpuVsNginx = n && name !== 'nginx' && n.cpu.target.usPerReq ? r.cpu.target.usPerReq / n.cpu.target.usPerReq : null;
   }
+  // Ratios to the bare proxy. With several rounds, the median of each round's own ratio (the
+  // targets of a round run seconds apart): other load on the machine moves both sides of a ratio.
+  const b = phase.results['bare-node-proxy'];
+  for (const [name, r] of Object.entries(phase.results)) {
+    if (name === 'direct' || !r || r.requests === 0 || !b) continue;
+    const paired = (f) => (r.perRound && b.perRound?.length === r.perRound.length ? median(r.perRound.map((x, i) => f(x, b.perRound[i], d?.perRound?.[i]))) : null);
+    r.cpuVsBare = paired((x, y) => (x.schedUsPerReq ?? x.cpuUsPerReq) / (y.schedUsPerReq ?? y.cpuUsPerReq))
+      ?? (b.cpu.target.usPerReq ? r.cpu.target.usPerReq / b.cpu.target.usPerReq : null);
+    r.addedP50VsBare = d ? (paired((x, y, z) => (z ? (x.p50 - z.p50) / (y.p50 - z.p50) : null))
+      ?? (b.addedUs && r.addedUs && b.addedUs.p50 > 0 ? r.addedUs.p50 / b.addedUs.p50 : null)) : null;
+  }
   return phase;
 }
 
@@ -69,6 +85,8 @@ export function judge(phases) {
     const lo = find(false, 1)?.results[t];
     if (hi?.requests) goals.push({ target: t, what: `gateway CPU per non-streamed request at c=${maxC}`, limitUs: GOALS.cpuUsPerReq, valueUs: hi.cpu.target.usPerReq, met: hi.cpu.target.usPerReq <= GOALS.cpuUsPerReq });
     if (lo?.addedUs) goals.push({ target: t, what: 'added p50 latency, non-streamed, c=1', limitUs: GOALS.addedP50Us, valueUs: lo.addedUs.p50, met: lo.addedUs.p50 <= GOALS.addedP50Us });
+    if (hi?.cpuVsBare) goals.push({ target: t, what: `gateway CPU per non-streamed request at c=${maxC} ÷ the bare proxy's`, limitRatio: RATIO_GOALS.cpuVsBare, ratio: hi.cpuVsBare, met: hi.cpuVsBare <= RATIO_GOALS.cpuVsBare });
+    if (lo?.addedP50VsBare) goals.push({ target: t, what: 'added p50 latency, non-streamed, c=1 ÷ the bare proxy\'s', limitRatio: RATIO_GOALS.addedP50VsBare, ratio: lo.addedP50VsBare, met: lo.addedP50VsBare <= RATIO_GOALS.addedP50VsBare });
   }
   return goals;
 }
@@ -87,6 +105,8 @@ const COLS = [
   ['+p99 µs', 8, (_, r) => sign(r.addedUs?.p99)],
   ['gw CPU µs/req', 13, (n, r) => (n === 'direct' ? '—' : f1(r.cpu.target.usPerReq))],
   ['of it sys', 9, (n, r) => (n === 'direct' ? '—' : f1(r.cpu.target.sysUsPerReq))],
+  ['CPU÷bare', 8, (_, r) => f2(r.cpuVsBare)],
+  ['+p50÷bare', 9, (_, r) => f2(r.addedP50VsBare)],
   ['up CPU µs', 9, (_, r) => f1(r.cpu.upstream.usPerReq)],
   ['rps÷direct', 10, (_, r) => f2(r.rpsVsDirect)],
   ['rps÷nginx', 9, (_, r) => f2(r.rpsVsNginx)],
@@ -112,9 +132,12 @@ export function renderTable(run) {
     }
   }
   lines.push('', `targets (${REFERENCE}):`);
-  for (const g of run.goals) lines.push(`  ${g.met ? 'MET ' : 'MISS'}  ${TARGET_NAMES[g.target]}: ${g.what} = ${f1(g.valueUs)} µs (target ≤ ${g.limitUs} µs)`);
+  for (const g of run.goals) lines.push(`  ${g.met ? 'MET ' : 'MISS'}  ${TARGET_NAMES[g.target]}: ${g.what} = ${goalValue(g)} (target ≤ ${goalLimit(g)})`);
   return lines.join('\n');
 }
+
+const goalValue = (g) => (g.ratio !== undefined ? `${f2(g.ratio)}×` : `${f1(g.valueUs)} µs`);
+const goalLimit = (g) => (g.limitRatio !== undefined ? `${g.limitRatio}×` : `${g.limitUs} µs`);
 
 /** results-<date>.json (gitignored) and, for a full default run, latest.json (committed). */
 export function writeResults(dir, run, { latest }) {
@@ -133,18 +156,18 @@ export function renderMarkdown(run) {
     `Run of ${run.startedAt} on ${m.cpuModel} × ${m.cores} cores, node ${m.node}, ${m.kernel}${m.nginx ? `, ${m.nginx}` : ''}; ` +
       `${run.settings.warmupSeconds} s warm-up + ${run.settings.seconds} s measured per phase, ${run.settings.rounds} round(s), median shown.`,
     '',
-    '| phase | target | p50 µs | p99 µs | req/s | added p50 µs | added p99 µs | gateway CPU µs/req (sys) | req/s ÷ direct | req/s ÷ nginx |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| phase | target | p50 µs | p99 µs | req/s | added p50 µs | added p99 µs | gateway CPU µs/req (sys) | CPU ÷ bare | added p50 ÷ bare | req/s ÷ direct | req/s ÷ nginx |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const p of run.phases) {
     const phase = `${p.stream ? 'streamed' : 'non-streamed'}, c=${p.concurrency}`;
     for (const [name, r] of Object.entries(p.results)) {
       if (!r) continue;
       const cpu = name === 'direct' ? '—' : `${f1(r.cpu.target.usPerReq)} (${f1(r.cpu.target.sysUsPerReq)})`;
-      out.push(`| ${phase} | ${TARGET_NAMES[name] ?? name} | ${f0(r.latencyUs.p50)} | ${f0(r.latencyUs.p99)} | ${f0(r.rps)} | ${sign(r.addedUs?.p50)} | ${sign(r.addedUs?.p99)} | ${cpu} | ${f2(r.rpsVsDirect)} | ${f2(r.rpsVsNginx)} |`);
+      out.push(`| ${phase} | ${TARGET_NAMES[name] ?? name} | ${f0(r.latencyUs.p50)} | ${f0(r.latencyUs.p99)} | ${f0(r.rps)} | ${sign(r.addedUs?.p50)} | ${sign(r.addedUs?.p99)} | ${cpu} | ${f2(r.cpuVsBare)} | ${f2(r.addedP50VsBare)} | ${f2(r.rpsVsDirect)} | ${f2(r.rpsVsNginx)} |`);
     }
   }
   out.push('', '| target | what | value | goal | |', '| --- | --- | ---: | ---: | --- |');
-  for (const g of run.goals) out.push(`| ${TARGET_NAMES[g.target]} | ${g.what} | ${f1(g.valueUs)} µs | ≤ ${g.limitUs} µs | ${g.met ? 'met' : '**missed**'} |`);
+  for (const g of run.goals) out.push(`| ${TARGET_NAMES[g.target]} | ${g.what} | ${goalValue(g)} | ≤ ${goalLimit(g)} | ${g.met ? 'met' : '**missed**'} |`);
   return out.join('\n');
 }

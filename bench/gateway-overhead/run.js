@@ -4,10 +4,12 @@
 //   BENCH_SECONDS (5)   measured window per phase     BENCH_WARMUP_SECONDS (1) before each window
 //   BENCH_PREWARM_SECONDS (2) per target and shape, once, before the first phase
 //   BENCH_CONCURRENCY ("1,50")                        BENCH_ROUNDS (1) rounds, median reported
-//   BENCH_TARGETS ("direct,nginx,bare-node-proxy,switchyard-openai,switchyard-anthropic")
+//   BENCH_TARGETS ("direct,nginx,bare-node-proxy,floor-node-proxy,switchyard-openai,switchyard-anthropic")
 //   BENCH_STREAM ("false,true")
 //   BENCH_CPU_PROF=<dir> run the gateway under `node --cpu-prof` and write its profile there
 //   BENCH_GATEWAY_NODE_ARGS="--perf-basic-prof ..." extra node flags for the gateway process
+//   BENCH_COMPARE_ROOT=<dir> a second checkout (built): its Switchyard runs beside this one as the
+//     targets compare-openai / compare-anthropic, so a change is measured against its base in one run
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -15,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { CLK_TCK } from './procstat.js';
 import { combineRounds, derive, judge, renderTable, writeResults } from './report.js';
 import { nginxPath, startNginx } from './nginx.js';
-import { ensureBuilt, forkChild, startBareProxy, startSwitchyard, startUpstream, stopAll, stopOne } from './targets.js';
+import { ensureBuilt, forkChild, startBareProxy, startFloorProxy, startSwitchyard, startUpstream, stopAll, stopOne } from './targets.js';
 import { requestFor } from './workload.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -27,9 +29,10 @@ const PREWARM = Number(env.BENCH_PREWARM_SECONDS ?? 2);
 const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 1));
 const CONCURRENCY = (env.BENCH_CONCURRENCY ?? '1,50').split(',').map(Number);
 const STREAMS = (env.BENCH_STREAM ?? 'false,true').split(',').map((s) => s === 'true');
-const WANTED = new Set((env.BENCH_TARGETS ?? 'direct,nginx,bare-node-proxy,switchyard-openai,switchyard-anthropic').split(','));
+const WANTED = new Set((env.BENCH_TARGETS ?? 'direct,nginx,bare-node-proxy,floor-node-proxy,switchyard-openai,switchyard-anthropic').split(','));
 const NODE_ARGS = (env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const CPU_PROF = env.BENCH_CPU_PROF ? resolve(env.BENCH_CPU_PROF) : null;
+const COMPARE_ROOT = env.BENCH_COMPARE_ROOT ? resolve(env.BENCH_COMPARE_ROOT) : null;
 const KEY = `sk-bench-${randomBytes(12).toString('hex')}`;
 
 const say = (s) => process.stderr.write(`[bench] ${s}\n`);
@@ -80,10 +83,18 @@ async function main() {
     }
   }
 
+  let bareEntry = null;
   if (WANTED.has('bare-node-proxy')) {
-    const bare = await startBareProxy(upstream.origin);
+    const bare = await startBareProxy(upstream.origin, CPU_PROF && join(CPU_PROF, 'bare'));
     run.targets['bare-node-proxy'] = { present: true };
     targets.push({ name: 'bare-node-proxy', origin: bare.origin, wire: 'openai', pids: [bare.pid] });
+    bareEntry = bare.entry;
+  }
+
+  if (WANTED.has('floor-node-proxy')) {
+    const floor = await startFloorProxy(upstream.origin);
+    run.targets['floor-node-proxy'] = { present: true };
+    targets.push({ name: 'floor-node-proxy', origin: floor.origin, wire: 'openai', pids: [floor.pid] });
   }
 
   let gw = null;
@@ -102,6 +113,16 @@ async function main() {
     } catch (err) {
       for (const w of ['openai', 'anthropic']) if (WANTED.has(`switchyard-${w}`)) run.targets[`switchyard-${w}`] = { present: false, reason: String(err.message).split('\n')[0] };
       say(String(err.message));
+    }
+  }
+
+  if (COMPARE_ROOT !== null) {
+    const other = await startSwitchyard({ root: COMPARE_ROOT, upstreamOrigin: upstream.origin, key: KEY, nodeArgs: NODE_ARGS });
+    say(`switchyard from ${COMPARE_ROOT} on ${other.origin} (pid ${other.pid}), for comparison`);
+    for (const wire of ['openai', 'anthropic']) {
+      if (!WANTED.has(`switchyard-${wire}`)) continue;
+      run.targets[`compare-${wire}`] = { present: true, root: COMPARE_ROOT };
+      targets.push({ name: `compare-${wire}`, origin: other.origin, wire, pids: [other.pid] });
     }
   }
 
@@ -164,9 +185,13 @@ async function main() {
   const table = renderTable(run);
   process.stdout.write(table + '\n');
   // latest.json is the committed record: only a full, unprofiled run of every target may replace it.
-  const full = !env.BENCH_TARGETS && !env.BENCH_STREAM && !env.BENCH_CONCURRENCY && !CPU_PROF && NODE_ARGS.length === 0;
+  const full = !env.BENCH_TARGETS && !env.BENCH_STREAM && !env.BENCH_CONCURRENCY && !CPU_PROF && NODE_ARGS.length === 0 && COMPARE_ROOT === null;
   const file = writeResults(HERE, run, { latest: full });
   say(full ? `wrote ${file} and ${join(HERE, 'latest.json')}` : `wrote ${file} (a partial or profiled run: latest.json left as it was)`);
+  if (bareEntry && CPU_PROF) {
+    await stopOne(bareEntry);
+    say(`bare proxy CPU profile written to ${join(CPU_PROF, 'bare')}`);
+  }
   if (gw && CPU_PROF) {
     await stopOne(gw.entry);
     say(`gateway CPU profile written to ${CPU_PROF} (summarize: node bench/gateway-overhead/profile-top.js ${CPU_PROF})`);

@@ -50,8 +50,8 @@ export async function stopOne(entry, graceMs = 15_000) {
 }
 
 /** Forks a node child that reports readiness over IPC with `{type}`. */
-export function forkChild(file, readyType, name, env = process.env) {
-  const child = fork(join(HERE, file), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [], env });
+export function forkChild(file, readyType, name, env = process.env, execArgv = []) {
+  const child = fork(join(HERE, file), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv, env });
   const entry = track(child, name);
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${name} exited (code ${code}) before it was ready`)));
@@ -64,9 +64,10 @@ export async function startUpstream() {
   return { entry, pid, port: msg.port, origin: `http://127.0.0.1:${msg.port}` };
 }
 
-/** The reference Node.js proxy (node:http + undici, nothing else) in front of the upstream. */
-export async function startBareProxy(upstreamOrigin) {
-  const { entry, pid, msg } = await forkChild('bare-proxy.js', 'listening', 'bare-proxy', { ...process.env, BARE_UPSTREAM: upstreamOrigin });
+/** The reference Node.js proxy (node:http + undici, nothing else) in front of the upstream; profiled into `cpuProfDir` when given. */
+export async function startBareProxy(upstreamOrigin, cpuProfDir = null) {
+  const execArgv = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
+  const { entry, pid, msg } = await forkChild('bare-proxy.js', 'listening', 'bare-proxy', { ...process.env, BARE_UPSTREAM: upstreamOrigin }, execArgv);
   return { entry, pid, origin: `http://127.0.0.1:${msg.port}` };
 }
 
@@ -88,8 +89,15 @@ function newestMtime(dir) {
   return t;
 }
 
+/** The floor reference (floor-proxy.js): the bare proxy plus the JSON work no gateway can skip. */
+export async function startFloorProxy(upstreamOrigin, cpuProfDir = null) {
+  const execArgv = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
+  const { entry, pid, msg } = await forkChild('floor-proxy.js', 'listening', 'floor-proxy', { ...process.env, BARE_UPSTREAM: upstreamOrigin }, execArgv);
+  return { entry, pid, origin: `http://127.0.0.1:${msg.port}` };
+}
+
 /** `switchyard up` fronting the upstream; resolves when it prints its banner. */
-export function startSwitchyard({ root, upstreamOrigin, key, cpuProfDir, nodeArgs: extra = [], timeoutMs = 30_000 }) {
+export function startSwitchyard({ root, upstreamOrigin, key, cpuProfDir, nodeArgs: extra = [], timeoutMs = 30_000, env: extraEnv = {} }) {
   const dataDir = tempDir('switchyard-bench-');
   const nodeArgs = [...extra, ...(cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [])];
   // limits the bench never reaches: it measures the path every request takes, not a 429
@@ -97,7 +105,7 @@ export function startSwitchyard({ root, upstreamOrigin, key, cpuProfDir, nodeArg
   writeFileSync(config, 'tiers:\n  default: { requestsPerMinute: 1.0e12, inputTokensPerMinute: 1.0e15, outputTokensPerMinute: 1.0e15 }\n');
   const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/switchyard.js'), 'up', '--port', '0', '--data-dir', dataDir, '--config', config, '--replica', `bench-model=${upstreamOrigin}/v1`], {
     cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SWITCHYARD_DEMO_KEY: key, SWITCHYARD_LOG_LEVEL: 'warn' },
+    env: { ...process.env, ...extraEnv, SWITCHYARD_DEMO_KEY: key, SWITCHYARD_LOG_LEVEL: 'warn' },
   });
   const entry = track(child, 'switchyard');
   let out = '';

@@ -10,10 +10,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-if (!existsSync(join(root, 'dist', 'routing', 'index.js'))) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-const { BUILTIN_PROFILE_NAMES, Router, readsPrefix, resolveProfile } = await import(join(root, 'dist', 'routing', 'index.js'));
+if (!existsSync(join(root, 'dist', 'routing', 'registry.js'))) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+const { BUILTIN_PROFILE_NAMES, Router, promptPrefix, readsPrefix, resolveProfile } = await import(join(root, 'dist', 'routing', 'index.js'));
 const { PrefixIndex, SessionTable } = await import(join(root, 'dist', 'fleet', 'index.js'));
-const { promptPrefix } = await import(join(root, 'dist', 'gateway', 'prompt-prefix.js'));
 
 const N = 64;
 const NOW = 1000;

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 
-// How a pool admits work it cannot start at once. Priorities order the classes; inside a class a
-// weighted fair queue shares the pool among tenants; a request is shed (529) when its predicted
-// time to first token would break its deadline, and lower classes begin shedding earlier, on a
-// ramp, so load is shed gradually as saturation rises rather than at a cliff. `fcfs` and `cliff`
-// are the baselines the simulator compares against: one queue in arrival order, never shed or
-// shed beyond a fixed length.
+// How a model's admission queue admits work it cannot start at once. Priorities order the
+// classes; inside a class a weighted fair queue shares its capacity among tenants; a request is
+// shed (529) when its predicted time to first token would break its deadline, and lower classes
+// begin shedding earlier, on a ramp, so load is shed gradually as saturation rises rather than at
+// a cliff. `fcfs` and `cliff` are the baselines the simulator compares against: one queue in
+// arrival order, never shed or shed beyond a fixed length.
 
 export const PRIORITIES = ['interactive', 'standard', 'batch'] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -36,7 +36,7 @@ export const admissionSchema = z.object({
    * the knee for an 8B model on an H100 with chat-length requests)
    */
   maxInflightPerReplica: z.number().int().positive().default(96),
-  /** requests held per pool at most: `cliff` sheds beyond it; a memory bound for the others */
+  /** requests held per admission queue at most: `cliff` sheds beyond it; a memory bound for the others */
   maxQueue: z.number().int().positive().default(10_000),
   classes: z.object({
     interactive: classSchema(10_000, null),
@@ -48,7 +48,7 @@ export const admissionSchema = z.object({
       && toOf(c.batch.shed) <= toOf(c.standard.shed) && toOf(c.standard.shed) <= toOf(c.interactive.shed), {
       message: 'shed ramps must be ordered: batch starts and ends no later than standard, standard no later than interactive',
     }),
-  /** what the pool assumes before it has seen requests finish (then it learns) */
+  /** what the queue assumes before it has seen requests finish (then it learns) */
   prior: z.object({
     /** from dispatch to the last token */
     serviceMs: z.number().positive().default(8_000),

@@ -1,16 +1,16 @@
 import { PRIORITIES, type AdmissionPolicy, type Priority } from './policy.js';
 
-// One pool's admission: how many requests it runs at once, who waits, who goes next and who is
-// turned away. Pure: the owner hands in the time, the random draw and what it observed, and does
-// the sending, timing and answering itself (the gateway with real timers, the simulator with
-// events). Start-time fair queueing (Goyal et al., 1996) inside each priority class: a request's tag is
+// One model's admission queue: how many requests it runs at once, who waits, who goes next and
+// who is turned away. Pure: the owner hands in the time, the random draw and what it observed, and does
+// the sending, timing and answering itself (admission/driver.ts, on the gateway's or the simulator's
+// clock). Start-time fair queueing (Goyal et al., 1996) inside each priority class: a request's tag is
 // max(class virtual time, its tenant's last finish tag), a tenant's tags advance by 1 / weight,
 // and the smallest tag goes next — so a tenant sending ten times its share waits behind its own
 // backlog, not in front of everyone else's.
 
 export interface Arrival {
   readonly tenant: string;
-  /** the tenant's share of the pool relative to others (tier weight) */
+  /** the tenant's share of the queue's capacity relative to others (tier weight) */
   readonly weight: number;
   readonly priority: Priority;
   /** ms epoch (or virtual ms) by which the first token is due */
@@ -23,9 +23,9 @@ export interface Arrival {
 export type ShedReason = 'deadline' | 'early' | 'queue-full';
 
 export type Offer<T> =
-  /** a slot is free and nobody of its class or above waits: send it now (it holds a slot until `finished`) */
+  /** capacity is free and nobody of its class or above waits: send it now (it holds its share until `finished`) */
   | { readonly kind: 'dispatch' }
-  /** held; `pull` hands it out when a slot frees. Pass the handle to `remove` if it leaves first. */
+  /** held; `pull` hands it out when capacity frees. Pass the handle to `remove` if it leaves first. */
   | { readonly kind: 'queued'; readonly handle: Held<T>; readonly predictedMs: number }
   | { readonly kind: 'shed'; readonly reason: ShedReason; readonly predictedMs: number; readonly retryAfterMs: number };
 
@@ -63,12 +63,12 @@ interface ClassQueue<T> {
 
 const FCFS_LANE = '';
 const DISPATCH = { kind: 'dispatch' } as const;
-/** a class or tenant is never assumed to drain slower than this share of the pool */
+/** a class or tenant is never assumed to drain slower than this share of the queue's capacity */
 const MIN_SHARE = 0.05;
 /** weight of the newest dispatch in the moving averages of shares (about the last hundred) */
 const SHARE_RATE = 0.01;
 
-export class PoolQueue<T> {
+export class AdmissionQueue<T> {
   readonly #policy: AdmissionPolicy;
   readonly #fair: boolean;
   readonly #classes: ClassQueue<T>[] = PRIORITIES.map(() => ({ lanes: new Map(), virtualTime: 0, queued: 0 }));
@@ -100,12 +100,12 @@ export class PoolQueue<T> {
     return this.#capacity;
   }
 
-  /** Requests the pool runs at once: its routable replicas × maxInflightPerReplica. */
-  setCapacity(slots: number): void {
-    this.#capacity = Math.max(0, slots);
+  /** Requests the queue lets run at once: its model's routable replicas × maxInflightPerReplica. */
+  setCapacity(requests: number): void {
+    this.#capacity = Math.max(0, requests);
   }
 
-  /** Capacity from the pool's routable replicas, each running `maxInflightPerReplica`. */
+  /** Capacity from the model's routable replicas, each running `maxInflightPerReplica`. */
   setRoutableReplicas(n: number): void {
     this.setCapacity(n * this.#policy.maxInflightPerReplica);
   }
@@ -119,14 +119,14 @@ export class PoolQueue<T> {
     return this.#fair ? deadlineAtMs - this.#firstTokenMs : null;
   }
 
-  /** What the pool has learned: ms from dispatch to last and to first token. */
+  /** What the queue has learned: ms from dispatch to last and to first token. */
   get estimates(): { readonly serviceMs: number; readonly firstTokenMs: number } {
     return { serviceMs: this.#serviceMs, firstTokenMs: this.#firstTokenMs };
   }
 
   /**
-   * The common case first, with nothing to allocate: a slot is free and nobody of this priority or
-   * above waits, so it goes now (holding a slot until `finished`). False: `offer` it.
+   * The common case first, with nothing to allocate: capacity is free and nobody of this priority
+   * or above waits, so it goes now (holding its share until `finished`). False: `offer` it.
    */
   tryDispatch(priority: Priority): boolean {
     const cls = this.#fair ? PRIORITIES.indexOf(priority) : 0;
@@ -161,7 +161,7 @@ export class PoolQueue<T> {
     return { kind: 'queued', handle: e, predictedMs };
   }
 
-  /** The next held request to send now, or null (no free slot, or nobody waits). It holds a slot until `finished`. */
+  /** The next held request to send now, or null (no free capacity, or nobody waits). It holds its share until `finished`. */
   pull(): T | null {
     if (this.#inflight >= this.#capacity || this.#queued === 0) return null;
     for (const q of this.#classes) {
@@ -193,7 +193,7 @@ export class PoolQueue<T> {
     return true;
   }
 
-  /** Every held request, removed (the pool is closing: the owner answers them). */
+  /** Every held request, removed (the queue is closing: the owner answers them). */
   takeAll(): T[] {
     const out: T[] = [];
     for (const q of this.#classes) {
@@ -211,7 +211,7 @@ export class PoolQueue<T> {
     return out;
   }
 
-  /** A dispatched request ended (however it ended): its slot is free. `serviceMs` teaches the estimate. */
+  /** A dispatched request ended (however it ended): its share is free. `serviceMs` teaches the estimate. */
   finished(serviceMs?: number): void {
     if (this.#inflight > 0) this.#inflight--;
     if (serviceMs !== undefined && serviceMs >= 0) this.#serviceMs += this.#policy.learningRate * (serviceMs - this.#serviceMs);
@@ -258,10 +258,10 @@ export class PoolQueue<T> {
   /**
    * ms until a request tagged `tag` in class `cls` would be sent: the requests ahead of it (all of
    * the classes above, and those of its own class with smaller tags — about (tag − V)·w of each
-   * other backlogged tenant, all of its own tenant's) each take serviceMs of a slot, plus the wait
-   * for the first slot to free; and the slots are those the higher classes, and for a backlogged
-   * tenant the other tenants, have been leaving it (their recent shares of dispatches), since
-   * their requests keep arriving and going first while it waits.
+   * other backlogged tenant, all of its own tenant's) each take serviceMs of one unit of capacity,
+   * plus the wait for the first unit to free; and the units are those the higher classes, and for
+   * a backlogged tenant the other tenants, have been leaving it (their recent shares of
+   * dispatches), since their requests keep arriving and going first while it waits.
    */
   #predictWait(cls: number, own: Lane<T>, tag: number): number {
     let ahead = 0;

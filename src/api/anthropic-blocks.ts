@@ -1,4 +1,4 @@
-// Anthropic text, image and document blocks → OpenAI content parts (API-NOTES A.2, C.1). Shapes
+// Anthropic text, image and document blocks → OpenAI content parts (text, image_url). Shapes
 // are the schema's; this refuses only the sources no replica can read.
 import { bad, type Bad } from './anthropic-check.js';
 import type { Block } from './schema/anthropic.js';

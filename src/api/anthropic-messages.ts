@@ -1,4 +1,4 @@
-// Anthropic `system` + `messages` → OpenAI-compatible messages for the replica (API-NOTES C.1).
+// Anthropic `system` + `messages` → OpenAI-compatible messages for the replica (`system` first).
 // Consecutive same-role turns are merged, tool_result blocks become `tool` messages placed right
 // after the assistant turn that called them, and every tool_use must be answered in the next turn.
 // The schema has checked every field's type; this checks what depends on position and role, in

@@ -5,6 +5,7 @@
 import { anthropicErrorBody } from './errors.js';
 import { newMessageId, toolUseIdFor } from './ids.js';
 import { anthropicUsageFields, stopInfo, toUsage } from './mapping.js';
+import { wallTimers, type TimerHandle, type Timers } from '../time/index.js';
 import type { GatewayError, ResponseContext, StreamTranscoder, TokenUsage, UpstreamChunk } from './types.js';
 
 const NONE = -1;
@@ -46,11 +47,14 @@ class AnthropicStream implements StreamTranscoder {
   /** keep-alive ticks since this stream last wrote */
   quiet = 0;
   readonly out: StreamOut | null;
+  /** pings this stream while it is open; null when there is no response to write to */
+  readonly #keepAlive: KeepAlive | null;
 
-  constructor(ctx: ResponseContext, out: StreamOut | null) {
+  constructor(ctx: ResponseContext, out: StreamOut | null, keepAlive: KeepAlive | null) {
     this.#model = JSON.stringify(ctx.model);
     this.#requestId = ctx.requestId;
     this.out = out;
+    this.#keepAlive = keepAlive;
   }
 
   chunk(c: UpstreamChunk): string {
@@ -93,7 +97,7 @@ class AnthropicStream implements StreamTranscoder {
 
   #start(): string {
     this.#started = true;
-    if (this.out !== null) keepAlive.add(this);
+    this.#keepAlive?.add(this);
     return (
       'event: message_start\ndata: {"type":"message_start","message":{"id":"' + newMessageId() +
       '","type":"message","role":"assistant","model":' + this.#model +
@@ -104,7 +108,7 @@ class AnthropicStream implements StreamTranscoder {
 
   #end(): void {
     this.#ended = true;
-    if (this.out !== null) keepAlive.delete(this);
+    this.#keepAlive?.delete(this);
   }
 
   #toolFragment(f: ToolFragment): string {
@@ -189,20 +193,20 @@ const QUIET_TICKS = 3;
  */
 class KeepAlive {
   readonly #streams = new Set<AnthropicStream>();
-  #timer: NodeJS.Timeout | null = null;
+  #timer: TimerHandle | null = null;
+
+  constructor(private readonly timers: Timers) {}
 
   add(s: AnthropicStream): void {
     this.#streams.add(s);
-    if (this.#timer === null) {
-      this.#timer = setInterval(KeepAlive.tick, TICK_MS, this);
-      this.#timer.unref();
-    }
+    // `every` never keeps the process alive: a gateway shuts down with streams open
+    if (this.#timer === null) this.#timer = this.timers.every(TICK_MS, KeepAlive.tick, this);
   }
 
   delete(s: AnthropicStream): void {
     this.#streams.delete(s);
     if (this.#streams.size === 0 && this.#timer !== null) {
-      clearInterval(this.#timer);
+      this.timers.cancel(this.#timer);
       this.#timer = null;
     }
   }
@@ -223,12 +227,20 @@ class KeepAlive {
   }
 }
 
-const keepAlive = new KeepAlive();
+/** One keep-alive per Timers: the wall's for the gateway, a manual clock's in a spec. */
+const keepAlives = new WeakMap<Timers, KeepAlive>();
+
+function keepAliveOn(timers: Timers): KeepAlive {
+  let k = keepAlives.get(timers);
+  if (k === undefined) keepAlives.set(timers, (k = new KeepAlive(timers)));
+  return k;
+}
 
 /**
  * The transcoder for one Anthropic stream. Given the response it writes to, it also keeps the
- * stream alive with `ping` events while the replica is silent (a long prefill, a slow tool call).
+ * stream alive with `ping` events while the replica is silent (a long prefill, a slow tool call),
+ * on `timers` (the wall's unless a caller hands its own).
  */
-export function anthropicStream(ctx: ResponseContext, out: StreamOut | null = null): StreamTranscoder {
-  return new AnthropicStream(ctx, out);
+export function anthropicStream(ctx: ResponseContext, out: StreamOut | null = null, timers: Timers = wallTimers): StreamTranscoder {
+  return new AnthropicStream(ctx, out, out === null ? null : keepAliveOn(timers));
 }

@@ -1,5 +1,5 @@
 // Anthropic tools and tool_choice → OpenAI function tools, tool_choice and parallel_tool_calls
-// (API-NOTES A.2, C.1). Only client tools can run on a replica; server tools are refused by name.
+// (`disable_parallel_tool_use` inverted). Only client tools can run on a replica; server tools are refused by name.
 import { REQUIRED, bad, type Bad } from './anthropic-check.js';
 import type { CountTokensBody } from './schema/anthropic.js';
 import type { UpstreamChatBody, UpstreamTool } from './types.js';

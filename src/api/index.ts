@@ -9,6 +9,7 @@ export { renderAnthropicMessage, renderOpenAIChat } from './render.js';
 export { anthropicStream } from './anthropic-stream.js';
 export { openaiStream } from './openai-stream.js';
 export { renderError } from './errors.js';
+export { duration, setLimitHeaders } from './rate-limit-headers.js';
 export { renderModel, renderModels } from './models.js';
 export { newMessageId, newRequestId } from './ids.js';
 // The admin API lives in admin.ts / admin/ (its own helper's files); the door re-exports it.

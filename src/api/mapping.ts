@@ -1,5 +1,6 @@
 // The small translations both renderers (whole message and stream) share: finish_reason →
-// stop_reason (API-NOTES C.2), usage (C.3) and tool arguments → input objects.
+// stop_reason (length → max_tokens, tool_calls → tool_use, stop → end_turn or stop_sequence),
+// usage and tool arguments → input objects.
 import { isObj } from './body.js';
 import type { TokenUsage, UpstreamCompletion } from './types.js';
 
@@ -42,7 +43,7 @@ export function toUsage(u: UpstreamUsage, into: TokenUsage): TokenUsage {
   return into;
 }
 
-/** Anthropic usage fields after `{`: input_tokens excludes cache reads (API-NOTES A.4, C.3). */
+/** Anthropic usage fields after `{`: input_tokens excludes cache reads (they are cache_read_input_tokens). */
 export function anthropicUsageFields(u: TokenUsage): string {
   return (
     '"input_tokens":' + (u.inputTokens - u.cachedInputTokens) +

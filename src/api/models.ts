@@ -1,5 +1,5 @@
-// GET /v1/models and /v1/models/{id}: Anthropic's paged list (API-NOTES A.6) or OpenAI's plain
-// list (B.6). Models are listed newest first on the Anthropic wire, as the real API does.
+// GET /v1/models and /v1/models/{id}: Anthropic's paged list (`first_id`, `last_id`, `has_more`) or
+// OpenAI's plain list (`object: "list"`). Models are listed newest first on the Anthropic wire, as the real API does.
 import { fail, isInt } from './body.js';
 import type { ModelInfo, Result, Wire } from './types.js';
 

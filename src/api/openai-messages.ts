@@ -1,4 +1,4 @@
-// What the Chat Completions schema cannot say about `messages` (API-NOTES B.1): an assistant turn
+// What the Chat Completions schema cannot say about `messages`: an assistant turn
 // needs content or tool calls, and each `tool` message answers a call of the assistant turn before
 // it. One pass; pending ids are a Set, so 150,000 calls answered in any order cost linear time.
 import { fail, missing, type Bad } from './openai-check.js';

@@ -5,6 +5,7 @@
 import { openaiErrorBody } from './errors.js';
 import { newCompletionId, toolCallIdFor } from './ids.js';
 import { toUsage } from './mapping.js';
+import { wallClock, type Clock } from '../time/index.js';
 import type { GatewayError, ResponseContext, StreamTranscoder, TokenUsage, UpstreamChunk } from './types.js';
 
 const DONE = 'data: [DONE]\n\n';
@@ -28,7 +29,7 @@ class OpenAIStream implements StreamTranscoder {
   #toolIds: string[] | null = null;
   readonly #model: string;
 
-  constructor(ctx: ResponseContext, private readonly includeUsage: boolean) {
+  constructor(ctx: ResponseContext, private readonly includeUsage: boolean, private readonly clock: Clock) {
     this.#model = JSON.stringify(ctx.model);
   }
 
@@ -62,7 +63,7 @@ class OpenAIStream implements StreamTranscoder {
   }
 
   #makeHead(c: UpstreamChunk): string {
-    const created = typeof c.created === 'number' ? c.created : Math.floor(Date.now() / 1000);
+    const created = typeof c.created === 'number' ? c.created : Math.floor(this.clock.nowMs() / 1000);
     const fp = (c as { system_fingerprint?: unknown }).system_fingerprint;
     return 'data: {"id":"' + newCompletionId() + '","object":"chat.completion.chunk","created":' + created +
       ',"model":' + this.#model + (typeof fp === 'string' ? ',"system_fingerprint":' + JSON.stringify(fp) : '');
@@ -145,6 +146,7 @@ class OpenAIStream implements StreamTranscoder {
   }
 }
 
-export function openaiStream(ctx: ResponseContext, includeUsage: boolean): StreamTranscoder {
-  return new OpenAIStream(ctx, includeUsage);
+/** `clock` dates a chunk the replica sent without `created` (the wall's unless a caller hands one). */
+export function openaiStream(ctx: ResponseContext, includeUsage: boolean, clock: Clock = wallClock): StreamTranscoder {
+  return new OpenAIStream(ctx, includeUsage, clock);
 }

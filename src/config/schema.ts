@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { admissionSchema, PRIORITIES } from '../admission/index.js';
+import { outlierSchema } from '../fleet/index.js';
 import { BUILTIN_PROFILES, profileSchema } from '../routing/index.js';
+
+export { outlierSchema };
 
 // The configuration file's shape. Every field has a default, so an empty file (or none) is the
 // embedded demo: two models, two regions, simulated replicas started by `switchyard up`.
@@ -48,24 +51,60 @@ const replica = z.strictObject({
   protocol: z.enum(['openai', 'anthropic']).default('openai'),
 });
 
-/** Envoy-style outlier detection: replicas that fail or lag are ejected for a growing time */
-export const outlierSchema = z.strictObject({
-  enabled: z.boolean().default(true),
-  consecutiveFailures: z.number().int().positive().default(5),
-  intervalMs: z.number().int().positive().default(10_000),
-  baseEjectionMs: z.number().int().positive().default(30_000),
-  maxEjectionMs: z.number().int().positive().default(300_000),
-  maxEjectionPercent: z.number().min(0).max(100).default(50),
-  failureRate: z.strictObject({ threshold: z.number().min(0).max(1).default(0.5), minRequests: z.number().int().positive().default(20) }).prefault({}),
-  latency: z.strictObject({ factor: z.number().min(1).default(3), minRequests: z.number().int().positive().default(20), minPoolSize: z.number().int().positive().default(3) }).nullable().prefault({}),
-});
+/**
+ * How a failed upstream call is retried and hedged (`upstream.*` in the gateway's file). The
+ * simulator's scenario takes the same block under the same names, so what it measures is these knobs.
+ */
+export const retryShape = {
+  /** attempts per request, the first included: a failure before the first byte reached the client goes to another replica */
+  maxAttempts: z.number().int().min(1).max(5).default(3),
+  /**
+   * Envoy's retry budget: retries waiting for their first byte stay under this share of the
+   * requests in flight (but may always reach minConcurrency). Envoy's 20 % / 3 would fail most
+   * requests of a crashed replica in a pool of four; 50 % / 10 absorbs one while still capping a storm.
+   */
+  retryBudget: z.strictObject({
+    percent: z.number().min(0).max(100).default(50),
+    minConcurrency: z.number().int().nonnegative().default(10),
+  }).prefault({}),
+  /** wait before a retry: full jitter, base × 2^(attempt−1), capped (Envoy's defaults) */
+  backoff: z.strictObject({
+    baseMs: z.number().int().nonnegative().default(25),
+    maxMs: z.number().int().nonnegative().default(250),
+  }).prefault({}),
+  /**
+   * Streamed requests: with no first token after delayMs, send the request to a second replica
+   * too; the first to answer is relayed, the other cancelled. A hedge spends the retry budget.
+   */
+  hedge: z.strictObject({
+    enabled: z.boolean().default(false),
+    delayMs: z.number().int().positive().default(1_000),
+  }).prefault({}),
+};
+
+/** Defaults the gateway and the simulator share (the simulator states intervals in seconds). */
+export const KNOB_DEFAULTS = {
+  /** fleet.healthIntervalMs: how often each replica is probed */
+  healthIntervalMs: 2_000,
+  /** fleet.scrapeIntervalMs: how often each replica's /metrics is read */
+  scrapeIntervalMs: 1_000,
+  /**
+   * prompt tokens the prefix index considers: routing.prefix.maxBlocks is this in blocks of
+   * blockChars / 4 characters (about four a token), the simulator's prefixMaxBlocks in blocks of
+   * prefixBlockTokens; 128 × 512 characters and 256 × 64 tokens both come to 16 Ki tokens
+   */
+  prefixTokens: 16_384,
+} as const;
+
+/** Characters per token the gateway assumes where it has no tokenizer. */
+export const CHARS_PER_TOKEN = 4;
 
 /** A tier: the limits a tenant's workspaces get (per workspace and model, refilled continuously). */
 export const tierSchema = z.strictObject({
   requestsPerMinute: z.number().positive(),
   inputTokensPerMinute: z.number().positive(),
   outputTokensPerMinute: z.number().positive(),
-  /** requests of one workspace in flight at once, per gateway instance; null = no limit */
+  /** requests of one workspace in flight at once, across every gateway instance when Redis holds the limits; null = no limit */
   concurrentRequests: z.number().int().positive().nullable().default(null),
   /** the priority of its keys' requests unless a key says otherwise; a request may ask for lower */
   priority: z.enum(PRIORITIES).default('standard'),
@@ -121,30 +160,7 @@ export const configSchema = z.strictObject({
     requestTimeoutMs: z.number().int().positive().default(600_000),
     /** connections per replica */
     connections: z.number().int().positive().default(256),
-    /** attempts per request, the first included: a failure before the first byte reached the client goes to another replica */
-    maxAttempts: z.number().int().min(1).max(5).default(3),
-    /**
-     * Envoy's retry budget: retries waiting for their first byte stay under this share of the
-     * requests in flight (but may always reach minConcurrency). Envoy's 20 % / 3 would fail most
-     * requests of a crashed replica in a pool of four; 50 % / 10 absorbs one while still capping a storm.
-     */
-    retryBudget: z.strictObject({
-      percent: z.number().min(0).max(100).default(50),
-      minConcurrency: z.number().int().nonnegative().default(10),
-    }).prefault({}),
-    /** wait before a retry: full jitter, base × 2^(attempt−1), capped (Envoy's defaults) */
-    backoff: z.strictObject({
-      baseMs: z.number().int().nonnegative().default(25),
-      maxMs: z.number().int().nonnegative().default(250),
-    }).prefault({}),
-    /**
-     * Streamed requests: with no first token after delayMs, send the request to a second replica
-     * too; the first to answer is relayed, the other cancelled. A hedge spends the retry budget.
-     */
-    hedge: z.strictObject({
-      enabled: z.boolean().default(false),
-      delayMs: z.number().int().positive().default(1_000),
-    }).prefault({}),
+    ...retryShape,
   }).prefault({}),
   routing: z.strictObject({
     /** the profile that routes requests: a shipped one (docs/routing.md) or one defined under `profiles` */
@@ -155,7 +171,7 @@ export const configSchema = z.strictObject({
     /** the approximate prefix index: prompt characters per block, blocks per prompt, blocks per replica */
     prefix: z.strictObject({
       blockChars: z.number().int().positive().multipleOf(2).default(512),
-      maxBlocks: z.number().int().positive().default(128),
+      maxBlocks: z.number().int().positive().default(KNOB_DEFAULTS.prefixTokens / (512 / CHARS_PER_TOKEN)),
       capacityBlocks: z.number().int().positive().default(8_192),
     }).prefault({}),
   }).prefault({}).superRefine((r, ctx) => {
@@ -164,10 +180,10 @@ export const configSchema = z.strictObject({
     }
   }),
   fleet: z.strictObject({
-    healthIntervalMs: z.number().int().positive().default(2_000),
+    healthIntervalMs: z.number().int().positive().default(KNOB_DEFAULTS.healthIntervalMs),
     healthTimeoutMs: z.number().int().positive().default(1_000),
     /** each replica's /metrics (vLLM names) is read this often; 0 turns scraping off */
-    scrapeIntervalMs: z.number().int().nonnegative().default(1_000),
+    scrapeIntervalMs: z.number().int().nonnegative().default(KNOB_DEFAULTS.scrapeIntervalMs),
     /** Envoy-style outlier detection: replicas that fail or lag are ejected for a growing time */
     outlier: outlierSchema.prefault({}),
   }).prefault({}),

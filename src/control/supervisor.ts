@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { wallTimers, type TimerHandle, type Timers } from '../time/index.js';
 
 // The embedded scaling actuator: runs simulated replicas as child processes on this machine and
-// restarts one that dies. (At scale the actuator is the Kubernetes API; see DESIGN.md.)
+// restarts one that dies. (At scale the actuator is the Kubernetes API; see docs/DESIGN.md.)
 
 export interface ProcessSpec {
   id: string;
@@ -15,20 +16,25 @@ export interface SupervisorOptions {
   restart: boolean;
   onExit?: (id: string, code: number | null, signal: NodeJS.Signals | null) => void;
   onStderr?: (id: string, line: string) => void;
+  /** the restart backoff and the stop grace run on these (default: Node's) */
+  timers?: Timers;
 }
 
 interface Child {
   spec: ProcessSpec;
   proc: ChildProcess | null;
   backoffMs: number;
-  timer: NodeJS.Timeout | null;
+  timer: TimerHandle | null;
 }
 
 export class ProcessSupervisor {
   readonly #children = new Map<string, Child>();
   #stopping = false;
+  readonly #timers: Timers;
 
-  constructor(private readonly opts: SupervisorOptions) {}
+  constructor(private readonly opts: SupervisorOptions) {
+    this.#timers = opts.timers ?? wallTimers;
+  }
 
   start(spec: ProcessSpec): void {
     const child: Child = { spec, proc: null, backoffMs: 500, timer: null };
@@ -55,30 +61,36 @@ export class ProcessSupervisor {
       if (this.#stopping) return;
       this.opts.onExit?.(child.spec.id, code, signal);
       if (!this.opts.restart) return;
-      child.timer = setTimeout(() => {
-        child.timer = null;
-        if (!this.#stopping) this.#spawn(child);
-      }, child.backoffMs);
+      child.timer = this.#timers.after(child.backoffMs, this.#respawn, child);
       child.backoffMs = Math.min(child.backoffMs * 2, 30_000);
     });
   }
+
+  readonly #respawn = (child: Child): void => {
+    child.timer = null;
+    if (!this.#stopping) this.#spawn(child);
+  };
 
   /** SIGTERM every child, SIGKILL what is left after `graceMs`. */
   async stop(graceMs = 5_000): Promise<void> {
     this.#stopping = true;
     const waits: Promise<void>[] = [];
     for (const c of this.#children.values()) {
-      if (c.timer) clearTimeout(c.timer);
+      this.#timers.cancel(c.timer);
       const p = c.proc;
       if (!p || p.exitCode !== null) continue;
       waits.push(new Promise<void>((resolve) => {
-        const kill = setTimeout(() => p.kill('SIGKILL'), graceMs);
-        p.once('exit', () => { clearTimeout(kill); resolve(); });
+        const kill = this.#timers.after(graceMs, killHard, p);
+        p.once('exit', () => { this.#timers.cancel(kill); resolve(); });
         p.kill('SIGTERM');
       }));
     }
     await Promise.all(waits);
   }
+}
+
+function killHard(p: ChildProcess): void {
+  p.kill('SIGKILL');
 }
 
 /** Ports nobody is listening on right now, from the OS. */

@@ -29,7 +29,7 @@ export class BlockIndex {
   get(hash: number): number {
     const keys = this.#keys;
     const mask = this.#mask;
-    for (let i = slot(hash) & mask; ; i = (i + 1) & mask) {
+    for (let i = homeOf(hash) & mask; ; i = (i + 1) & mask) {
       const k = keys[i];
       if (k === hash) return this.#vals[i];
       if (k === EMPTY) return -1;
@@ -44,7 +44,7 @@ export class BlockIndex {
   set(hash: number, block: number): void {
     const keys = this.#keys;
     const mask = this.#mask;
-    let i = slot(hash) & mask;
+    let i = homeOf(hash) & mask;
     while (keys[i] !== EMPTY && keys[i] !== hash) i = (i + 1) & mask;
     if (keys[i] === EMPTY) this.#size++;
     keys[i] = hash;
@@ -55,7 +55,7 @@ export class BlockIndex {
   add(hash: number, block: number): boolean {
     const keys = this.#keys;
     const mask = this.#mask;
-    let i = slot(hash) & mask;
+    let i = homeOf(hash) & mask;
     for (;;) {
       const k = keys[i];
       if (k === hash) return false;
@@ -77,16 +77,16 @@ export class BlockIndex {
     const keys = this.#keys;
     const vals = this.#vals;
     const mask = this.#mask;
-    let i = slot(hash) & mask;
+    let i = homeOf(hash) & mask;
     while (keys[i] !== hash) {
       if (keys[i] === EMPTY) return;
       i = (i + 1) & mask;
     }
     if (block !== -1 && vals[i] !== block) return;
     this.#size--;
-    // shift back every later entry of the run whose home slot is not in (i, j]
+    // shift back every later entry of the run whose home bucket is not in (i, j]
     for (let j = (i + 1) & mask; keys[j] !== EMPTY; j = (j + 1) & mask) {
-      const home = slot(keys[j]) & mask;
+      const home = homeOf(keys[j]) & mask;
       const stays = i <= j ? home > i && home <= j : home > i || home <= j;
       if (stays) continue;
       keys[i] = keys[j];
@@ -97,7 +97,7 @@ export class BlockIndex {
   }
 }
 
-function slot(hash: number): number {
+function homeOf(hash: number): number {
   const lo = hash >>> 0;
   const hi = (hash / TWO32) | 0;
   let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);

@@ -1,11 +1,11 @@
 import { numGpuBlocks, schedulerDefaults, type HardwareProfile } from './profile.js';
-import type { ReplicaConfig, ReplicaOptions } from './types.js';
+import type { EngineConfig, ReplicaOptions } from './types.js';
 
-/** vLLM's knobs, each defaulting from the profile; a knob that is not a positive integer is a programming error. */
-export function resolveConfig(profile: HardwareProfile, o: ReplicaOptions = {}): ReplicaConfig {
+/** vLLM's knobs, each defaulting from the hardware profile; a knob that is not a positive integer is a programming error. */
+export function resolveConfig(profile: HardwareProfile, o: ReplicaOptions = {}): EngineConfig {
   const d = schedulerDefaults(profile);
   const blockSize = o.blockSize ?? d.blockSize;
-  const cfg: ReplicaConfig = {
+  const cfg: EngineConfig = {
     maxNumSeqs: o.maxNumSeqs ?? d.maxNumSeqs,
     maxNumBatchedTokens: o.maxNumBatchedTokens ?? d.maxNumBatchedTokens,
     blockSize,

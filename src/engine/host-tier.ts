@@ -5,7 +5,7 @@ import { BlockIndex } from './block-index.js';
 // A request whose prefix continues there loads those blocks over PCIe instead of recomputing them.
 // The tiers are exclusive: a block loaded back to the GPU leaves the host until evicted again.
 //
-// Slots on typed arrays with an intrusive LRU list, and an open-addressing hash → slot index: a
+// Entries on typed arrays with an intrusive LRU list, and an open-addressing hash → entry index: a
 // Map whose oldest entry is deleted on every put leaves tombstones that make each next eviction scan
 // them all (quadratic over a simulated hour).
 
@@ -13,10 +13,10 @@ export class HostKvTier {
   readonly capacity: number;
   readonly #index: BlockIndex;
   readonly #hash: Float64Array;
-  /** doubly linked LRU list over slots, least recent first; index capacity is the sentinel */
+  /** doubly linked LRU list over entries, least recent first; index capacity is the sentinel */
   readonly #prev: Int32Array;
   readonly #next: Int32Array;
-  /** unused slots, as a stack */
+  /** unused entries, as a stack */
   readonly #free: Int32Array;
   #freeTop: number;
 
@@ -38,20 +38,20 @@ export class HostKvTier {
   /** The GPU evicted a block with this hash: keep it as the most recent, dropping the least recent when full. */
   put(hash: number): void {
     if (this.capacity === 0) return;
-    let slot = this.#index.get(hash);
-    if (slot >= 0) this.#unlink(slot);
+    let entry = this.#index.get(hash);
+    if (entry >= 0) this.#unlink(entry);
     else {
       if (this.#freeTop === 0) this.#drop(this.#next[this.capacity]);
-      slot = this.#free[--this.#freeTop];
-      this.#hash[slot] = hash;
-      this.#index.set(hash, slot);
+      entry = this.#free[--this.#freeTop];
+      this.#hash[entry] = hash;
+      this.#index.set(hash, entry);
     }
     const s = this.capacity;
     const last = this.#prev[s];
-    this.#next[last] = slot;
-    this.#prev[slot] = last;
-    this.#next[slot] = s;
-    this.#prev[s] = slot;
+    this.#next[last] = entry;
+    this.#prev[entry] = last;
+    this.#next[entry] = s;
+    this.#prev[s] = entry;
   }
 
   /** How many of hashes[from, max) are held, in a row from `from`. */
@@ -64,8 +64,8 @@ export class HostKvTier {
   /** Blocks hashes[from, from + n) are loaded to the GPU: they leave the host. */
   take(hashes: Float64Array, from: number, n: number): void {
     for (let i = from; i < from + n; i++) {
-      const slot = this.#index.get(hashes[i]);
-      if (slot >= 0) this.#drop(slot);
+      const entry = this.#index.get(hashes[i]);
+      if (entry >= 0) this.#drop(entry);
     }
   }
 
@@ -74,15 +74,15 @@ export class HostKvTier {
     for (let i = from; i < from + n; i++) this.put(hashes[i]);
   }
 
-  #drop(slot: number): void {
-    this.#unlink(slot);
-    this.#index.delete(this.#hash[slot]);
-    this.#free[this.#freeTop++] = slot;
+  #drop(entry: number): void {
+    this.#unlink(entry);
+    this.#index.delete(this.#hash[entry]);
+    this.#free[this.#freeTop++] = entry;
   }
 
-  #unlink(slot: number): void {
-    const p = this.#prev[slot];
-    const n = this.#next[slot];
+  #unlink(entry: number): void {
+    const p = this.#prev[entry];
+    const n = this.#next[entry];
     this.#next[p] = n;
     this.#prev[n] = p;
   }

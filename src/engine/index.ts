@@ -4,7 +4,7 @@
 export { createReplicaModel } from './replica.js';
 export { resolveConfig } from './config.js';
 export type {
-  AddError, AddResult, EngineRequest, HashedRequest, TokenRequest, ReplicaConfig, ReplicaModel, ReplicaOptions, ReplicaStats, SeqPhase, SeqView, StepResult,
+  AddError, AddResult, EngineRequest, HashedRequest, TokenRequest, EngineConfig, ReplicaModel, ReplicaOptions, ReplicaStats, SeqPhase, SeqView, StepResult,
 } from './types.js';
 export {
   kvBytesPerToken, kvCacheBytes, kvCapacityTokens, numGpuBlocks, schedulerDefaults, stepSeconds, weightBytes,

@@ -22,7 +22,7 @@ export interface GpuSpec {
   readonly memoryGiB: number;
   /** HBM bandwidth, TB/s; informs the coefficients, not used directly */
   readonly hbmTBs: number;
-  /** vLLM sizes its scheduler defaults by this (API-NOTES D.6): ≥70 GiB and not an A100 */
+  /** vLLM sizes its scheduler defaults by this (`get_batch_defaults` in its engine/arg_utils.py): ≥70 GiB and not an A100 */
   readonly isA100: boolean;
 }
 
@@ -112,7 +112,7 @@ export interface SchedulerDefaults {
   blockSize: number;
 }
 
-/** vLLM V1 API-server defaults (API-NOTES D.6): big non-A100 GPUs get 1024 seqs / 8192 tokens. */
+/** vLLM V1 API-server defaults: big non-A100 GPUs get 1024 seqs / 8192 tokens, the rest 256 / 2048; blocks of 16 tokens. */
 export function schedulerDefaults(p: HardwareProfile): SchedulerDefaults {
   const big = p.gpu.memoryGiB >= 70 && !p.gpu.isA100;
   return big

@@ -5,7 +5,7 @@ import { kvBytesPerToken, stepSeconds, type BatchShape, type HardwareProfile } f
 import { Deque } from './queue.js';
 import { Seq } from './seq.js';
 import type {
-  AddResult, EngineRequest, ReplicaConfig, ReplicaModel, ReplicaOptions, ReplicaStats, SeqView, StepResult,
+  AddResult, EngineRequest, EngineConfig, ReplicaModel, ReplicaOptions, ReplicaStats, SeqView, StepResult,
 } from './types.js';
 
 /** A vLLM-like replica: pure, clock-free; the caller advances time by each step's `durationS`. */
@@ -51,7 +51,7 @@ class Replica<R extends EngineRequest> implements ReplicaModel<R> {
   #kvBase = 0;
   #kvBaseAt = -1;
 
-  constructor(readonly profile: HardwareProfile, readonly config: ReplicaConfig) {
+  constructor(readonly profile: HardwareProfile, readonly config: EngineConfig) {
     const bytes = kvBytesPerToken(profile);
     const hostBlocks = Math.floor((config.kvOffloadGiB * 1024 ** 3) / (bytes * config.blockSize));
     this.#host = hostBlocks > 0 && config.enablePrefixCaching ? new HostKvTier(hostBlocks) : null;

@@ -114,7 +114,8 @@ export interface ReplicaOptions {
   kvOffloadGBs?: number;
 }
 
-export type ReplicaConfig = Readonly<Required<ReplicaOptions>>;
+/** The options resolved against a hardware profile: every knob set (the gateway's replica entry is config/'s `ReplicaConfig`). */
+export type EngineConfig = Readonly<Required<ReplicaOptions>>;
 
 export type AddError =
   | { kind: 'invalid'; message: string }
@@ -128,7 +129,7 @@ export type AddResult<R extends EngineRequest> = { ok: true; seq: SeqView<R> } |
 
 export interface ReplicaModel<R extends EngineRequest = EngineRequest> {
   readonly profile: HardwareProfile;
-  readonly config: ReplicaConfig;
+  readonly config: EngineConfig;
   /** Queue a request; it is scheduled by the next `step()`. */
   add(req: R): AddResult<R>;
   /** Drop a request now, freeing its KV blocks; null when unknown or already finished. */

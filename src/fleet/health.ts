@@ -1,28 +1,41 @@
 import { request } from 'undici';
+import { wallClock, wallTimers, type Clock, type TimerHandle, type Timers } from '../time/index.js';
 import type { FleetRegistry, Replica } from './registry.js';
 
 export interface HealthProberOptions {
   intervalMs: number;
   timeoutMs: number;
   onChange?: (r: Replica, healthy: boolean) => void;
+  /** stamps each verdict (`nowMs`, the registry's wall-clock time); default the wall clock */
+  clock?: Clock;
+  /** the probe interval runs on these (default: Node's, unref'd) */
+  timers?: Timers;
 }
 
 /** Probes every replica's `GET /health` (vLLM: 200 when serving) on an interval. */
 export class HealthProber {
-  #timer: NodeJS.Timeout | null = null;
+  #timer: TimerHandle | null = null;
   #running = false;
+  readonly #clock: Clock;
+  readonly #timers: Timers;
 
-  constructor(private readonly fleet: FleetRegistry, private readonly opts: HealthProberOptions) {}
+  constructor(private readonly fleet: FleetRegistry, private readonly opts: HealthProberOptions) {
+    this.#clock = opts.clock ?? wallClock;
+    this.#timers = opts.timers ?? wallTimers;
+  }
 
   start(): void {
     if (this.#timer) return;
-    this.#timer = setInterval(() => void this.probeAll(), this.opts.intervalMs);
-    this.#timer.unref();
+    this.#timer = this.#timers.every(this.opts.intervalMs, HealthProber.#round, this);
   }
 
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#timers.cancel(this.#timer);
     this.#timer = null;
+  }
+
+  static #round(p: HealthProber): void {
+    void p.probeAll();
   }
 
   /** One round of probes; resolves when every replica has a verdict. */
@@ -52,8 +65,8 @@ export class HealthProber {
       ok = false;
     }
     const was = r.healthy;
-    if (ok) this.fleet.markHealthy(r, Date.now());
-    else this.fleet.markFailed(r, Date.now());
+    if (ok) this.fleet.markHealthy(r, this.#clock.nowMs());
+    else this.fleet.markFailed(r, this.#clock.nowMs());
     if (was !== ok) this.opts.onChange?.(r, ok);
   }
 }

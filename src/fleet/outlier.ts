@@ -1,6 +1,8 @@
+import { z } from 'zod';
+
 // Outlier detection in Envoy's sense (envoy `docs/root/intro/arch_overview/upstream/outlier.rst`,
 // `source/common/upstream/outlier_detection_impl.cc`): passive health from the requests themselves.
-// Pure: every method takes the clock; nothing here reads Date.now() or starts a timer.
+// Pure: every method is handed the time; nothing here reads a clock or starts a timer.
 //
 // - consecutive failures eject inline, from failure();
 // - failure rate and latency are judged once per interval, from sweep();
@@ -41,16 +43,32 @@ export interface OutlierPolicy {
   alwaysEjectOne?: boolean;
 }
 
-export const DEFAULT_OUTLIER_POLICY: OutlierPolicy = {
-  consecutiveFailures: 5,
-  intervalMs: 10_000,
-  baseEjectionMs: 30_000,
-  maxEjectionMs: 300_000,
-  maxEjectionPercent: 50,
-  failureRate: { threshold: 0.5, minRequests: 20 },
-  latency: { factor: 3, minRequests: 20, minPoolSize: 3 },
-  alwaysEjectOne: false,
-};
+/**
+ * The policy as configured (`fleet.outlier` in the gateway's file, `outlier` in a scenario), with
+ * its defaults: the one source of them. `enabled: false` turns detection off.
+ */
+export const outlierSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  consecutiveFailures: z.number().int().positive().default(5),
+  intervalMs: z.number().int().positive().default(10_000),
+  baseEjectionMs: z.number().int().positive().default(30_000),
+  maxEjectionMs: z.number().int().positive().default(300_000),
+  maxEjectionPercent: z.number().min(0).max(100).default(50),
+  failureRate: z.strictObject({ threshold: z.number().min(0).max(1).default(0.5), minRequests: z.number().int().positive().default(20) }).prefault({}),
+  latency: z.strictObject({ factor: z.number().min(1).default(3), minRequests: z.number().int().positive().default(20), minPoolSize: z.number().int().positive().default(3) }).nullable().prefault({}),
+  alwaysEjectOne: z.boolean().default(false),
+});
+
+export type OutlierConfig = z.infer<typeof outlierSchema>;
+
+/** The detector's policy from its configuration; null when detection is off. */
+export function outlierPolicy(c: OutlierConfig): OutlierPolicy | null {
+  if (!c.enabled) return null;
+  const { enabled: _, ...policy } = c;
+  return policy;
+}
+
+export const DEFAULT_OUTLIER_POLICY: OutlierPolicy = outlierPolicy(outlierSchema.parse({}))!;
 
 export type EjectionReason = 'consecutive_failures' | 'failure_rate' | 'latency';
 

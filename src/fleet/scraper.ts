@@ -1,6 +1,7 @@
 import { request } from 'undici';
+import { wallClock, wallTimers, type Clock, type TimerHandle, type Timers } from '../time/index.js';
 
-// Each replica's GET /metrics (Prometheus text, vLLM's names: API-NOTES D.3) mapped onto neutral
+// Each replica's GET /metrics (Prometheus text, vLLM V1's `vllm:` names) mapped onto neutral
 // fields. A busy vLLM prints ~30 KB, mostly histogram buckets we do not read, so the parser walks
 // the text once, line by line, and compares only lines that start with one of the few names it needs;
 // it never splits the text or runs a regex over it.
@@ -150,8 +151,10 @@ export interface MetricsScraperOptions {
   timeoutMs: number;
   onSample(target: ScrapeTarget, t: Telemetry): void;
   onError?(target: ScrapeTarget, err: Error): void;
-  /** the wall clock stamped on each sample; default Date.now */
-  now?: () => number;
+  /** stamps each sample (`atMs` = `nowMs`); default the wall clock */
+  clock?: Clock;
+  /** the scrape interval runs on these (default: Node's, unref'd) */
+  timers?: Timers;
   /** refuse a /metrics body larger than this; default 8 MiB */
   maxBytes?: number;
 }
@@ -166,21 +169,28 @@ export function metricsUrl(base: string): string {
 
 /** Scrapes every target's `GET /metrics` on an interval; a round never overlaps the previous one. */
 export class MetricsScraper {
-  #timer: NodeJS.Timeout | null = null;
+  #timer: TimerHandle | null = null;
   #round: Promise<void> | null = null;
-  readonly #tick = (): void => void this.scrapeAll();
+  readonly #clock: Clock;
+  readonly #timers: Timers;
 
-  constructor(private readonly targets: () => readonly ScrapeTarget[], private readonly opts: MetricsScraperOptions) {}
+  constructor(private readonly targets: () => readonly ScrapeTarget[], private readonly opts: MetricsScraperOptions) {
+    this.#clock = opts.clock ?? wallClock;
+    this.#timers = opts.timers ?? wallTimers;
+  }
 
   start(): void {
     if (this.#timer) return;
-    this.#timer = setInterval(this.#tick, this.opts.intervalMs);
-    this.#timer.unref();
+    this.#timer = this.#timers.every(this.opts.intervalMs, MetricsScraper.#tick, this);
   }
 
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#timers.cancel(this.#timer);
     this.#timer = null;
+  }
+
+  static #tick(s: MetricsScraper): void {
+    void s.scrapeAll();
   }
 
   /** one round over all targets; resolves when each has a sample or an error (a round in progress is joined) */
@@ -244,7 +254,7 @@ export class MetricsScraper {
     }
     const parsed = parseVllmMetrics(Buffer.concat(chunks, size).toString('utf8'));
     if (!parsed) throw new Error(`GET /metrics of replica ${target.id} has none of vllm:num_requests_running, vllm:num_requests_waiting, vllm:kv_cache_usage_perc; is it a vLLM server?`);
-    return { ...parsed, atMs: (this.opts.now ?? Date.now)() };
+    return { ...parsed, atMs: this.#clock.nowMs() };
   }
 
   #report(target: ScrapeTarget, err: unknown): void {

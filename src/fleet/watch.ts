@@ -1,5 +1,7 @@
+import { wall, type TimePorts, type TimerHandle } from '../time/index.js';
 import { HealthProber } from './health.js';
-import { OutlierDetector, type OutlierEvent, type OutlierPolicy, type OutlierStats } from './outlier.js';
+import type { OutlierPolicy, OutlierStats } from './outlier.js';
+import { OutlierPools } from './outlier-pools.js';
 import type { FleetRegistry, Replica } from './registry.js';
 import { MetricsScraper } from './scraper.js';
 
@@ -15,6 +17,8 @@ export interface FleetWatchOptions {
   /** null = no outlier detection */
   readonly outlier: OutlierPolicy | null;
   readonly onEvent?: (e: FleetEvent) => void;
+  /** the clock the outlier detector and scrape stamps read, and the sweep's timer (default: the wall's) */
+  readonly ports?: TimePorts;
 }
 
 export type FleetEvent =
@@ -22,27 +26,33 @@ export type FleetEvent =
   | { kind: 'ejected'; replica: Replica; reason: string; forMs: number; ejections: number }
   | { kind: 'readmitted'; replica: Replica };
 
-interface Pool {
-  detector: OutlierDetector;
-  hosts: Replica[];
-}
-
 export class FleetWatch {
   readonly #fleet: FleetRegistry;
   readonly #opts: FleetWatchOptions;
   readonly #prober: HealthProber;
   readonly #scraper: MetricsScraper | null;
   /** one detector per pool: a model's replicas in one region (latency is only comparable there) */
-  readonly #pools = new Map<string, Pool>();
-  readonly #host = new Map<Replica, number>();
-  readonly #poolOf = new Map<Replica, Pool>();
+  readonly #pools: OutlierPools<Replica> | null;
   /** the registry's version the pools were grouped at */
   #version = -1;
-  #sweeper: NodeJS.Timeout | null = null;
+  #sweeper: TimerHandle | null = null;
+  readonly #ports: TimePorts;
 
   constructor(fleet: FleetRegistry, opts: FleetWatchOptions) {
     this.#fleet = fleet;
     this.#opts = opts;
+    const ports = (this.#ports = opts.ports ?? wall);
+    this.#pools = opts.outlier === null ? null : new OutlierPools<Replica>(opts.outlier, {
+      eject: (r, e) => {
+        fleet.eject(r, e.untilMs);
+        opts.onEvent?.({ kind: 'ejected', replica: r, reason: e.reason, forMs: e.untilMs - ports.clock.nowMs(), ejections: e.ejections });
+      },
+      readmit: (r) => {
+        if (r.ejectedUntilMs === 0) return;
+        fleet.readmit(r);
+        opts.onEvent?.({ kind: 'readmitted', replica: r });
+      },
+    }, (r) => r.model);
     this.#prober = new HealthProber(fleet, {
       intervalMs: opts.healthIntervalMs, timeoutMs: opts.healthTimeoutMs,
       onChange: (replica, healthy) => {
@@ -61,7 +71,7 @@ export class FleetWatch {
         onSample: (target, t) => {
           const r = target as Replica;
           // stamped on the router's clock, with what this gateway had in flight then
-          r.scraped = { waiting: t.waiting, running: t.running, kvUsage: t.kvUsage, atS: performance.now() / 1000, inflightAtScrape: r.inflight };
+          r.scraped = { waiting: t.waiting, running: t.running, kvUsage: t.kvUsage, atS: ports.clock.monoMs() / 1000, inflightAtScrape: r.inflight };
         },
       })
       : null;
@@ -73,93 +83,58 @@ export class FleetWatch {
     this.#prober.start();
     this.#scraper?.start();
     if (this.#opts.outlier !== null) {
-      this.#sweeper = setInterval(() => this.sweep(Date.now()), Math.min(1_000, this.#opts.outlier.intervalMs));
-      this.#sweeper.unref();
+      this.#sweeper = this.#ports.timers.every(Math.min(1_000, this.#opts.outlier.intervalMs), FleetWatch.#sweepNow, this);
     }
   }
 
   stop(): void {
     this.#prober.stop();
     this.#scraper?.stop();
-    if (this.#sweeper) clearInterval(this.#sweeper);
+    this.#ports.timers.cancel(this.#sweeper);
     this.#sweeper = null;
+  }
+
+  static #sweepNow(w: FleetWatch): void {
+    w.sweep(w.#ports.clock.nowMs());
   }
 
   /** A request to the replica went well; `latencyMs` is its time to first byte. */
   success(r: Replica, latencyMs: number): void {
-    const p = this.#pool(r);
-    if (p !== null) p.detector.success(this.#host.get(r)!, latencyMs, Date.now());
+    this.#grouped()?.success(r, latencyMs, this.#ports.clock.nowMs());
   }
 
   /** A request failed because of the replica (refused, reset, 5xx, timed out); `sentAtMs`: when it was sent (ms epoch). */
   failure(r: Replica, sentAtMs?: number): void {
-    const p = this.#pool(r);
-    if (p === null) return;
-    const now = Date.now();
-    const e = p.detector.failure(this.#host.get(r)!, now, sentAtMs ?? now);
-    if (e !== null) this.#apply(p, e);
+    const now = this.#ports.clock.nowMs();
+    this.#grouped()?.failure(r, now, sentAtMs ?? now);
   }
 
   /** Judges failure rates and latency, and re-admits replicas whose ejection has run out. */
   sweep(nowMs: number): void {
-    for (const p of this.#pools.values()) for (const e of p.detector.sweep(nowMs)) this.#apply(p, e);
+    this.#grouped()?.sweep(nowMs);
   }
 
   /** An operator re-admits an ejected replica early, or it passes its health check again. */
   readmit(r: Replica): void {
-    const p = this.#pool(r);
-    if (p !== null) p.detector.readmit(this.#host.get(r)!, Date.now());
-    if (r.ejectedUntilMs !== 0) {
+    const pools = this.#grouped();
+    if (pools !== null) pools.readmit(r, this.#ports.clock.nowMs());
+    else if (r.ejectedUntilMs !== 0) {
       this.#fleet.readmit(r);
       this.#opts.onEvent?.({ kind: 'readmitted', replica: r });
     }
   }
 
   stats(r: Replica): OutlierStats | null {
-    const p = this.#pool(r);
-    return p === null ? null : p.detector.stats(this.#host.get(r)!, Date.now());
+    return this.#grouped()?.stats(r, this.#ports.clock.nowMs()) ?? null;
   }
 
-  #apply(p: Pool, e: OutlierEvent): void {
-    const r = p.hosts[e.host];
-    if (r === undefined) return;
-    if (e.kind === 'ejected') {
-      this.#fleet.eject(r, e.untilMs);
-      this.#opts.onEvent?.({ kind: 'ejected', replica: r, reason: e.reason, forMs: e.untilMs - Date.now(), ejections: e.ejections });
-    } else if (r.ejectedUntilMs !== 0) {
-      this.#fleet.readmit(r);
-      this.#opts.onEvent?.({ kind: 'readmitted', replica: r });
+  /** The pools, regrouped if replicas were added or removed since; null when detection is off. */
+  #grouped(): OutlierPools<Replica> | null {
+    const pools = this.#pools;
+    if (pools !== null && this.#version !== this.#fleet.version) {
+      this.#version = this.#fleet.version;
+      pools.regroup(this.#fleet.all);
     }
-  }
-
-  /** The replica's pool, or null when detection is off or the replica has left the fleet. */
-  #pool(r: Replica): Pool | null {
-    if (this.#opts.outlier === null) return null;
-    if (this.#version !== this.#fleet.version) this.#regroup(this.#opts.outlier);
-    return this.#poolOf.get(r) ?? null;
-  }
-
-  /** Replicas were added or removed: pools whose members changed start afresh, the others keep their counts. */
-  #regroup(policy: OutlierPolicy): void {
-    this.#version = this.#fleet.version;
-    const groups = new Map<string, Replica[]>();
-    for (const r of this.#fleet.all) {
-      const key = `${r.model}\u0000${r.region}`;
-      let g = groups.get(key);
-      if (!g) groups.set(key, (g = []));
-      g.push(r);
-    }
-    this.#poolOf.clear();
-    for (const [key, hosts] of groups) {
-      let p = this.#pools.get(key);
-      if (p === undefined || p.hosts.length !== hosts.length || p.hosts.some((h, i) => h !== hosts[i])) {
-        p = { detector: new OutlierDetector(policy, hosts.length), hosts };
-        this.#pools.set(key, p);
-      }
-      p.hosts.forEach((h, i) => {
-        this.#host.set(h, i);
-        this.#poolOf.set(h, p);
-      });
-    }
+    return pools;
   }
 }

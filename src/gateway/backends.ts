@@ -4,29 +4,24 @@ import {
 } from '../api/index.js';
 import type { Config } from '../config/index.js';
 import type { FleetRegistry, Replica } from '../fleet/index.js';
-import { ReplicaPool, type UpstreamCall, type UpstreamFailure, type UpstreamSink } from '../upstream/index.js';
+import { ReplicaClient, type CallSink, type UpstreamCall, type UpstreamFailure, type UpstreamSink } from '../upstream/index.js';
 
 // A Backend is how one replica is reached. The exchange speaks canonical (OpenAI-compatible)
 // shapes to every backend; one whose replica speaks the Anthropic Messages API translates the
 // body on the way out and the answer on the way back.
 
-/** Hears one chat call: raw OpenAI-compatible payloads, or chunks and completions already canonical. */
-export interface ChatSink extends UpstreamSink {
-  onChunk(c: UpstreamChunk): void;
-  onCompletion(c: UpstreamCompletion): void;
-}
 
 export type CountResult = { ok: true; count: number } | { ok: false; f: UpstreamFailure };
 
 /** A replica and the way to reach it. */
 export interface Backend {
   readonly replica: Replica;
-  readonly pool: ReplicaPool;
+  readonly client: ReplicaClient;
   /**
    * Sends a canonical chat body. Null when the body cannot be sent in the replica's protocol: the
    * sink has then already heard why (a 400-like failure), before this returns.
    */
-  chat(body: UpstreamChatBody, stream: boolean, sink: ChatSink): UpstreamCall | null;
+  chat(body: UpstreamChatBody, stream: boolean, sink: CallSink): UpstreamCall | null;
   /** Counts a prompt's tokens with the replica's own tokenizer. */
   countTokens(body: TokenizeBody, done: (r: CountResult) => void): void;
 }
@@ -34,7 +29,7 @@ export interface Backend {
 /** The version of the Messages API the translation is written against. */
 const ANTHROPIC_VERSION = '2023-06-01';
 
-/** A pool for one replica. Its URL may name the `/v1` base or the server root; both work. */
+/** The connections to one replica. Its URL may name the `/v1` base or the server root; both work. */
 export function createBackend(cfg: Config, replica: Replica, apiKey: string | undefined): Backend {
   const url = new URL(replica.url);
   const base = url.pathname.replace(/\/+$/, '');
@@ -44,12 +39,12 @@ export function createBackend(cfg: Config, replica: Replica, apiKey: string | un
     const headers: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION };
     if (apiKey) headers['x-api-key'] = apiKey;
     const model = cfg.models.find((m) => m.id === replica.model);
-    return new AnthropicBackend(replica, new ReplicaPool(url.origin, { ...opts, headers }), v1, model?.defaultMaxTokens ?? 1_024);
+    return new AnthropicBackend(replica, new ReplicaClient(url.origin, { ...opts, headers }), v1, model?.defaultMaxTokens ?? 1_024);
   }
-  return new OpenAIBackend(replica, new ReplicaPool(url.origin, { ...opts, apiKey }), v1);
+  return new OpenAIBackend(replica, new ReplicaClient(url.origin, { ...opts, apiKey }), v1);
 }
 
-/** Builds a pool per replica of the fleet. */
+/** Builds a backend per replica of the fleet. */
 export function createBackends(cfg: Config, fleet: FleetRegistry, apiKeys: ReadonlyMap<string, string | undefined>): Map<Replica, Backend> {
   const out = new Map<Replica, Backend>();
   for (const replica of fleet.all) out.set(replica, createBackend(cfg, replica, apiKeys.get(replica.id)));
@@ -61,17 +56,17 @@ class OpenAIBackend implements Backend {
   readonly #chatPath: string;
   readonly #tokenizePath: string;
 
-  constructor(readonly replica: Replica, readonly pool: ReplicaPool, v1: string) {
+  constructor(readonly replica: Replica, readonly client: ReplicaClient, v1: string) {
     this.#chatPath = `${v1}/chat/completions`;
     this.#tokenizePath = `${v1.slice(0, -3)}/tokenize`;
   }
 
-  chat(body: UpstreamChatBody, stream: boolean, sink: ChatSink): UpstreamCall {
-    return this.pool.post(this.#chatPath, JSON.stringify(body), stream, sink);
+  chat(body: UpstreamChatBody, stream: boolean, sink: CallSink): UpstreamCall {
+    return this.client.post(this.#chatPath, JSON.stringify(body), stream, sink);
   }
 
   countTokens(body: TokenizeBody, done: (r: CountResult) => void): void {
-    this.pool.post(this.#tokenizePath, JSON.stringify(body), false, new CountSink(done, 'count', '/tokenize'));
+    this.client.post(this.#tokenizePath, JSON.stringify(body), false, new CountSink(done, 'count', '/tokenize'));
   }
 }
 
@@ -80,24 +75,24 @@ class AnthropicBackend implements Backend {
   readonly #messagesPath: string;
   readonly #countPath: string;
 
-  constructor(readonly replica: Replica, readonly pool: ReplicaPool, v1: string, private readonly defaultMaxTokens: number) {
+  constructor(readonly replica: Replica, readonly client: ReplicaClient, v1: string, private readonly defaultMaxTokens: number) {
     this.#messagesPath = `${v1}/messages`;
     this.#countPath = `${v1}/messages/count_tokens`;
   }
 
-  chat(body: UpstreamChatBody, stream: boolean, sink: ChatSink): UpstreamCall | null {
+  chat(body: UpstreamChatBody, stream: boolean, sink: CallSink): UpstreamCall | null {
     const req = toAnthropicRequest(body, this.defaultMaxTokens);
     if (!req.ok) {
       sink.onFailure(untranslatable(req.error.message));
       return null;
     }
-    return this.pool.post(this.#messagesPath, JSON.stringify(req.value), stream, new AnthropicRelay(sink, stream));
+    return this.client.post(this.#messagesPath, JSON.stringify(req.value), stream, new AnthropicRelay(sink, stream));
   }
 
   countTokens(body: TokenizeBody, done: (r: CountResult) => void): void {
     const req = toAnthropicRequest({ model: body.model, messages: body.messages, tools: body.tools }, null);
     if (!req.ok) return done({ ok: false, f: untranslatable(req.error.message) });
-    this.pool.post(this.#countPath, JSON.stringify(req.value), false, new CountSink(done, 'input_tokens', '/v1/messages/count_tokens'));
+    this.client.post(this.#countPath, JSON.stringify(req.value), false, new CountSink(done, 'input_tokens', '/v1/messages/count_tokens'));
   }
 }
 
@@ -105,7 +100,7 @@ class AnthropicBackend implements Backend {
 class AnthropicRelay implements UpstreamSink {
   readonly #stream: AnthropicUpstreamStream | null;
 
-  constructor(private readonly sink: ChatSink, stream: boolean) {
+  constructor(private readonly sink: CallSink, stream: boolean) {
     this.#stream = stream ? new AnthropicUpstreamStream() : null;
   }
 

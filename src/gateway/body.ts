@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayError } from '../api/index.js';
+import { wall, type Clock, type TimerHandle, type Timers } from '../time/index.js';
 
 // Request bodies: read up to a limit, within a deadline and above a rate floor, so a client that
 // sends a byte every two seconds cannot hold a connection for ever. A body the gateway has
@@ -37,7 +38,7 @@ class BodyRead {
   mode: number;
   bytes = 0;
   readonly chunks: Buffer[] = [];
-  settle: ((r: BodyResult) => void) | null = null;
+  onResult: ((r: BodyResult) => void) | null = null;
 
   constructor(readonly reader: BodyReader, readonly req: IncomingMessage, readonly limit: number, readonly startedAt: number, mode: number) {
     this.mode = mode;
@@ -92,9 +93,9 @@ class BodyRead {
   };
 
   resolve(r: BodyResult): void {
-    const s = this.settle;
+    const s = this.onResult;
     if (s === null) return;
-    this.settle = null;
+    this.onResult = null;
     s(r);
   }
 
@@ -120,10 +121,15 @@ export class BodyReader {
   readonly #t: BodyTimeouts;
   readonly #open = new Set<BodyRead>();
   readonly #tickMs: number;
-  #timer: NodeJS.Timeout | null = null;
+  readonly #clock: Clock;
+  readonly #timers: Timers;
+  #timer: TimerHandle | null = null;
 
-  constructor(t: BodyTimeouts) {
+  /** `time`: the wall's by default */
+  constructor(t: BodyTimeouts, time: { readonly clock: Clock; readonly timers: Timers } = wall) {
     this.#t = t;
+    this.#clock = time.clock;
+    this.#timers = time.timers;
     this.#tickMs = Math.max(10, Math.min(250, Math.floor(t.timeoutMs / 4)));
   }
 
@@ -136,8 +142,8 @@ export class BodyReader {
       return Promise.resolve({ ok: false, reason: 'too_large' });
     }
     return new Promise((resolve) => {
-      const r = new BodyRead(this, req, limit, performance.now(), COLLECT);
-      r.settle = resolve;
+      const r = new BodyRead(this, req, limit, this.#clock.monoMs(), COLLECT);
+      r.onResult = resolve;
       this.#track(r);
     });
   }
@@ -161,7 +167,7 @@ export class BodyReader {
       req.resume();
       return;
     }
-    this.#track(new BodyRead(this, req, 0, performance.now(), DISCARD));
+    this.#track(new BodyRead(this, req, 0, this.#clock.monoMs(), DISCARD));
   }
 
   /** Bodies being read or dropped now. */
@@ -173,7 +179,7 @@ export class BodyReader {
     this.#open.delete(r);
   }
 
-  /** Expires every body past its deadline or below the rate floor at `now` (performance.now() ms). */
+  /** Expires every body past its deadline or below the rate floor at `now` (monotonic ms). */
   sweep(now: number): void {
     const { timeoutMs, minBytesPerSecond } = this.#t;
     for (const r of this.#open) {
@@ -182,25 +188,23 @@ export class BodyReader {
       else if (minBytesPerSecond > 0 && elapsed >= RATE_GRACE_MS && r.bytes < (minBytesPerSecond * elapsed) / 1000) r.expire();
     }
     if (this.#open.size === 0 && this.#timer !== null) {
-      clearInterval(this.#timer);
+      this.#timers.cancel(this.#timer);
       this.#timer = null;
     }
   }
 
   close(): void {
-    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timers.cancel(this.#timer);
     this.#timer = null;
   }
 
   #track(r: BodyRead): void {
     this.#open.add(r);
-    if (this.#timer === null) {
-      this.#timer = setInterval(BodyReader.tick, this.#tickMs, this);
-      this.#timer.unref();
-    }
+    // a background check: it does not keep the process alive
+    if (this.#timer === null) this.#timer = this.#timers.every(this.#tickMs, BodyReader.tick, this);
   }
 
   static tick(b: BodyReader): void {
-    b.sweep(performance.now());
+    b.sweep(b.#clock.monoMs());
   }
 }

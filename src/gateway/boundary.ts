@@ -5,8 +5,11 @@ import { renderError, type GatewayError, type Wire } from '../api/index.js';
 // format with the request id (or, on a stream already under way, the API's error event), and the
 // operator gets the stack in the log under the same id.
 
-/** Where a failure happened, for `switchyard_internal_errors_total{stage}` and the log. */
-export type Stage =
+/**
+ * Where a failure happened, for `switchyard_internal_errors_total{stage}` and the log (a label,
+ * not a pipeline stage: several stages share one).
+ */
+export type Phase =
   | 'route' | 'auth' | 'body' | 'parse' | 'limits' | 'admission' | 'routing' | 'upstream' | 'client'
   | 'count_tokens' | 'models' | 'admin' | 'metrics' | 'settle';
 

@@ -1,5 +1,6 @@
-export { Gateway } from './gateway.js';
-export type { GatewayDeps, ModelEntry } from './gateway.js';
+export { Gateway } from './server.js';
+export type { GatewayDeps } from './server.js';
+export type { ModelEntry, RequestContext } from './context.js';
 export { createBackends } from './backends.js';
 export type { Backend } from './backends.js';
 export { startPlatform } from './platform.js';

@@ -7,10 +7,11 @@ import { createLedgerWriter, openSpill, replaySpill, type LedgerWriter } from '.
 import { MonthlySpend } from '../limits/index.js';
 import { createLogger, createMetrics, type Logger } from '../observe/index.js';
 import { createAuthenticator, openStore, type Store } from '../tenancy/index.js';
+import { wall, type TimePorts } from '../time/index.js';
 import { Admission } from './admission.js';
 import { createBackends } from './backends.js';
 import { RateLimits } from './rate-limits.js';
-import { Gateway } from './gateway.js';
+import { Gateway } from './server.js';
 
 export interface PlatformOptions {
   config: Config;
@@ -21,6 +22,8 @@ export interface PlatformOptions {
   dataDir?: string;
   adminToken: string | null;
   log?: Logger;
+  /** the wall's by default */
+  time?: TimePorts;
 }
 
 export interface Platform {
@@ -36,6 +39,7 @@ export interface Platform {
 /** Assembles the data plane and the live fleet picture, and starts listening. */
 export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const { config } = opts;
+  const time = opts.time ?? wall;
   const log = opts.log ?? createLogger();
   const store = await openStore(opts.storeUrl, { timeoutMs: config.ledger.timeoutMs });
   // records an earlier run could not write go in before this one writes its own
@@ -86,7 +90,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       else log.warn(at, 'replica re-admitted after its ejection');
     },
   });
-  const rateLimits = new RateLimits(config, log, { onFallback: (mode) => metrics.limiterFallbacks.inc({ mode }) });
+  const rateLimits = new RateLimits(config, log, { onFallback: (mode) => metrics.limiterFallbacks.inc({ mode }), clock: time.clock, timers: time.timers });
   if (config.limits.backend === 'redis') {
     new Gauge({
       name: 'switchyard_ratelimit_store_breaker_state', help: 'The rate-limit store circuit breaker: 0 closed, 1 half-open (probing), 2 open (Redis not asked)',
@@ -102,7 +106,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   // a store that stays down fails this every refresh: logged when it starts, then every 60th, and when it ends
   let spendFailures = 0;
   const readSpend = async (): Promise<void> => {
-    const month = spend.beginRead(Date.now());
+    const month = spend.beginRead(time.clock.nowMs());
     try {
       spend.endRead(month, await store.spendByWorkspace(month));
       if (spendFailures > 0) log.warn({ failures: spendFailures }, 'reading month-to-date spend works again');
@@ -113,9 +117,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     }
   };
   await readSpend();
-  const spendTimer = setInterval(() => void readSpend(), config.spend.refreshMs);
-  spendTimer.unref();
-  const gateway = new Gateway({ config, fleet, watch, rateLimits, admission, spend, store, backends, authenticator, ledger, admin, metrics, log });
+  const spendTimer = time.timers.every(config.spend.refreshMs, (read) => void read(), readSpend);
+  const gateway = new Gateway({ config, fleet, watch, rateLimits, admission, spend, store, backends, authenticator, ledger, admin, metrics, log, time });
   await watch.start();
   const addr = await gateway.listen(config.server.port, config.server.host);
   gateway.markReady();
@@ -128,7 +131,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     close() {
       closing ??= (async () => {
         const drained = await gateway.drain(config.server.drainTimeoutMs);
-        clearInterval(spendTimer);
+        time.timers.cancel(spendTimer);
         admission.close();
         watch.stop();
         await rateLimits.close();
@@ -136,7 +139,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         spill?.close();
         authenticator.close();
         // Drained: whatever is still open was cut with its client, so nothing is lost by destroying.
-        await Promise.all([...backends.values()].map((b) => b.pool.destroy()));
+        await Promise.all([...backends.values()].map((b) => b.client.destroy()));
         await store.close();
         return drained;
       })();

@@ -1,29 +1,30 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { GatewayError, InferenceRequest, Wire } from '../api/index.js';
+import { setLimitHeaders, type GatewayError, type InferenceRequest, type Wire } from '../api/index.js';
 import type { Config, ModelConfig } from '../config/index.js';
 import { MemoryLimiter, RedisLimiter, StoreSkipped, type BreakerState, type Lease, type LimitDecision, type LimitRequest, type LimitState, type RateLimiter, type TierLimits } from '../limits/index.js';
 import type { Logger } from '../observe/index.js';
 import type { AuthContext } from '../tenancy/index.js';
+import { wallClock, wallTimers, type Clock, type Timers } from '../time/index.js';
 
 // The gateway's side of rate limiting: which buckets a request draws on (its workspace's, per
-// model, at its tenant's tier), what it is charged before it is admitted (its input tokens,
-// estimated from the body, its whole max_tokens of output, and a concurrent slot when the tier
-// limits them), the headers every response carries in the client's API, and, when it ends, the
-// slot back and its charges set right by what it really used.
+// model, at its tenant's tier), what it reserves before it is admitted (its input tokens,
+// estimated from the body, its whole max_tokens of output, and a concurrent lease when the tier
+// limits them), and, when it ends, the lease back and the reservation set right by what it
+// really used. The headers are api/'s (rate-limit-headers.ts).
 
-/** What an admitted request owes its buckets and its workspace's concurrency until it ends. */
-export interface LimitTicket {
+/** What an admitted request holds of its buckets and its workspace's concurrency until it ends. */
+export interface Reservation {
   readonly key: string;
   readonly limits: TierLimits & { readonly concurrentRequests: number | null };
-  /** input tokens charged before admission: an estimate from the body's size */
-  readonly chargedInput: number;
+  /** input tokens reserved before admission: an estimate from the body's size */
+  readonly reservedInput: number;
   readonly reservedOutput: number;
-  /** its concurrent slot, when its tier limits concurrency */
+  /** its concurrent lease, when its tier limits concurrency */
   readonly lease: Lease | undefined;
-  /** the limiter that admitted it (the fallback, when the shared store failed), which settles it */
+  /** the limiter that admitted it (the fallback, when the shared store failed), which takes it back */
   limiter: RateLimiter;
-  /** settled once: a second settle (a shed after admission, then a close) gives nothing back twice */
+  /** released once: a second release (a shed after admission, then a close) gives nothing back twice */
   open: boolean;
 }
 
@@ -31,9 +32,9 @@ type Tier = Config['tiers'][string];
 
 const NO_CORRECTION = { inputTokens: 0, outputTokens: 0 } as const;
 
-/** What charging a request to its limits came to: a ticket to settle later, or the refusal. */
-export type Charge =
-  | { readonly ok: true; readonly ticket: LimitTicket }
+/** What a request's limits said: its reservation, to release when it ends, or the refusal. */
+export type LimitVerdict =
+  | { readonly ok: true; readonly reservation: Reservation }
   | { readonly ok: false; readonly error: GatewayError };
 
 export class RateLimits {
@@ -45,15 +46,19 @@ export class RateLimits {
   readonly #log: Logger;
   /** admissions decided by the fallback because the shared store failed */
   fallbacks = 0;
-  /** how long a concurrent slot outlives a gateway that died holding it: the longest a request may run */
+  /** how long a concurrent lease outlives a gateway that died holding it: the longest a request may run */
   readonly #leaseMs: number;
   #leases = 0;
   /** names this instance's leases apart from every other instance's */
   readonly #instance = randomBytes(6).toString('hex');
   readonly #onFallback: (mode: 'open' | 'closed') => void;
+  readonly #clock: Clock;
+  readonly #timers: Timers;
 
-  constructor(config: Config, log: Logger, opts: { limiter?: RateLimiter; onFallback?: (mode: 'open' | 'closed') => void } = {}) {
+  constructor(config: Config, log: Logger, opts: { limiter?: RateLimiter; onFallback?: (mode: 'open' | 'closed') => void; clock?: Clock; timers?: Timers } = {}) {
     const limiter = opts.limiter;
+    this.#clock = opts.clock ?? wallClock;
+    this.#timers = opts.timers ?? wallTimers;
     this.#onFallback = opts.onFallback ?? (() => {});
     this.#tiers = config.tiers;
     this.#leaseMs = config.upstream.requestTimeoutMs + 60_000;
@@ -83,39 +88,39 @@ export class RateLimits {
     else this.#log.warn({ fallbacks: this.fallbacks }, 'the rate-limit store answers again; shared limits resume');
   }
 
-  /** Charges the request to its tier's (`tierOf`) limits, sets the rate-limit headers on the response, and says whether it may go on. */
-  admit(res: ServerResponse, wire: Wire, auth: AuthContext, limits: Tier, ireq: InferenceRequest, model: ModelConfig, bodyBytes: number): Charge | Promise<Charge> {
-    // {workspace}: a Redis Cluster hash tag, so a workspace's buckets and leases share a slot
+  /** Reserves the request's share of its tier's (`tierOf`) limits, sets the rate-limit headers on the response, and says whether it may go on. */
+  admit(res: ServerResponse, wire: Wire, auth: AuthContext, limits: Tier, ireq: InferenceRequest, model: ModelConfig, bodyBytes: number): LimitVerdict | Promise<LimitVerdict> {
+    // {workspace}: a Redis Cluster hash tag, so a workspace's buckets and leases live on one node
     const scope = `{${auth.workspaceId}}`;
     const key = `${scope}:${ireq.model}`;
     const reservedOutput = ireq.maxTokens ?? model.defaultMaxTokens;
     const lease = limits.concurrentRequests === null ? undefined : { key: scope, id: `${this.#instance}.${++this.#leases}` };
     // no tokenizer here: about four bytes of request body a token, set right when the replica counts
     const request: LimitRequest = {
-      key, limits, inputTokens: Math.ceil(bodyBytes / 4), outputTokens: reservedOutput, nowMs: Date.now(),
+      key, limits, inputTokens: Math.ceil(bodyBytes / 4), outputTokens: reservedOutput, nowMs: this.#clock.nowMs(),
       concurrency: lease === undefined ? undefined : { lease, limit: limits.concurrentRequests!, leaseMs: this.#leaseMs },
     };
-    const ticket: LimitTicket = { key, limits, chargedInput: request.inputTokens, reservedOutput, lease, limiter: this.#limiter, open: true };
-    if (this.#limiter instanceof MemoryLimiter) return this.#conclude(res, wire, this.#limiter.admitNow(request), ticket, request.nowMs);
+    const reservation: Reservation = { key, limits, reservedInput: request.inputTokens, reservedOutput, lease, limiter: this.#limiter, open: true };
+    if (this.#limiter instanceof MemoryLimiter) return this.#conclude(res, wire, this.#limiter.admitNow(request), reservation, request.nowMs);
     return this.#limiter.admit(request).then(
       (d) => {
         if (this.#breakerWas !== 'closed') this.#noteBreaker();
-        return this.#conclude(res, wire, d, ticket, request.nowMs);
+        return this.#conclude(res, wire, d, reservation, request.nowMs);
       },
       (err: unknown) => {
         this.#noteBreaker();
         this.fallbacks++;
         this.#onFallback(this.#failOpen ? 'open' : 'closed');
         // a call that timed out may still have taken a lease in Redis: give it back when Redis can
-        if (lease !== undefined) this.#limiter.settle(key, limits, NO_CORRECTION, request.nowMs, lease).catch(() => {});
+        if (lease !== undefined) this.#limiter.refund(key, limits, NO_CORRECTION, request.nowMs, lease).catch(() => {});
         if (!(err instanceof StoreSkipped) && (this.fallbacks === 1 || this.fallbacks % 1000 === 0)) this.#log.error({ err, fallbacks: this.fallbacks }, this.#failOpen ? 'rate-limit store failed; limiting per instance' : 'rate-limit store failed; refusing requests');
         if (!this.#failOpen) {
-          ticket.open = false;
+          reservation.open = false;
           return { ok: false, error: { kind: 'overloaded', message: 'Rate limits cannot be checked right now; try again shortly.', retryAfterS: 1 } } as const;
         }
-        // what the fallback admitted, the fallback settles (its concurrent slot is held there)
-        ticket.limiter = this.#fallback;
-        return this.#conclude(res, wire, this.#fallback.admitNow(request), ticket, request.nowMs);
+        // what the fallback admitted, the fallback takes back (its concurrent lease is held there)
+        reservation.limiter = this.#fallback;
+        return this.#conclude(res, wire, this.#fallback.admitNow(request), reservation, request.nowMs);
       },
     );
   }
@@ -126,12 +131,12 @@ export class RateLimits {
    */
   async ready(timeoutMs: number): Promise<boolean> {
     if (!(this.#limiter instanceof RedisLimiter)) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), timeoutMs); });
+    let timer: ReturnType<Timers['after']> | null = null;
+    const timeout = new Promise<boolean>((r) => { timer = this.#timers.after(timeoutMs, r, false); });
     try {
       return await Promise.race([this.#limiter.ready().then(() => true, () => false), timeout]);
     } finally {
-      clearTimeout(timer);
+      this.#timers.cancel(timer);
     }
   }
 
@@ -141,32 +146,38 @@ export class RateLimits {
   }
 
   /**
-   * The request ended: the output it did not generate goes back, and the input estimate is set
-   * right by the replica's own count. A request never sent to a replica (shed, or left while it
-   * waited) gets all of it back; one that failed before its replica counted keeps the estimate.
+   * The request ended: its lease goes back, the output it did not generate goes back, and the
+   * input estimate is set right by the replica's own count. A request never sent to a replica
+   * (shed, or left while it waited) gets all of it back; one that failed before its replica
+   * counted keeps the estimate.
    */
-  settle(t: LimitTicket, inputTokens: number, outputTokens: number, sent: boolean): void {
+  release(t: Reservation, inputTokens: number, outputTokens: number, sent: boolean): void {
     if (!t.open) return;
     t.open = false;
-    const input = !sent ? t.chargedInput : inputTokens > 0 ? t.chargedInput - inputTokens : 0;
+    const input = !sent ? t.reservedInput : inputTokens > 0 ? t.reservedInput - inputTokens : 0;
     const c = { inputTokens: input, outputTokens: Math.max(0, t.reservedOutput - outputTokens) };
     if (c.inputTokens === 0 && c.outputTokens === 0 && t.lease === undefined) return;
-    const now = Date.now();
-    if (t.limiter instanceof MemoryLimiter) return t.limiter.settleNow(t.key, t.limits, c, now, t.lease);
+    const now = this.#clock.nowMs();
+    if (t.limiter instanceof MemoryLimiter) {
+      if (sent) t.limiter.commitNow(t.key, t.limits, c, now, t.lease);
+      else t.limiter.refundNow(t.key, t.limits, c, now, t.lease);
+      return;
+    }
     // a lease Redis did not get back expires there on its own; the tokens are the fallback's to correct
-    t.limiter.settle(t.key, t.limits, c, now, t.lease).catch(() => this.#fallback.settleNow(t.key, t.limits, c, now));
+    (sent ? t.limiter.commit(t.key, t.limits, c, now, t.lease) : t.limiter.refund(t.key, t.limits, c, now, t.lease))
+      .catch(() => this.#fallback.commitNow(t.key, t.limits, c, now));
   }
 
   close(): Promise<void> {
     return this.#limiter.close();
   }
 
-  #conclude(res: ServerResponse, wire: Wire, d: LimitDecision, ticket: LimitTicket, nowMs: number): Charge {
+  #conclude(res: ServerResponse, wire: Wire, d: LimitDecision, reservation: Reservation, nowMs: number): LimitVerdict {
     setLimitHeaders(res, wire, d.state, nowMs);
-    if (d.ok) return { ok: true, ticket };
-    ticket.open = false;
+    if (d.ok) return { ok: true, reservation };
+    reservation.open = false;
     if (d.dimension === 'concurrency') {
-      return { ok: false, error: { kind: 'rate_limited', retryAfterS: 1, message: `Too many concurrent requests: your tier allows ${ticket.limits.concurrentRequests} at once per workspace; retry when one has finished.` } };
+      return { ok: false, error: { kind: 'rate_limited', retryAfterS: 1, message: `Too many concurrent requests: your tier allows ${reservation.limits.concurrentRequests} at once per workspace; retry when one has finished.` } };
     }
     if (d.retryAfterMs === Infinity) {
       const what = d.dimension === 'input_tokens' ? 'input tokens' : 'output tokens (max_tokens)';
@@ -181,44 +192,4 @@ export class RateLimits {
 
 function limitOf(s: LimitState, d: 'requests' | 'input_tokens' | 'output_tokens'): number {
   return d === 'requests' ? s.requests.limit : d === 'input_tokens' ? s.inputTokens.limit : s.outputTokens.limit;
-}
-
-/** Anthropic's `anthropic-ratelimit-*` (reset as an RFC 3339 time) or OpenAI's `x-ratelimit-*` (reset as a duration). */
-function setLimitHeaders(res: ServerResponse, wire: Wire, s: LimitState, nowMs: number): void {
-  if (wire === 'anthropic') {
-    const at = (ms: number) => new Date(nowMs + ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    res.setHeader('anthropic-ratelimit-requests-limit', String(s.requests.limit));
-    res.setHeader('anthropic-ratelimit-requests-remaining', String(s.requests.remaining));
-    res.setHeader('anthropic-ratelimit-requests-reset', at(s.requests.untilFullMs));
-    res.setHeader('anthropic-ratelimit-input-tokens-limit', String(s.inputTokens.limit));
-    res.setHeader('anthropic-ratelimit-input-tokens-remaining', String(s.inputTokens.remaining));
-    res.setHeader('anthropic-ratelimit-input-tokens-reset', at(s.inputTokens.untilFullMs));
-    res.setHeader('anthropic-ratelimit-output-tokens-limit', String(s.outputTokens.limit));
-    res.setHeader('anthropic-ratelimit-output-tokens-remaining', String(s.outputTokens.remaining));
-    res.setHeader('anthropic-ratelimit-output-tokens-reset', at(s.outputTokens.untilFullMs));
-    // the combined family: the more restrictive of the two token buckets
-    const tight = s.inputTokens.remaining / s.inputTokens.limit <= s.outputTokens.remaining / s.outputTokens.limit ? s.inputTokens : s.outputTokens;
-    res.setHeader('anthropic-ratelimit-tokens-limit', String(tight.limit));
-    res.setHeader('anthropic-ratelimit-tokens-remaining', String(tight.remaining));
-    res.setHeader('anthropic-ratelimit-tokens-reset', at(tight.untilFullMs));
-  } else {
-    // OpenAI counts one token budget: input and output buckets together
-    res.setHeader('x-ratelimit-limit-requests', String(s.requests.limit));
-    res.setHeader('x-ratelimit-remaining-requests', String(s.requests.remaining));
-    res.setHeader('x-ratelimit-reset-requests', duration(s.requests.untilFullMs));
-    res.setHeader('x-ratelimit-limit-tokens', String(s.inputTokens.limit + s.outputTokens.limit));
-    res.setHeader('x-ratelimit-remaining-tokens', String(s.inputTokens.remaining + s.outputTokens.remaining));
-    res.setHeader('x-ratelimit-reset-tokens', duration(Math.max(s.inputTokens.untilFullMs, s.outputTokens.untilFullMs)));
-  }
-}
-
-/** OpenAI's reset durations: `12ms`, `1s`, `6m0s`, `1h2m3s`. */
-export function duration(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
-  let s = Math.ceil(ms / 1000);
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  return h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
 }

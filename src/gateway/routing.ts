@@ -1,22 +1,14 @@
 import type { InferenceRequest } from '../api/index.js';
 import type { Config } from '../config/index.js';
 import { hash53, PrefixIndex, SessionTable, type FleetRegistry, type Replica } from '../fleet/index.js';
-import { nearestFirst, readsPrefix, resolveProfile, Router, type RouteRequest } from '../routing/index.js';
-import { promptPrefix } from './prompt-prefix.js';
+import { Decider, promptPrefix, readsPrefix, regionOrder, resolveProfile, Router, type RouteTicket } from '../routing/index.js';
+import { wall, type TimePorts } from '../time/index.js';
 
-// The gateway's side of routing: it builds each request's RouteRequest (residency, prefix hashes,
-// session key), asks the pure Router, and feeds what the decision teaches (the prefix now cached
-// there, the session's replica, the in-flight counts) back into the learned state.
+// The gateway's side of routing: it builds each request's route ticket (residency, prefix hashes,
+// session key) and picks through the shared Decider, which asks the pure Router and teaches the
+// learned state what the pick implies (the simulator picks through the same one).
 
-/** One request's routing key, built once and reused by its retries. */
-export interface RouteTicket extends RouteRequest {
-  exclude: number[] | null;
-  /** the prefill the current attempt owes its replica, until its first byte */
-  prefillOwed: number;
-  random: number;
-  sequence: number;
-  nowS: number;
-}
+export type { RouteTicket };
 
 export class GatewayRouter {
   readonly router: Router;
@@ -26,9 +18,9 @@ export class GatewayRouter {
   readonly #home: string;
   readonly #cfg: Config['routing'];
   readonly #usesPrefix: boolean;
-  #sequence = 0;
+  readonly #decider: Decider;
 
-  constructor(config: Config, fleet: FleetRegistry) {
+  constructor(config: Config, fleet: FleetRegistry, ports: TimePorts = wall) {
     this.#cfg = config.routing;
     this.#home = config.region;
     const profile = resolveProfile(config.routing.profile, config.routing.profiles);
@@ -37,9 +29,10 @@ export class GatewayRouter {
     this.prefixes = new PrefixIndex({ capacityBlocks: () => capacity, maxBlocks: config.routing.prefix.maxBlocks });
     this.router = new Router({
       profile,
-      regionOrder: regionOrderOf(config),
+      regionOrder: regionOrder(config.regions),
       state: { prefixIndex: this.prefixes, cachedBlocks: null, sessions: this.sessions },
     });
+    this.#decider = new Decider({ router: this.router, prefixes: this.#usesPrefix ? this.prefixes : null, sessions: this.sessions, clock: ports.clock, rng: ports.rng });
     // a replica that left rotation may have restarted cold: what it was believed to hold is gone
     fleet.onRotation((r, routable) => {
       if (!routable) this.prefixes.forget(r.slot);
@@ -71,17 +64,7 @@ export class GatewayRouter {
 
   /** The candidate index for this attempt, or -1; on a pick, the learned state is updated. */
   pick(replicas: readonly Replica[], t: RouteTicket): number {
-    t.random = Math.random();
-    t.sequence = this.#sequence++;
-    t.nowS = performance.now() / 1000;
-    const i = this.router.pick(replicas, t);
-    if (i < 0) return i;
-    const r = replicas[i];
-    t.prefillOwed = this.router.uncachedTokens;
-    if (this.#usesPrefix) this.prefixes.record(r.slot, t);
-    if (t.sessionKey !== null) this.sessions.record(t.sessionKey, r.slot);
-    (t.exclude ??= []).push(r.slot);
-    return i;
+    return this.#decider.pick(replicas, t);
   }
 }
 
@@ -91,11 +74,4 @@ export class GatewayRouter {
  */
 function sessionDigest(tenantId: string, session: string): string {
   return hash53(session, hash53(tenantId) % 4294967296).toString(36);
-}
-
-/** Regions nearest first from each home region, by the configured latencies (unstated: farthest). */
-function regionOrderOf(config: Config): (home: string) => readonly string[] {
-  const ms = (a: string, b: string): number =>
-    config.regions.find((r) => r.name === a)?.latencyMs[b] ?? config.regions.find((r) => r.name === b)?.latencyMs[a] ?? Number.MAX_SAFE_INTEGER / 2;
-  return nearestFirst(config.regions.map((r) => r.name), ms);
 }

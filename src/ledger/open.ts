@@ -1,3 +1,4 @@
+import { wallClock } from '../time/index.js';
 import { openPostgres } from './postgres.js';
 import { openSqlite } from './sqlite.js';
 import type { Store, StoreOptions } from './types.js';
@@ -8,9 +9,9 @@ import type { Store, StoreOptions } from './types.js';
  * `sqlite::memory:`, or a plain file path.
  */
 export async function openStore(url: string, opts: StoreOptions = {}): Promise<Store> {
-  const now = opts.now ?? Date.now;
-  if (/^postgres(ql)?:\/\//i.test(url)) return openPostgres(url, opts, now);
-  return openSqlite(sqlitePath(url), now, opts.timeoutMs);
+  const clock = opts.clock ?? wallClock;
+  if (/^postgres(ql)?:\/\//i.test(url)) return openPostgres(url, opts, clock);
+  return openSqlite(sqlitePath(url), clock, opts.timeoutMs);
 }
 
 function sqlitePath(url: string): string {

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { Clock } from '../time/index.js';
 import { changeRow, checkActor, keyJson, tenantJson, workspaceJson } from './audit.js';
 import { fail, keyFromRow, workspaceFromRow } from './common.js';
 import { patchKey, patchTenant, patchWorkspace } from './patch.js';
@@ -41,7 +42,7 @@ export async function inTransaction<T>(pool: pg.Pool, work: (c: pg.PoolClient) =
 }
 
 export class PostgresChanges {
-  constructor(private readonly pool: pg.Pool, private readonly audit: PostgresAudit, private readonly now: () => number) {}
+  constructor(private readonly pool: pg.Pool, private readonly audit: PostgresAudit, private readonly clock: Clock) {}
 
   async tenant(id: string, patch: TenantPatch, audit?: AuditActor): Promise<StoreResult<Tenant>> {
     const badActor = checkActor(audit);
@@ -54,7 +55,7 @@ export class PostgresChanges {
       if (!next.ok) return next;
       const t = next.value;
       await c.query('UPDATE tenants SET name = $2, tier = $3, allowed_regions = $4 WHERE id = $1', [id, t.name, t.tier, t.allowedRegions]);
-      await this.audit.insert(c, changeRow(audit, 'tenant.update', id, id, tenantJson(before), tenantJson(t), this.now()));
+      await this.audit.insert(c, changeRow(audit, 'tenant.update', id, id, tenantJson(before), tenantJson(t), this.clock.nowMs()));
       return next;
     });
   }
@@ -72,7 +73,7 @@ export class PostgresChanges {
         if (!next.ok) return next;
         const w = (seen.next = next.value);
         await c.query('UPDATE workspaces SET name = $2, spend_limit_usd = $3 WHERE id = $1', [id, w.name, w.spendLimitUsd]);
-        await this.audit.insert(c, changeRow(audit, 'workspace.update', id, w.tenantId, workspaceJson(before), workspaceJson(w), this.now()));
+        await this.audit.insert(c, changeRow(audit, 'workspace.update', id, w.tenantId, workspaceJson(before), workspaceJson(w), this.clock.nowMs()));
         return next;
       });
     } catch (err) {
@@ -92,7 +93,7 @@ export class PostgresChanges {
       if (!next.ok) return next;
       const k = next.value;
       await c.query('UPDATE api_keys SET name = $2, priority = $3 WHERE id = $1', [id, k.name, k.priority]);
-      await this.audit.insert(c, changeRow(audit, 'key.update', id, k.tenantId, keyJson(before), keyJson(k), this.now()));
+      await this.audit.insert(c, changeRow(audit, 'key.update', id, k.tenantId, keyJson(before), keyJson(k), this.clock.nowMs()));
       return next;
     });
   }

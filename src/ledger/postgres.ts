@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { deadline, wallTimers, type Clock, type Timers } from '../time/index.js';
 import { appendedRow, changeRow, checkActor, keyJson, recordOf, tenantJson, workspaceJson } from './audit.js';
 import { checkName, clampLimit, fail, GRANT_SELECT, grantFromRow, invalid, keyFromRow, newTenantRecords, workspaceFromRow } from './common.js';
 import { ensureDemoTenant } from './demo.js';
@@ -28,7 +29,7 @@ function grantOfRow(r: Row): KeyGrant {
   return grantFromRow(r, (r.t_regions as string[] | null) ?? null);
 }
 
-export async function openPostgres(url: string, opts: StoreOptions, now: () => number): Promise<Store> {
+export async function openPostgres(url: string, opts: StoreOptions, clock: Clock): Promise<Store> {
   const u = new URL(url);
   const schema = opts.schema ?? u.searchParams.get('schema') ?? undefined;
   u.searchParams.delete('schema');
@@ -56,7 +57,7 @@ export async function openPostgres(url: string, opts: StoreOptions, now: () => n
     await pool.end().catch(() => {});
     throw err;
   }
-  return new PostgresStore(pool, now, timeoutMs);
+  return new PostgresStore(pool, clock, timeoutMs, opts.timers ?? wallTimers);
 }
 
 const DEFAULT_TIMEOUT_MS = 5_000;
@@ -93,10 +94,10 @@ class PostgresStore implements Store {
   private readonly audit: PostgresAudit;
   private readonly changes: PostgresChanges;
 
-  constructor(private readonly pool: pg.Pool, private readonly now: () => number, private readonly timeoutMs: number) {
+  constructor(private readonly pool: pg.Pool, private readonly clock: Clock, private readonly timeoutMs: number, private readonly timers: Timers) {
     this.usage = new PostgresUsage(pool);
     this.audit = new PostgresAudit(pool);
-    this.changes = new PostgresChanges(pool, this.audit, now);
+    this.changes = new PostgresChanges(pool, this.audit, clock);
   }
 
   private async rows(sql: string, args: unknown[]): Promise<Row[]> {
@@ -106,7 +107,7 @@ class PostgresStore implements Store {
   async createTenant(input: NewTenant, audit?: AuditActor): Promise<StoreResult<{ tenant: Tenant; workspace: Workspace }>> {
     const bad = invalid(checkActor(audit));
     if (bad) return { ok: false, error: bad };
-    const at = this.now();
+    const at = this.clock.nowMs();
     const made = newTenantRecords(input, at);
     if (!made.ok) return made;
     const { tenant, workspace } = made.value;
@@ -145,7 +146,7 @@ class PostgresStore implements Store {
   async createWorkspace(tenantId: string, name: string, audit?: AuditActor): Promise<StoreResult<Workspace>> {
     const bad = checkName('workspace', name) ?? invalid(checkActor(audit));
     if (bad) return { ok: false, error: bad };
-    const at = this.now();
+    const at = this.clock.nowMs();
     const ws: Workspace = { id: newId('wrk', at), tenantId, name, spendLimitUsd: null, createdAt: at };
     try {
       await inTransaction(this.pool, async (c) => {
@@ -196,7 +197,7 @@ class PostgresStore implements Store {
       if (!(await this.getTenant(input.tenantId))) return fail('not_found', `tenant ${input.tenantId} not found`);
       return fail('not_found', `workspace ${input.workspaceId} not found in tenant ${input.tenantId}`);
     }
-    const at = this.now();
+    const at = this.clock.nowMs();
     const key: ApiKey = {
       id: newId('key', at), tenantId: input.tenantId, workspaceId: ws[0].id as string, name: input.name,
       hash: hashSecret(secret), hint: secretHint(secret), priority: input.priority ?? null, createdAt: at, revokedAt: null,
@@ -251,7 +252,7 @@ class PostgresStore implements Store {
       if (r.length === 0) return null;
       const before = keyFromRow(r[0]);
       if (before.revokedAt !== null) return before;
-      const at = this.now();
+      const at = this.clock.nowMs();
       const after: ApiKey = { ...before, revokedAt: at };
       await c.query('UPDATE api_keys SET revoked_at = $2 WHERE id = $1', [id, at]);
       await this.audit.insert(c, changeRow(audit, 'key.revoke', id, before.tenantId, keyJson(before), keyJson(after), at));
@@ -264,7 +265,7 @@ class PostgresStore implements Store {
   }
 
   async appendAudit(entry: NewAuditRecord): Promise<StoreResult<AuditRecord>> {
-    const row = appendedRow(entry, this.now());
+    const row = appendedRow(entry, this.clock.nowMs());
     if (!row.ok) return row;
     await this.audit.insert(this.pool, row.value);
     return { ok: true, value: recordOf(row.value) };
@@ -297,10 +298,11 @@ class PostgresStore implements Store {
     this.closed = true;
     // pool.end() waits for every connection's goodbye, which a partitioned server never answers
     const ended = this.pool.end().then(() => true, () => true);
-    const late = new Promise<false>((r) => setTimeout(() => r(false), Math.min(this.timeoutMs, 2_000)).unref());
+    const late = new Promise<false>((r) => deadline(this.timers, Math.min(this.timeoutMs, 2_000), r, false));
     if (!(await Promise.race([ended, late]))) destroySockets(this.pool);
   }
 }
+
 
 /** The pool keeps no public handle on its sockets; a close past its deadline cuts them. */
 function destroySockets(pool: pg.Pool): void {

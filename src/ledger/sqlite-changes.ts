@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { Clock } from '../time/index.js';
 import { changeRow, checkActor, keyJson, tenantJson, workspaceJson } from './audit.js';
 import { fail, keyFromRow, workspaceFromRow } from './common.js';
 import { patchKey, patchTenant, patchWorkspace } from './patch.js';
@@ -35,7 +36,7 @@ export function isConstraint(err: unknown): boolean {
 export class SqliteChanges {
   private readonly q;
 
-  constructor(private readonly db: Database.Database, private readonly audit: SqliteAudit, private readonly now: () => number) {
+  constructor(private readonly db: Database.Database, private readonly audit: SqliteAudit, private readonly clock: Clock) {
     const p = (sql: string) => db.prepare(sql);
     this.q = {
       getTenant: p('SELECT * FROM tenants WHERE id = ?'),
@@ -58,7 +59,7 @@ export class SqliteChanges {
       if (!next.ok) return next;
       const t = next.value;
       this.q.updateTenant.run(t.name, t.tier, regionsJson(t.allowedRegions), id);
-      this.audit.insert(changeRow(audit, 'tenant.update', id, id, tenantJson(before), tenantJson(t), this.now()));
+      this.audit.insert(changeRow(audit, 'tenant.update', id, id, tenantJson(before), tenantJson(t), this.clock.nowMs()));
       return next;
     }).immediate();
   }
@@ -76,7 +77,7 @@ export class SqliteChanges {
         if (!next.ok) return next;
         const w = (seen.next = next.value);
         this.q.updateWorkspace.run(w.name, w.spendLimitUsd, id);
-        this.audit.insert(changeRow(audit, 'workspace.update', id, w.tenantId, workspaceJson(before), workspaceJson(w), this.now()));
+        this.audit.insert(changeRow(audit, 'workspace.update', id, w.tenantId, workspaceJson(before), workspaceJson(w), this.clock.nowMs()));
         return next;
       }).immediate();
     } catch (err) {
@@ -96,7 +97,7 @@ export class SqliteChanges {
       if (!next.ok) return next;
       const k = next.value;
       this.q.updateKey.run(k.name, k.priority, id);
-      this.audit.insert(changeRow(audit, 'key.update', id, k.tenantId, keyJson(before), keyJson(k), this.now()));
+      this.audit.insert(changeRow(audit, 'key.update', id, k.tenantId, keyJson(before), keyJson(k), this.clock.nowMs()));
       return next;
     }).immediate();
   }

@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { Clock } from '../time/index.js';
 import { appendedRow, changeRow, checkActor, keyJson, recordOf, tenantJson, workspaceJson } from './audit.js';
 import { checkName, clampLimit, fail, GRANT_SELECT, grantFromRow, invalid, keyFromRow, newTenantRecords, workspaceFromRow } from './common.js';
 import { ensureDemoTenant } from './demo.js';
@@ -24,7 +25,7 @@ type Row = Record<string, unknown>;
 
 
 
-export function openSqlite(path: string, now: () => number, busyTimeoutMs = 5_000): Store {
+export function openSqlite(path: string, clock: Clock, busyTimeoutMs = 5_000): Store {
   if (path !== ':memory:') restrictFile(path);
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
@@ -33,7 +34,7 @@ export function openSqlite(path: string, now: () => number, busyTimeoutMs = 5_00
   // Several processes may share the file (gateway + CLI); wait for a lock instead of failing.
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
   migrate(db);
-  return new SqliteStore(db, now);
+  return new SqliteStore(db, clock);
 }
 
 /**
@@ -69,7 +70,7 @@ class SqliteStore implements Store {
   private readonly audit: SqliteAudit;
   private readonly changes: SqliteChanges;
 
-  constructor(private readonly db: Database.Database, private readonly now: () => number) {
+  constructor(private readonly db: Database.Database, private readonly clock: Clock) {
     const p = (sql: string) => db.prepare(sql);
     this.q = {
       insertTenant: p('INSERT INTO tenants (id, name, tier, allowed_regions, created_at) VALUES (?, ?, ?, ?, ?)'),
@@ -90,13 +91,13 @@ class SqliteStore implements Store {
     };
     this.usage = new SqliteUsage(db);
     this.audit = new SqliteAudit(db);
-    this.changes = new SqliteChanges(db, this.audit, now);
+    this.changes = new SqliteChanges(db, this.audit, clock);
   }
 
   async createTenant(input: NewTenant, audit?: AuditActor): Promise<StoreResult<{ tenant: Tenant; workspace: Workspace }>> {
     const badActor = checkActor(audit);
     if (badActor) return fail('invalid', badActor);
-    const at = this.now();
+    const at = this.clock.nowMs();
     const made = newTenantRecords(input, at);
     if (!made.ok) return made;
     const { tenant, workspace } = made.value;
@@ -136,7 +137,7 @@ class SqliteStore implements Store {
     const bad = checkName('workspace', name) ?? invalid(checkActor(audit));
     if (bad) return { ok: false, error: bad };
     if (!this.q.getTenant.get(tenantId)) return fail('not_found', `tenant ${tenantId} not found`);
-    const at = this.now();
+    const at = this.clock.nowMs();
     const ws: Workspace = { id: newId('wrk', at), tenantId, name, spendLimitUsd: null, createdAt: at };
     try {
       this.db.transaction(() => {
@@ -182,7 +183,7 @@ class SqliteStore implements Store {
     if (!this.q.getTenant.get(input.tenantId)) return fail('not_found', `tenant ${input.tenantId} not found`);
     const ws = (input.workspaceId === undefined ? this.q.defaultWorkspace.get(input.tenantId) : this.q.getWorkspace.get(input.workspaceId)) as Row | undefined;
     if (!ws || ws.tenant_id !== input.tenantId) return fail('not_found', `workspace ${input.workspaceId} not found in tenant ${input.tenantId}`);
-    const at = this.now();
+    const at = this.clock.nowMs();
     const key: ApiKey = {
       id: newId('key', at), tenantId: input.tenantId, workspaceId: ws.id as string, name: input.name,
       hash: hashSecret(secret), hint: secretHint(secret), priority: input.priority ?? null, createdAt: at, revokedAt: null,
@@ -231,7 +232,7 @@ class SqliteStore implements Store {
       if (!r) return null;
       const before = keyFromRow(r);
       if (before.revokedAt !== null) return before;
-      const at = this.now();
+      const at = this.clock.nowMs();
       const after: ApiKey = { ...before, revokedAt: at };
       this.q.revokeKey.run(at, id);
       this.audit.insert(changeRow(audit, 'key.revoke', id, before.tenantId, keyJson(before), keyJson(after), at));
@@ -244,7 +245,7 @@ class SqliteStore implements Store {
   }
 
   async appendAudit(entry: NewAuditRecord): Promise<StoreResult<AuditRecord>> {
-    const row = appendedRow(entry, this.now());
+    const row = appendedRow(entry, this.clock.nowMs());
     if (!row.ok) return row;
     this.audit.insert(row.value);
     return { ok: true, value: recordOf(row.value) };

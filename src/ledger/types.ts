@@ -4,10 +4,13 @@
 // workspace or key can carry an AuditActor; the store then writes its audit record in the same
 // transaction as the change, so the trail never claims a change that did not commit, nor misses one.
 
-/** A key's scheduling class: lower ones wait longer in admission queues and are shed first. */
-export type Priority = 'interactive' | 'standard' | 'batch';
-/** Highest first. */
-export const PRIORITIES: readonly Priority[] = Object.freeze(['interactive', 'standard', 'batch']);
+import type { Priority } from '../admission/index.js';
+import type { Clock, Timers } from '../time/index.js';
+
+// A key's scheduling class is admission's word, defined once there; it is re-exported because a
+// key carries one.
+export { PRIORITIES } from '../admission/index.js';
+export type { Priority };
 
 export interface Tenant {
   /** `ten_…` */
@@ -279,8 +282,10 @@ export interface Store {
 export interface StoreOptions {
   /** PostgreSQL schema to work in (created if missing); also `?schema=` in the URL */
   schema?: string;
-  /** ms epoch; the wall clock unless a test hands in its own */
-  now?: () => number;
+  /** what stamps rows (`nowMs`, ms since the epoch); the wall clock unless a spec hands in its own */
+  clock?: Clock;
+  /** the timers a PostgreSQL close waits on (default: Node's) */
+  timers?: Timers;
   /** PostgreSQL pool size (default 10) */
   maxConnections?: number;
   /** the longest a call may take: PostgreSQL, connecting included; SQLite, waiting for a lock (default 5 s) */

@@ -1,3 +1,4 @@
+import { deadline, sleep, wallClock, wallTimers, type Clock, type TimerHandle, type Timers } from '../time/index.js';
 import type { SpillFile } from './spill.js';
 import type { Store, UsageRecord } from './types.js';
 import { wellFormed } from './well-formed.js';
@@ -41,7 +42,10 @@ export interface LedgerWriterOptions {
   onError?: (err: Error) => void;
   /** the store accepts writes again after `failedFlushes` failures */
   onRecovered?: (failedFlushes: number) => void;
-  now?: () => number;
+  /** the failing-episode and copy-after figures read `nowMs` (default: the wall clock) */
+  clock?: Clock;
+  /** the flush interval and the write deadlines run on these (default: Node's; neither holds the process open) */
+  timers?: Timers;
 }
 
 export interface LedgerStats {
@@ -107,8 +111,9 @@ class Writer implements LedgerWriter {
   private readonly spill: SpillFile | null;
   private readonly onError: (err: Error) => void;
   private readonly onRecovered: (failed: number) => void;
-  private readonly now: () => number;
-  private readonly timer: NodeJS.Timeout;
+  private readonly clock: Clock;
+  private readonly timers: Timers;
+  private readonly timer: TimerHandle;
   private readonly tick = (): void => {
     this.scheduled = false;
     if (this.spill !== null && this.troubledFor() >= this.copyAfterMs) this.copyBuffered();
@@ -133,9 +138,9 @@ class Writer implements LedgerWriter {
     this.spill = opts.spill ?? null;
     this.onError = opts.onError ?? noop;
     this.onRecovered = opts.onRecovered ?? noop;
-    this.now = opts.now ?? Date.now;
-    this.timer = setInterval(this.tick, this.interval);
-    this.timer.unref();
+    this.clock = opts.clock ?? wallClock;
+    this.timers = opts.timers ?? wallTimers;
+    this.timer = this.timers.every(this.interval, runTick, this.tick);
   }
 
   record(r: UsageRecord): void {
@@ -185,8 +190,8 @@ class Writer implements LedgerWriter {
    * write waiting on it (a blackholed database fails a write only at its deadline). 0 when healthy.
    */
   private troubledFor(): number {
-    if (this.failing) return this.now() - this.failingSince;
-    return this.inflight === null ? 0 : this.now() - this.inflightSince;
+    if (this.failing) return this.clock.nowMs() - this.failingSince;
+    return this.inflight === null ? 0 : this.clock.nowMs() - this.inflightSince;
   }
 
   /** Copies what arrived since the last copy to the spill file (they stay buffered). */
@@ -227,9 +232,9 @@ class Writer implements LedgerWriter {
     const n = Math.min(this.maxBatch, this.buf.length - this.head);
     const batch = this.buf.slice(this.head, this.head + n);
     const gen = this.generation;
-    const sentAt = this.now();
+    const sentAt = this.clock.nowMs();
     this.inflightSince = sentAt;
-    const p = withDeadline(this.store.insertUsage(batch), this.writeTimeoutMs, 'the store did not confirm a usage batch').then(
+    const p = withDeadline(this.timers, this.store.insertUsage(batch), this.writeTimeoutMs, 'the store did not confirm a usage batch').then(
       () => {
         if (gen !== this.generation) return;
         this.head += n;
@@ -266,7 +271,7 @@ class Writer implements LedgerWriter {
   private failed(e: Error, sentAt: number): void {
     this.failedFlushes++;
     this.episodeFailures++;
-    const t = this.now();
+    const t = this.clock.nowMs();
     if (!this.failing) {
       this.failing = true;
       this.failingSince = sentAt;
@@ -307,24 +312,24 @@ class Writer implements LedgerWriter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.timer);
+    this.timers.cancel(this.timer);
     if (this.overflowScheduled) this.spillOverflow();
-    const deadline = this.now() + this.closeTimeoutMs;
+    const deadline = this.clock.nowMs() + this.closeTimeoutMs;
     let attempts = 0;
     let lastErr: Error | null = null;
     while (this.buf.length > this.head && attempts < this.closeAttempts) {
-      const left = deadline - this.now();
+      const left = deadline - this.clock.nowMs();
       if (left <= 0) {
         lastErr ??= new Error(`the final flush passed its ${this.closeTimeoutMs} ms deadline`);
         break;
       }
       try {
-        await withDeadline(this.flush(), left, `the final flush passed its ${this.closeTimeoutMs} ms deadline`);
+        await withDeadline(this.timers, this.flush(), left, `the final flush passed its ${this.closeTimeoutMs} ms deadline`);
       } catch (err) {
         lastErr = err as Error;
         attempts++;
-        const wait = Math.min(this.interval, deadline - this.now());
-        if (attempts < this.closeAttempts && wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const wait = Math.min(this.interval, deadline - this.clock.nowMs());
+        if (attempts < this.closeAttempts && wait > 0) await sleep(wait, this.timers);
       }
     }
     const left = this.buf.length - this.head;
@@ -358,13 +363,17 @@ class Writer implements LedgerWriter {
 
 function noop(): void {}
 
+function runTick(tick: () => void): void {
+  tick();
+}
+
 /** The promise, or a rejection once `ms` have passed (the timer does not hold the process open). */
-function withDeadline<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+function withDeadline<T>(timers: Timers, p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: TimerHandle | null = null;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-    timer.unref();
+    timer = deadline(timers, ms, reject, new Error(message));
   });
   p.catch(noop); // a late rejection, after the deadline won, is not unhandled
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+  return Promise.race([p, late]).finally(() => timers.cancel(timer));
 }
+

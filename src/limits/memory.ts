@@ -15,7 +15,7 @@ export class MemoryLimiter implements RateLimiter {
   readonly #buckets = new Map<string, [Level, Level, Level]>();
   #sweepAt = SWEEP_FLOOR;
   readonly #levels = [0, 0, 0];
-  /** scope → requests holding a concurrent slot (leases cannot outlive this process) */
+  /** scope → requests holding a concurrent lease (leases cannot outlive this process) */
   readonly #held = new Map<string, number>();
 
   admit(r: LimitRequest): Promise<LimitDecision> {
@@ -47,12 +47,25 @@ export class MemoryLimiter implements RateLimiter {
     return d;
   }
 
-  settle(key: string, limits: TierLimits, c: Correction, nowMs: number, release?: Lease): Promise<void> {
-    this.settleNow(key, limits, c, nowMs, release);
+  commit(key: string, limits: TierLimits, c: Correction, nowMs: number, release?: Lease): Promise<void> {
+    this.commitNow(key, limits, c, nowMs, release);
     return Promise.resolve();
   }
 
-  settleNow(key: string, limits: TierLimits, c: Correction, nowMs: number, release?: Lease): void {
+  refund(key: string, limits: TierLimits, charged: Correction, nowMs: number, release?: Lease): Promise<void> {
+    this.commitNow(key, limits, charged, nowMs, release);
+    return Promise.resolve();
+  }
+
+
+  /** `refund` without a promise, for callers on the hot path: all of `charged` goes back. */
+  refundNow(key: string, limits: TierLimits, charged: Correction, nowMs: number, release?: Lease): void {
+    this.commitNow(key, limits, charged, nowMs, release);
+  }
+
+
+  /** `commit` without a promise, for callers on the hot path. */
+  commitNow(key: string, limits: TierLimits, c: Correction, nowMs: number, release?: Lease): void {
     if (release !== undefined) {
       const n = (this.#held.get(release.key) ?? 1) - 1;
       if (n <= 0) this.#held.delete(release.key);

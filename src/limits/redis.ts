@@ -5,8 +5,8 @@ import type { Correction, Lease, LimitDecision, LimitDimension, LimitRequest, Ra
 
 // Buckets shared by every gateway instance through Redis: one hash per key, read, refilled,
 // decided and charged by one Lua script, so concurrent instances cannot both spend the same tokens.
-// Concurrent slots are leases in a sorted set scored by expiry, taken in the same call and given
-// back in the settling one, so an instance that dies holding some loses them at their expiry.
+// Concurrent requests hold leases in a sorted set scored by expiry, taken in the same call and given
+// back in the committing (or refunding) one, so an instance that dies holding some loses them at their expiry.
 // Keys of one scope share a {hash tag} when the caller puts one in them (Redis Cluster).
 // The script mirrors bucket.ts. Time is the caller's clock (instances are NTP-synchronised; the
 // refill arithmetic tolerates the skew), which keeps the limiter testable on a virtual clock.
@@ -53,7 +53,7 @@ return { worst, wait, tostring(lv[1]), tostring(lv[2]), tostring(lv[3]) }
 
 // corrections to the input (l2) and output (l3) buckets: refilled to now, then moved by the
 // correction (negative: a debt the refill pays off), never above capacity
-const SETTLE = `
+const COMMIT = `
 local now = tonumber(ARGV[1])
 if ARGV[6] ~= '' then redis.call('ZREM', KEYS[2], ARGV[6]) end
 for d = 2, 3 do
@@ -73,7 +73,7 @@ const DIMENSION: readonly LimitDimension[] = ['requests', 'input_tokens', 'outpu
 
 interface ScriptedRedis extends Redis {
   syAdmit(key: string, concurrencyKey: string, ...args: Array<string | number>): Promise<[number, number, string, string, string]>;
-  sySettle(key: string, concurrencyKey: string, ...args: Array<string | number>): Promise<number>;
+  syCommit(key: string, concurrencyKey: string, ...args: Array<string | number>): Promise<number>;
 }
 
 export interface RedisLimiterOptions {
@@ -108,7 +108,7 @@ export class RedisLimiter implements RateLimiter {
     // ioredis would print every reconnect attempt to stderr
     redis.on('error', () => {});
     redis.defineCommand('syAdmit', { numberOfKeys: 2, lua: ADMIT });
-    redis.defineCommand('sySettle', { numberOfKeys: 2, lua: SETTLE });
+    redis.defineCommand('syCommit', { numberOfKeys: 2, lua: COMMIT });
     this.#redis = redis as ScriptedRedis;
     this.#prefix = opts.prefix ?? 'sy:rl:';
   }
@@ -168,15 +168,21 @@ export class RedisLimiter implements RateLimiter {
     return { ok: false, dimension: DIMENSION[worst - 1], retryAfterMs: wait === -1 ? Infinity : wait, state };
   }
 
-  settle(key: string, limits: TierLimits, c: Correction, nowMs: number, release?: Lease): Promise<void> {
+  commit(key: string, limits: TierLimits, c: Correction, nowMs: number, release?: Lease): Promise<void> {
     if (c.inputTokens === 0 && c.outputTokens === 0 && release === undefined) return Promise.resolve();
-    // settling is never a probe: an admission decides when Redis is back
+    // committing is never a probe: an admission decides when Redis is back
     if (this.#breaker.state !== 'closed') return SKIPPED;
-    return this.#watch(this.#settle(key, limits, c, nowMs, release), 'call', nowMs);
+    return this.#watch(this.#correct(key, limits, c, nowMs, release), 'call', nowMs);
   }
 
-  async #settle(key: string, limits: TierLimits, c: Correction, nowMs: number, release?: Lease): Promise<void> {
-    await this.#redis.sySettle(
+  /** All of `charged` goes back: the same correction in Redis, with nothing used. */
+  refund(key: string, limits: TierLimits, charged: Correction, nowMs: number, release?: Lease): Promise<void> {
+    return this.commit(key, limits, charged, nowMs, release);
+  }
+
+
+  async #correct(key: string, limits: TierLimits, c: Correction, nowMs: number, release?: Lease): Promise<void> {
+    await this.#redis.syCommit(
       this.#prefix + key, this.#prefix + (release?.key ?? key) + ':c',
       nowMs, limits.inputTokensPerMinute, c.inputTokens, limits.outputTokensPerMinute, c.outputTokens, release?.id ?? '',
     );

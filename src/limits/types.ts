@@ -1,7 +1,8 @@
 // The rate limiter's vocabulary. A tier's limits are per minute and refill continuously (a token
 // bucket per dimension, as Anthropic's and OpenAI's limits do), not in fixed windows. A request is
-// charged its input tokens and, until it finishes, its whole `max_tokens` of output; the output
-// reservation is settled against what it really generated.
+// charged its input tokens and, until it finishes, its whole `max_tokens` of output: a reservation.
+// When the request ends the reservation is committed at what it really used (what it did not use
+// goes back), or, when it never ran, refunded whole.
 
 export interface TierLimits {
   readonly requestsPerMinute: number;
@@ -11,9 +12,9 @@ export interface TierLimits {
 
 export type LimitDimension = 'requests' | 'input_tokens' | 'output_tokens' | 'concurrency';
 
-/** A hold on one of a scope's concurrent slots, until released (or, if its holder dies, leaseMs). */
+/** A hold on one of a scope's concurrent requests, until given back (or, if its holder dies, leaseMs). */
 export interface Lease {
-  /** whose slots: a workspace */
+  /** whose concurrency: a workspace */
   readonly key: string;
   /** unique per request */
   readonly id: string;
@@ -42,7 +43,7 @@ export interface LimitRequest {
   /** reserved until the request ends: its max_tokens */
   readonly outputTokens: number;
   readonly nowMs: number;
-  /** also take one of `limit` concurrent slots, held until `settle` releases it */
+  /** also take one of `limit` concurrent leases, held until `commit` or `refund` gives it back */
   readonly concurrency?: { readonly lease: Lease; readonly limit: number; readonly leaseMs: number };
 }
 
@@ -59,13 +60,19 @@ export interface Correction {
 
 /** One interface, an in-memory and a Redis implementation (a shared spec runs against both). */
 export interface RateLimiter {
-  /** Charge the request to its buckets (and take its concurrent slot) if every one has room, else charge nothing. */
+  /** Charge the request to its buckets (and take its concurrent lease) if every one has room, else charge nothing. */
   admit(r: LimitRequest): Promise<LimitDecision>;
   /**
-   * The request ended: its charges are set right against what it really used. Each figure is what
-   * was charged minus what was used — positive goes back to the bucket, negative is charged on top
-   * (the bucket may go below zero; later requests wait while refill pays the debt).
+   * The request ran and ended: its reservation is committed at what it really used, and `release`
+   * (its concurrent lease) given back. Each figure is what was charged minus what was used —
+   * positive goes back to the bucket, negative is charged on top (the bucket may go below zero;
+   * later requests wait while refill pays the debt).
    */
-  settle(key: string, limits: TierLimits, correction: Correction, nowMs: number, release?: Lease): Promise<void>;
+  commit(key: string, limits: TierLimits, correction: Correction, nowMs: number, release?: Lease): Promise<void>;
+  /**
+   * The request never ran (shed, or it left while it waited), or its admission is being undone:
+   * `charged` goes back whole, and `release` with it.
+   */
+  refund(key: string, limits: TierLimits, charged: Correction, nowMs: number, release?: Lease): Promise<void>;
   close(): Promise<void>;
 }

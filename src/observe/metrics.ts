@@ -1,9 +1,166 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
 
 // The gateway's own metrics, Prometheus names with the `switchyard_` prefix. Histogram buckets
 // follow vLLM's for TTFT and request latency, so gateway and replica figures line up on one chart.
 const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560];
 const LATENCY_BUCKETS = [0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680];
+
+// prom-client hashes, sorts and validates a label set on every inc/observe, even through a child
+// from labels(). The two metrics every request touches remember each label set's own entry
+// instead: labels() of the same values gives the same child, whose inc/observe update the entry in
+// place. An entry the metric dropped (reset, remove) is looked up again through prom-client.
+
+/** prom-client's per-label-set state (its `hashMap` values): what /metrics prints. */
+interface CounterEntry { value: number }
+interface HistogramEntry { sum: number; count: number; bucketValues: Record<number, number> }
+type Entries<E> = { hashMap: Record<string, E> };
+
+/** The entry prom-client keeps for `labels`, found once (an O(series) scan, at a child's creation or after a reset). */
+function entryOf<E extends { labels: object }>(metric: Entries<E>, labels: Record<string, string>): E | null {
+  for (const k in metric.hashMap) {
+    const e = metric.hashMap[k];
+    if (sameLabels(e.labels as Record<string, unknown>, labels)) return e;
+  }
+  return null;
+}
+
+function sameLabels(a: Record<string, unknown>, b: Record<string, string>): boolean {
+  let n = 0;
+  for (const k in a) {
+    if (String(a[k]) !== b[k]) return false;
+    n++;
+  }
+  return n === Object.keys(b).length;
+}
+
+function labelsOf(names: readonly string[], values: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < names.length; i++) out[names[i]] = values[i];
+  return out;
+}
+
+/** One label set of a SeriesCounter. */
+class CounterChild {
+  #map: object | null = null;
+  #gen = -1;
+  #entry: CounterEntry | null = null;
+
+  constructor(private readonly metric: SeriesCounter<string>, private readonly labels: Record<string, string>) {}
+
+  inc(value = 1): void {
+    const m = this.metric as unknown as Entries<CounterEntry & { labels: object }>;
+    if (this.#map !== m.hashMap || this.#gen !== this.metric.removals || this.#entry === null || value !== 1) {
+      // the first time, after a reset or remove, and for other amounts: prom-client's own path
+      this.metric.inc(this.labels as LabelValues<string>, value);
+      this.#map = m.hashMap;
+      this.#gen = this.metric.removals;
+      this.#entry = entryOf(m, this.labels);
+      return;
+    }
+    this.#entry.value += 1;
+  }
+}
+
+/** A Counter whose labels(...values) children skip the per-call hashing. */
+class SeriesCounter<T extends string> extends Counter<T> {
+  /** bumped by remove(): a child's remembered entry may be gone */
+  removals = 0;
+  readonly #children = new Map<string, CounterChild>();
+  readonly #names: readonly string[];
+
+  constructor(config: ConstructorParameters<typeof Counter<T>>[0]) {
+    super(config);
+    this.#names = config.labelNames ?? [];
+  }
+
+  override labels(...args: [LabelValues<T>] | string[]): Counter.Internal {
+    if (args.length !== this.#names.length || args.some((a) => typeof a !== 'string')) return super.labels(...(args as string[]));
+    const key = (args as string[]).join('\0');
+    let c = this.#children.get(key);
+    if (c === undefined) {
+      super.labels(...(args as string[])); // prom-client's validation of the values, once
+      this.#children.set(key, (c = new CounterChild(this as SeriesCounter<string>, labelsOf(this.#names, args as string[]))));
+    }
+    return c;
+  }
+
+  override remove(...args: [LabelValues<T>] | string[]): void {
+    this.removals++;
+    super.remove(...(args as string[]));
+  }
+}
+
+/** One label set of a SeriesHistogram. */
+class HistogramChild {
+  #map: object | null = null;
+  #gen = -1;
+  #entry: HistogramEntry | null = null;
+
+  constructor(private readonly metric: SeriesHistogram<string>, private readonly labels: Record<string, string>, private readonly bounds: readonly number[]) {}
+
+  observe(value: number): void {
+    const m = this.metric as unknown as Entries<HistogramEntry & { labels: object }>;
+    const e = this.#entry;
+    if (this.#map !== m.hashMap || this.#gen !== this.metric.removals || e === null || !Number.isFinite(value)) {
+      this.metric.observe(this.labels as LabelValues<string>, value);
+      this.#map = m.hashMap;
+      this.#gen = this.metric.removals;
+      this.#entry = entryOf(m, this.labels);
+      return;
+    }
+    // prom-client's own update: the smallest bound at or above the value (none: only +Inf, from count)
+    const b = this.bounds;
+    for (let i = 0; i < b.length; i++) {
+      if (value <= b[i]) {
+        e.bucketValues[b[i]] += 1;
+        break;
+      }
+    }
+    e.sum += value;
+    e.count += 1;
+  }
+
+  startTimer(): () => number {
+    const t = process.hrtime.bigint();
+    return () => {
+      const v = Number(process.hrtime.bigint() - t) / 1e9;
+      this.observe(v);
+      return v;
+    };
+  }
+}
+
+/** A Histogram whose labels(...values) children skip the per-call hashing. */
+class SeriesHistogram<T extends string> extends Histogram<T> {
+  /** bumped by remove(): a child's remembered entry may be gone */
+  removals = 0;
+  readonly #children = new Map<string, HistogramChild>();
+  readonly #names: readonly string[];
+  readonly #bounds: readonly number[];
+
+  constructor(config: ConstructorParameters<typeof Histogram<T>>[0] & { buckets: number[] }) {
+    super(config);
+    this.#names = config.labelNames ?? [];
+    // in prom-client's order: the first bound at or above a value takes it
+    this.#bounds = [...config.buckets];
+  }
+
+  override labels(...args: [LabelValues<T>] | string[]): Histogram.Internal<T> {
+    if (args.length !== this.#names.length || args.some((a) => typeof a !== 'string')) return super.labels(...(args as string[]));
+    const key = (args as string[]).join('\0');
+    let c = this.#children.get(key);
+    if (c === undefined) {
+      super.labels(...(args as string[]));
+      this.#children.set(key, (c = new HistogramChild(this as SeriesHistogram<string>, labelsOf(this.#names, args as string[]), this.#bounds)));
+    }
+    return c as unknown as Histogram.Internal<T>;
+  }
+
+  override remove(...args: [LabelValues<T>] | string[]): void {
+    this.removals++;
+    super.remove(...(args as string[]));
+  }
+}
 
 export interface GatewayMetrics {
   readonly registry: Registry;
@@ -16,9 +173,9 @@ export interface GatewayMetrics {
   readonly hedges: Counter<'model'>;
   readonly inflight: Gauge;
   readonly authFailures: Counter;
-  /** requests turned away by admission (the pool's wait would break their deadline, or its queue is full) */
+  /** requests turned away by admission (the wait in their admission queue would break their deadline, or it is full) */
   readonly shed: Counter<'model' | 'priority' | 'reason'>;
-  /** time admitted requests waited in the gateway's queue for a slot */
+  /** time admitted requests waited in the gateway's admission queue before they were dispatched */
   readonly wait: Histogram<'model' | 'priority'>;
   /** admissions the rate limiter decided on this instance's own buckets because its shared store failed */
   readonly limiterFallbacks: Counter<'mode'>;
@@ -32,7 +189,7 @@ export interface GatewayMetrics {
 export interface ScrapeSources {
   replicas(): Iterable<{ id: string; model: string; region: string; healthy: boolean; inflight: number }>;
   ledger(): { buffered: number; written: number; dropped: number; failedFlushes: number };
-  /** per pool: requests waiting in the gateway, running, and the pool's slots */
+  /** per admission queue (one per model): requests waiting, dispatched and not yet finished, and how many may be */
   admission?(): Iterable<{ model: string; queued: number; inflight: number; capacity: number }>;
 }
 
@@ -41,31 +198,31 @@ export function createMetrics(sources: ScrapeSources): GatewayMetrics {
   collectDefaultMetrics({ register: registry, prefix: 'switchyard_process_' });
   const m: GatewayMetrics = {
     registry,
-    requests: new Counter({ name: 'switchyard_requests_total', help: 'Inference requests by API, model, status and outcome', labelNames: ['api', 'model', 'status', 'outcome'], registers: [registry] }),
-    latency: new Histogram({ name: 'switchyard_request_duration_seconds', help: 'End-to-end request latency at the gateway', labelNames: ['api', 'model'], buckets: LATENCY_BUCKETS, registers: [registry] }),
-    ttft: new Histogram({ name: 'switchyard_time_to_first_token_seconds', help: 'Time to first token seen by the gateway (streamed requests)', labelNames: ['api', 'model'], buckets: TTFT_BUCKETS, registers: [registry] }),
+    requests: new SeriesCounter({ name: 'switchyard_requests_total', help: 'Inference requests by API, model, status and outcome', labelNames: ['api', 'model', 'status', 'outcome'], registers: [registry] }),
+    latency: new SeriesHistogram({ name: 'switchyard_request_duration_seconds', help: 'End-to-end request latency at the gateway', labelNames: ['api', 'model'], buckets: LATENCY_BUCKETS, registers: [registry] }),
+    ttft: new SeriesHistogram({ name: 'switchyard_time_to_first_token_seconds', help: 'Time to first token seen by the gateway (streamed requests)', labelNames: ['api', 'model'], buckets: TTFT_BUCKETS, registers: [registry] }),
     upstreamFailures: new Counter({ name: 'switchyard_upstream_failures_total', help: 'Failed calls to replicas by kind', labelNames: ['replica', 'kind'], registers: [registry] }),
     retries: new Counter({ name: 'switchyard_upstream_retries_total', help: 'Requests sent again to another replica', labelNames: ['model'], registers: [registry] }),
     hedges: new Counter({ name: 'switchyard_upstream_hedges_total', help: 'Second requests sent because the first had no first token in time', labelNames: ['model'], registers: [registry] }),
     retryOverflow: new Counter({ name: 'switchyard_upstream_retry_overflow_total', help: 'Retries not made because the retry budget was spent (Envoy upstream_rq_retry_overflow)', labelNames: ['model'], registers: [registry] }),
     inflight: new Gauge({ name: 'switchyard_inflight_requests', help: 'Requests being served now', registers: [registry] }),
     authFailures: new Counter({ name: 'switchyard_auth_failures_total', help: 'Requests refused for a missing, wrong or revoked key', registers: [registry] }),
-    shed: new Counter({ name: 'switchyard_admission_shed_total', help: 'Requests shed by admission (529/503) by model, priority and reason (deadline, early, queue-full)', labelNames: ['model', 'priority', 'reason'], registers: [registry] }),
-    wait: new Histogram({ name: 'switchyard_admission_queue_wait_seconds', help: 'Time admitted requests waited in the gateway for a free slot', labelNames: ['model', 'priority'], buckets: TTFT_BUCKETS, registers: [registry] }),
+    shed: new SeriesCounter({ name: 'switchyard_admission_shed_total', help: 'Requests shed by admission (529/503) by model, priority and reason (deadline, early, queue-full)', labelNames: ['model', 'priority', 'reason'], registers: [registry] }),
+    wait: new SeriesHistogram({ name: 'switchyard_admission_queue_wait_seconds', help: 'Time admitted requests waited in the gateway before they were dispatched', labelNames: ['model', 'priority'], buckets: TTFT_BUCKETS, registers: [registry] }),
     limiterFallbacks: new Counter({ name: 'switchyard_ratelimit_store_fallbacks_total', help: 'Admissions decided without the shared rate-limit store (mode open: per-instance buckets; closed: refused)', labelNames: ['mode'], registers: [registry] }),
     spendLimited: new Counter({ name: 'switchyard_spend_limited_total', help: 'Requests refused because their workspace reached its monthly spend limit', registers: [registry] }),
     internalErrors: new Counter({ name: 'switchyard_internal_errors_total', help: 'Failures inside the gateway answered as 500 (or logged, for stage process), by stage', labelNames: ['stage'], registers: [registry] }),
   };
-  const pools = (name: string, help: string, key: 'queued' | 'inflight' | 'capacity') => new Gauge({
+  const queues = (name: string, help: string, key: 'queued' | 'inflight' | 'capacity') => new Gauge({
     name, help, labelNames: ['model'], registers: [registry],
     collect() {
       this.reset();
       for (const p of sources.admission?.() ?? []) this.set({ model: p.model }, p[key]);
     },
   });
-  pools('switchyard_admission_queued_requests', 'Requests waiting in the gateway for a slot in their pool', 'queued');
-  pools('switchyard_admission_running_requests', 'Requests holding a slot in their pool', 'inflight');
-  pools('switchyard_admission_capacity_requests', 'Slots of the pool: routable replicas × maxInflightPerReplica', 'capacity');
+  queues('switchyard_admission_queued_requests', 'Requests waiting in their model\'s admission queue in the gateway', 'queued');
+  queues('switchyard_admission_running_requests', 'Requests dispatched by their admission queue and not yet finished', 'inflight');
+  queues('switchyard_admission_capacity_requests', 'Requests an admission queue may have dispatched at once: routable replicas × maxInflightPerReplica', 'capacity');
   new Gauge({
     name: 'switchyard_replica_healthy', help: '1 when the replica is in rotation', labelNames: ['replica', 'model', 'region'], registers: [registry],
     collect() {

@@ -1,25 +1,41 @@
 import { z } from 'zod';
+import { createScorer, resolveType, unknownPlugin, type FilterType, type PickerType, type PluginKind, type ScorerType } from './registry.js';
 
 // A profile names one routing pipeline: filters narrow the candidates, weighted scorers rank them,
 // a picker chooses. Profiles are data, so an operator defines new ones in config and the simulator
 // measures them beside the shipped ones before one becomes the default.
 
-export const FILTER_NAMES = ['region', 'load-guard'] as const;
-export const SCORER_NAMES = [
-  'least-outstanding', 'queue-depth', 'kv-utilisation', 'inflight-tokens',
-  'prefix-affinity', 'prefix-precise', 'session-affinity', 'consistent-hash', 'prefill-backlog',
-] as const;
-export const PICKER_NAMES = ['max-score', 'random', 'round-robin', 'power-of-two'] as const;
+/** A plugin name in a profile: its type, or the alias without the `-<kind>` suffix; normalised to the type. */
+function pluginName<T extends string>(kind: PluginKind) {
+  return z.string().transform((name, ctx) => {
+    const type = resolveType(kind, name);
+    if (type === null) {
+      ctx.addIssue({ code: 'custom', message: unknownPlugin(kind, name), input: name });
+      return z.NEVER;
+    }
+    return type as T;
+  });
+}
 
-export type FilterName = (typeof FILTER_NAMES)[number];
-export type ScorerName = (typeof SCORER_NAMES)[number];
-export type PickerName = (typeof PICKER_NAMES)[number];
+/** `{ use: queue-depth-scorer, weight: 2 }`; the older key `scorer:` is accepted and normalised to `use`. */
+const weightedScorer = z.object({
+  use: pluginName<ScorerType>('scorer').optional(),
+  scorer: pluginName<ScorerType>('scorer').optional(),
+  weight: z.number().positive().default(1),
+}).strict().transform((s, ctx) => {
+  const use = s.use ?? s.scorer;
+  if (use === undefined || (s.use !== undefined && s.scorer !== undefined)) {
+    ctx.addIssue({ code: 'custom', message: 'a scorer is named by `use:` (or the older `scorer:`), exactly one of them', input: s });
+    return z.NEVER;
+  }
+  return { use, weight: s.weight };
+});
 
 export const profileSchema = z.object({
-  /** in order; `region` keeps a request in its nearest usable region, `load-guard` drops hot replicas */
-  filters: z.array(z.enum(FILTER_NAMES)).default(['region']),
-  scorers: z.array(z.object({ scorer: z.enum(SCORER_NAMES), weight: z.number().positive().default(1) }).strict()).default([]),
-  picker: z.enum(PICKER_NAMES).default('max-score'),
+  /** in order; `region-filter` keeps a request in its nearest usable region, `load-guard-filter` drops hot replicas */
+  filters: z.array(pluginName<FilterType>('filter')).default(['region-filter']),
+  scorers: z.array(weightedScorer).default([]),
+  picker: pluginName<PickerType>('picker').default('max-score-picker'),
   /** a scrape older than this is stale: its replica is scored on this router's own counts, at a discount */
   staleAfterS: z.number().positive().default(3),
   /** a region is saturated when every usable replica in it reports this many waiting requests or this KV usage */
@@ -39,44 +55,55 @@ export const profileSchema = z.object({
 export type ProfileSpec = z.infer<typeof profileSchema>;
 export type ProfileInput = z.input<typeof profileSchema>;
 
-const region = ['region'] as const;
-const only = (scorer: ScorerName, picker: PickerName = 'max-score'): ProfileInput => ({ filters: [...region], scorers: [{ scorer, weight: 1 }], picker });
+const region = ['region-filter'] as const;
+const only = (use: ScorerType, picker: PickerType = 'max-score-picker'): ProfileInput => ({ filters: [...region], scorers: [{ use, weight: 1 }], picker });
 
 /**
  * The shipped profiles. The first five are the published baselines; `default` is the one that won
  * in the simulator (docs/routing.md has the tables and the reason).
  */
 export const BUILTIN_PROFILES = {
-  'round-robin': { filters: [...region], scorers: [], picker: 'round-robin' },
-  random: { filters: [...region], scorers: [], picker: 'random' },
-  'least-outstanding': only('least-outstanding'),
-  'power-of-two': only('least-outstanding', 'power-of-two'),
-  'queue-depth': only('queue-depth'),
-  'kv-utilisation': only('kv-utilisation'),
-  'inflight-tokens': only('inflight-tokens'),
+  'round-robin': { filters: [...region], scorers: [], picker: 'round-robin-picker' },
+  random: { filters: [...region], scorers: [], picker: 'random-picker' },
+  'least-outstanding': only('least-outstanding-scorer'),
+  'power-of-two': only('least-outstanding-scorer', 'power-of-two-picker'),
+  'queue-depth': only('queue-depth-scorer'),
+  'kv-utilisation': only('kv-utilisation-scorer'),
+  'inflight-tokens': only('inflight-tokens-scorer'),
   /** prefix affinity and nothing else: the pile-up llm-d measured */
-  'prefix-only': only('prefix-affinity'),
-  'prefix-precise': { filters: ['region', 'load-guard'], scorers: [{ scorer: 'prefix-precise', weight: 2 }, { scorer: 'queue-depth', weight: 1 }], picker: 'max-score' },
-  'session-affinity': { filters: ['region', 'load-guard'], scorers: [{ scorer: 'session-affinity', weight: 2 }, { scorer: 'least-outstanding', weight: 1 }], picker: 'max-score' },
-  'consistent-hash': only('consistent-hash'),
+  'prefix-only': only('prefix-affinity-scorer'),
+  'prefix-precise': {
+    filters: ['region-filter', 'load-guard-filter'],
+    scorers: [{ use: 'prefix-precise-scorer', weight: 2 }, { use: 'queue-depth-scorer', weight: 1 }],
+    picker: 'max-score-picker',
+  },
+  'session-affinity': {
+    filters: ['region-filter', 'load-guard-filter'],
+    scorers: [{ use: 'session-affinity-scorer', weight: 2 }, { use: 'least-outstanding-scorer', weight: 1 }],
+    picker: 'max-score-picker',
+  },
+  'consistent-hash': only('consistent-hash-scorer'),
   /**
    * Switchyard's default: the replica where the request would wait behind the least prefill,
    * counting the prompt blocks it is believed to hold already, then fewest outstanding requests;
    * the load guard keeps a hot prefix from piling onto one replica.
    */
   default: {
-    filters: ['region', 'load-guard'],
-    scorers: [{ scorer: 'prefill-backlog', weight: 3 }, { scorer: 'least-outstanding', weight: 1 }],
-    picker: 'max-score',
+    filters: ['region-filter', 'load-guard-filter'],
+    scorers: [{ use: 'prefill-backlog-scorer', weight: 3 }, { use: 'least-outstanding-scorer', weight: 1 }],
+    picker: 'max-score-picker',
   },
 } as const satisfies Record<string, ProfileInput>;
 
 export type BuiltinProfileName = keyof typeof BUILTIN_PROFILES;
 export const BUILTIN_PROFILE_NAMES = Object.keys(BUILTIN_PROFILES) as BuiltinProfileName[];
 
-/** Whether a profile reads the prompt's prefix blocks (the caller then hashes prompts and feeds the index). */
+/**
+ * Whether a profile reads the prompt's prefix blocks (the caller then hashes prompts and feeds the
+ * index): whether one of its scorers declares `reads: 'prefix'`.
+ */
 export function readsPrefix(p: ProfileSpec): boolean {
-  return p.scorers.some((s) => s.scorer === 'prefix-affinity' || s.scorer === 'prefix-precise' || s.scorer === 'prefill-backlog' || s.scorer === 'consistent-hash');
+  return p.scorers.some((s) => createScorer(s.use, p).reads === 'prefix');
 }
 
 /** A named profile: a config's own first, then the shipped ones. */

@@ -30,7 +30,7 @@ export class SimReplica implements Endpoint {
   readonly version: string;
   readonly versionWeight = 1;
   model: ReplicaModel<SimRequestLike>;
-  /** the gateway's view: requests sent and not finished */
+  /** the gateway's view: requests sent and not finished (fleet/accounting.ts keeps these three) */
   inflight = 0;
   inflightTokens = 0;
   pendingPrefill = 0;
@@ -51,6 +51,8 @@ export class SimReplica implements Endpoint {
   readonly inbox: SimRequestLike[] = [];
   /** every request the replica holds (inbox and engine), for a crash */
   readonly holding = new Set<SimRequestLike>();
+  /** requests the gateway cancelled (a hedge's loser): dropped from the engine at the next step boundary, as vLLM aborts between steps */
+  readonly aborts: SimRequestLike[] = [];
   // the step or run in progress: from startS, `steps` steps (0 = a single step, result pending)
   busy = false;
   runStartS = 0;
@@ -149,6 +151,7 @@ export class SimReplica implements Endpoint {
     this.#keepCounters();
     this.holding.clear();
     this.inbox.length = 0;
+    this.aborts.length = 0;
     this.busy = false;
     this.pending = null;
     this.runSteps = 0;
@@ -176,25 +179,6 @@ export class SimReplica implements Endpoint {
 
   get routable(): boolean {
     return this.healthy && this.ejectedUntilS === 0;
-  }
-
-  /** The gateway sent it a request of `tokens` (prompt + expected output), `prefill` of them believed uncached. */
-  dispatch(tokens: number, prefill: number): void {
-    this.inflight++;
-    this.inflightTokens += tokens;
-    this.pendingPrefill += prefill;
-  }
-
-  /** The gateway saw the request's first token: its prefill is done. */
-  prefilled(prefill: number): void {
-    this.pendingPrefill = Math.max(0, this.pendingPrefill - prefill);
-  }
-
-  /** The gateway saw a request it sent end (finished, refused or failed); `prefill` if it had no first token. */
-  settle(tokens: number, prefill: number): void {
-    this.inflight = Math.max(0, this.inflight - 1);
-    this.inflightTokens = Math.max(0, this.inflightTokens - tokens);
-    this.pendingPrefill = Math.max(0, this.pendingPrefill - prefill);
   }
 
   scrape(nowS: number): void {

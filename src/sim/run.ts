@@ -1,7 +1,8 @@
-import { performance } from 'node:perf_hooks';
 import { admissionPolicy } from '../admission/index.js';
 import { getProfile } from '../engine/index.js';
-import { nearestFirst, resolveProfile } from '../routing/index.js';
+import { outlierPolicy } from '../fleet/index.js';
+import { regionOrder, resolveProfile, UNSTATED_WIRE_MS } from '../routing/index.js';
+import { wallClock, type Clock } from '../time/index.js';
 import { describeFault } from './faults.js';
 import { buildReport, type RunRecords, type ScenarioInfo, type SimReport, type Slo } from './report/index.js';
 import { gpuHourUsd, replicaId, type LoadedScenario, type Scenario } from './scenario.js';
@@ -20,6 +21,8 @@ export interface RunOptions {
   readonly coalesce?: boolean;
   /** 0–1 over all runs */
   readonly onProgress?: (fraction: number, policy: string) => void;
+  /** what times each run's wall seconds (never in the deterministic report); default the wall's */
+  readonly clock?: Clock;
 }
 
 export interface ScenarioResult {
@@ -33,14 +36,16 @@ export function runScenario(loaded: LoadedScenario, opts: RunOptions = {}): Scen
   const replicas = fleetOf(s);
   const network = networkOf(s);
   const tenants = placementOf(s);
-  const regionOrder = nearestFirst(s.regions.map((r) => r.name), network.latencyS);
+  // the gateway's rule: stated latencies order the regions, an unstated pair counts as farthest
+  const order = regionOrder(s.regions);
+  const clock = opts.clock ?? wallClock;
   const routing = s.policies.map((p) => (typeof p === 'string' ? { profile: p, label: p } : { profile: p.profile, label: p.label ?? p.profile }));
   const policies = s.admission === undefined ? routing.map((p) => ({ ...p, admission: null }))
     : routing.flatMap((p) => admissionOf(s, seed).map((a) => ({ ...p, label: routing.length > 1 ? `${p.label}/${a.label}` : a.label, admission: a })));
   const runs: RunRecords[] = [];
   let workloadDescription = '';
   policies.forEach((p, k) => {
-    const t0 = performance.now();
+    const t0 = clock.monoMs();
     // a fresh workload per run: every policy sees the very same arrivals
     const workload = fromSpec(s.workload, { baseDir: loaded.baseDir, seed });
     workloadDescription = workload.description;
@@ -48,7 +53,7 @@ export function runScenario(loaded: LoadedScenario, opts: RunOptions = {}): Scen
       policyName: p.label,
       admission: p.admission,
       profile: resolveProfile(p.profile, s.profiles),
-      regionOrder,
+      regionOrder: order,
       prefixBlockTokens: s.prefixBlockTokens,
       prefixMaxBlocks: s.prefixMaxBlocks,
       replicas,
@@ -60,15 +65,19 @@ export function runScenario(loaded: LoadedScenario, opts: RunOptions = {}): Scen
       drainLimitS: s.drainLimitS,
       faults: s.faults,
       random: seededRandom(seed ^ 0x5eed),
+      retryRandom: seededRandom(seed ^ 0x7e7),
       sampleS: s.sampleS ?? Math.max(1, s.durationS / 600),
       scrapeIntervalS: s.scrapeIntervalS,
       probeIntervalS: s.probeIntervalS,
-      maxAttempts: s.maxAttempts,
-      outlier: s.outlier.enabled ? s.outlier : null,
+      maxAttempts: s.upstream.maxAttempts,
+      retryBudget: s.upstream.retryBudget,
+      backoff: s.upstream.backoff,
+      hedge: s.upstream.hedge,
+      outlier: outlierPolicy(s.outlier),
       coalesce: opts.coalesce ?? true,
       onProgress: opts.onProgress ? (f) => opts.onProgress!((k + f) / policies.length, p.label) : undefined,
     });
-    runs.push({ ...run, wallS: (performance.now() - t0) / 1000 });
+    runs.push({ ...run, wallS: (clock.monoMs() - t0) / 1000 });
   });
   const byClass = s.slo.ttftMsByPriority;
   const slo: Slo = {
@@ -123,8 +132,9 @@ function networkOf(s: Scenario): Network {
     }
   }
   const intra = s.intraRegionLatencyMs / 1000;
-  // unstated pairs between distinct regions: a cross-continent default
-  return { latencyS: (a, b) => (a === b ? intra : table.get(`${a}→${b}`) ?? 0.075) };
+  // unstated pairs between distinct regions still need a delay on the wire: a cross-continent one
+  // (their order is the gateway's rule: last)
+  return { latencyS: (a, b) => (a === b ? intra : table.get(`${a}→${b}`) ?? UNSTATED_WIRE_MS / 1000) };
 }
 
 function placementOf(s: Scenario): (tenant: string) => TenantPlacement {

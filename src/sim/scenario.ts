@@ -4,7 +4,8 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { admissionSchema, PRIORITIES } from '../admission/index.js';
 import { getProfile, profileNames, type HardwareProfile } from '../engine/index.js';
-import { outlierSchema } from '../config/index.js';
+import { KNOB_DEFAULTS, retryShape } from '../config/index.js';
+import { outlierSchema } from '../fleet/index.js';
 import { BUILTIN_PROFILES, profileSchema } from '../routing/index.js';
 import { faultSchema } from './faults.js';
 import { WorkloadSpec } from './workload/index.js';
@@ -88,8 +89,8 @@ export const scenarioSchema = z.object({
   admission: z.array(admission).min(1).optional(),
   /** tokens per prefix block the router indexes (a multiple of the engines' blockSize) */
   prefixBlockTokens: z.number().int().positive().default(64),
-  /** prefix blocks of a prompt the router considers */
-  prefixMaxBlocks: z.number().int().positive().default(256),
+  /** prefix blocks of a prompt the router considers (default: the gateway's span of prompt, in 64-token blocks) */
+  prefixMaxBlocks: z.number().int().positive().default(KNOB_DEFAULTS.prefixTokens / 64),
   slo: z.object({
     ttftMs: z.number().positive().default(2_000),
     tpotMs: z.number().positive().default(100),
@@ -102,9 +103,12 @@ export const scenarioSchema = z.object({
     }).strict().optional(),
   }).strict().prefault({}),
   sampleS: z.number().positive().optional(),
-  scrapeIntervalS: z.number().positive().default(1),
-  probeIntervalS: z.number().positive().default(2),
-  maxAttempts: z.number().int().min(1).max(5).default(3),
+  /** the gateway's fleet.scrapeIntervalMs, in seconds */
+  scrapeIntervalS: z.number().positive().default(KNOB_DEFAULTS.scrapeIntervalMs / 1000),
+  /** the gateway's fleet.healthIntervalMs, in seconds */
+  probeIntervalS: z.number().positive().default(KNOB_DEFAULTS.healthIntervalMs / 1000),
+  /** the gateway's retry knobs, as `upstream.*` in its config: maxAttempts, retryBudget, backoff, hedge */
+  upstream: z.strictObject(retryShape).prefault({}),
   /** the gateway's outlier detection, as `fleet.outlier` in its config (on by default, as there) */
   outlier: outlierSchema.prefault({}),
 }).strict().superRefine((s, ctx) => {

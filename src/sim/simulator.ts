@@ -1,19 +1,25 @@
-import { OutlierDetector, PrefixIndex, SessionTable, type OutlierEvent, type OutlierPolicy } from '../fleet/index.js';
-import { readsPrefix, Router, type CachedBlocks, type ProfileSpec, type RouteRequest } from '../routing/index.js';
+import { AdmissionDriver, type Grant } from '../admission/index.js';
+import { dispatched, OutlierPools, prefilled, PrefixIndex, released, SessionTable, type OutlierPolicy } from '../fleet/index.js';
+import { Decider, readsPrefix, Router, type CachedBlocks, type ProfileSpec, type RouteTicket } from '../routing/index.js';
+import { decideRetry, mayHedge, RetryBudget, type Backoff, type RetryRule, type UpstreamFailure } from '../upstream/index.js';
+import type { TimerHandle } from '../time/index.js';
 import type { SeqView } from '../engine/index.js';
-import { SimAdmission, type Admitted, type SimAdmissionInput } from './admission.js';
+import { TenantClasses, type SimAdmissionInput } from './admission.js';
+import { AgendaClock } from './clock.js';
 import { Agenda } from './events.js';
 import { SimReplica, type SimReplicaSpec, type SimRequestLike } from './replica.js';
-import { blockHashes, type Arrival, type Workload } from './workload/index.js';
+import { blockHashes, seededRandom, type Arrival, type Workload } from './workload/index.js';
 import type { Outcome, ReplicaRecord, RequestRecord, RunRecords, Sample } from './report/index.js';
 import type { Fault } from './faults.js';
 
 // The discrete-event loop. Arrivals reach the gateway in their tenant's region; with admission on,
-// its pool's queue sends, holds or sheds them (the same PoolQueue the gateway runs); the gateway's
-// own routing policy picks a replica (the same function `switchyard up` calls); the request crosses
-// the network, queues in the replica's engine, and its tokens cross back. Faults crash, slow or blind
-// replicas on a schedule; the gateway only learns of a crash the way the live one does, from a
-// broken connection or its next health probe, and retries a request that had no first token yet.
+// its model's admission queue sends, holds or sheds them; the gateway's routing picks a replica;
+// the request crosses the network, queues in the replica's engine, and its tokens cross back.
+// Faults crash, slow or blind replicas on a schedule; the gateway only learns of a crash the way
+// the live one does, from a broken connection or its next health probe. What the gateway decides
+// runs through the gateway's own drivers on this loop's clock (time/ ports over the agenda): the
+// admission driver, pick-and-learn, in-flight accounting, outlier pools, and the retry rule with
+// its budget, backoff and hedging.
 
 export interface Network {
   /** one-way latency between two regions, seconds */
@@ -47,7 +53,10 @@ export interface SimulationInput {
   /** give up draining after this much more virtual time */
   readonly drainLimitS: number;
   readonly faults: readonly Fault[];
+  /** the routing draws (the picker's) */
   readonly random: () => number;
+  /** the retry backoff's jitter draws: a stream of their own, so routing's stay where they were; default: `random` */
+  readonly retryRandom?: () => number;
   readonly sampleS: number;
   readonly scrapeIntervalS: number;
   readonly probeIntervalS: number;
@@ -55,6 +64,12 @@ export interface SimulationInput {
   readonly outlier: OutlierPolicy | null;
   /** attempts per request, the first included (the gateway's upstream.maxAttempts) */
   readonly maxAttempts: number;
+  /** the gateway's upstream.retryBudget; absent: no budget (every retry allowed) */
+  readonly retryBudget?: { readonly percent: number; readonly minConcurrency: number } | null;
+  /** the gateway's upstream.backoff; absent: retry at once */
+  readonly backoff?: Backoff | null;
+  /** the gateway's upstream.hedge; absent or disabled: no hedging */
+  readonly hedge?: { readonly enabled: boolean; readonly delayMs: number } | null;
   /** take decode runs instead of single steps (same results, much faster); off only to prove that */
   readonly coalesce: boolean;
   /** the gateway's admission queues, one per model; absent or null = none (straight to the router) */
@@ -62,43 +77,89 @@ export interface SimulationInput {
   readonly onProgress?: (fraction: number) => void;
 }
 
-const enum Ev { Arrival, Deliver, StepEnd, Retry, FaultStart, FaultEnd, Sample, Scrape, Probe, Expire }
+const enum Ev { Arrival, Deliver, StepEnd, Heard, Retry, FaultStart, FaultEnd, Sample, Scrape, Probe, Timer }
 
-class SimRequest implements SimRequestLike, Admitted {
+/** One call of a request to one replica: what that replica's engine holds. A hedged request has two at once. */
+class SimAttempt implements SimRequestLike {
+  readonly req: SimRequest;
+  readonly replica: SimReplica;
+  /** the request's nth send (the Deliver event's stamp) */
+  readonly n: number;
+  /** the router's estimate of the prefill it owes its replica (0 once the first token came) */
+  prefillOwed: number;
+  readonly sentS: number;
+  /** it holds a share of the retry budget until its first token (a retry or a hedge) */
+  budgeted: boolean;
+  /** the gateway cancelled it (it lost a hedge race) */
+  cancelled = false;
+  seq: SeqView<SimRequestLike> | null = null;
+
+  constructor(req: SimRequest, replica: SimReplica, n: number, prefillOwed: number, sentS: number, budgeted: boolean) {
+    this.req = req;
+    this.replica = replica;
+    this.n = n;
+    this.prefillOwed = prefillOwed;
+    this.sentS = sentS;
+    this.budgeted = budgeted;
+  }
+
+  get id(): number {
+    return this.req.id;
+  }
+
+  get promptLen(): number {
+    return this.req.promptLen;
+  }
+
+  get maxTokens(): number {
+    return this.req.maxTokens;
+  }
+
+  get blockHashes(): Float64Array {
+    return this.req.blockHashes;
+  }
+}
+
+class SimRequest {
   readonly id: number;
   readonly promptLen: number;
   readonly maxTokens: number;
   blockHashes: Float64Array;
-  seq: SeqView<SimRequestLike> | null = null;
   readonly arrival: Arrival;
   readonly model: string;
   readonly place: TenantPlacement;
   readonly sessionKey: string | null;
+  readonly sim: Simulation;
+  /** where it was last served (the record's replica): the current call's, or the last one's */
   replica: SimReplica | null = null;
-  /** slots of the replicas tried */
-  tried: number[] | null = null;
+  /** its routing key, made at its first send and kept by its retries */
+  ticket: SimRouteTicket | null = null;
+  /** the call in progress, and a hedge racing it */
+  attempt: SimAttempt | null = null;
+  hedge: SimAttempt | null = null;
+  hedgeTimer: TimerHandle | null = null;
+  /** what its last failed call met, for the retry rule */
+  failure: UpstreamFailure | null = null;
+  /** sends in all, hedges included (what upstream.maxAttempts caps) */
   attempts = 0;
+  hedges = 0;
   firstTokenS = NaN;
   finishS = NaN;
-  /** the router's estimate of the prefill this attempt owes its replica (0 once the first token came) */
-  prefillOwed = 0;
-  /** when the current attempt was sent */
-  sentS = 0;
   cachedTokens = 0;
   preemptions = 0;
   generated = 0;
   outcome: Outcome | null = null;
-  // admission (see admission.ts)
-  holdsSlot = false;
-  held: Admitted['held'] = null;
-  dispatchS = NaN;
-  firstTokenSeen = false;
+  /** its hold on its admission queue, from dispatch to its end (retries keep it) */
+  grant: Grant | null = null;
+  /** counted among the retry budget's active requests */
+  started = false;
 
-  constructor(a: Arrival, model: string, place: TenantPlacement) {
+  constructor(a: Arrival, model: string, place: TenantPlacement, sim: Simulation) {
     this.id = a.id;
     this.arrival = a;
     this.model = model;
     this.place = place;
+    this.sim = sim;
     this.sessionKey = a.session === null ? null : `${a.tenant}/${a.session}`;
     this.promptLen = a.promptLen;
     this.maxTokens = a.outputLen;
@@ -107,10 +168,12 @@ class SimRequest implements SimRequestLike, Admitted {
 }
 
 const EMPTY = new Float64Array(0);
+const BROKEN: UpstreamFailure = { kind: 'broken', message: 'the replica crashed' };
+const REFUSED: UpstreamFailure = { kind: 'connect', message: 'connection refused' };
 
 /** The simulator hands the engine's own block hashes along, for the precise prefix scorer. */
-interface SimRouteRequest extends RouteRequest {
-  readonly hashes: Float64Array;
+interface SimRouteTicket extends RouteTicket {
+  hashes: Float64Array;
 }
 
 export function simulate(input: SimulationInput): RunRecords {
@@ -127,22 +190,30 @@ class Simulation {
   /** requests by id while in the system (targets of Deliver/Retry events) */
   readonly #live = new Map<number, SimRequest>();
   #now = 0;
-  #sequence = 0;
   #arrivalsDone = false;
   /** the next arrival, read ahead from the workload and scheduled */
   #pendingArrival: Arrival | null = null;
   #open = 0;
   #hashBlockSize: number;
   readonly #router: Router;
+  readonly #decider: Decider;
   readonly #prefixes: PrefixIndex;
   readonly #sessions = new SessionTable(1 << 20);
   readonly #stride: number;
   /** the profile reads prefixes: hash prompts as they arrive and feed the index */
   readonly #usesPrefix: boolean;
+  /** the time ports over the agenda: what the shared drivers read and arm */
+  readonly #clock: AgendaClock<Ev>;
   /** outlier detection per pool (a model's replicas in one region), as the live gateway keeps it */
-  readonly #pools = new Map<string, { detector: OutlierDetector; hosts: SimReplica[] }>();
-  readonly #host: Int32Array;
-  readonly #admission: SimAdmission<SimRequest> | null;
+  readonly #pools: OutlierPools<SimReplica> | null;
+  readonly #admission: AdmissionDriver<SimRequest> | null;
+  readonly #classes: TenantClasses | null;
+  readonly #retry: RetryRule;
+  readonly #budget: RetryBudget;
+  readonly #hedgeDelayMs: number | null;
+  readonly #jitter: () => number;
+  /** what the retry rule and hedging did over the run */
+  readonly #counts = { retries: 0, hedges: 0, overflows: 0, wasted: 0 };
 
   constructor(input: SimulationInput) {
     this.#in = input;
@@ -170,25 +241,45 @@ class Simulation {
       cachedPrefix: (slot, req) => {
         const r = replicas[slot];
         if (!r.up) return 0;
-        return Math.floor(r.model.cachedPrefixBlocks((req as SimRouteRequest).hashes, req.prefixBlocks * stride) / stride);
+        return Math.floor(r.model.cachedPrefixBlocks((req as SimRouteTicket).hashes, req.prefixBlocks * stride) / stride);
       },
     };
-    this.#host = new Int32Array(replicas.length);
-    if (input.outlier !== null) {
-      for (const r of replicas) {
-        const key = `${r.spec.model}\u0000${r.region}`;
-        let pool = this.#pools.get(key);
-        if (!pool) this.#pools.set(key, (pool = { detector: null as unknown as OutlierDetector, hosts: [] }));
-        this.#host[r.index] = pool.hosts.length;
-        pool.hosts.push(r);
-      }
-      for (const pool of this.#pools.values()) pool.detector = new OutlierDetector(input.outlier, pool.hosts.length);
-    }
+    this.#clock = new AgendaClock(this.#agenda, Ev.Timer);
+    const clock = this.#clock;
+    this.#pools = input.outlier === null ? null : new OutlierPools<SimReplica>(input.outlier, {
+      eject: (r, e) => {
+        r.ejectedUntilS = e.untilMs / 1000;
+        r.ejections++;
+        this.#rotation(r);
+      },
+      readmit: (r) => {
+        if (r.ejectedUntilS === 0) return;
+        r.ejectedUntilS = 0;
+        this.#rotation(r);
+      },
+    }, (r) => r.spec.model);
+    this.#pools?.regroup(replicas);
     this.#router = new Router({
       profile: input.profile, regionOrder: input.regionOrder,
       state: { prefixIndex: this.#prefixes, cachedBlocks, sessions: this.#sessions },
     });
-    this.#admission = input.admission ? new SimAdmission<SimRequest>(input.admission, this.#byModel, (req) => this.#route(req)) : null;
+    this.#decider = new Decider({ router: this.#router, prefixes: this.#usesPrefix ? this.#prefixes : null, sessions: this.#sessions, clock, rng: input.random });
+    const adm = input.admission ?? null;
+    this.#classes = adm === null ? null : new TenantClasses(adm);
+    this.#admission = adm === null ? null : new AdmissionDriver<SimRequest>({
+      policy: adm.policy, replicasOf: (model) => this.#byModel.get(model) ?? [], clock, timers: clock, rng: adm.random,
+      hooks: {
+        start: (req, grant) => this.#begin(req, grant),
+        shed: (req) => this.#close(req, 'shed'),
+      },
+    });
+    const b = input.backoff ?? null;
+    this.#retry = { maxAttempts: input.maxAttempts, backoff: b ?? { baseMs: 0, maxMs: 0 } };
+    // no budget stated: a budget nothing exhausts
+    const budget = input.retryBudget ?? null;
+    this.#budget = budget === null ? new RetryBudget(1, Number.MAX_SAFE_INTEGER) : new RetryBudget(budget.percent / 100, budget.minConcurrency);
+    this.#hedgeDelayMs = input.hedge?.enabled ? input.hedge.delayMs : null;
+    this.#jitter = input.retryRandom ?? seededRandom(0x7e7);
   }
 
   run(): RunRecords {
@@ -206,20 +297,26 @@ class Simulation {
       if (e === undefined) break;
       if (e.t > hardStop) break;
       this.#now = e.t;
+      this.#clock.nowS = e.t;
       switch (e.kind) {
         case Ev.Arrival: this.#onArrival(); break;
-        case Ev.Deliver: this.#onDeliver(e.target); break;
+        case Ev.Deliver: this.#onDeliver(e.target, e.stamp); break;
         case Ev.StepEnd: {
           const r = this.#replicas[e.target];
           if (e.stamp === r.stamp) this.#onStepEnd(r);
           break;
         }
-        case Ev.Retry: this.#route(this.#live.get(e.target)!); break;
-        case Ev.Expire: {
+        case Ev.Heard: {
           const req = this.#live.get(e.target);
-          if (req !== undefined && this.#admission!.expire(req)) this.#close(req, 'shed');
+          if (req !== undefined) this.#heard(req);
           break;
         }
+        case Ev.Retry: {
+          const req = this.#live.get(e.target);
+          if (req !== undefined) this.#send(req, true);
+          break;
+        }
+        case Ev.Timer: this.#clock.fire(e.target); break;
         case Ev.FaultStart: this.#fault(inp.faults[e.target], true); break;
         case Ev.FaultEnd: this.#fault(inp.faults[e.target], false); break;
         case Ev.Sample: this.#sample(); break;
@@ -244,11 +341,11 @@ class Simulation {
             else if (!r.healthy) {
               r.healthy = true;
               // back from the dead: a fresh process, its ejection lifted (as the live watch does)
-              if (r.ejectedUntilS !== 0) this.#readmit(r);
-              this.#admission?.rotation(r.spec.model, this.#now);
+              this.#pools?.readmit(r, this.#now * 1000);
+              this.#rotation(r);
             }
           }
-          this.#sweepOutliers();
+          this.#pools?.sweep(this.#now * 1000);
           if (this.#busy()) a.at(this.#now + inp.probeIntervalS, Ev.Probe);
           break;
       }
@@ -287,60 +384,176 @@ class Simulation {
   #onArrival(): void {
     const a = this.#pendingArrival!;
     this.#nextArrival();
-    const req = new SimRequest(a, a.model ?? this.#in.defaultModel, this.#in.tenants(a.tenant));
+    const req = new SimRequest(a, a.model ?? this.#in.defaultModel, this.#in.tenants(a.tenant), this);
     // the gateway hashes the prompt as it routes (when its profile reads prefixes); otherwise the
     // hashes are made when the request reaches its engine
     if (this.#usesPrefix) this.#hash(req);
     this.#open++;
     this.#live.set(req.id, req);
-    if (this.#admission === null) return this.#route(req);
-    const o = this.#admission.admit(req, this.#now);
-    if (o.kind === 'shed') this.#close(req, 'shed');
-    else if (o.kind === 'held' && o.expireS !== null) this.#agenda.at(o.expireS, Ev.Expire, req.id);
+    if (this.#admission === null) return this.#begin(req, null);
+    const c = this.#classes!.of(a.tenant);
+    this.#admission.admit(req, { model: req.model, tenant: a.tenant, weight: c.weight, priority: c.priority, deadlineMs: c.deadlineMs });
   }
 
-  #route(req: SimRequest): void {
+  /** Admission let it go (or there is none): its first send. */
+  #begin(req: SimRequest, grant: Grant | null): void {
+    req.grant = grant;
+    req.started = true;
+    this.#budget.started();
+    this.#send(req, false);
+  }
+
+  /** Sends the request to the replica the router picks (a retry when `budgeted`, a hedge when it has a call running). */
+  #send(req: SimRequest, budgeted: boolean): void {
+    const hedging = req.attempt !== null;
     const candidates = this.#byModel.get(req.model);
-    if (candidates === undefined) return this.#close(req, 'rejected');
-    if (req.attempts >= this.#in.maxAttempts) return this.#close(req, 'failed');
-    const route: SimRouteRequest = {
-      homeRegion: req.place.region, allowedRegions: req.place.allowedRegions, exclude: req.tried,
+    if (candidates === undefined || req.attempts >= this.#in.maxAttempts) {
+      if (budgeted) this.#budget.release();
+      if (hedging) return;
+      return this.#close(req, candidates === undefined ? 'rejected' : 'failed');
+    }
+    const t = (req.ticket ??= this.#ticket(req));
+    const i = this.#decider.pick(candidates, t);
+    if (i < 0) {
+      if (budgeted) this.#budget.release();
+      if (hedging) return;
+      return this.#close(req, req.attempts === 0 ? 'rejected' : 'failed');
+    }
+    const r = candidates[i];
+    const a = new SimAttempt(req, r, ++req.attempts, t.prefillOwed, this.#now, budgeted);
+    dispatched(r, req.promptLen + req.maxTokens, a.prefillOwed);
+    if (hedging) {
+      req.hedge = a;
+      req.hedges++;
+      this.#counts.hedges++;
+    } else {
+      req.attempt = a;
+      req.replica = r;
+      this.#armHedge(req);
+    }
+    this.#agenda.at(this.#now + this.#in.network.latencyS(req.place.region, r.region), Ev.Deliver, req.id, a.n);
+  }
+
+  #ticket(req: SimRequest): SimRouteTicket {
+    return {
+      homeRegion: req.place.region, allowedRegions: req.place.allowedRegions, exclude: null,
       prefix: req.blockHashes, prefixStride: this.#stride,
       prefixBlocks: this.#usesPrefix ? Math.floor(req.promptLen / (this.#stride * this.#hashBlockSize)) : 0,
       hashes: req.blockHashes, sessionKey: req.sessionKey, tokens: req.promptLen + req.maxTokens, promptTokens: req.promptLen,
-      random: this.#in.random(), sequence: this.#sequence++, nowS: this.#now,
+      prefillOwed: 0, random: 0, sequence: 0, nowS: 0,
     };
-    const i = this.#router.pick(candidates, route);
-    if (i < 0) return this.#close(req, req.attempts === 0 ? 'rejected' : 'failed');
-    const r = candidates[i];
-    if (this.#usesPrefix) this.#prefixes.record(r.slot, route);
-    if (req.sessionKey !== null) this.#sessions.record(req.sessionKey, r.slot);
-    req.attempts++;
-    (req.tried ??= []).push(r.slot);
-    req.replica = r;
-    req.prefillOwed = this.#router.uncachedTokens;
-    req.sentS = this.#now;
-    r.dispatch(req.promptLen + req.maxTokens, req.prefillOwed);
-    this.#agenda.at(this.#now + this.#in.network.latencyS(req.place.region, r.region), Ev.Deliver, req.id);
   }
 
-  #onDeliver(id: number): void {
+  // ── retries and hedging: the gateway's rule (upstream/retry-policy.ts) ────────
+
+  /** Streamed, as the simulated clients are: no first token by the delay → a second replica too. */
+  #armHedge(req: SimRequest): void {
+    if (this.#hedgeDelayMs === null || !mayHedge(this.#retry, true, req.attempts, req.hedge !== null)) return;
+    this.#clock.cancel(req.hedgeTimer);
+    req.hedgeTimer = this.#clock.after(this.#hedgeDelayMs, Simulation.#hedgeNow, req);
+  }
+
+  static #hedgeNow(req: SimRequest): void {
+    req.hedgeTimer = null;
+    const sim = req.sim;
+    if (req.outcome !== null || req.firstTokenS === req.firstTokenS || req.attempt === null || req.hedge !== null) return;
+    // a hedge is extra load: it spends the retry budget as a retry does
+    if (!sim.#budget.acquire()) {
+      sim.#counts.overflows++;
+      return;
+    }
+    sim.#send(req, true);
+  }
+
+  /** A call failed before its first token: the gateway hears of it a return trip later. */
+  #callFailed(a: SimAttempt, f: UpstreamFailure): void {
+    const req = a.req;
+    const r = a.replica;
+    if (a.budgeted) this.#budget.release();
+    a.budgeted = false;
+    this.#counts.wasted++;
+    if (a === req.hedge) {
+      // the hedge lost; the first call is still running
+      req.hedge = null;
+      return;
+    }
+    req.attempt = null;
+    req.replica = null;
+    if (req.hedge !== null) {
+      // the hedge already running takes its place
+      req.attempt = req.hedge;
+      req.hedge = null;
+      req.replica = req.attempt.replica;
+      return;
+    }
+    req.failure = f;
+    this.#agenda.at(this.#now + this.#in.network.latencyS(r.region, req.place.region), Ev.Heard, req.id);
+  }
+
+  /** The gateway heard its call fail with nothing sent to the client: retry after a backoff, or give up. */
+  #heard(req: SimRequest): void {
+    if (req.attempt !== null) return;
+    const v = decideRetry(this.#retry, req.failure!, req.attempts, this.#budget, this.#jitter);
+    if (v.kind === 'retry') {
+      this.#counts.retries++;
+      if (v.waitMs > 0) this.#agenda.at((this.#now * 1000 + v.waitMs) / 1000, Ev.Retry, req.id);
+      else this.#send(req, true);
+      return;
+    }
+    if (v.kind === 'overflow') this.#counts.overflows++;
+    this.#close(req, 'failed');
+  }
+
+  /** The gateway cancels a call it no longer needs (a hedge race's loser): its counts go back, the engine drops it. */
+  #cancel(a: SimAttempt): void {
+    a.cancelled = true;
+    this.#counts.wasted++;
+    if (a.budgeted) this.#budget.release();
+    a.budgeted = false;
+    const r = a.replica;
+    released(r, a.req.promptLen + a.req.maxTokens, a.prefillOwed);
+    a.prefillOwed = 0;
+    if (!r.holding.has(a)) return; // still on the wire: dropped when it arrives
+    r.aborts.push(a);
+    if (!r.busy) this.#abortNow(r);
+    else {
+      // the step in progress ends as planned; the run after it is cut, so the abort lands between steps
+      const end = r.cut(this.#now);
+      if (end >= 0) this.#agenda.at(end, Ev.StepEnd, r.index, r.stamp);
+    }
+  }
+
+  #abortNow(r: SimReplica): void {
+    for (const x of r.aborts) {
+      const a = x as SimAttempt;
+      if (!r.holding.delete(a)) continue;
+      if (a.seq !== null) r.model.abort(a.id);
+      else {
+        const k = r.inbox.indexOf(a);
+        if (k >= 0) r.inbox.splice(k, 1);
+      }
+      a.seq = null;
+    }
+    r.aborts.length = 0;
+  }
+
+  #onDeliver(id: number, n: number): void {
     const req = this.#live.get(id);
     if (req === undefined) return;
-    const r = req.replica!;
+    const a = req.attempt?.n === n ? req.attempt : req.hedge?.n === n ? req.hedge : null;
+    if (a === null || a.cancelled) return;
+    const r = a.replica;
     if (!r.up) {
-      // connection refused: the gateway hears it a round trip later, takes the replica out and retries
+      // connection refused: the replica is out of rotation at once, the gateway hears it a return trip later
       this.#outOfRotation(r);
-      this.#outlierFailure(r);
-      r.settle(req.promptLen + req.maxTokens, req.prefillOwed);
-      req.replica = null;
-      this.#agenda.at(this.#now + this.#in.network.latencyS(r.region, req.place.region), Ev.Retry, req.id);
-      return;
+      this.#pools?.failure(r, this.#now * 1000, a.sentS * 1000);
+      released(r, req.promptLen + req.maxTokens, a.prefillOwed);
+      return this.#callFailed(a, REFUSED);
     }
     if (req.blockHashes === EMPTY) this.#hash(req);
     r.requests++;
-    r.holding.add(req);
-    r.inbox.push(req);
+    r.holding.add(a);
+    r.inbox.push(a);
     if (!r.busy) this.#startStep(r);
     else {
       const end = r.cut(this.#now);
@@ -359,14 +572,20 @@ class Simulation {
   #startStep(r: SimReplica): void {
     // requests that arrived during the last step join now
     for (let i = 0; i < r.inbox.length; i++) {
-      const req = r.inbox[i] as SimRequest;
-      const added = r.model.add(req);
-      if (added.ok) req.seq = added.seq;
+      const a = r.inbox[i] as SimAttempt;
+      const added = r.model.add(a);
+      if (added.ok) a.seq = added.seq;
       else {
-        r.holding.delete(req);
-        r.settle(req.promptLen + req.maxTokens, req.prefillOwed);
-        // a 400 from the replica (prompt beyond max_model_len, or beyond all of KV)
-        this.#close(req, 'rejected');
+        r.holding.delete(a);
+        released(r, a.promptLen + a.maxTokens, a.prefillOwed);
+        // a 400 from the replica (prompt beyond max_model_len, or beyond all of KV): another replica would say the same
+        const req = a.req;
+        if (a === req.hedge) req.hedge = null;
+        else {
+          if (req.hedge !== null) this.#cancel(req.hedge);
+          req.hedge = null;
+          this.#close(req, 'rejected');
+        }
       }
     }
     r.inbox.length = 0;
@@ -383,24 +602,43 @@ class Simulation {
     }
     const back = this.#in.network;
     for (let i = 0; i < res.first.length; i++) {
-      const req = res.first[i].req as SimRequest;
+      const a = res.first[i].req as SimAttempt;
+      if (a.cancelled) continue;
+      const req = a.req;
       req.firstTokenS = this.#now + back.latencyS(r.region, req.place.region);
       req.cachedTokens = res.first[i].cachedTokens;
-      r.prefilled(req.prefillOwed);
-      req.prefillOwed = 0;
-      this.#outlierSuccess(r, req.firstTokenS - req.sentS);
-      this.#admission?.firstToken(req, req.firstTokenS);
+      prefilled(r, a.prefillOwed);
+      a.prefillOwed = 0;
+      if (a.budgeted) this.#budget.release();
+      a.budgeted = false;
+      // the first token wins the race: the other call is cancelled
+      if (a === req.hedge) {
+        this.#cancel(req.attempt!);
+        req.attempt = a;
+        req.replica = r;
+        req.hedge = null;
+      } else if (req.hedge !== null) {
+        this.#cancel(req.hedge);
+        req.hedge = null;
+      }
+      this.#clock.cancel(req.hedgeTimer);
+      req.hedgeTimer = null;
+      this.#pools?.success(r, (req.firstTokenS - a.sentS) * 1000, this.#now * 1000);
+      if (req.grant !== null) this.#admission!.firstToken(req.grant, req.firstTokenS * 1000);
     }
     for (let i = 0; i < res.finished.length; i++) {
       const s = res.finished[i];
-      const req = s.req as SimRequest;
+      const a = s.req as SimAttempt;
+      r.holding.delete(a);
+      if (a.cancelled) continue;
+      const req = a.req;
       req.finishS = this.#now + back.latencyS(r.region, req.place.region);
       req.generated = s.generated;
       req.preemptions = s.preemptions;
-      r.holding.delete(req);
-      r.settle(req.promptLen + req.maxTokens, 0);
+      released(r, req.promptLen + req.maxTokens, 0);
       this.#close(req, 'ok');
     }
+    if (r.aborts.length > 0) this.#abortNow(r);
     this.#startStep(r);
   }
 
@@ -440,16 +678,18 @@ class Simulation {
     // every open connection breaks: the gateway takes the replica out until a probe finds it back
     if (held.length > 0) this.#outOfRotation(r);
     for (const x of held) {
-      this.#outlierFailure(r);
-      const req = x as SimRequest;
-      req.seq = null;
-      req.replica = null;
+      const a = x as SimAttempt;
+      a.seq = null;
+      if (a.cancelled) continue;
+      const req = a.req;
+      this.#pools?.failure(r, this.#now * 1000, a.sentS * 1000);
       if (req.firstTokenS === req.firstTokenS) {
         // tokens already reached the client: the stream breaks, nothing to retry
+        req.replica = null;
         this.#close(req, 'failed');
       } else {
-        // no byte reached the client yet: the gateway retries elsewhere
-        this.#agenda.at(this.#now + this.#in.network.latencyS(r.region, req.place.region), Ev.Retry, req.id);
+        // no byte reached the client yet: the gateway may retry elsewhere
+        this.#callFailed(a, BROKEN);
       }
     }
   }
@@ -459,40 +699,14 @@ class Simulation {
     if (!r.healthy) return;
     r.healthy = false;
     this.#prefixes.forget(r.slot);
-    this.#admission?.rotation(r.spec.model, this.#now);
+    this.#rotation(r);
   }
 
-  // ── outlier detection ────────────────────────────────────────────────────────
-
-  #outlierSuccess(r: SimReplica, latencyS: number): void {
-    const pool = this.#pools.get(`${r.spec.model}\u0000${r.region}`);
-    pool?.detector.success(this.#host[r.index], latencyS * 1000, this.#now * 1000);
-  }
-
-  #outlierFailure(r: SimReplica): void {
-    const pool = this.#pools.get(`${r.spec.model}\u0000${r.region}`);
-    if (pool === undefined) return;
-    const e = pool.detector.failure(this.#host[r.index], this.#now * 1000);
-    if (e !== null) this.#applyOutlier(pool.hosts, e);
-  }
-
-  #sweepOutliers(): void {
-    for (const pool of this.#pools.values()) for (const e of pool.detector.sweep(this.#now * 1000)) this.#applyOutlier(pool.hosts, e);
-  }
-
-  #applyOutlier(hosts: SimReplica[], e: OutlierEvent): void {
-    const r = hosts[e.host];
-    if (e.kind === 'ejected') {
-      r.ejectedUntilS = e.untilMs / 1000;
-      r.ejections++;
-    } else r.ejectedUntilS = 0;
-    this.#admission?.rotation(r.spec.model, this.#now);
-  }
-
-  #readmit(r: SimReplica): void {
-    const pool = this.#pools.get(`${r.spec.model}\u0000${r.region}`);
-    pool?.detector.readmit(this.#host[r.index]);
-    r.ejectedUntilS = 0;
+  /** A replica went in or out of rotation: its model's admission queue follows. */
+  #rotation(r: SimReplica): void {
+    if (this.#admission === null) return;
+    this.#admission.recount(r.spec.model);
+    this.#admission.pump(r.spec.model);
   }
 
   // ── records ──────────────────────────────────────────────────────────────────
@@ -502,6 +716,21 @@ class Simulation {
     req.outcome = outcome;
     this.#live.delete(req.id);
     this.#open--;
+    this.#clock.cancel(req.hedgeTimer);
+    req.hedgeTimer = null;
+    for (const a of [req.attempt, req.hedge]) {
+      if (a === null) continue;
+      if (a.budgeted) this.#budget.release();
+      a.budgeted = false;
+    }
+    if (outcome !== 'ok') {
+      if (req.attempt !== null) this.#counts.wasted++;
+      if (req.hedge !== null) this.#counts.wasted++;
+    }
+    req.attempt = null;
+    req.hedge = null;
+    if (req.started) this.#budget.ended();
+    req.started = false;
     const r = req.replica;
     this.#records.push({
       id: req.id, tenant: req.arrival.tenant, model: req.model, arrivalS: req.arrival.atS,
@@ -510,11 +739,15 @@ class Simulation {
       cachedTokens: req.cachedTokens,
       // a shed request's finish is when its client got the 529: on arrival, or after waiting
       firstTokenS: outcome === 'ok' ? req.firstTokenS : NaN, finishS: outcome === 'ok' ? req.finishS : outcome === 'shed' ? this.#now : NaN,
-      preemptions: req.preemptions, retries: Math.max(0, req.attempts - 1),
+      preemptions: req.preemptions, retries: Math.max(0, req.attempts - 1 - req.hedges),
+      ...(req.hedges > 0 ? { hedges: req.hedges } : {}),
     });
     req.blockHashes = EMPTY;
-    // its slot goes to the next in line
-    this.#admission?.finished(req, this.#now);
+    req.ticket = null;
+    // its share of the admission queue goes to the next in line
+    const g = req.grant;
+    req.grant = null;
+    if (g !== null) this.#admission!.release(g);
   }
 
   #sample(): void {
@@ -554,7 +787,8 @@ class Simulation {
     this.#records.sort((a, b) => a.id - b.id);
     return {
       policy: this.#in.policyName,
-      ...(this.#admission !== null ? { admission: this.#admission.summary() } : {}),
+      ...(this.#classes !== null ? { admission: this.#classes.summary() } : {}),
+      ...(this.#counts.retries + this.#counts.hedges + this.#counts.overflows + this.#counts.wasted > 0 ? { upstream: { ...this.#counts } } : {}),
       durationS: this.#in.durationS, wallS: 0,
       requests: this.#records, replicas, samples: this.#samples, sampleS: this.#in.sampleS,
     };

@@ -1,8 +1,8 @@
-import { performance } from 'node:perf_hooks';
 import type { AddResult, ReplicaModel, StepResult } from '../engine/index.js';
-import type { Exchange } from './exchange.js';
+import { wall, type Clock, type TimerHandle, type Timers } from '../time/index.js';
+import type { EngineExchange } from './engine-exchange.js';
 
-// Drives the pure replica model with the wall clock. A tick delivers the tokens of the step that
+// Drives the pure replica model in real time (the wall clock unless handed another). A tick delivers the tokens of the step that
 // just "ran", then plans the next step and sleeps for its modelled duration. Step boundaries are
 // planned from the previous boundary, not from when the timer fired, so timer lateness does not
 // accumulate (drift compensation); after a long stall (event loop blocked) the plan restarts from
@@ -12,26 +12,30 @@ import type { Exchange } from './exchange.js';
 const MAX_LAG_MS = 50;
 
 export class EngineDriver {
-  readonly model: ReplicaModel<Exchange>;
+  readonly model: ReplicaModel<EngineExchange>;
   /** modelled seconds per real second (tests run faster than the hardware) */
   readonly timeScale: number;
   /** fault injection: every step takes this many times longer */
   slowFactor = 1;
-  #timer: NodeJS.Timeout | null = null;
+  #timer: TimerHandle | null = null;
   #immediate: NodeJS.Immediate | null = null;
   /** a step has been computed and its tokens are due at #nextAtMs */
-  #pending: StepResult<Exchange> | null = null;
+  #pending: StepResult<EngineExchange> | null = null;
   #stepStartS = 0;
   #nextAtMs = 0;
   #stopped = false;
+  readonly #clock: Clock;
+  readonly #timers: Timers;
 
-  constructor(model: ReplicaModel<Exchange>, timeScale = 1) {
+  constructor(model: ReplicaModel<EngineExchange>, timeScale = 1, time: { readonly clock: Clock; readonly timers: Timers } = wall) {
     if (!(timeScale > 0)) throw new RangeError(`timeScale must be > 0, got ${timeScale}`);
     this.model = model;
     this.timeScale = timeScale;
+    this.#clock = time.clock;
+    this.#timers = time.timers;
   }
 
-  submit(x: Exchange): AddResult<Exchange> {
+  submit(x: EngineExchange): AddResult<EngineExchange> {
     const r = this.model.add(x);
     if (r.ok) {
       x.seq = r.seq;
@@ -40,28 +44,28 @@ export class EngineDriver {
     return r;
   }
 
-  abort(x: Exchange): void {
+  abort(x: EngineExchange): void {
     this.model.abort(x.id);
   }
 
   /** Stop stepping; in-flight exchanges are left to the server to close. */
   stop(): void {
     this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#timers.cancel(this.#timer);
     if (this.#immediate) clearImmediate(this.#immediate);
     this.#timer = this.#immediate = null;
   }
 
   #kick(): void {
     if (this.#stopped || this.#timer !== null || this.#immediate !== null || this.#pending !== null) return;
-    this.#nextAtMs = performance.now();
+    this.#nextAtMs = this.#clock.monoMs();
     // setImmediate: requests arriving in the same turn of the event loop share the first step
     this.#immediate = setImmediate(this.#tick);
   }
 
   readonly #tick = (): void => {
     this.#timer = this.#immediate = null;
-    const nowMs = performance.now();
+    const nowMs = this.#clock.monoMs();
     const due = this.#pending;
     if (due !== null) {
       this.#pending = null;
@@ -74,12 +78,12 @@ export class EngineDriver {
     // a step that scheduled nothing (cannot happen with a consistent model) still waits 1 ms
     const durMs = r.scheduledTokens > 0 ? (r.durationS * 1000 * this.slowFactor) / this.timeScale : 1;
     this.#nextAtMs = (nowMs - this.#nextAtMs > MAX_LAG_MS ? nowMs : this.#nextAtMs) + durMs;
-    const delay = this.#nextAtMs - performance.now();
-    if (delay >= 1) this.#timer = setTimeout(this.#tick, delay);
+    const delay = this.#nextAtMs - this.#clock.monoMs();
+    if (delay >= 1) this.#timer = this.#timers.after(delay, runTick, this.#tick);
     else this.#immediate = setImmediate(this.#tick);
   };
 
-  #deliver(r: StepResult<Exchange>, nowS: number): void {
+  #deliver(r: StepResult<EngineExchange>, nowS: number): void {
     for (let i = 0; i < r.started.length; i++) {
       const x = r.started[i].req;
       if (!x.closed) x.onStarted(this.#stepStartS);
@@ -89,4 +93,8 @@ export class EngineDriver {
       if (!x.closed) x.onToken(nowS);
     }
   }
+}
+
+function runTick(tick: () => void): void {
+  tick();
 }

@@ -1,7 +1,7 @@
 import type { ReplicaStats } from '../engine/index.js';
 
 // A small hand-written Prometheus exposition with vLLM V1's names, labels and buckets
-// (API-NOTES D.3–D.5), laid out as Python's prometheus_client prints them. Label text and bucket
+// (vLLM's v1/metrics/loggers.py and buckets.py), laid out as Python's prometheus_client prints them. Label text and bucket
 // line prefixes are built once; a scrape is string concatenation over a few arrays.
 
 const TTFT = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560];

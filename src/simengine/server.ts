@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  createReplicaModel, getProfile, profileNames, type HardwareProfile, type ReplicaConfig, type ReplicaOptions, type ReplicaStats,
+  createReplicaModel, getProfile, profileNames, type HardwareProfile, type EngineConfig, type ReplicaOptions, type ReplicaStats,
 } from '../engine/index.js';
-import type { Exchange } from './exchange.js';
+import { wall, type TimePorts } from '../time/index.js';
+import type { EngineExchange } from './engine-exchange.js';
 import type { FaultSpec } from './faults.js';
 import { EngineMetrics } from './metrics.js';
 import { EngineService } from './service.js';
@@ -11,7 +12,7 @@ import { EngineService } from './service.js';
 export interface EngineServerOptions {
   /** the served model name clients must ask for */
   model: string;
-  /** a shipped profile's name or a profile object; default llama-3.1-8b-h100 */
+  /** a shipped hardware profile's name or a hardware profile; default llama-3.1-8b-h100 */
   profile?: string | HardwareProfile;
   /** default 0 (any free port) */
   port?: number;
@@ -23,6 +24,8 @@ export interface EngineServerOptions {
   engine?: ReplicaOptions;
   /** start with a fault injected (see POST /sim/faults) */
   faults?: FaultSpec;
+  /** the clock and timers the engine steps on, and the draw for response ids; default the wall's */
+  time?: TimePorts;
 }
 
 export interface EngineServer {
@@ -30,7 +33,7 @@ export interface EngineServer {
   readonly port: number;
   readonly model: string;
   readonly profile: HardwareProfile;
-  readonly config: ReplicaConfig;
+  readonly config: EngineConfig;
   stats(): ReplicaStats;
   setFaults(f: FaultSpec): void;
   close(): Promise<void>;
@@ -39,9 +42,10 @@ export interface EngineServer {
 /** Serve one simulated vLLM-like replica over HTTP, in real time. */
 export async function startEngineServer(opts: EngineServerOptions): Promise<EngineServer> {
   const profile = resolveProfile(opts.profile ?? 'llama-3.1-8b-h100');
-  const model = createReplicaModel<Exchange>(profile, opts.engine);
+  const model = createReplicaModel<EngineExchange>(profile, opts.engine);
   const cfg = model.config;
-  const created = Math.floor(Date.now() / 1000);
+  const time = opts.time ?? wall;
+  const created = Math.floor(time.clock.nowMs() / 1000);
   const metrics = new EngineMetrics(opts.model, {
     block_size: cfg.blockSize, cache_dtype: 'auto', enable_prefix_caching: cfg.enablePrefixCaching,
     gpu_memory_utilization: profile.memory.gpuMemoryUtilization, is_attention_free: false, num_cpu_blocks: null,
@@ -50,7 +54,7 @@ export async function startEngineServer(opts: EngineServerOptions): Promise<Engi
   });
   const service = new EngineService({
     modelName: opts.model, model, timeScale: opts.timeScale ?? 1, faults: opts.faults ?? { mode: 'none' }, metrics,
-    modelsBody: modelsBody(opts.model, profile.model.name, cfg.maxModelLen, created),
+    modelsBody: modelsBody(opts.model, profile.model.name, cfg.maxModelLen, created), time,
   });
   const server = createServer(service.handle);
   const host = opts.host ?? '127.0.0.1';
@@ -92,7 +96,7 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
-/** vLLM's `/v1/models` shape (API-NOTES D.1). */
+/** vLLM's `/v1/models` shape: one model, `owned_by: "vllm"`, its `max_model_len` and a permission entry. */
 function modelsBody(id: string, root: string, maxModelLen: number, created: number): string {
   return JSON.stringify({
     object: 'list',

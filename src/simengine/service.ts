@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { BOS_ID, hashTokens, tokenize, type ReplicaModel } from '../engine/index.js';
+import { wall, type Clock, type TimePorts } from '../time/index.js';
 import { planText, planTool } from './answer.js';
 import { EngineDriver } from './driver.js';
-import { Exchange, type ExchangeHost } from './exchange.js';
+import { EngineExchange, type EngineExchangeHost } from './engine-exchange.js';
 import { parseFaults, type FaultSpec } from './faults.js';
 import { EngineMetrics } from './metrics.js';
 import { parseChat, parseCompletion, parseTokenize, type GenSpec } from './parse.js';
@@ -15,29 +15,35 @@ const METHOD_NOT_ALLOWED = '{"detail":"Method Not Allowed"}';
 
 export interface ServiceInit {
   modelName: string;
-  model: ReplicaModel<Exchange>;
+  model: ReplicaModel<EngineExchange>;
   timeScale: number;
   faults: FaultSpec;
   /** `GET /v1/models` body, serialized once */
   modelsBody: string;
   metrics: EngineMetrics;
+  /** the clock and timers the engine steps on, and the draw for response ids (default: the wall's) */
+  time?: TimePorts;
 }
 
 /** The HTTP side of one simulated replica: routes, validation, fault injection. */
-export class EngineService implements ExchangeHost {
+export class EngineService implements EngineExchangeHost {
   readonly driver: EngineDriver;
   readonly metrics: EngineMetrics;
+  readonly clock: Clock;
   readonly #init: ServiceInit;
   #faults: FaultSpec;
   #nextId = 1;
-  readonly #idBase = Math.floor(Math.random() * 0xffff_ffff).toString(16).padStart(8, '0');
+  readonly #idBase: string;
   /** responses parked by the hang fault; destroyed on close */
   readonly hung = new Set<ServerResponse>();
 
   constructor(init: ServiceInit) {
     this.#init = init;
     this.metrics = init.metrics;
-    this.driver = new EngineDriver(init.model, init.timeScale);
+    const time = init.time ?? wall;
+    this.clock = time.clock;
+    this.#idBase = Math.floor(time.rng() * 0xffff_ffff).toString(16).padStart(8, '0');
+    this.driver = new EngineDriver(init.model, init.timeScale, time);
     this.#faults = init.faults;
     this.setFaults(init.faults);
   }
@@ -51,7 +57,7 @@ export class EngineService implements ExchangeHost {
     this.driver.slowFactor = f.mode === 'slow' ? (f.slowFactor ?? 10) : 1;
   }
 
-  abort(x: Exchange): void {
+  abort(x: EngineExchange): void {
     this.driver.abort(x);
   }
 
@@ -132,7 +138,7 @@ export class EngineService implements ExchangeHost {
   }
 
   #generate(kind: Kind, body: unknown, res: ServerResponse): void {
-    const arrivalS = performance.now() / 1000;
+    const arrivalS = this.clock.monoMs() / 1000;
     const parsed = kind === 'chat' ? parseChat(body) : parseCompletion(body);
     if (!parsed.ok) return sendError(res, parsed.error);
     const spec = parsed.value;
@@ -147,7 +153,7 @@ export class EngineService implements ExchangeHost {
     if (res.socket === null || res.socket.destroyed) return;
     const id = this.#nextId++;
     const responseId = `${kind === 'chat' ? 'chatcmpl-' : 'cmpl-'}${this.#idBase}${id.toString(16).padStart(24, '0')}`;
-    const x = new Exchange(id, this, res, {
+    const x = new EngineExchange(id, this, res, {
       kind, responseId, model: this.#init.modelName, stream: spec.stream, includeUsage: spec.includeUsage,
       continuousUsage: spec.continuousUsage, promptTokens, plan, arrivalS,
     });

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 
 // vLLM's wire details that every endpoint shares: the nested error body with an integer code
-// (API-NOTES D.2), JSON and SSE headers, FastAPI's bare 404.
+// (`{"error":{"message","type","param","code":<status>}}`), JSON and SSE headers, FastAPI's bare 404.
 
 /** An HTTP failure as a value; only `sendError` turns it into bytes. */
 export interface HttpError {

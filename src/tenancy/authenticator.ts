@@ -1,4 +1,5 @@
 import { hashSecret, type KeyGrant, type Priority, type Store } from '../ledger/index.js';
+import { wallClock, wallTimers, type Clock, type TimerHandle, type Timers } from '../time/index.js';
 
 // API key → who is calling, on the hot path. Every active key is held in memory by its hash, so a
 // known key answers synchronously with a shared, frozen context (no allocation beyond the hash).
@@ -42,7 +43,10 @@ export interface AuthenticatorOptions {
   maxNegative?: number;
   /** bound on concurrent store look-ups for unknown keys; beyond it unknown keys fail at once (default 256) */
   maxPendingLookups?: number;
-  now?: () => number;
+  /** negative-cache expiry and report pacing read `nowMs` (default: the wall clock) */
+  clock?: Clock;
+  /** the refresh interval runs on these (default: Node's, unref'd) */
+  timers?: Timers;
   onError?: (err: Error) => void;
 }
 
@@ -58,7 +62,7 @@ export interface Authenticator {
   invalidate(keyId: string): void;
   /** Reload every active key now (also runs on the interval). */
   refresh(): Promise<void>;
-  /** Settles when the first load has finished; rejects if it failed (authenticate still works, by look-up). */
+  /** Resolves when the first load has finished; rejects if it failed (authenticate still works, by look-up). */
   readonly ready: Promise<void>;
   /** Sizes of the caches, for metrics. */
   stats(): { keys: number; negative: number; pending: number; unavailable: number };
@@ -100,8 +104,9 @@ class KeyCache implements Authenticator {
   /** keyId → epoch of its last invalidation; answers fetched before it are not trusted */
   private readonly invalidated = new Map<string, number>();
   private epoch = 0;
-  private readonly timer: NodeJS.Timeout;
-  private readonly now: () => number;
+  private readonly timer: TimerHandle;
+  private readonly timers: Timers;
+  private readonly clock: Clock;
   private readonly negativeTtl: number;
   private readonly maxNegative: number;
   private readonly maxPending: number;
@@ -109,15 +114,15 @@ class KeyCache implements Authenticator {
   readonly ready: Promise<void>;
 
   constructor(private readonly store: Store, opts: AuthenticatorOptions) {
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? wallClock;
+    this.timers = opts.timers ?? wallTimers;
     this.negativeTtl = opts.negativeTtlMs ?? 5_000;
     this.maxNegative = Math.max(1, opts.maxNegative ?? 10_000);
     this.maxPending = Math.max(1, opts.maxPendingLookups ?? 256);
     this.onError = opts.onError ?? (() => {});
     this.ready = this.refresh();
     this.ready.catch(() => {}); // a caller that never awaits `ready` must not see an unhandled rejection
-    this.timer = setInterval(() => this.refresh().catch(() => {}), Math.max(10, opts.refreshMs ?? 30_000));
-    this.timer.unref();
+    this.timer = this.timers.every(Math.max(10, opts.refreshMs ?? 30_000), refreshTick, this);
   }
 
   authenticate(secret: string): AuthOutcome | Promise<AuthOutcome> {
@@ -131,7 +136,7 @@ class KeyCache implements Authenticator {
     }
     const until = this.negative.get(hash);
     if (until !== undefined) {
-      if (until > this.now()) return null;
+      if (until > this.clock.nowMs()) return null;
       this.negative.delete(hash);
     }
     const inflight = this.pending.get(hash);
@@ -163,7 +168,7 @@ class KeyCache implements Authenticator {
       } catch (err) {
         // Not "unknown key", and not cached: the key may be fine once the store answers again.
         // Reported when the store starts failing, then at most once a minute with a count.
-        const t = this.now();
+        const t = this.clock.nowMs();
         if (!this.storeDown || t - this.reportedAt >= 60_000) {
           this.reportedAt = t;
           this.onError(new Error(`looking up an API key in the store failed (${(err as Error).message}); unknown keys get 503 until it answers (${this.unavailable + 1} so far)`));
@@ -202,7 +207,7 @@ class KeyCache implements Authenticator {
       const oldest = this.negative.keys().next().value;
       if (oldest !== undefined) this.negative.delete(oldest);
     }
-    this.negative.set(hash, this.now() + this.negativeTtl);
+    this.negative.set(hash, this.clock.nowMs() + this.negativeTtl);
   }
 
   private put(hash: string, grant: KeyGrant): AuthContext {
@@ -264,6 +269,11 @@ class KeyCache implements Authenticator {
   }
 
   close(): void {
-    clearInterval(this.timer);
+    this.timers.cancel(this.timer);
   }
+}
+
+/** The interval's callback: a failed reload was reported through onError and is retried next time. */
+function refreshTick(cache: KeyCache): void {
+  cache.refresh().catch(() => {});
 }

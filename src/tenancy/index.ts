@@ -8,5 +8,8 @@ export { bearer, extractKey } from './extract.js';
 export type { HeaderBag } from './extract.js';
 export { createKeyFor } from './provision.js';
 export type { KeyFor, KeyForInput } from './provision.js';
-export { ensureDemoTenant, openStore, PRIORITIES } from '../ledger/index.js';
-export type { ApiKey, DemoTenant, KeyGrant, Priority, Store, StoreOptions, Tenant, Workspace } from '../ledger/index.js';
+export { ensureDemoTenant, openStore } from '../ledger/index.js';
+export type { ApiKey, DemoTenant, KeyGrant, Store, StoreOptions, Tenant, Workspace } from '../ledger/index.js';
+// a key's priority is admission's vocabulary, defined there once
+export { PRIORITIES } from '../admission/index.js';
+export type { Priority } from '../admission/index.js';

@@ -27,6 +27,16 @@ export const wallRng: Rng = Math.random;
 
 export const wall: TimePorts = { clock: wallClock, timers: wallTimers, rng: wallRng };
 
+/**
+ * `timers.after` for a deadline on work that keeps the process alive by itself (a store call, a
+ * close): on the wall the timer alone does not hold the process open; a virtual one has nothing to let go of.
+ */
+export function deadline<A>(timers: Timers, ms: number, fn: (arg: A) => void, arg: A): TimerHandle {
+  const h = timers.after(ms, fn, arg);
+  (h as { unref?: () => void }).unref?.();
+  return h;
+}
+
 /** Resolves after `ms` on the given timers (the wall's by default). */
 export function sleep(ms: number, timers: Timers = wallTimers): Promise<void> {
   return new Promise((resolve) => {

@@ -1,8 +1,15 @@
 import type { Dispatcher } from 'undici';
+import { wall, type Clock, type TimerHandle, type Timers } from '../time/index.js';
 import { SseReader, type SseDataHandler } from './sse.js';
 import type { TimeoutPhase, UpstreamSink, UpstreamTimeouts } from './types.js';
 
 type Controller = Dispatcher.DispatchController;
+
+/** The clock a call measures its deadlines on and the timers it arms them with. */
+export interface CallTime {
+  readonly clock: Clock;
+  readonly timers: Timers;
+}
 
 /**
  * One request to one replica: an undici dispatch handler that reads the response and tells the
@@ -14,10 +21,12 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, SseDataHandler 
   #status = 0;
   #chunks: Buffer[] | null = null;
   #sse: SseReader | null = null;
-  #timer: NodeJS.Timeout | null = null;
+  #timer: TimerHandle | null = null;
   #settled = false;
   #firstEvent = true;
   #startedAt = 0;
+  /** the deadline the armed timer enforces (the port's callbacks take one argument) */
+  #phase: TimeoutPhase = 'total';
   /** true once response headers arrived: a failure after that is not safe to retry */
   responded = false;
 
@@ -25,8 +34,9 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, SseDataHandler 
     private readonly sink: UpstreamSink,
     private readonly stream: boolean,
     private readonly timeouts: UpstreamTimeouts,
+    private readonly time: CallTime = wall,
   ) {
-    this.#startedAt = performance.now();
+    this.#startedAt = time.clock.monoMs();
     const phase: TimeoutPhase = stream ? 'first_token' : 'total';
     const ms = stream ? Math.min(timeouts.firstTokenTimeoutMs, timeouts.requestTimeoutMs) : timeouts.requestTimeoutMs;
     this.#arm(phase, ms);
@@ -73,7 +83,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, SseDataHandler 
     if (data === '[DONE]') return this.#finishStream();
     if (this.#firstEvent) {
       this.#firstEvent = false;
-      const left = this.timeouts.requestTimeoutMs - (performance.now() - this.#startedAt);
+      const left = this.timeouts.requestTimeoutMs - (this.time.clock.monoMs() - this.#startedAt);
       this.#arm('total', Math.max(1, left));
     }
     this.sink.onEvent(data);
@@ -110,18 +120,20 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, SseDataHandler 
 
   #arm(phase: TimeoutPhase, ms: number): void {
     this.#clear();
-    this.#timer = setTimeout(UpstreamCall.#onTimeout, ms, this, phase);
+    this.#phase = phase;
+    this.#timer = this.time.timers.after(ms, UpstreamCall.#onTimeout, this);
   }
 
   #clear(): void {
     if (this.#timer !== null) {
-      clearTimeout(this.#timer);
+      this.time.timers.cancel(this.#timer);
       this.#timer = null;
     }
   }
 
-  static #onTimeout(call: UpstreamCall, phase: TimeoutPhase): void {
+  static #onTimeout(call: UpstreamCall): void {
     if (call.#settled) return;
+    const phase = call.#phase;
     call.#settled = true;
     call.#timer = null;
     call.#controller?.abort(new Error(`upstream ${phase} timeout`));

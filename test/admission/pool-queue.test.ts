@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { admissionPolicy, PoolQueue, type AdmissionPolicyInput, type Arrival, type Priority } from '../../src/admission/index.js';
+import { admissionPolicy, AdmissionQueue, type AdmissionPolicyInput, type Arrival, type Priority } from '../../src/admission/index.js';
 
 // A pool's admission as the gateway and the simulator drive it: the time and the random draw are
 // handed in, so every case here is exact.
@@ -11,13 +11,13 @@ const at = (over: Partial<Arrival> = {}): Arrival => ({
 // no early shedding: the cases about order are not about shedding
 const CALM: AdmissionPolicyInput = { classes: { standard: { shed: null }, batch: { shed: null } } };
 
-function pool(slots: number, policy: AdmissionPolicyInput = CALM): PoolQueue<string> {
-  const q = new PoolQueue<string>(admissionPolicy(policy));
+function pool(slots: number, policy: AdmissionPolicyInput = CALM): AdmissionQueue<string> {
+  const q = new AdmissionQueue<string>(admissionPolicy(policy));
   q.setCapacity(slots);
   return q;
 }
 
-function drain(q: PoolQueue<string>, n: number): string[] {
+function drain(q: AdmissionQueue<string>, n: number): string[] {
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
     q.finished();

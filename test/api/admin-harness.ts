@@ -16,7 +16,8 @@ export interface AdminRig {
 }
 
 export async function adminRig(opts: { adminToken?: string | null; now?: () => number; tiers?: readonly string[] } = {}): Promise<AdminRig> {
-  const store = await openStore('sqlite::memory:', { now: opts.now });
+  const now = opts.now;
+  const store = await openStore('sqlite::memory:', now === undefined ? {} : { clock: { nowMs: now, monoMs: now } });
   const auth = createAuthenticator(store);
   await auth.ready;
   const errors: Error[] = [];

@@ -97,7 +97,7 @@ describe('a tenant key on the admin API', () => {
   ])('is refused with the same 403 when it tries to %s', async (_what, method, path, body) => {
     const r = await asMe(method, path(), body);
     expect(r.status).toBe(403);
-    expect(r.json).toEqual({ type: 'error', error: { type: 'permission_error', message: expect.stringMatching(/read-only/) } });
+    expect(r.json).toEqual({ type: 'error', error: { type: 'permission_error', message: expect.stringMatching(/read-only/) }, request_id: null });
   });
 
   it('changed nothing by those attempts', async () => {

@@ -32,7 +32,7 @@ describe('the admin API', () => {
     ])('answers 401 in the Anthropic envelope for %s', async (_why, headers, message) => {
       const r = await rig.call('GET', '/admin/v1/tenants', { as: null, headers });
       expect(r.status).toBe(401);
-      expect(r.json).toEqual({ type: 'error', error: { type: 'authentication_error', message: expect.stringMatching(message) } });
+      expect(r.json).toEqual({ type: 'error', error: { type: 'authentication_error', message: expect.stringMatching(message) }, request_id: null });
     });
 
     it('accepts the admin token as Bearer and as x-admin-token', async () => {
@@ -92,7 +92,7 @@ describe('the admin API', () => {
     it('answers 404 not_found_error for a tenant that does not exist', async () => {
       const r = await rig.call('GET', '/admin/v1/tenants/ten_missing');
       expect(r.status).toBe(404);
-      expect(r.json).toEqual({ type: 'error', error: { type: 'not_found_error', message: 'tenant ten_missing not found' } });
+      expect(r.json).toEqual({ type: 'error', error: { type: 'not_found_error', message: 'tenant ten_missing not found' }, request_id: null });
     });
 
     it('lists tenants in creation order, in pages', async () => {

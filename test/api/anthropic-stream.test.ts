@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { anthropicStream, type UpstreamChunk } from '../../src/api/index.js';
+import { ManualTime } from '../../src/time/index.js';
 import { frames as allFrames, tool, transcode, vllmChunks, type Frame } from './fixtures.js';
 
 const ctx = { requestId: 'req_stream', model: 'llama-3.1-8b' };
@@ -203,6 +204,24 @@ describe('Anthropic stream keep-alive', () => {
     q.finish();
     b.finish();
     expect(vi.getTimerCount()).toBe(0); // no stream left to watch, no timer
+  });
+
+  it('keeps a stream alive on the timers it is given, one timer for all its streams', () => {
+    const time = new ManualTime();
+    const a = sink();
+    const b = sink();
+    const first = () => vllmChunks({ prompt: 3, deltas: [{ content: 'x' }], finish: 'stop' })[0];
+    const sa = anthropicStream(ctx, a, time);
+    const sb = anthropicStream(ctx, b, time);
+    sa.chunk(first());
+    sb.chunk(first());
+    expect(time.armed).toBe(1);
+    time.advance(15_000);
+    expect(a.writes).toHaveLength(1);
+    expect(b.writes).toHaveLength(1);
+    sa.finish();
+    sb.finish();
+    expect(time.armed).toBe(0);
   });
 
   it('#11 – stops pinging once the stream has ended, and never pings a client that is gone or still draining', () => {

@@ -124,3 +124,11 @@ describe('OpenAI stream transcoding', () => {
     expect(t.finished).toBe(false);
   });
 });
+
+describe('OpenAI stream: the time it reads', () => {
+  it('dates chunks the replica sent without `created` by the clock it is given', () => {
+    const t = openaiStream({ requestId: 'req_t', model: 'm' }, false, { nowMs: () => 1_700_000_000_500, monoMs: () => 0 });
+    const frame = t.chunk({ choices: [{ index: 0, delta: { role: 'assistant', content: 'hi' }, finish_reason: null }] } as never);
+    expect(JSON.parse(frame.slice('data: '.length)).created).toBe(1_700_000_000);
+  });
+});

@@ -25,7 +25,7 @@ describe('Anthropic non-stream rendering', () => {
     // #11: no `citations: null` — the AI SDK accepts an array or no field, and rejects null
     expect(m.content).toEqual([{ type: 'text', text: 'Hi there.' }]);
     expect(r.body).not.toContain('citations');
-    // input_tokens excludes cache reads; the three add up to the prompt (API-NOTES C.3)
+    // input_tokens excludes cache reads; the three add up to the prompt, as Anthropic counts them
     expect(m.usage).toMatchObject({ input_tokens: 20, cache_read_input_tokens: 100, cache_creation_input_tokens: 0, output_tokens: 30 });
     expect(r.usage).toEqual({ inputTokens: 120, cachedInputTokens: 100, outputTokens: 30 });
   });
@@ -265,5 +265,47 @@ describe('ids', () => {
     // a fresh module instance stands in for a restarted process
     expect(b.slice(4, 16)).not.toBe(a.slice(4, 16));
     expect(b).toMatch(/^req_[0-9A-Za-z]{24}$/);
+  });
+});
+
+describe('OpenAI non-stream rendering, written as text', () => {
+  // The body is concatenated field by field; it must be exactly what JSON.stringify gives for the
+  // chat.completion object with OpenAI's field order, for any answer a replica may send.
+  const reference = (c: Record<string, unknown>, up: UpstreamCompletion): string => {
+    const u = (up.usage ?? {}) as { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } | null };
+    const input = u.prompt_tokens ?? 0;
+    const output = u.completion_tokens ?? 0;
+    const out: Record<string, unknown> = {
+      id: c.id, object: 'chat.completion', created: c.created, model: ctx.model,
+      choices: up.choices.filter((x) => x !== null && typeof x === 'object').map((x) => {
+        const m = (x.message !== null && typeof x.message === 'object' ? x.message : {}) as Record<string, unknown>;
+        const message: Record<string, unknown> = { role: 'assistant', content: typeof m.content === 'string' ? m.content : null, refusal: null };
+        const calls = Array.isArray(m.tool_calls) ? m.tool_calls.filter((t) => t !== null && typeof t === 'object') : [];
+        if (calls.length > 0) message.tool_calls = (c.choices as Array<{ message: { tool_calls: unknown } }>)[0].message.tool_calls;
+        if (typeof m.reasoning_content === 'string') message.reasoning_content = m.reasoning_content;
+        return { index: typeof x.index === 'number' ? x.index : 0, message, logprobs: (x as { logprobs?: unknown }).logprobs ?? null, finish_reason: typeof x.finish_reason === 'string' ? x.finish_reason : 'stop' };
+      }),
+      usage: { prompt_tokens: input, completion_tokens: output, total_tokens: input + output, prompt_tokens_details: { cached_tokens: u.prompt_tokens_details?.cached_tokens ?? 0 } },
+    };
+    const fp = (up as { system_fingerprint?: unknown }).system_fingerprint;
+    if (typeof fp === 'string') out.system_fingerprint = fp;
+    return JSON.stringify(out);
+  };
+  const answers: Array<[string, UpstreamCompletion]> = [
+    ['plain text, with characters to escape', completion({ role: 'assistant', content: 'a "quoted"\nline \u2028 and \\ emoji 🙂' }, 'stop')],
+    ['a tool call, reasoning and logprobs', completion({ role: 'assistant', content: null, reasoning_content: 'think', tool_calls: [{ id: 'call_keep', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] }, 'tool_calls', { logprobs: { content: [{ token: 'x', logprob: -0.5 }] } } as never)],
+    ['no usage, no created, a fingerprint', { choices: [{ index: 0, message: { role: 'assistant', content: 'x' }, finish_reason: null }], system_fingerprint: 'fp_1' } as UpstreamCompletion],
+    ['junk in place of choices', { choices: [null, 7, { message: null, finish_reason: 3 }] as never, usage: { prompt_tokens: 1, completion_tokens: 2 } } as UpstreamCompletion],
+  ];
+  for (const [what, up] of answers) {
+    it(`gives the same bytes as the object would serialise to: ${what}`, () => {
+      const r = renderOpenAIChat(ctx, up);
+      expect(r.body).toBe(reference(JSON.parse(r.body), up));
+    });
+  }
+
+  it('dates an answer the replica sent without `created` by the clock it is given', () => {
+    const r = renderOpenAIChat(ctx, { choices: [] } as unknown as UpstreamCompletion, { nowMs: () => 1_234_567_890_999, monoMs: () => 0 });
+    expect(JSON.parse(r.body).created).toBe(1_234_567_890);
   });
 });

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAnthropicMessages, parseCountTokens, parseOpenAIChat } from '../../src/api/index.js';
-import { promptPrefix } from '../../src/gateway/prompt-prefix.js';
+import { promptPrefix } from '../../src/routing/prompt-prefix.js';
 
 // The door's schemas (issue 11 §1, §9): what real clients send is accepted, what the probe of main
 // found is refused in the API's words or served, and nothing costs more than linear time.

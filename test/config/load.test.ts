@@ -48,7 +48,8 @@ describe('loading the configuration', () => {
   it('routes with the default profile unless told otherwise, and takes a profile defined in the file', () => {
     expect(loadConfig(undefined).routing.profile).toBe('default');
     const c = loadConfig(file('routing:\n  profile: mine\n  profiles:\n    mine: { filters: [region], scorers: [{ scorer: queue-depth, weight: 2 }], picker: power-of-two }\n'));
-    expect(c.routing.profiles.mine).toMatchObject({ filters: ['region'], scorers: [{ scorer: 'queue-depth', weight: 2 }], picker: 'power-of-two', staleAfterS: 3 });
+    // the names of earlier releases are read and normalised to the plugin types
+    expect(c.routing.profiles.mine).toMatchObject({ filters: ['region-filter'], scorers: [{ use: 'queue-depth-scorer', weight: 2 }], picker: 'power-of-two-picker', staleAfterS: 3 });
   });
 
   it('rejects a --replica flag without a model name', () => {

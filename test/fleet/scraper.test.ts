@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricsScraper, metricsUrl, parseVllmMetrics, type ScrapeTarget, type Telemetry } from '../../src/fleet/scraper.js';
 import { startEngineServer, type EngineServer } from '../../src/simengine/index.js';
+import { ManualTime } from '../../src/time/index.js';
 
 // vLLM V1 as data parallel prints it (two engines), trimmed: comments, an info gauge, a histogram,
 // the by-reason gauge whose name starts like num_requests_waiting, and a model name whose label
@@ -207,7 +208,7 @@ describe('MetricsScraper', () => {
     const samples: [string, Telemetry][] = [];
     const errors: [string, Error][] = [];
     const scraper = new MetricsScraper(() => targets, {
-      intervalMs: 25, timeoutMs: extra.timeoutMs ?? 2_000, now: () => 1_234, maxBytes: extra.maxBytes,
+      intervalMs: 25, timeoutMs: extra.timeoutMs ?? 2_000, clock: new ManualTime(1_234), maxBytes: extra.maxBytes,
       onSample: (t, s) => {
         if (extra.throwInSample) throw new Error('the sample hook broke');
         samples.push([t.id, s]);

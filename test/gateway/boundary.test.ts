@@ -111,7 +111,7 @@ const STAGES = [
   { name: 'the router throws while a session ticket is made', stage: 'routing', how: 'sync' as const, set: () => inject(p.gateway.routing, 'ticket', 'sync') },
   { name: 'admission throws', stage: 'admission', how: 'sync' as const, set: () => inject(p.gateway.admission, 'admit', 'sync') },
   { name: 'the router throws while picking a replica', stage: 'routing', how: 'sync' as const, set: () => inject(p.gateway.routing, 'pick', 'sync') },
-  { name: 'the replica\'s answer handler throws (first byte)', stage: 'upstream', how: 'sync' as const, set: () => inject(p.gateway, 'noteUpstreamSuccess', 'sync') },
+  { name: 'the replica\'s answer handler throws (first byte)', stage: 'upstream', how: 'sync' as const, set: () => inject(p.gateway.upstreams, 'noteUpstreamSuccess', 'sync') },
 ];
 
 describe('#11 – the error boundary answers a throw at any stage as a 500 in the client\'s wire format', () => {
@@ -163,16 +163,16 @@ describe('#11 – the error boundary answers a throw at any stage as a 500 in th
   });
 
   it('count_tokens, the model list and a single model are inside the boundary too', async () => {
-    inject(p.gateway, 'pickAny', 'sync');
+    inject(p.gateway.upstreams, 'pickAny', 'sync');
     const ct = await fetch(`${p.url}/v1/messages/count_tokens`, { method: 'POST', headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] }) });
     expect(ct.status).toBe(500);
     expect((await ct.json()).error.type).toBe('api_error');
     // the first response written throws; the boundary's own 500 then goes out
-    inject(p.gateway, 'sendJson', 'sync', 1);
+    inject(p.gateway.replies, 'sendJson', 'sync', 1);
     const one = await fetch(`${p.url}/v1/models/${MODEL}`, { headers: { authorization: `Bearer ${KEY}` } });
     expect(one.status).toBe(500);
     expect((await one.json()).error.type).toBe('server_error');
-    inject(p.gateway, 'sendJson', 'sync', 1);
+    inject(p.gateway.replies, 'sendJson', 'sync', 1);
     const list = await fetch(`${p.url}/v1/models`, { headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01' } });
     expect(list.status).toBe(500);
     expect((await list.json()).error.type).toBe('api_error');

@@ -28,7 +28,7 @@ async function sql(text: string): Promise<void> {
 storeSpec('PostgreSQL', () => {
   const schema = uniqueSchema();
   return {
-    open: (now) => openStore(URL, { schema, now }),
+    open: (clock) => openStore(URL, { schema, clock }),
     cleanup: () => dropSchema(schema),
     sabotageAudit: () => sql(`
       CREATE FUNCTION "${schema}".sabotage() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -11,7 +11,7 @@ storeSpec('SQLite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-store-'));
   const file = join(dir, 'nested', 'switchyard.db');
   return {
-    open: (now) => openStore(`sqlite:${file}`, { now }),
+    open: (clock) => openStore(`sqlite:${file}`, { clock }),
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
     async sabotageAudit() {
       const db = new Database(file);

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store, UsageRecord } from '../../src/ledger/index.js';
+import type { Clock } from '../../src/time/index.js';
 import { auditSpec } from './audit.spec.js';
 
 // One specification for every Store backend. `open` may be called several times and must reach
 // the same database each time (that is how a restart is tested); `cleanup` removes it.
 
 export interface StoreHarness {
-  open(now: () => number): Promise<Store>;
+  /** the store stamps rows with `clock.nowMs()` */
+  open(clock: Clock): Promise<Store>;
   cleanup(): Promise<void>;
   /** From now on the database refuses audit records whose actor is `saboteur` (a trigger). */
   sabotageAudit(): Promise<void>;
@@ -32,10 +34,11 @@ export function storeSpec(name: string, makeHarness: () => StoreHarness): void {
     let store: Store;
     let t = 1_750_000_000_000;
     const now = () => t;
+    const clock: Clock = { nowMs: now, monoMs: now };
 
     beforeAll(async () => {
       h = makeHarness();
-      store = await h.open(now);
+      store = await h.open(clock);
     });
     afterAll(async () => {
       await store?.close();
@@ -194,7 +197,7 @@ export function storeSpec(name: string, makeHarness: () => StoreHarness): void {
         expect(first.tenant.id).toBe('ten_demo');
         expect(first.secret).toMatch(/^sk-sy-/);
         expect(first.key.hash).toBe(sha256(first.secret!));
-        const restarted = await h.open(now);
+        const restarted = await h.open(clock);
         try {
           const again = await restarted.ensureDemoTenant();
           expect(again.secret).toBeNull();
@@ -349,7 +352,7 @@ export function storeSpec(name: string, makeHarness: () => StoreHarness): void {
     describe('reopening', () => {
       it('keeps every row and leaves the schema as it was', async () => {
         const before = await store.listTenants({ limit: 1000 });
-        const again = await h.open(now);
+        const again = await h.open(clock);
         try {
           expect(await again.listTenants({ limit: 1000 })).toEqual(before);
           expect((await again.usageSummary({ tenantId: 'ten_bulk' })).requests).toBe(3007);

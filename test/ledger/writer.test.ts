@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLedgerWriter, openSpill, openStore, replaySpill, type Store, type UsageRecord } from '../../src/ledger/index.js';
+import type { Clock } from '../../src/time/index.js';
 import { usage } from './store.spec.js';
+
+/** A clock a spec sets by hand; the writer's interval still runs on real timers. */
+const clockAt = (read: () => number): Clock => ({ nowMs: read, monoMs: read });
 
 /** A store that keeps what it is given and fails the calls it is told to. */
 function fakeStore(failures = 0) {
@@ -158,7 +162,7 @@ describe('the ledger writer', () => {
     const errors: string[] = [];
     let recovered = -1;
     let t = 0;
-    const w = createLedgerWriter(f.asStore, { flushIntervalMs: 60_000, reportEveryMs: 60_000, now: () => t, onError: (e) => errors.push(e.message), onRecovered: (n) => (recovered = n) });
+    const w = createLedgerWriter(f.asStore, { flushIntervalMs: 60_000, reportEveryMs: 60_000, clock: clockAt(() => t), onError: (e) => errors.push(e.message), onRecovered: (n) => (recovered = n) });
     w.record(usage());
     for (let i = 0; i < 50; i++, t += 200) await w.flush().catch(() => {});
     expect(errors).toEqual(['database unavailable']); // 50 failures in 10 s: one line
@@ -267,7 +271,7 @@ describe('the ledger writer against a store that stops answering (#11)', () => {
     const path = join(spillDir(), 'ledger-spill.jsonl');
     const spill = openSpill(path);
     let t = 0;
-    const w = createLedgerWriter(f.asStore, { flushIntervalMs: 5, copyAfterMs: 1_000, now: () => t, spill });
+    const w = createLedgerWriter(f.asStore, { flushIntervalMs: 5, copyAfterMs: 1_000, clock: clockAt(() => t), spill });
     const lines = () => lineCount(path);
     for (let i = 0; i < 30; i++) w.record(usage());
     await until(() => w.stats().failedFlushes >= 2);
@@ -290,7 +294,7 @@ describe('the ledger writer against a store that stops answering (#11)', () => {
     const spill = openSpill(path);
     let t = 0;
     // a blackholed database fails a write only at its deadline (an hour here): the wait itself is the sign
-    const w = createLedgerWriter(h.asStore, { flushIntervalMs: 5, writeTimeoutMs: 3_600_000, copyAfterMs: 1_000, closeTimeoutMs: 10, now: () => t, spill });
+    const w = createLedgerWriter(h.asStore, { flushIntervalMs: 5, writeTimeoutMs: 3_600_000, copyAfterMs: 1_000, closeTimeoutMs: 10, clock: clockAt(() => t), spill });
     for (let i = 0; i < 7; i++) w.record(usage());
     await new Promise((r) => setTimeout(r, 30));
     expect(lineCount(path)).toBe(0); // waiting, but not for long: memory only
@@ -307,7 +311,7 @@ describe('the ledger writer against a store that stops answering (#11)', () => {
     const path = join(spillDir(), 'ledger-spill.jsonl');
     const spill = openSpill(path);
     let t = 0;
-    const w = createLedgerWriter(h.asStore, { flushIntervalMs: 5, writeTimeoutMs: 20, copyAfterMs: 0, closeTimeoutMs: 50, now: () => t, spill });
+    const w = createLedgerWriter(h.asStore, { flushIntervalMs: 5, writeTimeoutMs: 20, copyAfterMs: 0, closeTimeoutMs: 50, clock: clockAt(() => t), spill });
     for (let i = 0; i < 12; i++) w.record(usage());
     await until(() => lineCount(path) === 12);
     for (let i = 0; i < 3; i++) w.record(usage());

@@ -22,7 +22,7 @@ describe('#11 – the memory limiter\'s buckets', () => {
     const m = new MemoryLimiter();
     const hot = '{wrk_hot}:m';
     for (let i = 0; i < 100; i++) m.admitNow(req(hot, 0)); // spent
-    m.settleNow(hot, limits, { inputTokens: -50_000, outputTokens: 0 }, 0); // deep in input debt
+    m.commitNow(hot, limits, { inputTokens: -50_000, outputTokens: 0 }, 0); // deep in input debt
     for (let i = 0; i < 30_000; i++) m.admitNow(req(`{wrk_${i}}:m`, 61_000));
     // a minute on, the request bucket is full again but the input bucket still owes: refused
     const d = m.admitNow(req(hot, 61_000));

@@ -52,8 +52,8 @@ async function admitOnce(rl: RateLimits, config = configSchema.parse({})): Promi
   const c = await rl.admit(res, 'anthropic', auth, rl.tierOf(auth), ireq, config.models[0], 400);
   const ms = performance.now() - t0;
   if (!c.ok) throw new Error('refused');
-  rl.settle(c.ticket, 0, 0, false);
-  return { ms, shared: c.ticket.limiter instanceof RedisLimiter };
+  rl.release(c.reservation, 0, 0, false);
+  return { ms, shared: c.reservation.limiter instanceof RedisLimiter };
 }
 
 const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -274,8 +274,8 @@ describe('profile resolution', () => {
 
   it('a profile defined in config wins over a built-in of the same name', () => {
     const spec = resolveProfile('default', { default: { picker: 'random' } });
-    expect(spec.picker).toBe('random');
+    expect(spec.picker).toBe('random-picker'); // the older name, normalised at load
     expect(spec.scorers).toEqual([]);
-    expect(resolveProfile('default').scorers.map((s) => s.scorer)).toEqual(['prefill-backlog', 'least-outstanding']);
+    expect(resolveProfile('default').scorers.map((s) => s.use)).toEqual(['prefill-backlog-scorer', 'least-outstanding-scorer']);
   });
 });

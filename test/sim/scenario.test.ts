@@ -1,7 +1,10 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { configSchema } from '../../src/config/index.js';
 import { loadScenario, parseScenario, ScenarioError } from '../../src/sim/index.js';
+
+const pick = <T extends object, K extends keyof T>(o: T, keys: K[]): Pick<T, K> => Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
 
 const examples = fileURLToPath(new URL('../../scenarios/', import.meta.url));
 
@@ -15,7 +18,19 @@ const minimal = () => ({
 describe('a scenario file', () => {
   it('fills what it leaves out: seed, policies, SLO, probe and scrape intervals', () => {
     const s = parseScenario(minimal());
-    expect(s).toMatchObject({ seed: 1, policies: ['default'], slo: { ttftMs: 2000, tpotMs: 100 }, maxAttempts: 3, probeIntervalS: 2 });
+    expect(s).toMatchObject({ seed: 1, policies: ['default'], slo: { ttftMs: 2000, tpotMs: 100 }, upstream: { maxAttempts: 3 }, probeIntervalS: 2 });
+  });
+
+  it('takes the gateway\'s retry knobs under the gateway\'s names and defaults (upstream.*, fleet.outlier)', () => {
+    const gw = configSchema.parse({});
+    const s = parseScenario({ ...minimal(), upstream: { maxAttempts: 2, hedge: { enabled: true } } });
+    expect(s.upstream).toEqual({ ...pick(gw.upstream, ['maxAttempts', 'retryBudget', 'backoff', 'hedge']), maxAttempts: 2, hedge: { enabled: true, delayMs: gw.upstream.hedge.delayMs } });
+    expect(s.outlier).toEqual(gw.fleet.outlier);
+    expect(s.probeIntervalS * 1000).toBe(gw.fleet.healthIntervalMs);
+    expect(s.scrapeIntervalS * 1000).toBe(gw.fleet.scrapeIntervalMs);
+    // the same 16 Ki prompt tokens: 256 blocks of 64 tokens, 128 of 512 characters at four a token
+    expect(s.prefixMaxBlocks * s.prefixBlockTokens).toBe((gw.routing.prefix.maxBlocks * gw.routing.prefix.blockChars) / 4);
+    expect(() => parseScenario({ ...minimal(), maxAttempts: 2 })).toThrow(/maxAttempts/);
   });
 
   it.each([

@@ -24,6 +24,8 @@ interface Setup {
   placement?: Record<string, { region: string; allowedRegions: string[] | null }>;
   coalesce?: boolean;
   seed?: number;
+  /** the gateway's upstream.* retry knobs */
+  upstream?: Partial<Pick<SimulationInput, 'maxAttempts' | 'retryBudget' | 'backoff' | 'hedge'>>;
 }
 
 function input(s: Setup = {}): SimulationInput {
@@ -43,6 +45,7 @@ function input(s: Setup = {}): SimulationInput {
     tenants: (t) => s.placement?.[t] ?? { region: 'us-east', allowedRegions: null },
     defaultModel: 'm', durationS, drainLimitS: 600, faults, random: seededRandom(s.seed ?? 7),
     sampleS: 1, scrapeIntervalS: 1, probeIntervalS: 2, maxAttempts: 3, coalesce: s.coalesce ?? true,
+    ...s.upstream,
   };
 }
 
@@ -160,5 +163,61 @@ describe('faults play out as against the live gateway', () => {
     const r = simulate(input({ prompt: { kind: 'fixed', value: 200_000 }, ratePerS: 1, durationS: 5 }));
     expect(r.requests.length).toBeGreaterThan(0);
     expect(r.requests.every((x) => x.outcome === 'rejected')).toBe(true);
+  });
+});
+
+describe('retries and hedging follow the gateway\'s rule (upstream/retry-policy.ts)', () => {
+  // replica 0 is 8× slow throughout and crashes twice; long prompts, so it holds requests still
+  // prefilling (no first token) when it does
+  const faults: Partial<Fault>[] = [
+    { kind: 'slow', atS: 0, factor: 8, replica: 'us-east/0' },
+    { kind: 'crash', atS: 15, forS: 5, replica: 'us-east/0' },
+    { kind: 'crash', atS: 35, forS: 5, replica: 'us-east/0' },
+  ];
+  const LONG = { kind: 'uniform', min: 6000, max: 16000 } as const;
+  const hedge = { enabled: true, delayMs: 300 };
+  const budget = { percent: 50, minConcurrency: 10 };
+  const backoff = { baseMs: 25, maxMs: 250 };
+  const failed = (r: ReturnType<typeof simulate>) => r.requests.filter((x) => x.outcome === 'failed').length;
+
+  it('retries what had no first token yet, within maxAttempts', () => {
+    const once = simulate(input({ faults, ratePerS: 16, prompt: LONG, upstream: { maxAttempts: 1 } }));
+    const thrice = simulate(input({ faults, ratePerS: 16, prompt: LONG, upstream: { maxAttempts: 3, retryBudget: budget, backoff } }));
+    expect(once.upstream?.retries ?? 0).toBe(0);
+    expect(thrice.upstream!.retries).toBeGreaterThan(0);
+    // each retry is of a request that would otherwise have failed
+    expect(failed(thrice)).toBeLessThan(failed(once));
+    expect(thrice.requests.every((x) => x.retries <= 2)).toBe(true);
+  });
+
+  it('refuses every retry and hedge once the budget is spent (here: a budget of nothing)', () => {
+    const r = simulate(input({ faults, ratePerS: 16, prompt: LONG, upstream: { retryBudget: { percent: 0, minConcurrency: 0 }, hedge } }));
+    expect(r.upstream!.retries).toBe(0);
+    expect(r.upstream!.hedges).toBe(0);
+    expect(r.upstream!.overflows).toBeGreaterThan(0);
+  });
+
+  it('hedges a slow first token on another replica; the first token wins and the loser is cancelled', () => {
+    const plain = simulate(input({ faults, ratePerS: 16, prompt: LONG, upstream: { retryBudget: budget, backoff } }));
+    const hedged = simulate(input({ faults, ratePerS: 16, prompt: LONG, upstream: { retryBudget: budget, backoff, hedge } }));
+    expect(hedged.upstream!.hedges).toBeGreaterThan(0);
+    expect(hedged.requests.every((x) => (x.hedges ?? 0) <= 1)).toBe(true);
+    // a hedge that lost is a wasted call, and so is one that won (its first call lost)
+    expect(hedged.upstream!.wasted).toBeGreaterThanOrEqual(hedged.upstream!.hedges);
+    const p99 = (r: ReturnType<typeof simulate>) => {
+      const t = ok(r).map((x) => x.firstTokenS - x.arrivalS).sort((a, b) => a - b);
+      return t[Math.floor(t.length * 0.99)];
+    };
+    // the slow replica's queue is the tail hedging cuts
+    expect(p99(hedged)).toBeLessThan(p99(plain));
+  });
+
+  it('gives the same records with decode runs as with single steps while hedges are cancelled mid-run', () => {
+    const runs = simulate(input({ faults, ratePerS: 16, prompt: LONG, coalesce: true, upstream: { retryBudget: budget, backoff, hedge } }));
+    const steps = simulate(input({ faults, ratePerS: 16, prompt: LONG, coalesce: false, upstream: { retryBudget: budget, backoff, hedge } }));
+    expect(runs.upstream!.hedges).toBeGreaterThan(0);
+    expect(runs.requests).toEqual(steps.requests);
+    expect(runs.replicas).toEqual(steps.replicas);
+    expect(JSON.stringify(simulate(input({ faults, ratePerS: 16, prompt: LONG, upstream: { retryBudget: budget, backoff, hedge } })))).toBe(JSON.stringify(runs));
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { grantOf, openStore, type KeyGrant, type Store } from '../../src/ledger/index.js';
 import { AUTH_UNAVAILABLE, createAuthenticator, type Authenticator } from '../../src/tenancy/index.js';
+import { ManualTime } from '../../src/time/index.js';
 
 /** The real store, with its look-ups counted and, when asked, held until released or failed. */
 function watched(store: Store) {
@@ -41,8 +42,8 @@ describe('the authenticator', () => {
   let auth: Authenticator | undefined;
   let tenantId: string;
   let workspaceId: string;
-  let clock = 0;
-  const now = () => clock;
+  /** the negative cache's clock and the refresh interval's timers, moved by hand */
+  let time = new ManualTime();
 
   async function newKey(): Promise<{ secret: string; keyId: string; grant: KeyGrant }> {
     const r = await base.createKey({ tenantId, name: 'k' });
@@ -57,7 +58,7 @@ describe('the authenticator', () => {
     if (!t.ok) throw new Error(t.error.message);
     tenantId = t.value.tenant.id;
     workspaceId = t.value.workspace.id;
-    clock = 1_000_000;
+    time = new ManualTime(1_000_000);
   });
   afterEach(async () => {
     auth?.close();
@@ -67,7 +68,7 @@ describe('the authenticator', () => {
 
   it('answers a key loaded at start synchronously, with its tenant, workspace, tier and regions', async () => {
     const k = await newKey();
-    auth = createAuthenticator(store, { now });
+    auth = createAuthenticator(store, { clock: time, timers: time });
     await auth.ready;
     const ctx = auth.authenticate(k.secret);
     expect(ctx).not.toBeInstanceOf(Promise);
@@ -77,7 +78,7 @@ describe('the authenticator', () => {
   });
 
   it('finds a key created elsewhere after start with one look-up, then from memory', async () => {
-    auth = createAuthenticator(store, { now });
+    auth = createAuthenticator(store, { clock: time, timers: time });
     await auth.ready;
     const k = await newKey();
     await expect(auth.authenticate(k.secret)).resolves.toMatchObject({ keyId: k.keyId });
@@ -86,7 +87,7 @@ describe('the authenticator', () => {
   });
 
   it('shares one look-up between concurrent requests with the same unknown key', async () => {
-    auth = createAuthenticator(store, { now });
+    auth = createAuthenticator(store, { clock: time, timers: time });
     await auth.ready;
     const k = await newKey();
     const [a, b, c] = await Promise.all([auth.authenticate(k.secret), auth.authenticate(k.secret), auth.authenticate(k.secret)]);
@@ -96,25 +97,25 @@ describe('the authenticator', () => {
   });
 
   it('remembers an unknown key as unknown for the negative TTL, then asks again', async () => {
-    auth = createAuthenticator(store, { now, negativeTtlMs: 5_000 });
+    auth = createAuthenticator(store, { clock: time, timers: time, negativeTtlMs: 5_000 });
     await auth.ready;
     await expect(auth.authenticate('sk-sy-not-a-real-key')).resolves.toBeNull();
     expect(auth.authenticate('sk-sy-not-a-real-key')).toBeNull(); // synchronous: cached
     expect(w.lookups).toBe(1);
-    clock += 5_001;
+    time.advance(5_001);
     await expect(auth.authenticate('sk-sy-not-a-real-key')).resolves.toBeNull();
     expect(w.lookups).toBe(2);
   });
 
   it('keeps memory bounded when random keys are sprayed at it', async () => {
-    auth = createAuthenticator(store, { now, maxNegative: 100 });
+    auth = createAuthenticator(store, { clock: time, timers: time, maxNegative: 100 });
     await auth.ready;
     for (let i = 0; i < 1_000; i++) await auth.authenticate('sk-sy-' + randomBytes(30).toString('base64url'));
     expect(auth.stats()).toEqual({ keys: 0, negative: 100, pending: 0, unavailable: 0 });
   });
 
   it('refuses unknown keys at once when too many look-ups are already waiting', async () => {
-    auth = createAuthenticator(store, { now, maxPendingLookups: 2 });
+    auth = createAuthenticator(store, { clock: time, timers: time, maxPendingLookups: 2 });
     await auth.ready;
     const g = gate();
     w.hold = g.p;
@@ -128,7 +129,7 @@ describe('the authenticator', () => {
 
   it('fails a key revoked in this process at once', async () => {
     const k = await newKey();
-    auth = createAuthenticator(store, { now });
+    auth = createAuthenticator(store, { clock: time, timers: time });
     await auth.ready;
     expect(auth.authenticate(k.secret)).toMatchObject({ keyId: k.keyId });
     await base.revokeKey(k.keyId);
@@ -138,7 +139,7 @@ describe('the authenticator', () => {
   });
 
   it('does not trust a look-up that was in flight when the key was revoked', async () => {
-    auth = createAuthenticator(store, { now });
+    auth = createAuthenticator(store, { clock: time, timers: time });
     await auth.ready;
     const k = await newKey();
     const g = gate();
@@ -155,7 +156,7 @@ describe('the authenticator', () => {
 
   it('picks up a revocation made by another process on the next refresh', async () => {
     const k = await newKey();
-    auth = createAuthenticator(store, { now });
+    auth = createAuthenticator(store, { clock: time, timers: time });
     await auth.ready;
     await base.revokeKey(k.keyId); // another gateway instance did this
     expect(auth.authenticate(k.secret)).toMatchObject({ keyId: k.keyId });
@@ -165,16 +166,20 @@ describe('the authenticator', () => {
 
   it('refreshes on its own interval', async () => {
     const k = await newKey();
-    auth = createAuthenticator(store, { now, refreshMs: 20 });
+    auth = createAuthenticator(store, { clock: time, timers: time, refreshMs: 20 });
     await auth.ready;
     await base.revokeKey(k.keyId);
+    time.advance(19);
+    await new Promise((r) => setImmediate(r));
+    expect(auth.stats().keys).toBe(1); // not yet due
+    time.advance(1);
     const end = Date.now() + 2_000;
     while (auth.stats().keys !== 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
     expect(auth.stats().keys).toBe(0);
   });
 
   it('makes a key created in this process usable without a look-up', async () => {
-    auth = createAuthenticator(store, { now });
+    auth = createAuthenticator(store, { clock: time, timers: time });
     await auth.ready;
     const k = await newKey();
     auth.remember(k.grant);
@@ -186,14 +191,14 @@ describe('the authenticator', () => {
     await base.updateWorkspace(workspaceId, { spendLimitUsd: 500 });
     const r = await base.createKey({ tenantId, name: 'batchy', priority: 'batch' });
     if (!r.ok) throw new Error(r.error.message);
-    auth = createAuthenticator(store, { now });
+    auth = createAuthenticator(store, { clock: time, timers: time });
     await auth.ready;
     expect(auth.authenticate(r.value.secret)).toMatchObject({ priority: 'batch', spendLimitUsd: 500 });
   });
 
   it('answers with a grant changed in this process at once, without a look-up', async () => {
     const k = await newKey();
-    auth = createAuthenticator(store, { now });
+    auth = createAuthenticator(store, { clock: time, timers: time });
     await auth.ready;
     expect(auth.authenticate(k.secret)).toMatchObject({ priority: null, spendLimitUsd: null });
     const key = await base.updateKey(k.keyId, { priority: 'interactive' });
@@ -208,13 +213,13 @@ describe('the authenticator', () => {
 
   it('keeps a grant remembered while a reload that began before the change was running', async () => {
     const k = await newKey();
-    auth = createAuthenticator(store, { now });
+    auth = createAuthenticator(store, { clock: time, timers: time });
     await auth.ready;
     const g = gate();
     const slow = new Proxy(base, {
       get: (t, p, r) => (p === 'activeKeys' ? async () => { const all = await t.activeKeys(); await g.p; return all; } : Reflect.get(t, p, r)),
     });
-    const a2 = createAuthenticator(slow, { now });
+    const a2 = createAuthenticator(slow, { clock: time, timers: time });
     try {
       // a2's first load has read the old grant and is held; the admin change lands meanwhile
       await new Promise((r) => setTimeout(r, 10));
@@ -234,7 +239,7 @@ describe('the authenticator', () => {
 
   it('picks up a priority or limit changed by another process on the next refresh', async () => {
     const k = await newKey();
-    auth = createAuthenticator(store, { now });
+    auth = createAuthenticator(store, { clock: time, timers: time });
     await auth.ready;
     await base.updateKey(k.keyId, { priority: 'batch' }); // another gateway instance did these
     await base.updateWorkspace(workspaceId, { spendLimitUsd: 10 });
@@ -245,7 +250,7 @@ describe('the authenticator', () => {
 
   it('#11 – answers "cannot check now" (not "unknown key") without caching when the store cannot answer', async () => {
     const errors: Error[] = [];
-    auth = createAuthenticator(store, { now, onError: (e) => errors.push(e) });
+    auth = createAuthenticator(store, { clock: time, timers: time, onError: (e) => errors.push(e) });
     await auth.ready;
     const k = await newKey();
     w.failLookups = true;
@@ -256,7 +261,7 @@ describe('the authenticator', () => {
   });
 
   it('rejects empty and absurdly long secrets without a look-up', async () => {
-    auth = createAuthenticator(store, { now });
+    auth = createAuthenticator(store, { clock: time, timers: time });
     await auth.ready;
     expect(auth.authenticate('')).toBeNull();
     expect(auth.authenticate('x'.repeat(10_000))).toBeNull();
@@ -268,7 +273,7 @@ describe('the authenticator', () => {
     const broken = new Proxy(store, {
       get: (t, p, r) => (p === 'activeKeys' ? async () => { throw new Error('no table'); } : Reflect.get(t, p, r)),
     });
-    auth = createAuthenticator(broken, { now });
+    auth = createAuthenticator(broken, { clock: time, timers: time });
     await expect(auth.ready).rejects.toThrow('no table');
     await expect(auth.authenticate(k.secret)).resolves.toMatchObject({ keyId: k.keyId });
   });

@@ -29,6 +29,8 @@ export interface RequestRecord {
   readonly finishS: number;
   readonly preemptions: number;
   readonly retries: number;
+  /** second calls sent while the first awaited its first token (absent: none) */
+  readonly hedges?: number;
 }
 
 export interface ReplicaRecord {
@@ -80,9 +82,21 @@ export interface RunAdmission {
   readonly tenants: Readonly<Record<string, TenantClass>>;
 }
 
+export interface RunUpstream {
+  /** retries sent (after a failure, within the budget) */
+  readonly retries: number;
+  readonly hedges: number;
+  /** retries and hedges the retry budget refused */
+  readonly overflows: number;
+  /** calls that did not give the answer: failed, cancelled as a hedge race's loser, or cut by the drain limit */
+  readonly wasted: number;
+}
+
 export interface RunRecords {
   readonly policy: string;
   readonly admission?: RunAdmission;
+  /** what the gateway's retry rule did over the run (absent: no retry, hedge or overflow) */
+  readonly upstream?: RunUpstream;
   /** seconds of arrivals */
   readonly durationS: number;
   /** real seconds the run took; never in the deterministic report */

@@ -4,7 +4,7 @@
 export type { Arrival, EmpiricalTrace, LengthDist, Segment, TenantMix, TraceWorkload, Workload } from './types.js';
 export { EMPIRICAL_TRACES, WorkloadError } from './types.js';
 export { blockHashes } from './hash.js';
-export { Rng, deriveSeed, seededRandom } from './rng.js';
+export { RandomStream, deriveSeed, seededRandom } from './rng.js';
 export { poisson, gamma } from './synthetic.js';
 export type { GammaOptions, SyntheticOptions } from './synthetic.js';
 export { sharedPrefix } from './shared-prefix.js';

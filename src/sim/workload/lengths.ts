@@ -1,11 +1,11 @@
 import { QUANTILES } from './empirical.js';
-import type { Rng } from './rng.js';
+import type { RandomStream } from './rng.js';
 import { WorkloadError, type LengthDist } from './types.js';
 
 // A LengthDist compiled once into a sampler. Token counts are integers ≥ 1; think times are real
 // seconds ≥ 0 — the same kinds serve both, told apart by `Use`.
 
-export type Sampler = (rng: Rng) => number;
+export type Sampler = (rng: RandomStream) => number;
 
 export interface Use {
   /** what the numbers are, for error messages ('prompt', 'output', 'thinkTimeS'…) */

@@ -1,4 +1,4 @@
-import { Rng } from './rng.js';
+import { RandomStream } from './rng.js';
 import { describeTenants, tenantPicker, type TenantPicker } from './tenants.js';
 import { WorkloadError, type Arrival, type Segment, type TenantMix, type TraceWorkload } from './types.js';
 
@@ -54,7 +54,7 @@ export class Replay implements TraceWorkload {
   readonly #factor: number;
   readonly #startS: number;
   readonly #tenant: TenantPicker;
-  readonly #who: Rng;
+  readonly #who: RandomStream;
   readonly #model: string | null;
   readonly #end: number;
   #row: number;
@@ -71,7 +71,7 @@ export class Replay implements TraceWorkload {
     this.#factor = timeScale / rateScale;
     this.#startS = startS;
     this.#tenant = tenantPicker(o.tenants, o.tenant);
-    this.#who = new Rng(o.seed ?? 0).fork(3);
+    this.#who = new RandomStream(o.seed ?? 0).fork(3);
     this.#model = o.model ?? null;
     this.name = o.name ?? t.label;
     this.rows = t.rows;

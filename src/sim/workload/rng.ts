@@ -20,7 +20,7 @@ export function deriveSeed(seed: number, stream: number): number {
   return splitmix32(st);
 }
 
-export class Rng {
+export class RandomStream {
   readonly seed: number;
   #a: number;
   #b: number;
@@ -39,8 +39,8 @@ export class Rng {
   }
 
   /** An independent stream, the same for the same (seed, stream). */
-  fork(stream: number): Rng {
-    return new Rng(deriveSeed(this.seed, stream));
+  fork(stream: number): RandomStream {
+    return new RandomStream(deriveSeed(this.seed, stream));
   }
 
   /** uniform uint32 */
@@ -109,6 +109,6 @@ function rotl(x: number, k: number): number {
 
 /** A seeded uniform [0, 1) source as a plain function (what the simulator's policies take). */
 export function seededRandom(seed: number): () => number {
-  const r = new Rng(seed);
+  const r = new RandomStream(seed);
   return () => r.float();
 }

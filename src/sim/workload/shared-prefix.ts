@@ -1,6 +1,6 @@
 import { MinHeap } from './heap.js';
 import { describeLength, sampler, type Sampler } from './lengths.js';
-import { Rng } from './rng.js';
+import { RandomStream } from './rng.js';
 import { arrivalGap } from './synthetic.js';
 import { describeTenants, tenantPicker, type TenantPicker } from './tenants.js';
 import { WorkloadError, type Arrival, type LengthDist, type Segment, type TenantMix, type Workload } from './types.js';
@@ -83,10 +83,10 @@ class SharedPrefix implements Workload {
   readonly #popularity: Float64Array;
   readonly #end: number;
   readonly #maxPrompt: number;
-  readonly #starts: Rng;
-  readonly #lengths: Rng;
-  readonly #shape: Rng;
-  readonly #who: Rng;
+  readonly #starts: RandomStream;
+  readonly #lengths: RandomStream;
+  readonly #shape: RandomStream;
+  readonly #who: RandomStream;
   readonly #heap = new MinHeap<Turn>(before);
   #nextStart: number;
   #sessions = 0;
@@ -111,7 +111,7 @@ class SharedPrefix implements Workload {
     this.#tenant = tenantPicker(o.tenants, o.tenant);
     this.#end = o.durationS ?? Infinity;
     this.#maxPrompt = o.maxPromptLen ?? Infinity;
-    const root = new Rng(o.seed);
+    const root = new RandomStream(o.seed);
     this.#starts = root.fork(1);
     this.#lengths = root.fork(2);
     this.#who = root.fork(3);

@@ -1,5 +1,5 @@
 import { describeLength, sampler, type Sampler } from './lengths.js';
-import { Rng } from './rng.js';
+import { RandomStream } from './rng.js';
 import { describeTenants, tenantPicker, type TenantPicker } from './tenants.js';
 import { WorkloadError, type Arrival, type LengthDist, type TenantMix, type Workload } from './types.js';
 
@@ -58,9 +58,9 @@ class Renewal implements Workload {
   readonly #tenant: TenantPicker;
   readonly #model: string | null;
   readonly #end: number;
-  readonly #times: Rng;
-  readonly #lengths: Rng;
-  readonly #who: Rng;
+  readonly #times: RandomStream;
+  readonly #lengths: RandomStream;
+  readonly #who: RandomStream;
   #t: number;
   #id = 0;
   #done = false;
@@ -76,7 +76,7 @@ class Renewal implements Workload {
     if (!(start >= 0) || !Number.isFinite(start)) throw new WorkloadError(`startS must be a finite number ≥ 0, got ${start}`);
     this.#t = start;
     this.#end = start + (o.durationS ?? Infinity);
-    const root = new Rng(o.seed);
+    const root = new RandomStream(o.seed);
     this.#times = root.fork(1);
     this.#lengths = root.fork(2);
     this.#who = root.fork(3);

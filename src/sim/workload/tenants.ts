@@ -1,10 +1,10 @@
-import type { Rng } from './rng.js';
+import type { RandomStream } from './rng.js';
 import { WorkloadError, type TenantMix } from './types.js';
 
 // Who sends each arrival: one fixed tenant, or a draw by weight from its own random stream (so the
 // mix can change without moving any arrival time or length).
 
-export type TenantPicker = (rng: Rng) => string;
+export type TenantPicker = (rng: RandomStream) => string;
 
 export function tenantPicker(tenants: TenantMix | undefined, tenant: string | undefined): TenantPicker {
   if (tenants === undefined || tenants.length === 0) {

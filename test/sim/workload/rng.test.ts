@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng, seededRandom } from '../../../src/sim/workload/index.js';
+import { RandomStream, seededRandom } from '../../../src/sim/workload/index.js';
 import { cv, mean, quantile } from './helpers.js';
 
 const draw = (n: number, f: () => number): Float64Array => Float64Array.from({ length: n }, f);
@@ -25,7 +25,7 @@ describe('seeded random source', () => {
   });
 
   it('forks independent streams that do not depend on how much the parent drew', () => {
-    const r = new Rng(5);
+    const r = new RandomStream(5);
     const before = r.fork(1).float();
     r.float();
     expect(r.fork(1).float()).toBe(before);
@@ -34,7 +34,7 @@ describe('seeded random source', () => {
 });
 
 describe('sampling', () => {
-  const r = new Rng(11);
+  const r = new RandomStream(11);
   it('exponential has the given mean and cv 1', () => {
     const xs = draw(200_000, () => r.exponential(3));
     expect(mean(xs)).toBeCloseTo(3, 1);

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReplicaPool, type UpstreamFailure, type UpstreamSink } from '../../src/upstream/index.js';
+import { ReplicaClient, type UpstreamFailure, type UpstreamSink } from '../../src/upstream/index.js';
 
 // A real replica stand-in on port 0, scripted per path.
 let server: Server;
@@ -45,82 +45,82 @@ class Recorder implements UpstreamSink {
 }
 
 function call(path: string, stream: boolean, t = timeouts) {
-  const pool = new ReplicaPool(origin, { connections: 4, timeouts: t });
+  const client = new ReplicaClient(origin, { connections: 4, timeouts: t });
   const rec = new Recorder();
-  const c = pool.post(path, '{}', stream, rec);
-  return { pool, rec, c };
+  const c = client.post(path, '{}', stream, rec);
+  return { client, rec, c };
 }
 
 describe('a call to a replica', () => {
   it('hands a whole JSON body to the sink', async () => {
-    const { rec, pool } = call('/json', false);
+    const { rec, client } = call('/json', false);
     await rec.settled;
     expect(rec.body).toBe('{"ok":true}');
-    await pool.close();
+    await client.close();
   });
 
   it('relays each stream event and then says the stream is done', async () => {
-    const { rec, pool } = call('/stream', true);
+    const { rec, client } = call('/stream', true);
     await rec.settled;
     expect(rec.events).toEqual(['{"n":1}', '{"n":2}']);
     expect(rec.done).toBe(true);
-    await pool.close();
+    await client.close();
   });
 
   it('reports an error status with its body', async () => {
-    const { rec, pool } = call('/500', false);
+    const { rec, client } = call('/500', false);
     await rec.settled;
     expect(rec.failure).toEqual({ kind: 'status', status: 500, body: '{"error":{"message":"boom"}}' });
-    await pool.close();
+    await client.close();
   });
 
   it('calls a connection dropped before any answer a connect failure (safe to retry elsewhere)', async () => {
-    const { rec, c, pool } = call('/drop', false);
+    const { rec, c, client } = call('/drop', false);
     await rec.settled;
     expect(rec.failure?.kind).toBe('connect');
     expect(c.responded).toBe(false);
-    await pool.destroy();
+    await client.destroy();
   });
 
   it('calls a stream cut after it began broken, not done', async () => {
-    const { rec, pool } = call('/cut', true);
+    const { rec, client } = call('/cut', true);
     await rec.settled;
     expect(rec.events).toEqual(['{"n":1}']);
     expect(rec.failure?.kind).toBe('broken');
-    await pool.destroy();
+    await client.destroy();
   });
 
   it('times out waiting for response headers', async () => {
-    const { rec, pool } = call('/hang', false);
+    const { rec, client } = call('/hang', false);
     await rec.settled;
     expect(rec.failure).toEqual({ kind: 'timeout', phase: 'headers' });
-    await pool.destroy();
+    await client.destroy();
   });
 
   it('times out waiting for the first token of a stream', async () => {
-    const { rec, pool } = call('/slow-first-token', true, { ...timeouts, idleTimeoutMs: 5_000 });
+    const { rec, client } = call('/slow-first-token', true, { ...timeouts, idleTimeoutMs: 5_000 });
     await rec.settled;
     expect(rec.failure).toEqual({ kind: 'timeout', phase: 'first_token' });
-    await pool.destroy();
+    await client.destroy();
   });
 
   it('reports a refused connection as a connect failure', async () => {
-    const pool = new ReplicaPool('http://127.0.0.1:1', { connections: 1, timeouts });
+    const client = new ReplicaClient('http://127.0.0.1:1', { connections: 1, timeouts });
     const rec = new Recorder();
-    pool.post('/x', '{}', false, rec);
+    client.post('/x', '{}', false, rec);
     await rec.settled;
     expect(rec.failure?.kind).toBe('connect');
-    await pool.destroy();
+    await client.destroy();
   });
 
   it('closes the upstream socket when aborted, and tells the sink nothing more', async () => {
     const before = closedByClient;
-    const { rec, c, pool } = call('/hang', false, { ...timeouts, headersTimeoutMs: 10_000 });
+    const { rec, c, client } = call('/hang', false, { ...timeouts, headersTimeoutMs: 10_000 });
     await new Promise((r) => setTimeout(r, 50));
     c.abort();
     await new Promise((r) => setTimeout(r, 100));
     expect(closedByClient).toBe(before + 1);
     expect(rec.failure).toBeNull();
-    await pool.destroy();
+    await client.destroy();
   });
 });

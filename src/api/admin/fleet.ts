@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import type { AdminResponse } from '../api/index.js';
-import { replicaUrl } from '../config/index.js';
-import type { FleetRegistry, FleetWatch, PrefixIndex, Replica } from '../fleet/index.js';
-import type { Backend } from './backends.js';
-import { decodePathSegment } from './request-head.js';
+import { replicaUrl } from '../../config/index.js';
+import type { FleetRegistry, FleetWatch, PrefixIndex, Replica } from '../../fleet/index.js';
+import { wallClock, wallTimers, type Clock, type Timers } from '../../time/index.js';
+import { badRequest, conflict, methodNotAllowed, notFound, ok, type AdminResponse } from './reply.js';
 
 // The fleet under /admin/v1/fleet (admin token only): the live picture, and the operator's hands
 // on it — add a replica, drain one (no new requests; those in flight finish), bring it back,
@@ -16,14 +15,22 @@ import { decodePathSegment } from './request-head.js';
 //   POST   /admin/v1/fleet/replicas/{id}/readmit
 //   DELETE /admin/v1/fleet/replicas/{id}            drains, then closes its connections once idle
 
-export interface FleetAdminDeps {
+/** What the fleet API needs of a replica's backend: its connections, to close once it is removed. */
+export interface ReplicaBackend {
+  readonly client: { close(): Promise<void> };
+}
+
+export interface FleetAdminDeps<B extends ReplicaBackend = ReplicaBackend> {
   readonly fleet: FleetRegistry;
   readonly watch: FleetWatch | null;
   readonly prefixes: PrefixIndex;
-  readonly backends: Map<Replica, Backend>;
+  readonly backends: Map<Replica, B>;
   readonly models: ReadonlySet<string>;
   readonly regions: readonly string[];
-  createBackend(r: Replica, apiKey: string | undefined): Backend;
+  createBackend(r: Replica, apiKey: string | undefined): B;
+  /** the wall clock by default */
+  readonly clock?: Clock;
+  readonly timers?: Timers;
 }
 
 /** A custom type message, except for an absent field, which reads `Field required`. */
@@ -37,7 +44,7 @@ const label = (what: string, max: number) => z.string(typeError(`${what} must be
 // misspelt `served_model` silently ignored would send the wrong model name to the replica).
 const addBody = z.strictObject({
   model: label('model', 200),
-  // only http(s) with a host: a `mailto:` or `file:` URL has no origin to dial (it crashed the pool)
+  // only http(s) with a host: a `mailto:` or `file:` URL has no origin to dial (it crashed the replica's connections)
   url: z.string(typeError('url must be a string')).max(2048, 'url must be at most 2048 characters').pipe(replicaUrl),
   region: label('region', 64),
   id: label('id', 200).optional(),
@@ -57,35 +64,35 @@ export interface FleetChange {
 
 export type FleetAdminResponse = AdminResponse & { readonly change?: FleetChange };
 
-export function fleetAdmin(deps: FleetAdminDeps, method: string, path: string, body: Buffer): FleetAdminResponse {
+export function fleetAdmin<B extends ReplicaBackend>(deps: FleetAdminDeps<B>, method: string, path: string, body: Buffer): FleetAdminResponse {
   if (path === '/admin/v1/fleet') {
-    if (method !== 'GET') return notAllowed(method, 'GET');
+    if (method !== 'GET') return methodNotAllowed(method, ['GET']);
     return ok(200, { data: deps.fleet.all.map((r) => view(deps, r)) });
   }
   if (path === '/admin/v1/fleet/replicas') {
-    if (method !== 'POST') return notAllowed(method, 'POST');
+    if (method !== 'POST') return methodNotAllowed(method, ['POST']);
     return add(deps, body);
   }
   const m = /^\/admin\/v1\/fleet\/replicas\/([^/]+)(?:\/(drain|undrain|readmit))?$/.exec(path);
-  if (m === null) return err(404, 'not_found_error', `no admin route ${path}; see /admin/v1/fleet`);
-  const id = decodePathSegment(m[1]);
-  if (id === null) return err(400, 'invalid_request_error', 'the replica id in the path is not valid percent-encoding; encode it with encodeURIComponent');
+  if (m === null) return notFound(`no admin route ${path}; see /admin/v1/fleet`);
+  const id = decodeSegment(m[1]);
+  if (id === null) return badRequest('the replica id in the path is not valid percent-encoding; encode it with encodeURIComponent');
   const r = deps.fleet.byId(id);
-  if (r === undefined) return err(404, 'not_found_error', `no replica "${id}" in the fleet`);
+  if (r === undefined) return notFound(`no replica "${id}" in the fleet`);
   const action = m[2];
   if (action === undefined) {
     if (method === 'GET') return ok(200, view(deps, r));
-    if (method !== 'DELETE') return notAllowed(method, 'GET, DELETE');
+    if (method !== 'DELETE') return methodNotAllowed(method, ['GET', 'DELETE']);
     if (!bodiless(body)) return NO_BODY;
     const before = audited(r);
     deps.fleet.remove(r);
     const backend = deps.backends.get(r);
-    // its requests in flight finish on the open connections; the pool closes when they are done
-    // (a pool that fails to close has nothing left to lose; it must not become an unhandled rejection)
-    void closeWhenIdle(r, backend).catch(() => {}).then(() => deps.backends.delete(r));
+    // its requests in flight finish on the open connections, which close when they are done
+    // (connections that fail to close have nothing left to lose; it must not become an unhandled rejection)
+    void closeWhenIdle(r, backend, deps.timers ?? wallTimers).catch(() => {}).then(() => deps.backends.delete(r));
     return { ...ok(200, { id: r.id, type: 'replica_deleted', inflight: r.inflight }), change: { action: 'fleet.replica.remove', target: r.id, before, after: null } };
   }
-  if (method !== 'POST') return notAllowed(method, 'POST');
+  if (method !== 'POST') return methodNotAllowed(method, ['POST']);
   if (!bodiless(body)) return NO_BODY;
   const before = audited(r);
   if (action === 'drain') deps.fleet.setDraining(r, true);
@@ -104,22 +111,22 @@ function audited(r: Replica): Record<string, unknown> {
   };
 }
 
-function add(deps: FleetAdminDeps, body: Buffer): FleetAdminResponse {
+function add<B extends ReplicaBackend>(deps: FleetAdminDeps<B>, body: Buffer): FleetAdminResponse {
   let raw: unknown;
   try {
     raw = JSON.parse(body.toString('utf8'));
   } catch {
-    return err(400, 'invalid_request_error', 'the body must be JSON: { "model", "url", "region" }');
+    return badRequest('the body must be JSON: { "model", "url", "region" }');
   }
   const p = addBody.safeParse(raw);
-  if (!p.success) return err(400, 'invalid_request_error', p.error.issues.map(describe).join('; '));
+  if (!p.success) return badRequest(p.error.issues.map(describe).join('; '));
   const b = p.data;
-  if (!deps.models.has(b.model)) return err(400, 'invalid_request_error', `model: ${b.model} is not configured; configured models: ${[...deps.models].join(', ')}`);
-  if (!deps.regions.includes(b.region)) return err(400, 'invalid_request_error', `region: ${b.region} is not a configured region; regions: ${deps.regions.join(', ')}`);
+  if (!deps.models.has(b.model)) return badRequest(`model: ${b.model} is not configured; configured models: ${[...deps.models].join(', ')}`);
+  if (!deps.regions.includes(b.region)) return badRequest(`region: ${b.region} is not a configured region; regions: ${deps.regions.join(', ')}`);
   const id = b.id ?? freeId(deps.fleet, `${b.region}/${b.model}/`);
-  if (deps.fleet.byId(id) !== undefined) return err(409, 'invalid_request_error', `a replica named "${id}" is already in the fleet`);
+  if (deps.fleet.byId(id) !== undefined) return conflict(`a replica named "${id}" is already in the fleet`);
   const r = deps.fleet.add({ id, model: b.model, servedModel: b.served_model ?? b.model, region: b.region, url: b.url, protocol: b.protocol });
-  let backend: Backend;
+  let backend: B;
   try {
     backend = deps.createBackend(r, b.api_key);
   } catch (e) {
@@ -138,9 +145,9 @@ function freeId(fleet: FleetRegistry, prefix: string): string {
   return prefix + n;
 }
 
-function view(deps: FleetAdminDeps, r: Replica): Record<string, unknown> {
+function view(deps: FleetAdminDeps<ReplicaBackend>, r: Replica): Record<string, unknown> {
   const o = deps.watch?.stats(r) ?? null;
-  const now = performance.now() / 1000;
+  const now = (deps.clock ?? wallClock).monoMs() / 1000;
   return {
     id: r.id, type: 'replica', model: r.model, served_model: r.servedModel, region: r.region, url: r.url, protocol: r.protocol ?? 'openai', version: r.version,
     state: r.draining ? (r.inflight > 0 ? 'draining' : 'drained') : r.ejectedUntilMs !== 0 ? 'ejected' : r.healthy ? 'serving' : 'unhealthy',
@@ -157,9 +164,18 @@ function view(deps: FleetAdminDeps, r: Replica): Record<string, unknown> {
   };
 }
 
-async function closeWhenIdle(r: Replica, b: Backend | undefined): Promise<void> {
-  while (r.inflight > 0) await new Promise((res) => setTimeout(res, 100).unref());
-  await b?.pool.close();
+/** Closes the backend's connections once the replica has no request in flight (checked every 100 ms, in the background). */
+async function closeWhenIdle(r: Replica, b: ReplicaBackend | undefined, timers: Timers): Promise<void> {
+  if (r.inflight > 0) {
+    await new Promise<void>((resolve) => {
+      const h = timers.every(100, () => {
+        if (r.inflight > 0) return;
+        timers.cancel(h);
+        resolve();
+      }, undefined);
+    });
+  }
+  await b?.client.close();
 }
 
 /** drain, undrain, readmit and delete act on the path alone: no body, or `{}` */
@@ -173,7 +189,7 @@ function bodiless(body: Buffer): boolean {
   }
 }
 
-const NO_BODY = err(400, 'invalid_request_error', 'this route takes no body; send none, or {}');
+const NO_BODY = badRequest('this route takes no body; send none, or {}');
 
 function describe(i: z.core.$ZodIssue): string {
   if (i.code === 'unrecognized_keys') return i.keys.map((k) => `${k}: Extra inputs are not permitted`).join('; ');
@@ -181,14 +197,11 @@ function describe(i: z.core.$ZodIssue): string {
   return `${i.path.join('.')}: ${i.message}`;
 }
 
-function ok(status: number, value: unknown): AdminResponse {
-  return { status, body: JSON.stringify(value) };
-}
-
-function err(status: number, type: string, message: string): AdminResponse {
-  return { status, body: JSON.stringify({ type: 'error', error: { type, message } }) };
-}
-
-function notAllowed(method: string, allow: string): AdminResponse {
-  return { ...err(405, 'invalid_request_error', `${method} is not allowed here; use ${allow}`), headers: { allow } };
+/** A percent-encoded path segment, or null when its escapes are malformed. */
+function decodeSegment(s: string): string | null {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
 }

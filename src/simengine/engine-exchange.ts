@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { SeqView, TokenRequest } from '../engine/index.js';
+import type { Clock } from '../time/index.js';
 import type { AnswerPlan } from './answer.js';
 import type { EngineMetrics } from './metrics.js';
 import {
@@ -9,13 +10,15 @@ import {
 import { SSE_DONE, SSE_HEADERS } from './wire.js';
 
 /** What an exchange needs from its server. */
-export interface ExchangeHost {
+export interface EngineExchangeHost {
   readonly metrics: EngineMetrics;
+  /** stamps `created` (epoch seconds) on each answer */
+  readonly clock: Clock;
   /** take the request out of the engine (frees its KV) */
-  abort(x: Exchange): void;
+  abort(x: EngineExchange): void;
 }
 
-export interface ExchangeInit {
+export interface EngineExchangeInit {
   kind: Kind;
   responseId: string;
   model: string;
@@ -31,29 +34,30 @@ export interface ExchangeInit {
  * One in-flight generation: the engine request (it implements EngineRequest, so the engine holds
  * it directly) and its HTTP response. The driver calls `onToken` as the engine produces tokens.
  */
-export class Exchange implements TokenRequest {
+export class EngineExchange implements TokenRequest {
   readonly id: number;
   readonly promptTokens: number[];
   readonly maxTokens: number;
   readonly outputTokens: Uint32Array;
-  seq: SeqView<Exchange> | null = null;
+  seq: SeqView<EngineExchange> | null = null;
   /** answered or abandoned: the driver skips it */
   closed = false;
-  readonly #host: ExchangeHost;
+  readonly #host: EngineExchangeHost;
   readonly #res: ServerResponse;
-  readonly #x: ExchangeInit;
-  readonly #created = Math.floor(Date.now() / 1000);
+  readonly #x: EngineExchangeInit;
+  readonly #created: number;
   readonly #head: string;
   readonly #usage: UsageCounts;
   #delivered = 0;
   #emitted = 0;
   #lastS = 0;
 
-  constructor(id: number, host: ExchangeHost, res: ServerResponse, init: ExchangeInit) {
+  constructor(id: number, host: EngineExchangeHost, res: ServerResponse, init: EngineExchangeInit) {
     this.id = id;
     this.#host = host;
     this.#res = res;
     this.#x = init;
+    this.#created = Math.floor(host.clock.nowMs() / 1000);
     this.promptTokens = init.promptTokens;
     this.maxTokens = init.plan.tokens;
     this.outputTokens = init.plan.ids;

@@ -1,24 +1,32 @@
 import { Pool } from 'undici';
-import { UpstreamCall } from './call.js';
+import { wall } from '../time/index.js';
+import { UpstreamCall, type CallTime } from './call.js';
 import type { UpstreamSink, UpstreamTimeouts } from './types.js';
 
-export interface ReplicaPoolOptions {
+export interface ReplicaClientOptions {
   connections: number;
   timeouts: UpstreamTimeouts;
   /** sent as `Authorization: Bearer` (vLLM's --api-key) */
   apiKey?: string;
   /** more headers on every call (an Anthropic upstream's `x-api-key`, `anthropic-version`) */
   headers?: Readonly<Record<string, string>>;
+  /** the clock and timers each call's first-token and whole-request deadlines run on (default: the wall's) */
+  time?: CallTime;
 }
 
-/** One replica's connection pool: the dispatcher every call to that replica goes through. */
-export class ReplicaPool {
+/**
+ * The client every call to one replica goes through: its connections (an undici `Pool`, which is
+ * undici's word, not the fleet's pool of replicas), its headers and its deadlines.
+ */
+export class ReplicaClient {
   readonly #pool: Pool;
   readonly #headers: Record<string, string>;
+  readonly #time: CallTime;
   readonly timeouts: UpstreamTimeouts;
 
-  constructor(readonly origin: string, opts: ReplicaPoolOptions) {
+  constructor(readonly origin: string, opts: ReplicaClientOptions) {
     this.timeouts = opts.timeouts;
+    this.#time = opts.time ?? wall;
     this.#pool = new Pool(origin, {
       connections: opts.connections,
       connect: { timeout: opts.timeouts.connectTimeoutMs },
@@ -31,7 +39,7 @@ export class ReplicaPool {
 
   /** POSTs a JSON body; the sink hears how it went. The returned call can be paused or aborted. */
   post(path: string, body: string, stream: boolean, sink: UpstreamSink): UpstreamCall {
-    const call = new UpstreamCall(sink, stream, this.timeouts);
+    const call = new UpstreamCall(sink, stream, this.timeouts, this.#time);
     this.#pool.dispatch(
       {
         origin: this.origin,
@@ -55,3 +63,4 @@ export class ReplicaPool {
     return this.#pool.destroy();
   }
 }
+

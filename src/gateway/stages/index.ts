@@ -1,0 +1,58 @@
+import type { Config } from '../../config/index.js';
+import type { MonthlySpend } from '../../limits/index.js';
+import type { GatewayMetrics } from '../../observe/index.js';
+import type { Authenticator } from '../../tenancy/index.js';
+import type { Clock } from '../../time/index.js';
+import type { BodyReader } from '../body.js';
+import type { ModelCatalogue } from '../catalogue.js';
+import type { Stage } from '../pipeline.js';
+import type { RateLimits } from '../rate-limits.js';
+import { authenticate } from './authenticate.js';
+import { readBody } from './body.js';
+import { rateLimit } from './limits.js';
+import { resolveModel } from './model.js';
+import { parse } from './parse.js';
+import { priorityAndDeadline } from './priority.js';
+import { spendLimit } from './spend.js';
+import { anthropicVersion } from './version.js';
+
+export { CLIENT_LEFT } from './body.js';
+
+export interface StageDeps {
+  readonly config: Config;
+  readonly authenticator: Pick<Authenticator, 'authenticate'>;
+  readonly metrics: Pick<GatewayMetrics, 'authFailures' | 'spendLimited'>;
+  readonly bodies: Pick<BodyReader, 'read' | 'refusal'>;
+  readonly models: Pick<ModelCatalogue, 'get' | 'ids'>;
+  readonly rateLimits: Pick<RateLimits, 'tierOf' | 'admit'>;
+  readonly spend: Pick<MonthlySpend, 'spent'>;
+  readonly clock: Clock;
+}
+
+export interface Stages {
+  readonly authenticate: Stage;
+  /** an Anthropic request up to its body (count_tokens stops there) */
+  readonly anthropicHead: readonly Stage[];
+  /** the whole way in, per API */
+  readonly anthropic: readonly Stage[];
+  readonly openai: readonly Stage[];
+}
+
+/** The order of work for a request on its way in, built once: each stage passes or refuses. */
+export function inferenceStages(d: StageDeps): Stages {
+  const auth = authenticate(d);
+  const body = readBody({ bodies: d.bodies, limitBytes: d.config.server.bodyLimitBytes });
+  const rest = [
+    parse,
+    resolveModel(d.models),
+    priorityAndDeadline({ rateLimits: d.rateLimits, classes: d.config.admission.classes }),
+    spendLimit(d),
+    rateLimit(d),
+  ];
+  return {
+    authenticate: auth,
+    anthropicHead: [auth, anthropicVersion, body],
+    anthropic: [auth, anthropicVersion, body, ...rest],
+    openai: [auth, body, ...rest],
+  };
+}
