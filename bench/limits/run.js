@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 if (!existsSync(join(root, 'dist', 'limits', 'index.js'))) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
 const { MemoryLimiter, RedisLimiter } = await import(join(root, 'dist', 'limits', 'index.js'));
-const { PoolQueue, admissionPolicy } = await import(join(root, 'dist', 'admission', 'index.js'));
+const { AdmissionQueue, admissionPolicy } = await import(join(root, 'dist', 'admission', 'index.js'));
 
 const limits = { requestsPerMinute: 1e6, inputTokensPerMinute: 1e9, outputTokensPerMinute: 1e9 };
 const keys = Array.from({ length: 10_000 }, (_, i) => `ws_${i}`);
@@ -38,9 +38,9 @@ const run = {
 };
 // admission: a pool with a free slot (the common case), and a saturated one where every request
 // waits behind 1,000 others of 100 tenants in three classes and is pulled when one finishes
-const free = new PoolQueue(admissionPolicy());
+const free = new AdmissionQueue(admissionPolicy());
 free.setCapacity(1e9);
-const busy = new PoolQueue(admissionPolicy({ classes: { standard: { shed: null }, batch: { shed: null } } }));
+const busy = new AdmissionQueue(admissionPolicy({ classes: { standard: { shed: null }, batch: { shed: null } } }));
 busy.setCapacity(64);
 const classes = ['interactive', 'standard', 'batch'];
 const arrival = (i) => ({ tenant: keys[i % 100], weight: 1, priority: classes[i % 3], deadlineAtMs: 1e15, nowMs: now, random: 0.5 });

@@ -1,6 +1,6 @@
 import type { Clock, Rng, TimerHandle, Timers } from '../time/index.js';
 import type { AdmissionPolicy, Priority } from './policy.js';
-import { AdmissionQueue, type Held, type ShedReason } from './pool-queue.js';
+import { AdmissionQueue, type Held, type ShedReason } from './admission-queue.js';
 
 // The code around the admission queues that the gateway and the simulator share: an admission
 // queue per model, its capacity recounted from the replicas in rotation, the loop that hands out
@@ -86,7 +86,7 @@ interface Queue<Job> {
  * The first token is due `deadlineMs` after arrival: the class's deadline, or less when the
  * request asks for less (never more). The one place the rule lives.
  */
-export function deadlineMs(policy: AdmissionPolicy, priority: Priority, askedMs: number | null): number {
+export function deadlineMs(policy: Pick<AdmissionPolicy, 'classes'>, priority: Priority, askedMs: number | null): number {
   const cls = policy.classes[priority].deadlineMs;
   return askedMs === null ? cls : Math.min(cls, askedMs);
 }

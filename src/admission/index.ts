@@ -2,9 +2,7 @@
 // admission queue, and the driver the gateway and the simulator both run it with.
 export { admissionPolicy, admissionSchema, DISCIPLINES, isPriority, PRIORITIES } from './policy.js';
 export type { AdmissionPolicy, AdmissionPolicyInput, Discipline, Priority } from './policy.js';
-export { AdmissionQueue } from './pool-queue.js';
-/** @deprecated the old name of an `AdmissionQueue` */
-export { AdmissionQueue as PoolQueue } from './pool-queue.js';
-export type { Arrival, Held, Offer, ShedReason } from './pool-queue.js';
+export { AdmissionQueue } from './admission-queue.js';
+export type { Arrival, Held, Offer, ShedReason } from './admission-queue.js';
 export { AdmissionDriver, deadlineMs } from './driver.js';
 export type { AdmissionAsk, AdmissionDriverOptions, AdmissionHooks, Grant, Shed, Waiter } from './driver.js';

@@ -54,7 +54,7 @@ export class FleetWatch {
       },
     }, (r) => r.model);
     this.#prober = new HealthProber(fleet, {
-      intervalMs: opts.healthIntervalMs, timeoutMs: opts.healthTimeoutMs,
+      intervalMs: opts.healthIntervalMs, timeoutMs: opts.healthTimeoutMs, clock: ports.clock, timers: ports.timers,
       onChange: (replica, healthy) => {
         opts.onEvent?.({ kind: 'health', replica, healthy });
         // a replica that was down and answers again is a fresh process: lift its ejection (Envoy's
@@ -68,6 +68,7 @@ export class FleetWatch {
       ? new MetricsScraper(() => fleet.all.filter((r) => r.protocol !== 'anthropic'), {
         intervalMs: opts.scrapeIntervalMs,
         timeoutMs: Math.min(opts.scrapeIntervalMs, opts.healthTimeoutMs),
+        clock: ports.clock, timers: ports.timers,
         onSample: (target, t) => {
           const r = target as Replica;
           // stamped on the router's clock, with what this gateway had in flight then

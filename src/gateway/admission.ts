@@ -21,9 +21,6 @@ export interface Admissible {
 }
 
 export type { Grant };
-/** @deprecated the old name of a `Grant` */
-export type Slot = Grant;
-
 export interface AdmissionRequest {
   readonly model: string;
   readonly tenant: string;

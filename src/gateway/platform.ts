@@ -41,7 +41,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const { config } = opts;
   const time = opts.time ?? wall;
   const log = opts.log ?? createLogger();
-  const store = await openStore(opts.storeUrl, { timeoutMs: config.ledger.timeoutMs });
+  const store = await openStore(opts.storeUrl, { timeoutMs: config.ledger.timeoutMs, clock: time.clock, timers: time.timers });
   // records an earlier run could not write go in before this one writes its own
   const spill = opts.dataDir === undefined ? null : openSpill(join(opts.dataDir, 'ledger-spill.jsonl'));
   if (spill !== null) {
@@ -59,10 +59,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     apiKeys.set(r.id, r.apiKey);
   }
   const backends = createBackends(config, fleet, apiKeys);
-  const authenticator = createAuthenticator(store, { onError: (err: unknown) => log.error({ err }, 'key refresh failed') });
+  const authenticator = createAuthenticator(store, { onError: (err: unknown) => log.error({ err }, 'key refresh failed'), clock: time.clock, timers: time.timers });
   await authenticator.ready;
   const ledger = createLedgerWriter(store, {
-    spill, closeTimeoutMs: config.ledger.finalFlushMs,
+    spill, closeTimeoutMs: config.ledger.finalFlushMs, clock: time.clock, timers: time.timers,
     onError: (err: unknown) => log.error({ err }, 'ledger write failed; will retry'),
     onRecovered: (failedFlushes) => log.warn({ failedFlushes }, 'ledger writes succeed again'),
   });
@@ -72,7 +72,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     ledger: () => ledger.stats(),
     admission: () => admission?.snapshot() ?? [],
   });
-  admission = new Admission(config.admission, fleet, metrics);
+  admission = new Admission(config.admission, fleet, metrics, time);
   const admin = createAdminApi({
     store, authenticator, adminToken: opts.adminToken, tiers: Object.keys(config.tiers),
     onError: (err, requestId) => log.error({ err, requestId }, 'admin request failed'),
@@ -83,6 +83,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     healthTimeoutMs: config.fleet.healthTimeoutMs,
     scrapeIntervalMs: config.fleet.scrapeIntervalMs,
     outlier: outlier.enabled ? outlier : null,
+    ports: time,
     onEvent: (e) => {
       const at = { replica: e.replica.id, region: e.replica.region };
       if (e.kind === 'health') log.warn({ ...at, healthy: e.healthy }, e.healthy ? 'replica back in rotation' : 'replica failed its health probe');

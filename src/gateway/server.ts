@@ -80,7 +80,7 @@ export class Gateway {
     this.metrics = metrics;
     this.admission = deps.admission;
     this.rateLimits = deps.rateLimits;
-    this.routing = new GatewayRouter(config, deps.fleet);
+    this.routing = new GatewayRouter(config, deps.fleet, time);
     this.models = new ModelCatalogue(config, deps.fleet);
     this.upstreams = new Upstreams({ routing: this.routing, backends: deps.backends, fleet: deps.fleet, watch: deps.watch, metrics, log, clock });
     const replies = this.replies = new Replies(metrics, log);

@@ -41,7 +41,7 @@ describe('the anthropic-version stage', () => {
 });
 
 describe('the priority and deadline stage', () => {
-  const stage = priorityAndDeadline({ rateLimits: { tierOf: () => tier }, classes });
+  const stage = priorityAndDeadline({ rateLimits: { tierOf: () => tier }, admission: { classes } });
   const run = (headers: Record<string, string>, who: Partial<AuthContext> = {}) => {
     const c = cx(headers, who);
     return { err: stage(c) as GatewayError | null, cx: c };

@@ -45,7 +45,7 @@ export function inferenceStages(d: StageDeps): Stages {
   const rest = [
     parse,
     resolveModel(d.models),
-    priorityAndDeadline({ rateLimits: d.rateLimits, classes: d.config.admission.classes }),
+    priorityAndDeadline({ rateLimits: d.rateLimits, admission: d.config.admission }),
     spendLimit(d),
     rateLimit(d),
   ];

@@ -1,6 +1,5 @@
-import { isPriority, PRIORITIES } from '../../admission/index.js';
+import { deadlineMs, isPriority, PRIORITIES, type AdmissionPolicy } from '../../admission/index.js';
 import type { GatewayError } from '../../api/index.js';
-import type { Config } from '../../config/index.js';
 import type { RequestContext } from '../context.js';
 import type { RateLimits } from '../rate-limits.js';
 import type { Stage } from '../pipeline.js';
@@ -10,7 +9,7 @@ const DEADLINE_RE = /^[1-9]\d{0,8}$/;
 export interface PriorityDeps {
   readonly rateLimits: Pick<RateLimits, 'tierOf'>;
   /** each priority's deadline */
-  readonly classes: Config['admission']['classes'];
+  readonly admission: Pick<AdmissionPolicy, 'classes'>;
 }
 
 /**
@@ -32,14 +31,12 @@ export function priorityAndDeadline(d: PriorityDeps): Stage {
       if (!isPriority(p)) return { kind: 'invalid_request', message: `x-switchyard-priority: "${String(p)}" is not a priority; use one of ${PRIORITIES.join(', ')}` };
       if (PRIORITIES.indexOf(p) > PRIORITIES.indexOf(own)) priority = p;
     }
-    let deadlineMs = d.classes[priority].deadlineMs;
     const dl = h['x-switchyard-deadline-ms'];
-    if (dl !== undefined) {
-      if (typeof dl !== 'string' || !DEADLINE_RE.test(dl)) return { kind: 'invalid_request', message: `x-switchyard-deadline-ms: "${String(dl)}" must be a whole number of milliseconds, at least 1` };
-      deadlineMs = Math.min(deadlineMs, Number(dl));
+    if (dl !== undefined && (typeof dl !== 'string' || !DEADLINE_RE.test(dl))) {
+      return { kind: 'invalid_request', message: `x-switchyard-deadline-ms: "${String(dl)}" must be a whole number of milliseconds, at least 1` };
     }
     cx.priority = priority;
-    cx.deadlineMs = deadlineMs;
+    cx.deadlineMs = deadlineMs(d.admission, priority, dl === undefined ? null : Number(dl));
     return null;
   };
 }
