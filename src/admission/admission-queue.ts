@@ -8,7 +8,7 @@ import { PRIORITIES, type AdmissionPolicy, type Priority } from './policy.js';
 // and the smallest tag goes next — so a tenant sending ten times its share waits behind its own
 // backlog, not in front of everyone else's.
 
-export interface Arrival {
+export interface Entrant {
   readonly tenant: string;
   /** the tenant's share of the queue's capacity relative to others (tier weight) */
   readonly weight: number;
@@ -34,7 +34,7 @@ export interface Held<T> {
   readonly item: T;
 }
 
-interface Entry<T> extends Held<T> {
+interface Queued<T> extends Held<T> {
   readonly tag: number;
   readonly seq: number;
   readonly lane: Lane<T>;
@@ -46,7 +46,7 @@ interface Lane<T> {
   readonly tenant: string;
   readonly cls: number;
   weight: number;
-  readonly items: Entry<T>[];
+  readonly items: Queued<T>[];
   head: number;
   /** live entries */
   queued: number;
@@ -136,7 +136,7 @@ export class AdmissionQueue<T> {
     return true;
   }
 
-  offer(item: T, a: Arrival): Offer<T> {
+  offer(item: T, a: Entrant): Offer<T> {
     if (this.tryDispatch(a.priority)) return DISPATCH;
     const cls = this.#fair ? PRIORITIES.indexOf(a.priority) : 0;
     const q = this.#classes[cls];
@@ -152,7 +152,7 @@ export class AdmissionQueue<T> {
       const ramp = this.#policy.classes[a.priority].shed;
       if (ramp !== null && a.random < (waitMs - ramp.fromMs) / (ramp.toMs - ramp.fromMs)) return { kind: 'shed', reason: 'early', predictedMs, retryAfterMs };
     }
-    const e: Entry<T> = { item, tag, seq: this.#seq++, lane, live: true };
+    const e: Queued<T> = { item, tag, seq: this.#seq++, lane, live: true };
     lane.items.push(e);
     lane.queued++;
     lane.lastFinish = tag + 1 / lane.weight;
@@ -166,7 +166,7 @@ export class AdmissionQueue<T> {
     if (this.#inflight >= this.#capacity || this.#queued === 0) return null;
     for (const q of this.#classes) {
       if (q.queued === 0) continue;
-      let best: Entry<T> | null = null;
+      let best: Queued<T> | null = null;
       for (const lane of q.lanes.values()) {
         const e = this.#head(lane);
         if (e !== null && (best === null || e.tag < best.tag || (e.tag === best.tag && e.seq < best.seq))) best = e;
@@ -187,7 +187,7 @@ export class AdmissionQueue<T> {
 
   /** A held request left before it was sent (its deadline passed, or its client went away). */
   remove(h: Held<T>): boolean {
-    const e = h as Entry<T>;
+    const e = h as Queued<T>;
     if (!e.live) return false;
     this.#take(this.#classes[e.lane.cls], e);
     return true;
@@ -222,7 +222,7 @@ export class AdmissionQueue<T> {
     if (ms >= 0) this.#firstTokenMs += this.#policy.learningRate * (ms - this.#firstTokenMs);
   }
 
-  #take(q: ClassQueue<T>, e: Entry<T>): void {
+  #take(q: ClassQueue<T>, e: Queued<T>): void {
     e.live = false;
     e.lane.queued--;
     q.queued--;
@@ -230,7 +230,7 @@ export class AdmissionQueue<T> {
   }
 
   /** The lane's first live entry; dead ones (removed) are dropped on the way. */
-  #head(lane: Lane<T>): Entry<T> | null {
+  #head(lane: Lane<T>): Queued<T> | null {
     while (lane.head < lane.items.length && !lane.items[lane.head].live) lane.head++;
     if (lane.head === lane.items.length) {
       lane.items.length = 0;

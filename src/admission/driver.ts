@@ -65,10 +65,10 @@ export interface AdmissionDriverOptions<Job> {
   readonly rng: Rng;
 }
 
-interface Entry<Job> extends Waiter<Job> {
+interface Waiting<Job> extends Waiter<Job> {
   readonly queue: Queue<Job>;
   readonly deadlineAtMs: number;
-  handle: Held<Entry<Job>> | null;
+  handle: Held<Waiting<Job>> | null;
   timer: TimerHandle | null;
 }
 
@@ -76,7 +76,7 @@ interface Queue<Job> {
   readonly model: string;
   /** for the timer callback, which gets only the entry */
   readonly driver: AdmissionDriver<Job>;
-  readonly pq: AdmissionQueue<Entry<Job>>;
+  readonly pq: AdmissionQueue<Waiting<Job>>;
   routable: number;
   /** handing out capacity; a release inside the loop does not start another */
   pumping: boolean;
@@ -120,7 +120,7 @@ export class AdmissionDriver<Job> {
     }
     const now = clock.nowMs();
     const deadlineAtMs = now + deadlineMs(this.#o.policy, ask.priority, ask.deadlineMs);
-    const e: Entry<Job> = { job, priority: ask.priority, queuedAt: clock.monoMs(), onLeave: null, queue: q, deadlineAtMs, handle: null, timer: null };
+    const e: Waiting<Job> = { job, priority: ask.priority, queuedAt: clock.monoMs(), onLeave: null, queue: q, deadlineAtMs, handle: null, timer: null };
     const o = q.pq.offer(e, { tenant: ask.tenant, weight: ask.weight, priority: ask.priority, deadlineAtMs, nowMs: now, random: this.#o.rng() });
     switch (o.kind) {
       case 'dispatch':
@@ -140,7 +140,7 @@ export class AdmissionDriver<Job> {
 
   /** A waiting request left (its client went away): true if it was still waiting, and is now gone. */
   leave(w: Waiter<Job>): boolean {
-    const e = w as Entry<Job>;
+    const e = w as Waiting<Job>;
     if (e.handle === null || !e.queue.pq.remove(e.handle)) return false;
     this.#clear(e);
     return true;
@@ -201,12 +201,12 @@ export class AdmissionDriver<Job> {
     return [...this.#queues.values()].map((q) => ({ model: q.model, queued: q.pq.queued, inflight: q.pq.inflight, capacity: q.pq.capacity }));
   }
 
-  static #expire<J>(e: Entry<J>): void {
+  static #expire<J>(e: Waiting<J>): void {
     e.timer = null;
     e.queue.driver.#expired(e);
   }
 
-  #expired(e: Entry<Job>): void {
+  #expired(e: Waiting<Job>): void {
     const q = e.queue;
     if (e.handle === null || !q.pq.remove(e.handle)) return;
     this.#clear(e);
@@ -216,7 +216,7 @@ export class AdmissionDriver<Job> {
   #queue(model: string): Queue<Job> {
     let q = this.#queues.get(model);
     if (q === undefined) {
-      q = { model, driver: this, pq: new AdmissionQueue<Entry<Job>>(this.#o.policy), routable: 0, pumping: false };
+      q = { model, driver: this, pq: new AdmissionQueue<Waiting<Job>>(this.#o.policy), routable: 0, pumping: false };
       this.#queues.set(model, q);
       this.#recount(q);
     }
@@ -247,7 +247,7 @@ export class AdmissionDriver<Job> {
     return { model, dispatchedAt: this.#o.clock.monoMs(), firstToken: false };
   }
 
-  #clear(e: Entry<Job>): void {
+  #clear(e: Waiting<Job>): void {
     e.handle = null;
     if (e.timer !== null) this.#o.timers.cancel(e.timer);
     e.timer = null;

@@ -3,6 +3,6 @@
 export { admissionPolicy, admissionSchema, DISCIPLINES, isPriority, PRIORITIES } from './policy.js';
 export type { AdmissionPolicy, AdmissionPolicyInput, Discipline, Priority } from './policy.js';
 export { AdmissionQueue } from './admission-queue.js';
-export type { Arrival, Held, Offer, ShedReason } from './admission-queue.js';
+export type { Entrant, Held, Offer, ShedReason } from './admission-queue.js';
 export { AdmissionDriver, deadlineMs } from './driver.js';
 export type { AdmissionAsk, AdmissionDriverOptions, AdmissionHooks, Grant, Shed, Waiter } from './driver.js';

@@ -17,21 +17,23 @@ export function renderAnthropicMessage(ctx: ResponseContext, up: UpstreamComplet
   const first = up.choices[0];
   const choice = first !== null && typeof first === 'object' ? first : undefined;
   const msg = choice?.message !== null && typeof choice?.message === 'object' ? choice.message : undefined;
-  const content: unknown[] = [];
+  // The content blocks as JSON text, one by one (what JSON.stringify of the array gives).
+  let content = '';
   // Reasoning is not rendered: a thinking block the client never asked for would break the
   // common `content[0].text` reading of a reply. No `citations: null` on text either: the AI SDK
   // accepts an array or no field, and Anthropic itself omits it when there are none.
   if (msg && typeof msg.content === 'string' && msg.content.length > 0) {
-    content.push({ type: 'text', text: msg.content });
+    content = '{"type":"text","text":' + JSON.stringify(msg.content) + '}';
   }
   const calls = Array.isArray(msg?.tool_calls) ? msg.tool_calls.filter((c) => c !== null && typeof c === 'object') : [];
   for (const c of calls) {
-    content.push({ type: 'tool_use', id: toolUseIdFor(c.id), name: typeof c.function?.name === 'string' ? c.function.name : '', input: toolInput(c.function?.arguments) });
+    const block = { type: 'tool_use', id: toolUseIdFor(c.id), name: typeof c.function?.name === 'string' ? c.function.name : '', input: toolInput(c.function?.arguments) };
+    content += (content.length === 0 ? '' : ',') + JSON.stringify(block);
   }
   const stop = stopInfo(choice?.finish_reason, choice?.stop_reason, calls.length > 0);
   const body =
     '{"id":"' + newMessageId() + '","type":"message","role":"assistant","model":' + JSON.stringify(ctx.model) +
-    ',"content":' + JSON.stringify(content) +
+    ',"content":[' + content + ']' +
     ',"stop_reason":"' + stop.reason + '","stop_sequence":' + JSON.stringify(stop.sequence) +
     ',"usage":{' + anthropicUsageFields(usage) + ',"service_tier":"standard"}}';
   return { body, usage };

@@ -4,11 +4,11 @@ import type { z } from 'zod';
 // for `limits:` silently kept the defaults before the schema was strict), so it names the key's full
 // path and the nearest key the schema does accept there.
 
-type Issue = z.core.$ZodIssue;
-type Schema = z.core.$ZodType;
+type ZodIssue = z.core.$ZodIssue;
+type ZodSchema = z.core.$ZodType;
 
 /** One line per problem, each naming where it is. */
-export function describeIssues(issues: readonly Issue[], root: Schema): string[] {
+export function describeIssues(issues: readonly ZodIssue[], root: ZodSchema): string[] {
   const lines: string[] = [];
   for (const i of issues) {
     if (i.code === 'unrecognized_keys') {
@@ -31,14 +31,14 @@ function unknownKey(path: readonly PropertyKey[], key: string, known: readonly s
 const dotted = (path: readonly PropertyKey[]): string => path.map(String).join('.');
 
 /** The keys an object schema accepts at `path` (records and arrays are walked through). */
-export function keysAt(root: Schema, path: readonly PropertyKey[]): string[] {
-  let s: Schema | undefined = unwrap(root);
+export function keysAt(root: ZodSchema, path: readonly PropertyKey[]): string[] {
+  let s: ZodSchema | undefined = unwrap(root);
   for (const seg of path) {
     if (s === undefined) return [];
     const def = s._zod.def as unknown as Record<string, unknown> & { type: string };
-    if (def.type === 'object') s = (def.shape as Record<string, Schema>)[String(seg)];
-    else if (def.type === 'array') s = def.element as Schema;
-    else if (def.type === 'record') s = def.valueType as Schema;
+    if (def.type === 'object') s = (def.shape as Record<string, ZodSchema>)[String(seg)];
+    else if (def.type === 'array') s = def.element as ZodSchema;
+    else if (def.type === 'record') s = def.valueType as ZodSchema;
     else return [];
     if (s !== undefined) s = unwrap(s);
   }
@@ -47,11 +47,11 @@ export function keysAt(root: Schema, path: readonly PropertyKey[]): string[] {
 }
 
 /** Through defaults, optionals, nullables and pipes to the schema that holds the shape. */
-function unwrap(s: Schema): Schema {
+function unwrap(s: ZodSchema): ZodSchema {
   for (;;) {
     const def = s._zod.def as unknown as Record<string, unknown> & { type: string };
-    if (def.type === 'default' || def.type === 'prefault' || def.type === 'optional' || def.type === 'nullable' || def.type === 'readonly') s = def.innerType as Schema;
-    else if (def.type === 'pipe') s = def.in as Schema;
+    if (def.type === 'default' || def.type === 'prefault' || def.type === 'optional' || def.type === 'nullable' || def.type === 'readonly') s = def.innerType as ZodSchema;
+    else if (def.type === 'pipe') s = def.in as ZodSchema;
     else return s;
   }
 }

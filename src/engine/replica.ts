@@ -10,10 +10,10 @@ import type {
 
 /** A vLLM-like replica: pure, clock-free; the caller advances time by each step's `durationS`. */
 export function createReplicaModel<R extends EngineRequest = EngineRequest>(profile: HardwareProfile, opts: ReplicaOptions = {}): ReplicaModel<R> {
-  return new Replica<R>(profile, resolveConfig(profile, opts));
+  return new EngineReplica<R>(profile, resolveConfig(profile, opts));
 }
 
-class Replica<R extends EngineRequest> implements ReplicaModel<R> {
+class EngineReplica<R extends EngineRequest> implements ReplicaModel<R> {
   readonly #kv: KvBlockPool;
   readonly #running: Seq<R>[] = [];
   readonly #waiting = new Deque<Seq<R>>();

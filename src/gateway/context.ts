@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { InferenceRequest, ModelInfo, Wire } from '../api/index.js';
 import type { Priority } from '../admission/index.js';
-import type { Config, ModelConfig } from '../config/index.js';
+import type { ModelConfig } from '../config/index.js';
 import type { Replica } from '../fleet/index.js';
 import type { AuthContext } from '../tenancy/index.js';
 import type { Phase } from './boundary.js';
 import type { Exchange } from './exchange.js';
-import type { Reservation } from './rate-limits.js';
+import type { Reservation, Tier } from './rate-limits.js';
 import type { RouteTicket } from './routing.js';
 
 /** A served model: its settings and the replicas behind it (a live list: replicas come and go). */
@@ -15,8 +15,6 @@ export interface ModelEntry {
   readonly info: ModelInfo;
   readonly replicas: readonly Replica[];
 }
-
-export type Tier = Config['tiers'][string];
 
 /**
  * One inference request as the pipeline knows it. The stages fill it in order; the fields a stage

@@ -13,6 +13,9 @@ import { wallClock, wallTimers, type Clock, type Timers } from '../time/index.js
 // limits them), and, when it ends, the lease back and the reservation set right by what it
 // really used. The headers are api/'s (rate-limit-headers.ts).
 
+/** A tier's settings: its limits, priority and fair-share weight. */
+export type Tier = Config['tiers'][string];
+
 /** What an admitted request holds of its buckets and its workspace's concurrency until it ends. */
 export interface Reservation {
   readonly key: string;
@@ -28,7 +31,6 @@ export interface Reservation {
   open: boolean;
 }
 
-type Tier = Config['tiers'][string];
 
 const NO_CORRECTION = { inputTokens: 0, outputTokens: 0 } as const;
 

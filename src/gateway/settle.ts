@@ -54,7 +54,7 @@ export function usageRecord(cx: RequestContext, status: number, outcome: UsageOu
   };
 }
 
-interface Series {
+interface RequestSeries {
   requests: { inc(): void };
   latency: { observe(v: number): void };
   ttft: { observe(v: number): void };
@@ -75,7 +75,7 @@ export interface SettlementDeps {
 export class Settlement {
   readonly #d: SettlementDeps;
   readonly #clock: Clock;
-  readonly #seriesCache = new Map<string, Series>();
+  readonly #seriesCache = new Map<string, RequestSeries>();
 
   constructor(d: SettlementDeps) {
     this.#d = d;
@@ -106,7 +106,7 @@ export class Settlement {
    * hashes a label object on every call otherwise. A model name the gateway does not serve is
    * labelled `unknown`, so a client cannot mint new series.
    */
-  #series(r: UsageRecord): Series {
+  #series(r: UsageRecord): RequestSeries {
     const model = this.#d.served(r.model) ? r.model : 'unknown';
     const key = `${r.wire}|${model}|${r.status}|${r.outcome}`;
     let s = this.#seriesCache.get(key);

@@ -11,7 +11,7 @@ import type { ApiKey, AuditActor, KeyPatch, StoreResult, Tenant, TenantPatch, Wo
 // result and its audit record in one transaction: two admins patching one row take turns, and each
 // record's `before` is what that change really replaced.
 
-type Row = Record<string, unknown>;
+type DbRow = Record<string, unknown>;
 
 export const UNIQUE = '23505';
 export const FOREIGN_KEY = '23503';
@@ -20,7 +20,7 @@ export function pgCode(err: unknown): string | undefined {
   return (err as { code?: string } | null)?.code;
 }
 
-export function tenantFromRow(r: Row): Tenant {
+export function tenantFromRow(r: DbRow): Tenant {
   return { id: r.id as string, name: r.name as string, tier: r.tier as string, allowedRegions: (r.allowed_regions as string[] | null) ?? null, createdAt: Number(r.created_at) };
 }
 
@@ -48,7 +48,7 @@ export class PostgresChanges {
     const badActor = checkActor(audit);
     if (badActor) return fail('invalid', badActor);
     return inTransaction(this.pool, async (c): Promise<StoreResult<Tenant>> => {
-      const r = (await c.query('SELECT * FROM tenants WHERE id = $1 FOR UPDATE', [id])).rows as Row[];
+      const r = (await c.query('SELECT * FROM tenants WHERE id = $1 FOR UPDATE', [id])).rows as DbRow[];
       if (r.length === 0) return fail('not_found', `tenant ${id} not found`);
       const before = tenantFromRow(r[0]);
       const next = patchTenant(before, patch);
@@ -66,7 +66,7 @@ export class PostgresChanges {
     const seen: { next?: Workspace } = {}; // for the conflict's message
     try {
       return await inTransaction(this.pool, async (c): Promise<StoreResult<Workspace>> => {
-        const r = (await c.query('SELECT * FROM workspaces WHERE id = $1 FOR UPDATE', [id])).rows as Row[];
+        const r = (await c.query('SELECT * FROM workspaces WHERE id = $1 FOR UPDATE', [id])).rows as DbRow[];
         if (r.length === 0) return fail('not_found', `workspace ${id} not found`);
         const before = workspaceFromRow(r[0]);
         const next = patchWorkspace(before, patch);
@@ -86,7 +86,7 @@ export class PostgresChanges {
     const badActor = checkActor(audit);
     if (badActor) return fail('invalid', badActor);
     return inTransaction(this.pool, async (c): Promise<StoreResult<ApiKey>> => {
-      const r = (await c.query('SELECT * FROM api_keys WHERE id = $1 FOR UPDATE', [id])).rows as Row[];
+      const r = (await c.query('SELECT * FROM api_keys WHERE id = $1 FOR UPDATE', [id])).rows as DbRow[];
       if (r.length === 0) return fail('not_found', `key ${id} not found`);
       const before = keyFromRow(r[0]);
       const next = patchKey(before, patch);

@@ -21,11 +21,11 @@ import type {
 // postgres-changes.ts). Constraint violations become values: 23505 unique → conflict, 23503 foreign
 // key → not found.
 
-type Row = Record<string, unknown>;
+type DbRow = Record<string, unknown>;
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
-function grantOfRow(r: Row): KeyGrant {
+function grantOfRow(r: DbRow): KeyGrant {
   return grantFromRow(r, (r.t_regions as string[] | null) ?? null);
 }
 
@@ -100,8 +100,8 @@ class PostgresStore implements Store {
     this.changes = new PostgresChanges(pool, this.audit, clock);
   }
 
-  private async rows(sql: string, args: unknown[]): Promise<Row[]> {
-    return (await this.pool.query(sql, args)).rows as Row[];
+  private async rows(sql: string, args: unknown[]): Promise<DbRow[]> {
+    return (await this.pool.query(sql, args)).rows as DbRow[];
   }
 
   async createTenant(input: NewTenant, audit?: AuditActor): Promise<StoreResult<{ tenant: Tenant; workspace: Workspace }>> {
@@ -248,7 +248,7 @@ class PostgresStore implements Store {
     const badActor = checkActor(audit);
     if (badActor) throw new TypeError(badActor); // a caller's bug: there is no StoreResult to carry it
     return inTransaction(this.pool, async (c): Promise<ApiKey | null> => {
-      const r = (await c.query('SELECT * FROM api_keys WHERE id = $1 FOR UPDATE', [id])).rows as Row[];
+      const r = (await c.query('SELECT * FROM api_keys WHERE id = $1 FOR UPDATE', [id])).rows as DbRow[];
       if (r.length === 0) return null;
       const before = keyFromRow(r[0]);
       if (before.revokedAt !== null) return before;

@@ -11,9 +11,9 @@ import type { ApiKey, AuditActor, KeyPatch, StoreResult, Tenant, TenantPatch, Wo
 // all in one transaction that takes the write lock first (IMMEDIATE): a second process sharing the
 // file waits for it instead of failing to upgrade a read lock, and `before` is what was replaced.
 
-type Row = Record<string, unknown>;
+type DbRow = Record<string, unknown>;
 
-export function tenantFromRow(r: Row): Tenant {
+export function tenantFromRow(r: DbRow): Tenant {
   return {
     id: r.id as string,
     name: r.name as string,
@@ -52,7 +52,7 @@ export class SqliteChanges {
     const badActor = checkActor(audit);
     if (badActor) return fail('invalid', badActor);
     return this.db.transaction((): StoreResult<Tenant> => {
-      const r = this.q.getTenant.get(id) as Row | undefined;
+      const r = this.q.getTenant.get(id) as DbRow | undefined;
       if (!r) return fail('not_found', `tenant ${id} not found`);
       const before = tenantFromRow(r);
       const next = patchTenant(before, patch);
@@ -70,7 +70,7 @@ export class SqliteChanges {
     const seen: { next?: Workspace } = {}; // for the conflict's message
     try {
       return this.db.transaction((): StoreResult<Workspace> => {
-        const r = this.q.getWorkspace.get(id) as Row | undefined;
+        const r = this.q.getWorkspace.get(id) as DbRow | undefined;
         if (!r) return fail('not_found', `workspace ${id} not found`);
         const before = workspaceFromRow(r);
         const next = patchWorkspace(before, patch);
@@ -90,7 +90,7 @@ export class SqliteChanges {
     const badActor = checkActor(audit);
     if (badActor) return fail('invalid', badActor);
     return this.db.transaction((): StoreResult<ApiKey> => {
-      const r = this.q.getKey.get(id) as Row | undefined;
+      const r = this.q.getKey.get(id) as DbRow | undefined;
       if (!r) return fail('not_found', `key ${id} not found`);
       const before = keyFromRow(r);
       const next = patchKey(before, patch);

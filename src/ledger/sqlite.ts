@@ -21,7 +21,7 @@ import type {
 // SQLite's own docs recommend for WAL). better-sqlite3 is synchronous; each call is short. A change
 // and its audit record are one transaction (updates are in sqlite-changes.ts).
 
-type Row = Record<string, unknown>;
+type DbRow = Record<string, unknown>;
 
 
 
@@ -121,16 +121,16 @@ class SqliteStore implements Store {
   }
 
   async getTenant(id: string): Promise<Tenant | null> {
-    const r = this.q.getTenant.get(id) as Row | undefined;
+    const r = this.q.getTenant.get(id) as DbRow | undefined;
     return r ? tenantFromRow(r) : null;
   }
 
   async findTenantsByName(name: string): Promise<Tenant[]> {
-    return (this.q.tenantsByName.all(name) as Row[]).map(tenantFromRow);
+    return (this.q.tenantsByName.all(name) as DbRow[]).map(tenantFromRow);
   }
 
   async listTenants(page: { limit?: number; afterId?: string } = {}): Promise<Tenant[]> {
-    return (this.q.listTenants.all(page.afterId ?? '', clampLimit(page.limit)) as Row[]).map(tenantFromRow);
+    return (this.q.listTenants.all(page.afterId ?? '', clampLimit(page.limit)) as DbRow[]).map(tenantFromRow);
   }
 
   async createWorkspace(tenantId: string, name: string, audit?: AuditActor): Promise<StoreResult<Workspace>> {
@@ -157,12 +157,12 @@ class SqliteStore implements Store {
   }
 
   async getWorkspace(id: string): Promise<Workspace | null> {
-    const r = this.q.getWorkspace.get(id) as Row | undefined;
+    const r = this.q.getWorkspace.get(id) as DbRow | undefined;
     return r ? workspaceFromRow(r) : null;
   }
 
   async listWorkspaces(tenantId: string): Promise<Workspace[]> {
-    return (this.q.listWorkspaces.all(tenantId) as Row[]).map(workspaceFromRow);
+    return (this.q.listWorkspaces.all(tenantId) as DbRow[]).map(workspaceFromRow);
   }
 
   async createKey(input: NewKey, audit?: AuditActor): Promise<StoreResult<{ key: ApiKey; secret: string }>> {
@@ -181,7 +181,7 @@ class SqliteStore implements Store {
     const bad = checkName('key', input.name) ?? invalid(checkPriority(input.priority ?? null) ?? checkActor(audit));
     if (bad) return { ok: false, error: bad };
     if (!this.q.getTenant.get(input.tenantId)) return fail('not_found', `tenant ${input.tenantId} not found`);
-    const ws = (input.workspaceId === undefined ? this.q.defaultWorkspace.get(input.tenantId) : this.q.getWorkspace.get(input.workspaceId)) as Row | undefined;
+    const ws = (input.workspaceId === undefined ? this.q.defaultWorkspace.get(input.tenantId) : this.q.getWorkspace.get(input.workspaceId)) as DbRow | undefined;
     if (!ws || ws.tenant_id !== input.tenantId) return fail('not_found', `workspace ${input.workspaceId} not found in tenant ${input.tenantId}`);
     const at = this.clock.nowMs();
     const key: ApiKey = {
@@ -206,29 +206,29 @@ class SqliteStore implements Store {
   }
 
   async getKey(id: string): Promise<ApiKey | null> {
-    const r = this.q.getKey.get(id) as Row | undefined;
+    const r = this.q.getKey.get(id) as DbRow | undefined;
     return r ? keyFromRow(r) : null;
   }
 
   async listKeys(tenantId: string, workspaceId?: string): Promise<ApiKey[]> {
     const rows = workspaceId === undefined ? this.q.listKeys.all(tenantId) : this.q.listKeysIn.all(tenantId, workspaceId);
-    return (rows as Row[]).map(keyFromRow);
+    return (rows as DbRow[]).map(keyFromRow);
   }
 
   async findKeyByHash(hash: string): Promise<KeyGrant | null> {
-    const r = this.q.keyByHash.get(hash) as Row | undefined;
+    const r = this.q.keyByHash.get(hash) as DbRow | undefined;
     return r ? grantOfRow(r) : null;
   }
 
   async activeKeys(): Promise<KeyGrant[]> {
-    return (this.q.activeKeys.all() as Row[]).map(grantOfRow);
+    return (this.q.activeKeys.all() as DbRow[]).map(grantOfRow);
   }
 
   async revokeKey(id: string, audit?: AuditActor): Promise<ApiKey | null> {
     const badActor = checkActor(audit);
     if (badActor) throw new TypeError(badActor); // a caller's bug: there is no StoreResult to carry it
     return this.db.transaction((): ApiKey | null => {
-      const r = this.q.getKey.get(id) as Row | undefined;
+      const r = this.q.getKey.get(id) as DbRow | undefined;
       if (!r) return null;
       const before = keyFromRow(r);
       if (before.revokedAt !== null) return before;
@@ -276,6 +276,6 @@ class SqliteStore implements Store {
   }
 }
 
-function grantOfRow(r: Row): KeyGrant {
+function grantOfRow(r: DbRow): KeyGrant {
   return grantFromRow(r, r.t_regions === null ? null : (JSON.parse(r.t_regions as string) as string[]));
 }

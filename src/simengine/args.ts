@@ -1,8 +1,8 @@
+import type { Rng } from '../time/index.js';
 // Tool-call arguments for a forced call: a JSON value generated from the tool's `parameters` JSON
 // Schema, deterministic in the seed. Required properties get values of the right type; enums,
 // consts and bounds are honoured so the arguments validate against the schema.
 
-export type Rng = () => number;
 
 /** xorshift32 over a seed; returns uniform [0, 1). */
 export function rng(seed: number): Rng {

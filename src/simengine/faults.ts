@@ -1,4 +1,4 @@
-import type { Parsed } from './wire.js';
+import type { RequestParse } from './wire.js';
 import { badRequest } from './wire.js';
 
 // Fault injection. This is a simulator: a test (or the demo) can make a replica misbehave on
@@ -16,7 +16,7 @@ export interface FaultSpec {
 
 const MODES: ReadonlySet<string> = new Set(['none', 'hang', 'error', 'slow']);
 
-export function parseFaults(body: unknown): Parsed<FaultSpec> {
+export function parseFaults(body: unknown): RequestParse<FaultSpec> {
   if (typeof body !== 'object' || body === null) return badRequest('Send {"mode":"none"|"hang"|"error"|"slow","slowFactor"?:number}.');
   const b = body as Record<string, unknown>;
   if (typeof b.mode !== 'string' || !MODES.has(b.mode)) return badRequest('`mode` must be one of none, hang, error, slow.', 'mode');

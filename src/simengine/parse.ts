@@ -1,5 +1,5 @@
 import { renderChat, type ChatMessageLike, type ChatToolLike } from '../engine/index.js';
-import { badRequest, type Parsed } from './wire.js';
+import { badRequest, type RequestParse } from './wire.js';
 
 // Request validation for the generation endpoints. Parsing yields the prompt text and the few
 // knobs the simulated model honours; sampling parameters are accepted and ignored, as a
@@ -34,7 +34,7 @@ const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'func
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export function parseChat(body: unknown): Parsed<GenSpec> {
+export function parseChat(body: unknown): RequestParse<GenSpec> {
   if (!isObj(body)) return badRequest('The request body must be a JSON object.');
   const common = parseCommon(body);
   if (!common.ok) return common;
@@ -62,7 +62,7 @@ export function parseChat(body: unknown): Parsed<GenSpec> {
   return { ok: true, value: { ...common.value, kind: 'chat', prompt, promptIds: null, tool: forced.value } };
 }
 
-export function parseCompletion(body: unknown): Parsed<GenSpec> {
+export function parseCompletion(body: unknown): RequestParse<GenSpec> {
   if (!isObj(body)) return badRequest('The request body must be a JSON object.');
   const common = parseCommon(body);
   if (!common.ok) return common;
@@ -80,7 +80,7 @@ export function parseCompletion(body: unknown): Parsed<GenSpec> {
 
 type Common = Omit<GenSpec, 'kind' | 'prompt' | 'promptIds' | 'tool'>;
 
-function parseCommon(b: Obj): Parsed<Common> {
+function parseCommon(b: Obj): RequestParse<Common> {
   if (b.model !== undefined && b.model !== null && typeof b.model !== 'string') return badRequest('`model` must be a string.', 'model');
   const cap = b.max_completion_tokens ?? b.max_tokens ?? null;
   if (cap !== null && (!Number.isInteger(cap) || (cap as number) < 1)) return badRequest('`max_tokens` must be a positive integer.', 'max_tokens');
@@ -110,7 +110,7 @@ function parseCommon(b: Obj): Parsed<Common> {
   };
 }
 
-function forcedTool(choice: unknown, tools: ChatToolLike[] | null): Parsed<ForcedTool | null> {
+function forcedTool(choice: unknown, tools: ChatToolLike[] | null): RequestParse<ForcedTool | null> {
   if (choice === undefined || choice === null || choice === 'auto' || choice === 'none') return { ok: true, value: null };
   if (choice === 'required') {
     if (!tools || tools.length === 0) return badRequest('When using `tool_choice`, `tools` must be set.', 'tool_choice');
@@ -126,7 +126,7 @@ function forcedTool(choice: unknown, tools: ChatToolLike[] | null): Parsed<Force
 }
 
 /** `/tokenize`: a prompt, or messages rendered with the chat template. */
-export function parseTokenize(body: unknown): Parsed<{ model: string | null; text: string; bos: boolean }> {
+export function parseTokenize(body: unknown): RequestParse<{ model: string | null; text: string; bos: boolean }> {
   if (!isObj(body)) return badRequest('The request body must be a JSON object.');
   const model = typeof body.model === 'string' ? body.model : null;
   if (typeof body.prompt === 'string') return { ok: true, value: { model, text: body.prompt, bos: body.add_special_tokens !== false } };

@@ -10,7 +10,7 @@ export interface HttpError {
   param?: string | null;
 }
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; error: HttpError };
+export type RequestParse<T> = { ok: true; value: T } | { ok: false; error: HttpError };
 
 const ERROR_TYPES: Record<number, string> = {
   400: 'BadRequestError',

@@ -268,6 +268,19 @@ describe('ids', () => {
   });
 });
 
+describe('Anthropic non-stream rendering, written as text', () => {
+  it('gives the content blocks JSON.stringify would give for the array', () => {
+    const r = renderAnthropicMessage(ctx, completion({
+      role: 'assistant', content: 'a "q"\n🙂',
+      tool_calls: [{ id: 'toolu_keep', type: 'function', function: { name: 'f', arguments: '{"a":[1,{"b":null}]}' } }, null as never, { id: 'x', type: 'function', function: { arguments: 'not json' } as never }],
+    }, 'tool_calls'));
+    const m = JSON.parse(r.body);
+    expect(r.body).toContain(',"content":' + JSON.stringify(m.content) + ',');
+    expect(m.content.map((b: { type: string }) => b.type)).toEqual(['text', 'tool_use', 'tool_use']);
+    expect(m.content[1]).toEqual({ type: 'tool_use', id: 'toolu_keep', name: 'f', input: { a: [1, { b: null }] } });
+  });
+});
+
 describe('OpenAI non-stream rendering, written as text', () => {
   // The body is concatenated field by field; it must be exactly what JSON.stringify gives for the
   // chat.completion object with OpenAI's field order, for any answer a replica may send.

@@ -66,10 +66,10 @@ export function nothingToChange(fields: readonly string[]): string {
   return `body: nothing to change; send at least one of ${fields.join(', ')}`;
 }
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+export type BodyParse<T> = { ok: true; value: T } | { ok: false; message: string };
 
 /** Parses a JSON body (empty = `{}`) against a schema; the message names each bad field. */
-export function parseBody<T>(schema: z.ZodType<T>, body: Buffer): Parsed<T> {
+export function parseBody<T>(schema: z.ZodType<T>, body: Buffer): BodyParse<T> {
   let raw: unknown = {};
   if (body.length > 0) {
     try {
@@ -92,7 +92,7 @@ function describe(i: z.core.$ZodIssue): string {
 }
 
 /** `?since=` / `?before=`: an RFC 3339 time → ms epoch. */
-export function parseTime(q: URLSearchParams, field: string): Parsed<number | undefined> {
+export function parseTime(q: URLSearchParams, field: string): BodyParse<number | undefined> {
   const v = q.get(field);
   if (v === null || v === '') return { ok: true, value: undefined };
   const ms = Date.parse(v);
@@ -101,7 +101,7 @@ export function parseTime(q: URLSearchParams, field: string): Parsed<number | un
 }
 
 /** `?limit=`: an integer in [1, max]. */
-export function parseLimit(q: URLSearchParams, dflt: number, max: number): Parsed<number> {
+export function parseLimit(q: URLSearchParams, dflt: number, max: number): BodyParse<number> {
   const v = q.get('limit');
   if (v === null || v === '') return { ok: true, value: dflt };
   const n = Number(v);
@@ -114,7 +114,7 @@ export function encodeCursor(at: number, id: string): string {
   return Buffer.from(`${at}.${id}`).toString('base64url');
 }
 
-export function decodeCursor(v: string | null): Parsed<{ at: number; id: string } | undefined> {
+export function decodeCursor(v: string | null): BodyParse<{ at: number; id: string } | undefined> {
   if (v === null || v === '') return { ok: true, value: undefined };
   const s = Buffer.from(v, 'base64url').toString('utf8');
   const dot = s.indexOf('.');

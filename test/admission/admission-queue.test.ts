@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { admissionPolicy, AdmissionQueue, type AdmissionPolicyInput, type Arrival, type Priority } from '../../src/admission/index.js';
+import { admissionPolicy, AdmissionQueue, type AdmissionPolicyInput, type Entrant, type Priority } from '../../src/admission/index.js';
 
 // A pool's admission as the gateway and the simulator drive it: the time and the random draw are
 // handed in, so every case here is exact.
 
-const at = (over: Partial<Arrival> = {}): Arrival => ({
+const at = (over: Partial<Entrant> = {}): Entrant => ({
   tenant: 'a', weight: 1, priority: 'standard', deadlineAtMs: 1e12, nowMs: 0, random: 0.999_999, ...over,
 });
 
