@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
+import { wallClock } from '../time/index.js';
 
 // The gateway's own metrics, Prometheus names with the `switchyard_` prefix. Histogram buckets
 // follow vLLM's for TTFT and request latency, so gateway and replica figures line up on one chart.
@@ -121,9 +122,9 @@ class HistogramChild {
   }
 
   startTimer(): () => number {
-    const t = process.hrtime.bigint();
+    const t = wallClock.monoMs();
     return () => {
-      const v = Number(process.hrtime.bigint() - t) / 1e9;
+      const v = (wallClock.monoMs() - t) / 1000;
       this.observe(v);
       return v;
     };

@@ -22,7 +22,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, SseDataHandler 
   #chunks: Buffer[] | null = null;
   #sse: SseReader | null = null;
   #timer: TimerHandle | null = null;
-  #settled = false;
+  #over = false;
   #firstEvent = true;
   #startedAt = 0;
   /** the deadline the armed timer enforces (the port's callbacks take one argument) */
@@ -53,15 +53,15 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, SseDataHandler 
 
   /** Cancels the call (the client went away); the sink hears nothing more. */
   abort(): void {
-    if (this.#settled) return;
-    this.#settled = true;
+    if (this.#over) return;
+    this.#over = true;
     this.#clear();
     this.#controller?.abort(new Error('client closed the request'));
   }
 
   onRequestStart(controller: Controller): void {
     this.#controller = controller;
-    if (this.#settled) controller.abort(new Error('client closed the request'));
+    if (this.#over) controller.abort(new Error('client closed the request'));
   }
 
   onResponseStart(_c: Controller, statusCode: number): void {
@@ -73,13 +73,13 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, SseDataHandler 
   }
 
   onResponseData(_c: Controller, chunk: Buffer): void {
-    if (this.#settled) return;
+    if (this.#over) return;
     if (this.#sse !== null) this.#sse.push(chunk);
     else this.#chunks!.push(chunk);
   }
 
   onSseData(data: string): void {
-    if (this.#settled) return;
+    if (this.#over) return;
     if (data === '[DONE]') return this.#finishStream();
     if (this.#firstEvent) {
       this.#firstEvent = false;
@@ -90,9 +90,9 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, SseDataHandler 
   }
 
   onResponseEnd(): void {
-    if (this.#settled) return;
+    if (this.#over) return;
     if (this.#sse !== null) return this.#finishStream();
-    this.#settled = true;
+    this.#over = true;
     this.#clear();
     const body = this.#chunks!.length === 1 ? this.#chunks![0].toString('utf8') : Buffer.concat(this.#chunks!).toString('utf8');
     if (this.#status >= 200 && this.#status < 300) this.sink.onBody(body);
@@ -100,8 +100,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, SseDataHandler 
   }
 
   onResponseError(_c: Controller, err: Error): void {
-    if (this.#settled) return;
-    this.#settled = true;
+    if (this.#over) return;
+    this.#over = true;
     this.#clear();
     const code = (err as { code?: string }).code;
     if (code === 'UND_ERR_CONNECT_TIMEOUT') this.sink.onFailure({ kind: 'timeout', phase: 'connect' });
@@ -112,7 +112,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, SseDataHandler 
   }
 
   #finishStream(): void {
-    this.#settled = true;
+    this.#over = true;
     this.#clear();
     // A stream that ends without [DONE] is still over; the transcoder knows whether it was whole.
     this.sink.onDone();
@@ -132,9 +132,9 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, SseDataHandler 
   }
 
   static #onTimeout(call: UpstreamCall): void {
-    if (call.#settled) return;
+    if (call.#over) return;
     const phase = call.#phase;
-    call.#settled = true;
+    call.#over = true;
     call.#timer = null;
     call.#controller?.abort(new Error(`upstream ${phase} timeout`));
     call.sink.onFailure({ kind: 'timeout', phase });

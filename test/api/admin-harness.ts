@@ -1,4 +1,4 @@
-import { createAdminApi, type AdminApi } from '../../src/api/admin.js';
+import { createAdminApi, type AdminApi } from '../../src/api/admin/api.js';
 import { openStore, type Store } from '../../src/ledger/index.js';
 import { createAuthenticator, type Authenticator } from '../../src/tenancy/index.js';
 

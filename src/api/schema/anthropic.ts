@@ -52,7 +52,7 @@ const redactedThinking = z.object({ type: z.literal('redacted_thinking'), data: 
 const block = z.discriminatedUnion('type', [text, image, document, toolUse, toolResult, thinking, redactedThinking]);
 
 const message = z.object({
-  // a `system` role is refused in the API's own words, which clients match on (anthropic-check.ts)
+  // a `system` role is refused in the API's own words, which clients match on (anthropic/check.ts)
   role: z.enum(['user', 'assistant']),
   content: z.union([str, z.array(block)]),
 });

@@ -1,5 +1,5 @@
 // Where a schema error is and what it says, in neutral terms each wire words its own way
-// (anthropic-check.ts, openai-check.ts). ajv's report gives the value's path and the keyword that
+// (anthropic/check.ts, openai/check.ts). ajv's report gives the value's path and the keyword that
 // failed; the path is walked again over the body and the JSON Schema, to find the value, the
 // schema that applies there, and the tags of the unions on the way (pydantic names them).
 import type { ErrorObject } from 'ajv';

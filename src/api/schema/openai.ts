@@ -31,7 +31,7 @@ const message = z.discriminatedUnion('role', [
   z.looseObject({ role: z.literal('user'), content: z.union([str, z.array(z.discriminatedUnion('type', [textPart, imagePart, audioPart, filePart]))]), ...named }),
   z.looseObject({
     role: z.literal('assistant'),
-    // absent or null when the turn is only tool calls (checked in openai-messages.ts)
+    // absent or null when the turn is only tool calls (checked in openai/messages.ts)
     content: opt(z.union([str, z.array(z.discriminatedUnion('type', [textPart, refusalPart]))])),
     tool_calls: opt(z.array(toolCall)),
     refusal: opt(str),

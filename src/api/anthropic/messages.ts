@@ -3,10 +3,10 @@
 // after the assistant turn that called them, and every tool_use must be answered in the next turn.
 // The schema has checked every field's type; this checks what depends on position and role, in
 // one pass (tool ids are matched through a Set, so a turn of 150,000 calls costs linear time).
-import { bad, type Bad } from './anthropic-check.js';
-import { mediaBlock, notEmpty, toolResultText } from './anthropic-blocks.js';
-import type { Block, Message, TextBlock } from './schema/anthropic.js';
-import type { UpstreamContentPart, UpstreamMessage, UpstreamToolCall } from './types.js';
+import { bad, type Bad } from './check.js';
+import { mediaBlock, notEmpty, toolResultText } from './blocks.js';
+import type { Block, Message, TextBlock } from '../schema/anthropic.js';
+import type { UpstreamContentPart, UpstreamMessage, UpstreamToolCall } from '../types.js';
 
 /** The turn being assembled; flushed into `out` when the role changes. */
 interface Turns {

@@ -1,9 +1,9 @@
-import type { Store } from '../ledger/index.js';
-import type { Authenticator, HeaderBag } from '../tenancy/index.js';
-import { actorOf, callerCheck, type Caller } from './admin/caller.js';
-import { ALLOW, match } from './admin/match.js';
-import { forbidden, internal, methodNotAllowed, notFound, type AdminResponse } from './admin/reply.js';
-import { createRoutes } from './admin/routes.js';
+import type { Store } from '../../ledger/index.js';
+import type { Authenticator, HeaderBag } from '../../tenancy/index.js';
+import { actorOf, callerCheck, type Caller } from './caller.js';
+import { ALLOW, match } from './match.js';
+import { forbidden, internal, methodNotAllowed, notFound, type AdminResponse } from './reply.js';
+import { createRoutes } from './routes.js';
 
 // The admin API under /admin/v1/: tenants, workspaces, keys, usage, the audit trail. The admin
 // token may do anything; a tenant's own key may read its own tenant and nothing else. A tenant
@@ -13,8 +13,8 @@ import { createRoutes } from './admin/routes.js';
 // `admin:<name>` from `x-switchyard-actor`), in the same transaction as the change. docs/admin.md
 // is the reference.
 
-export type { AdminResponse } from './admin/reply.js';
-export type { Caller } from './admin/caller.js';
+export type { AdminResponse } from './reply.js';
+export type { Caller } from './caller.js';
 
 export interface AdminApiOptions {
   store: Store;

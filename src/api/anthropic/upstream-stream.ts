@@ -3,9 +3,9 @@
 // numbered by Anthropic across text and tools; OpenAI numbers tool calls alone, so each tool_use
 // block gets the next tool index, and its id and name go out on that index's first fragment.
 // The finish is held back until `message_stop`: a stream cut after `message_delta` is not whole.
-import { isObj, type Obj } from './body.js';
-import { count, finishOf, openaiUsage, type OpenAIUsage } from './anthropic-upstream-answer.js';
-import type { UpstreamChunk } from './types.js';
+import { isObj, type Obj } from '../body.js';
+import { count, finishOf, openaiUsage, type OpenAIUsage } from './upstream-answer.js';
+import type { UpstreamChunk } from '../types.js';
 
 /** a block that is not a tool call (text, thinking, or a type with no OpenAI form) */
 const NOT_TOOL = -1;

@@ -1,8 +1,8 @@
 // Anthropic text, image and document blocks → OpenAI content parts (text, image_url). Shapes
 // are the schema's; this refuses only the sources no replica can read.
-import { bad, type Bad } from './anthropic-check.js';
-import type { Block } from './schema/anthropic.js';
-import type { UpstreamContentPart } from './types.js';
+import { bad, type Bad } from './check.js';
+import type { Block } from '../schema/anthropic.js';
+import type { UpstreamContentPart } from '../types.js';
 
 type Media = Extract<Block, { type: 'text' | 'image' | 'document' }>;
 type Inner = Exclude<Extract<Block, { type: 'tool_result' }>['content'], null | undefined>;

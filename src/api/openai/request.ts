@@ -1,12 +1,12 @@
 // POST /v1/chat/completions: the schema checks every field (schema/openai.ts), then the body is
 // passed through to the replica, unknown fields included (vLLM's extensions), with usage always
 // requested on streams.
-import { parseBody } from './body.js';
-import { bracketed, fail, openaiIssue, type Bad } from './openai-check.js';
-import { checkMessages } from './openai-messages.js';
-import { chatBody, type ChatBody } from './schema/openai.js';
-import { compile } from './schema/compile.js';
-import type { InferenceRequest, Result, UpstreamChatBody } from './types.js';
+import { parseBody } from '../body.js';
+import { bracketed, fail, openaiIssue, type Bad } from './check.js';
+import { checkMessages } from './messages.js';
+import { chatBody, type ChatBody } from '../schema/openai.js';
+import { compile } from '../schema/compile.js';
+import type { InferenceRequest, Result, UpstreamChatBody } from '../types.js';
 
 const chatCheck = compile(chatBody);
 

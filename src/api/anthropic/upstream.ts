@@ -1,9 +1,9 @@
 // The canonical (OpenAI-compatible) replica body → an Anthropic Messages request, for upstreams
 // that speak the Messages API (a hosted API or another Switchyard). The body was validated at the
 // door, but it is the client's own object, so every field is still checked before it is read.
-import { fail, isObj, type Bad, type Obj } from './body.js';
-import { toolInput } from './mapping.js';
-import type { Result, UpstreamChatBody } from './types.js';
+import { fail, isObj, type Bad, type Obj } from '../body.js';
+import { toolInput } from '../mapping.js';
+import type { Result, UpstreamChatBody } from '../types.js';
 
 export type AnthropicBlock = Record<string, unknown> & { type: string };
 

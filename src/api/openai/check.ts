@@ -1,7 +1,7 @@
 // Error wording of the OpenAI API (`Missing required parameter: 'x'.`, `Invalid type for 'x': …`),
 // each error carrying `param` so the O-SDK exposes it as `err.param`.
-import { fail, type Bad, type PathFormat } from './body.js';
-import type { Issue } from './schema/compile.js';
+import { fail, type Bad, type PathFormat } from '../body.js';
+import type { Issue } from '../schema/compile.js';
 
 export { fail };
 export type { Bad };

@@ -1,8 +1,8 @@
 // Anthropic tools and tool_choice → OpenAI function tools, tool_choice and parallel_tool_calls
 // (`disable_parallel_tool_use` inverted). Only client tools can run on a replica; server tools are refused by name.
-import { REQUIRED, bad, type Bad } from './anthropic-check.js';
-import type { CountTokensBody } from './schema/anthropic.js';
-import type { UpstreamChatBody, UpstreamTool } from './types.js';
+import { REQUIRED, bad, type Bad } from './check.js';
+import type { CountTokensBody } from '../schema/anthropic.js';
+import type { UpstreamChatBody, UpstreamTool } from '../types.js';
 
 type Target = { tools?: UpstreamTool[]; tool_choice?: UpstreamChatBody['tool_choice']; parallel_tool_calls?: boolean };
 

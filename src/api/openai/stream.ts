@@ -2,11 +2,11 @@
 // `chatcmpl-` id throughout, a role on the first delta, usage only where the client asked for it,
 // `[DONE]`. Each chunk is written from the fields OpenAI defines, so what vLLM adds
 // (`stop_reason`, `prompt_token_ids`, `kv_transfer_params`, `service_tier: null`, …) stays behind.
-import { openaiErrorBody } from './errors.js';
-import { newCompletionId, toolCallIdFor } from './ids.js';
-import { toUsage } from './mapping.js';
-import { wallClock, type Clock } from '../time/index.js';
-import type { GatewayError, ResponseContext, StreamTranscoder, TokenUsage, UpstreamChunk } from './types.js';
+import { openaiErrorBody } from '../errors.js';
+import { newCompletionId, toolCallIdFor } from '../ids.js';
+import { toUsage } from '../mapping.js';
+import { wallClock, type Clock } from '../../time/index.js';
+import type { GatewayError, ResponseContext, StreamTranscoder, TokenUsage, UpstreamChunk } from '../types.js';
 
 const DONE = 'data: [DONE]\n\n';
 

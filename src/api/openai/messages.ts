@@ -1,8 +1,8 @@
 // What the Chat Completions schema cannot say about `messages`: an assistant turn
 // needs content or tool calls, and each `tool` message answers a call of the assistant turn before
 // it. One pass; pending ids are a Set, so 150,000 calls answered in any order cost linear time.
-import { fail, missing, type Bad } from './openai-check.js';
-import type { ChatBody } from './schema/openai.js';
+import { fail, missing, type Bad } from './check.js';
+import type { ChatBody } from '../schema/openai.js';
 
 type Msg = ChatBody['messages'][number];
 

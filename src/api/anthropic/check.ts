@@ -1,7 +1,7 @@
 // The Messages API's error wording: pydantic style, `path: Input should be …`, as the real API words
 // it, so users find the field and clients that match on the text (Claude Code) recognise it.
-import { fail, type Bad } from './body.js';
-import type { Issue, Step } from './schema/compile.js';
+import { fail, type Bad } from '../body.js';
+import type { Issue, Step } from '../schema/compile.js';
 
 export const REQUIRED = 'Field required';
 const STR = 'Input should be a valid string';

@@ -1,7 +1,7 @@
 // An Anthropic message read back as the canonical (OpenAI-compatible) completion, and the stop
 // reason and usage mappings its stream reader shares.
-import { isObj, type Obj } from './body.js';
-import type { UpstreamCompletion, UpstreamToolCall } from './types.js';
+import { isObj, type Obj } from '../body.js';
+import type { UpstreamCompletion, UpstreamToolCall } from '../types.js';
 
 /**
  * Anthropic `stop_reason` → OpenAI `finish_reason`. A matched stop sequence is carried the way

@@ -2,11 +2,11 @@
 // Anthropic SDK drops data-only frames). Blocks are numbered 0, 1, 2… without gaps and opened one
 // at a time: text, then each tool call in its own tool_use block, with a `toolu_` id. A `ping`
 // follows message_start, as Anthropic's streams do, and again when the stream falls silent.
-import { anthropicErrorBody } from './errors.js';
-import { newMessageId, toolUseIdFor } from './ids.js';
-import { anthropicUsageFields, stopInfo, toUsage } from './mapping.js';
-import { wallTimers, type TimerHandle, type Timers } from '../time/index.js';
-import type { GatewayError, ResponseContext, StreamTranscoder, TokenUsage, UpstreamChunk } from './types.js';
+import { anthropicErrorBody } from '../errors.js';
+import { newMessageId, toolUseIdFor } from '../ids.js';
+import { anthropicUsageFields, stopInfo, toUsage } from '../mapping.js';
+import { wallTimers, type TimerHandle, type Timers } from '../../time/index.js';
+import type { GatewayError, ResponseContext, StreamTranscoder, TokenUsage, UpstreamChunk } from '../types.js';
 
 const NONE = -1;
 const TEXT = -2;

@@ -1,13 +1,13 @@
 // POST /v1/messages and /v1/messages/count_tokens: the schema checks every field (schema/anthropic.ts),
 // then the body is translated to the replica's OpenAI-compatible one; translation refuses only what
 // a schema cannot say (roles of blocks, tool ids, budgets) and what no replica can do.
-import { anthropicIssue } from './anthropic-check.js';
-import { convertTools } from './anthropic-tools.js';
-import { convertMessages, convertSystem } from './anthropic-messages.js';
-import { fail, parseBody } from './body.js';
-import { countTokensBody, messagesBody, type CountTokensBody, type MessagesBody } from './schema/anthropic.js';
-import { compile, type Validator } from './schema/compile.js';
-import type { InferenceRequest, Result, UpstreamChatBody, UpstreamMessage, UpstreamTool } from './types.js';
+import { anthropicIssue } from './check.js';
+import { convertTools } from './tools.js';
+import { convertMessages, convertSystem } from './messages.js';
+import { fail, parseBody } from '../body.js';
+import { countTokensBody, messagesBody, type CountTokensBody, type MessagesBody } from '../schema/anthropic.js';
+import { compile, type Validator } from '../schema/compile.js';
+import type { InferenceRequest, Result, UpstreamChatBody, UpstreamMessage, UpstreamTool } from '../types.js';
 
 /** A vLLM `/tokenize` chat body. */
 export interface TokenizeBody {
