@@ -42,10 +42,13 @@ if (target === 'bare' || target === 'floor') {
 } else {
   // As run.js configures it (every stage on). Work paced by the clock (probes, scrapes, the spend
   // refresh) is put out of the window: in valgrind's slow motion it would fall on 50× fewer
-  // requests than in service. The ledger's 200 ms flush cannot be moved from the config, so its
-  // batches are smaller here than under load: compare checkouts with each other, not with `bare`.
+  // requests than in service. So is the ledger's flush interval where the checkout has the knob
+  // (ledger.flushIntervalMs): its batches then go by size, as under load. An older checkout keeps
+  // its 200 ms flush, smaller batches: compare such a checkout only with itself.
+  const knowsFlush = readFileSync(join(resolve(target), 'dist/config/schema.js'), 'utf8').includes('flushIntervalMs');
   writeFileSync(join(work, 'bench.yaml'), 'tiers:\n  default: { requestsPerMinute: 1.0e12, inputTokensPerMinute: 1.0e15, outputTokensPerMinute: 1.0e15 }\n' +
-    'fleet: { healthIntervalMs: 600000, healthTimeoutMs: 60000, scrapeIntervalMs: 0 }\nspend: { refreshMs: 3600000 }\n');
+    'fleet: { healthIntervalMs: 600000, healthTimeoutMs: 60000, scrapeIntervalMs: 0 }\nspend: { refreshMs: 3600000 }\n' +
+    (knowsFlush ? 'ledger: { flushIntervalMs: 3600000 }\n' : ''));
   const env = { ...process.env, ...Object.fromEntries(envArgs.map((kv) => kv.split('='))), SWITCHYARD_DEMO_KEY: KEY, SWITCHYARD_LOG_LEVEL: 'warn' };
   child = spawn('valgrind', [...VALGRIND, process.execPath, join(resolve(target), 'bin/switchyard.js'), 'up', '--port', '0', '--data-dir', work,
     '--config', join(work, 'bench.yaml'), '--replica', `bench-model=${upOrigin}/v1`], { stdio: ['ignore', 'pipe', 'pipe'], env });

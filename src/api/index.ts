@@ -9,7 +9,7 @@ export { renderAnthropicMessage, renderOpenAIChat } from './render.js';
 export { anthropicStream } from './anthropic/stream.js';
 export { openaiStream } from './openai/stream.js';
 export { renderError } from './errors.js';
-export { duration, setLimitHeaders } from './rate-limit-headers.js';
+export { duration, pushLimitHeaders } from './rate-limit-headers.js';
 export { renderModel, renderModels } from './models.js';
 export { newMessageId, newRequestId } from './ids.js';
 // The admin API (api/admin/); the door re-exports it.

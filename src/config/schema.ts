@@ -144,6 +144,8 @@ export const configSchema = z.strictObject({
     timeoutMs: z.number().int().positive().default(5_000),
     /** how long a shutdown spends writing buffered usage records; what is left goes to <dataDir>/ledger-spill.jsonl (keep it well under the orchestrator's grace period) */
     finalFlushMs: z.number().int().nonnegative().default(5_000),
+    /** how often buffered usage records are written when fewer than a batch (500) wait; a full batch goes at once */
+    flushIntervalMs: z.number().int().positive().default(200),
   }).prefault({}),
   /** the region the gateway runs in; replicas here are preferred */
   region: z.string().default('us-east'),

@@ -28,14 +28,15 @@ function streamErrorFrame(wire: Wire, e: GatewayError, requestId: string): strin
 
 /**
  * Ends a response the gateway failed on, whatever state it is in; never throws. `send` writes a
- * complete error response (the gateway's own, with its request-id headers). Returns the status
- * recorded for the request.
+ * complete error response (the gateway's own, with its request-id headers). `streaming` says an
+ * SSE head went out (a head written in one `writeHead` is not kept to be read back). Returns the
+ * status recorded for the request.
  */
-export function endInternal(res: ServerResponse, wire: Wire, requestId: string, send: (e: GatewayError) => number): number {
+export function endInternal(res: ServerResponse, wire: Wire, requestId: string, streaming: boolean, send: (e: GatewayError) => number): number {
   const e = internalError(requestId);
   try {
     if (!res.headersSent) return send(e);
-    if (!res.writableEnded && String(res.getHeader('content-type')).startsWith('text/event-stream')) {
+    if (!res.writableEnded && (streaming || String(res.getHeader('content-type')).startsWith('text/event-stream'))) {
       res.end(streamErrorFrame(wire, e, requestId));
       return res.statusCode;
     }

@@ -29,6 +29,13 @@ export interface RequestContext {
   readonly wire: Wire;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  /**
+   * The response head's per-request pairs, flat `[name, value, …]` (its rate-limit headers, its
+   * priority), written with the rest of the head in one `writeHead` (`Replies.headersFor`). Each
+   * name is pushed once; a rare header goes on the response with `setHeader`, which `writeHead`
+   * merges.
+   */
+  readonly heads: string[];
   /** where the request is, for the error boundary's count and log line */
   phase: Phase;
   auth: AuthContext | null;
@@ -60,7 +67,7 @@ export type AdmittedContext = RequestContext & {
 
 export function requestContext(req: IncomingMessage, res: ServerResponse, wire: Wire, requestId: string, t0: number, startedAt: number): RequestContext {
   return {
-    requestId, t0, startedAt, wire, req, res, phase: 'auth',
+    requestId, t0, startedAt, wire, req, res, heads: [], phase: 'auth',
     auth: null, tier: null, body: null, ireq: null, entry: null, priority: null, deadlineMs: 0,
     reservation: null, ticket: null, exchange: null,
   };

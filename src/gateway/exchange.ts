@@ -148,7 +148,7 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, DispatchH
     let r = this.#relay;
     if (r === null) {
       this.#firstByte();
-      const head = this.deps.replies.headersFor(this.#ireq.wire, this.cx.requestId, SSE_HEAD);
+      const head = this.deps.replies.headersFor(this.#ireq.wire, this.cx.requestId, SSE_HEAD, this.cx.heads);
       r = this.#relay = new StreamRelay(this.res, this.#ireq, this.cx.requestId, head, this.deps.time, call);
     }
     r.chunk(c);
@@ -163,7 +163,7 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, DispatchH
     if (this.#done) return;
     this.#firstByte();
     const rendered = renderCompletion(this.#ireq, this.cx.requestId, c, this.deps.time);
-    this.deps.replies.sendJson(this.res, this.#ireq.wire, this.cx.requestId, 200, rendered.body);
+    this.deps.replies.sendJson(this.res, this.#ireq.wire, this.cx.requestId, 200, rendered.body, null, this.cx.heads);
     const u = rendered.usage;
     this.#settleUsage(200, 'ok', u.inputTokens, u.cachedInputTokens, u.outputTokens);
   }
@@ -193,7 +193,7 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, DispatchH
   // ── endings ────────────────────────────────────────────────────────────────
 
   #fail(err: GatewayError): void {
-    const status = this.deps.replies.sendError(this.res, this.#ireq.wire, err, this.cx.requestId);
+    const status = this.deps.replies.sendError(this.res, this.#ireq.wire, err, this.cx.requestId, this.cx.heads);
     this.#settleUsage(status, outcomeOf(err), 0, 0, 0);
   }
 
@@ -238,7 +238,7 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, DispatchH
   crash(err: unknown, phase: Phase): void {
     const replies = this.deps.replies;
     replies.noteInternalError(phase, err, this.cx.requestId);
-    const status = replies.failInternal(this.res, this.#ireq.wire, this.cx.requestId);
+    const status = replies.failInternal(this.res, this.#ireq.wire, this.cx.requestId, this.cx.heads, this.#relay !== null);
     if (!this.#done) {
       try {
         this.#settle(status, 'internal_error');

@@ -65,7 +65,7 @@ export class Inference implements Ending {
       if (cx.auth !== null) d.settlement.settle(cx, 499, 'cancelled');
       return;
     }
-    const status = d.replies.sendError(cx.res, cx.wire, err, cx.requestId);
+    const status = d.replies.sendError(cx.res, cx.wire, err, cx.requestId, cx.heads);
     if (cx.auth !== null) d.settlement.settle(cx, status, outcomeOf(err));
   }
 
@@ -76,7 +76,7 @@ export class Inference implements Ending {
     cx.phase = 'routing';
     const session = cx.req.headers[d.sessionHeader];
     cx.ticket = d.routing.ticket(ready.ireq, ready.auth.allowedRegions, typeof session === 'string' && session !== '' ? session : undefined, ready.auth.tenantId);
-    cx.res.setHeader('x-switchyard-priority', ready.priority);
+    cx.heads.push('x-switchyard-priority', ready.priority);
     const exchange = cx.exchange = new Exchange(ready, d.exchange);
     cx.phase = 'admission';
     d.admission.admit(exchange, { model: ready.ireq.model, tenant: ready.auth.tenantId, weight: ready.tier.weight, priority: ready.priority, deadlineMs: cx.deadlineMs });
@@ -93,7 +93,7 @@ export class Inference implements Ending {
         d.replies.noteInternalError('settle', e, cx.requestId);
       }
     }
-    const status = d.replies.failInternal(cx.res, cx.wire, cx.requestId);
+    const status = d.replies.failInternal(cx.res, cx.wire, cx.requestId, cx.heads);
     if (cx.auth === null) return;
     try {
       d.settlement.settle(cx, status, 'internal_error');

@@ -62,7 +62,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const authenticator = createAuthenticator(store, { onError: (err: unknown) => log.error({ err }, 'key refresh failed'), clock: time.clock, timers: time.timers });
   await authenticator.ready;
   const ledger = createLedgerWriter(store, {
-    spill, closeTimeoutMs: config.ledger.finalFlushMs, clock: time.clock, timers: time.timers,
+    spill, flushIntervalMs: config.ledger.flushIntervalMs, closeTimeoutMs: config.ledger.finalFlushMs, clock: time.clock, timers: time.timers,
     onError: (err: unknown) => log.error({ err }, 'ledger write failed; will retry'),
     onRecovered: (failedFlushes) => log.warn({ failedFlushes }, 'ledger writes succeed again'),
   });

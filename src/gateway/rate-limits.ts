@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { setLimitHeaders, type GatewayError, type InferenceRequest, type Wire } from '../api/index.js';
+import { pushLimitHeaders, type GatewayError, type InferenceRequest, type Wire } from '../api/index.js';
 import type { Config, ModelConfig } from '../config/index.js';
 import { MemoryLimiter, RedisLimiter, StoreSkipped, type BreakerState, type Lease, type LimitDecision, type LimitRequest, type LimitState, type RateLimiter, type TierLimits } from '../limits/index.js';
 import type { Logger } from '../observe/index.js';
@@ -90,8 +90,12 @@ export class RateLimits {
     else this.#log.warn({ fallbacks: this.fallbacks }, 'the rate-limit store answers again; shared limits resume');
   }
 
-  /** Reserves the request's share of its tier's (`tierOf`) limits, sets the rate-limit headers on the response, and says whether it may go on. */
-  admit(res: ServerResponse, wire: Wire, auth: AuthContext, limits: Tier, ireq: InferenceRequest, model: ModelConfig, bodyBytes: number): LimitVerdict | Promise<LimitVerdict> {
+  /**
+   * Reserves the request's share of its tier's (`tierOf`) limits, pushes the rate-limit headers
+   * onto `heads` (the request's, written with its response head; without it they are not sent),
+   * and says whether it may go on.
+   */
+  admit(res: ServerResponse, wire: Wire, auth: AuthContext, limits: Tier, ireq: InferenceRequest, model: ModelConfig, bodyBytes: number, heads: string[] = []): LimitVerdict | Promise<LimitVerdict> {
     // {workspace}: a Redis Cluster hash tag, so a workspace's buckets and leases live on one node
     const scope = `{${auth.workspaceId}}`;
     const key = `${scope}:${ireq.model}`;
@@ -103,11 +107,11 @@ export class RateLimits {
       concurrency: lease === undefined ? undefined : { lease, limit: limits.concurrentRequests!, leaseMs: this.#leaseMs },
     };
     const reservation: Reservation = { key, limits, reservedInput: request.inputTokens, reservedOutput, lease, limiter: this.#limiter, open: true };
-    if (this.#limiter instanceof MemoryLimiter) return this.#conclude(res, wire, this.#limiter.admitNow(request), reservation, request.nowMs);
+    if (this.#limiter instanceof MemoryLimiter) return this.#conclude(res, heads, wire, this.#limiter.admitNow(request), reservation, request.nowMs);
     return this.#limiter.admit(request).then(
       (d) => {
         if (this.#breakerWas !== 'closed') this.#noteBreaker();
-        return this.#conclude(res, wire, d, reservation, request.nowMs);
+        return this.#conclude(res, heads, wire, d, reservation, request.nowMs);
       },
       (err: unknown) => {
         this.#noteBreaker();
@@ -122,7 +126,7 @@ export class RateLimits {
         }
         // what the fallback admitted, the fallback takes back (its concurrent lease is held there)
         reservation.limiter = this.#fallback;
-        return this.#conclude(res, wire, this.#fallback.admitNow(request), reservation, request.nowMs);
+        return this.#conclude(res, heads, wire, this.#fallback.admitNow(request), reservation, request.nowMs);
       },
     );
   }
@@ -174,8 +178,8 @@ export class RateLimits {
     return this.#limiter.close();
   }
 
-  #conclude(res: ServerResponse, wire: Wire, d: LimitDecision, reservation: Reservation, nowMs: number): LimitVerdict {
-    setLimitHeaders(res, wire, d.state, nowMs);
+  #conclude(res: ServerResponse, heads: string[], wire: Wire, d: LimitDecision, reservation: Reservation, nowMs: number): LimitVerdict {
+    pushLimitHeaders(heads, wire, d.state, nowMs);
     if (d.ok) return { ok: true, reservation };
     reservation.open = false;
     if (d.dimension === 'concurrency') {

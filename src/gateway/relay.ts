@@ -10,8 +10,8 @@ import type { CallControl } from '../upstream/index.js';
 // The answer's way to the client: a replica's stream transcoded into the client's wire as it
 // arrives, or its whole answer rendered once.
 
-/** The head of a stream to a client, before its request-id headers. */
-export const SSE_HEAD = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
+/** The head of a stream to a client, before its request-id headers: flat `[name, value, …]` for `Replies.headersFor`. */
+export const SSE_HEAD: readonly string[] = ['content-type', 'text/event-stream; charset=utf-8', 'cache-control', 'no-cache', 'connection', 'keep-alive', 'x-accel-buffering', 'no'];
 
 /**
  * One stream to one client. Frames written in one tick go out in one write (one upstream read
@@ -22,12 +22,12 @@ export class StreamRelay {
   readonly #t: StreamTranscoder;
   #corked = false;
 
-  /** Writes the stream's `head` (`SSE_HEAD` and the request id); `source` is paused and resumed with the client's reading. */
+  /** Writes the stream's `head` (`SSE_HEAD`, the request's own pairs and its id, from `Replies.headersFor`); `source` is paused and resumed with the client's reading. */
   constructor(
     private readonly res: ServerResponse,
     ireq: InferenceRequest,
     requestId: string,
-    head: Record<string, string>,
+    head: string[],
     time: TimePorts,
     private readonly source: CallControl,
   ) {

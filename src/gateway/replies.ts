@@ -13,27 +13,33 @@ export class Replies {
     this.#log = log;
   }
 
-  headersFor(wire: Wire, requestId: string, base: Record<string, string> | null): Record<string, string> {
-    const h: Record<string, string> = base === null ? {} : { ...base };
-    h['request-id'] = requestId;
-    if (wire === 'openai') h['x-request-id'] = requestId;
+  /**
+   * A response head as one flat `[name, value, …]` list for `writeHead`: the request's own pairs
+   * (`RequestContext.heads`), then `base`, then its request ids. Every inference response's head
+   * goes through here, or the pairs the stages pushed are lost.
+   */
+  headersFor(wire: Wire, requestId: string, base: readonly string[] | null, heads: readonly string[] | null): string[] {
+    // a copy: a head that failed to write is written again, with its pairs once
+    const h = heads === null ? [] : heads.slice();
+    if (base !== null) for (let i = 0; i < base.length; i++) h.push(base[i]);
+    h.push('request-id', requestId);
+    if (wire === 'openai') h.push('x-request-id', requestId);
     return h;
   }
 
-  /** A JSON response with its length and request id (and any extra headers). */
-  sendJson(res: ServerResponse, wire: Wire, requestId: string, status: number, body: string, extra?: Record<string, string>): void {
-    const h = this.headersFor(wire, requestId, extra ?? null);
-    h['content-type'] = 'application/json';
-    h['content-length'] = String(Buffer.byteLength(body));
+  /** A JSON response with its length and request id (and any extra headers, and the request's own `heads`). */
+  sendJson(res: ServerResponse, wire: Wire, requestId: string, status: number, body: string, extra?: Record<string, string> | null, heads?: readonly string[] | null): void {
+    const h = this.headersFor(wire, requestId, extra == null ? null : flat(extra), heads ?? null);
+    h.push('content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)));
     res.writeHead(status, h);
     res.end(body);
   }
 
-  /** Writes an error in the wire format; returns the status sent. */
-  sendError(res: ServerResponse, wire: Wire, err: GatewayError, requestId: string): number {
+  /** Writes an error in the wire format (with the request's own `heads`, once it has them); returns the status sent. */
+  sendError(res: ServerResponse, wire: Wire, err: GatewayError, requestId: string, heads?: readonly string[] | null): number {
     const w = renderError(wire, err, requestId);
     if (res.headersSent) res.end();
-    else this.sendJson(res, wire, requestId, w.status, w.body, w.headers);
+    else this.sendJson(res, wire, requestId, w.status, w.body, w.headers, heads);
     return w.status;
   }
 
@@ -45,8 +51,17 @@ export class Replies {
     } catch { /* the boundary itself must not throw */ }
   }
 
-  /** Ends a response the gateway failed on: 500 in the wire format, or the stream's error event. */
-  failInternal(res: ServerResponse, wire: Wire, requestId: string): number {
-    return endInternal(res, wire, requestId, (e) => this.sendError(res, wire, e, requestId));
+  /**
+   * Ends a response the gateway failed on: 500 in the wire format, or the stream's error event
+   * when `streaming` (its SSE head is out: a head written in one `writeHead` cannot be read back).
+   */
+  failInternal(res: ServerResponse, wire: Wire, requestId: string, heads?: readonly string[] | null, streaming = false): number {
+    return endInternal(res, wire, requestId, streaming, (e) => this.sendError(res, wire, e, requestId, heads));
   }
+}
+
+function flat(headers: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const k in headers) out.push(k, headers[k]);
+  return out;
 }

@@ -183,12 +183,24 @@ export function loadScenario(file: string): LoadedScenario {
 }
 
 export function parseScenario(raw: unknown, source = 'scenario'): Scenario {
-  const r = scenarioSchema.safeParse(raw);
+  const r = scenarioSchema.safeParse(withOldNames(raw));
   if (!r.success) {
     const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`);
     throw new ScenarioError(`${source} is not a valid scenario:\n${lines.join('\n')}`);
   }
   return r.data;
+}
+
+/**
+ * Scenarios written before the retry knobs took the gateway's names said `maxAttempts` at the top:
+ * it is read as `upstream.maxAttempts` (both at once is an error, as any unknown key is).
+ */
+function withOldNames(raw: unknown): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || !('maxAttempts' in raw)) return raw;
+  const { maxAttempts, ...rest } = raw as Record<string, unknown>;
+  const up = rest.upstream;
+  if (up !== undefined && (up === null || typeof up !== 'object' || 'maxAttempts' in up)) return raw;
+  return { ...rest, upstream: { ...(up as object | undefined), maxAttempts } };
 }
 
 /** List-price ballpark for on-demand cloud GPUs, USD per GPU-hour; a pool's costPerGpuHour overrides. */

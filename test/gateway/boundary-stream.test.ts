@@ -22,11 +22,11 @@ function throwingOnBoom(t: StreamTranscoder): StreamTranscoder {
     },
   });
 }
-vi.mock('../../src/api/anthropic-stream.js', async (load) => {
+vi.mock('../../src/api/anthropic/stream.js', async (load) => {
   const real = await load<typeof import('../../src/api/anthropic/stream.js')>();
   return { ...real, anthropicStream: (...args: Parameters<typeof real.anthropicStream>) => throwingOnBoom(real.anthropicStream(...args)) };
 });
-vi.mock('../../src/api/openai-stream.js', async (load) => {
+vi.mock('../../src/api/openai/stream.js', async (load) => {
   const real = await load<typeof import('../../src/api/openai/stream.js')>();
   return { ...real, openaiStream: (...args: Parameters<typeof real.openaiStream>) => throwingOnBoom(real.openaiStream(...args)) };
 });

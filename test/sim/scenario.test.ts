@@ -30,7 +30,9 @@ describe('a scenario file', () => {
     expect(s.scrapeIntervalS * 1000).toBe(gw.fleet.scrapeIntervalMs);
     // the same 16 Ki prompt tokens: 256 blocks of 64 tokens, 128 of 512 characters at four a token
     expect(s.prefixMaxBlocks * s.prefixBlockTokens).toBe((gw.routing.prefix.maxBlocks * gw.routing.prefix.blockChars) / 4);
-    expect(() => parseScenario({ ...minimal(), maxAttempts: 2 })).toThrow(/maxAttempts/);
+    // the name of earlier releases is still read, as the gateway's key
+    expect(parseScenario({ ...minimal(), maxAttempts: 2 }).upstream.maxAttempts).toBe(2);
+    expect(() => parseScenario({ ...minimal(), maxAttempts: 2, upstream: { maxAttempts: 3 } })).toThrow(/maxAttempts/);
   });
 
   it.each([
