@@ -2,7 +2,7 @@
 // body is serialized once; only the message (and request id) is spliced in per error.
 import type { GatewayError, Wire, WireError } from './types.js';
 
-type Kind = GatewayError['kind'];
+type ErrorKind = GatewayError['kind'];
 
 interface Shape {
   status: number;
@@ -13,7 +13,7 @@ interface Shape {
   openaiCode: string | null;
 }
 
-const SHAPES: Record<Kind, Shape> = {
+const SHAPES: Record<ErrorKind, Shape> = {
   invalid_request: { status: 400, anthropicType: 'invalid_request_error', openaiType: 'invalid_request_error', openaiCode: null },
   authentication: { status: 401, anthropicType: 'authentication_error', openaiType: 'invalid_request_error', openaiCode: 'invalid_api_key' },
   permission: { status: 403, anthropicType: 'permission_error', openaiType: 'invalid_request_error', openaiCode: 'permission_denied' },
@@ -31,9 +31,9 @@ const SHAPES: Record<Kind, Shape> = {
   internal: { status: 500, anthropicType: 'api_error', openaiType: 'server_error', openaiCode: null },
 };
 
-function precompute<T>(f: (s: Shape) => T): Record<Kind, T> {
-  const out = {} as Record<Kind, T>;
-  for (const k of Object.keys(SHAPES) as Kind[]) out[k] = f(SHAPES[k]);
+function precompute<T>(f: (s: Shape) => T): Record<ErrorKind, T> {
+  const out = {} as Record<ErrorKind, T>;
+  for (const k of Object.keys(SHAPES) as ErrorKind[]) out[k] = f(SHAPES[k]);
   return out;
 }
 

@@ -1,6 +1,6 @@
 import { newId } from './ids.js';
 import type {
-  ApiKey, KeyGrant, NewTenant, Priority, StoreError, StoreResult, Tenant, UsageOutcome, UsageQuery, UsageRecord, UsageSummary, Workspace,
+  ApiKey, KeyEntitlement, NewTenant, Priority, StoreError, StoreResult, Tenant, UsageOutcome, UsageQuery, UsageRecord, UsageSummary, Workspace,
 } from './types.js';
 
 // What both backends share: limits, small validations, and folding grouped sums into a summary.
@@ -38,6 +38,9 @@ export function newTenantRecords(input: NewTenant, at: number): StoreResult<{ te
 }
 
 /** One row of `GROUP BY outcome, model`, numbers possibly as strings (PostgreSQL sums are numeric). */
+/** A row as a driver returns it: columns by name. */
+export type DbRow = Record<string, unknown>;
+
 export interface GroupRow {
   outcome: string;
   model: string;
@@ -93,17 +96,17 @@ export function workspaceFromRow(r: Record<string, unknown>): Workspace {
  * What a key may do, from its tenant and workspace: the join both backends do in SQL for the
  * authenticator, for callers that already hold the three rows (an admin change to refresh a cache).
  */
-export function grantOf(tenant: Tenant, workspace: Workspace, key: ApiKey): KeyGrant {
+export function grantOf(tenant: Tenant, workspace: Workspace, key: ApiKey): KeyEntitlement {
   return { key, tier: tenant.tier, allowedRegions: tenant.allowedRegions, priority: key.priority, spendLimitUsd: workspace.spendLimitUsd };
 }
 
-/** A key with its tenant's and workspace's grant, for the authenticator; the caller adds the condition. */
-export const GRANT_SELECT =
+/** A key with its tenant's and workspace's entitlement, for the authenticator; the caller adds the condition. */
+export const ENTITLEMENT_SELECT =
   'SELECT k.*, t.tier AS t_tier, t.allowed_regions AS t_regions, w.spend_limit_usd AS w_limit FROM api_keys k ' +
   'JOIN tenants t ON t.id = k.tenant_id JOIN workspaces w ON w.id = k.workspace_id WHERE ';
 
-/** A row of GRANT_SELECT → a grant; the regions already parsed (they are JSON text in SQLite). */
-export function grantFromRow(r: Record<string, unknown>, regions: string[] | null): KeyGrant {
+/** A row of ENTITLEMENT_SELECT → a entitlement; the regions already parsed (they are JSON text in SQLite). */
+export function entitlementFromRow(r: Record<string, unknown>, regions: string[] | null): KeyEntitlement {
   const key = keyFromRow(r);
   return { key, tier: r.t_tier as string, allowedRegions: regions, priority: key.priority, spendLimitUsd: numberOrNull(r.w_limit) };
 }

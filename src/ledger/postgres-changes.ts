@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Clock } from '../time/index.js';
 import { changeRow, checkActor, keyJson, tenantJson, workspaceJson } from './audit.js';
-import { fail, keyFromRow, workspaceFromRow } from './common.js';
+import { fail, keyFromRow, workspaceFromRow, type DbRow } from './common.js';
 import { patchKey, patchTenant, patchWorkspace } from './patch.js';
 import type { PostgresAudit } from './postgres-audit.js';
 import type { ApiKey, AuditActor, KeyPatch, StoreResult, Tenant, TenantPatch, Workspace, WorkspacePatch } from './types.js';
@@ -11,7 +11,6 @@ import type { ApiKey, AuditActor, KeyPatch, StoreResult, Tenant, TenantPatch, Wo
 // result and its audit record in one transaction: two admins patching one row take turns, and each
 // record's `before` is what that change really replaced.
 
-type DbRow = Record<string, unknown>;
 
 export const UNIQUE = '23505';
 export const FOREIGN_KEY = '23503';

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { deadline, wallTimers, type Clock, type Timers } from '../time/index.js';
 import { appendedRow, changeRow, checkActor, keyJson, recordOf, tenantJson, workspaceJson } from './audit.js';
-import { checkName, clampLimit, fail, GRANT_SELECT, grantFromRow, invalid, keyFromRow, newTenantRecords, workspaceFromRow } from './common.js';
+import { checkName, clampLimit, fail, ENTITLEMENT_SELECT, entitlementFromRow, invalid, keyFromRow, newTenantRecords, workspaceFromRow, type DbRow } from './common.js';
 import { ensureDemoTenant } from './demo.js';
 import { checkImportedSecret, hashSecret, newId, newSecret, secretHint } from './ids.js';
 import { checkPriority } from './patch.js';
@@ -10,7 +10,7 @@ import { FOREIGN_KEY, inTransaction, pgCode, PostgresChanges, tenantFromRow, UNI
 import { PostgresUsage } from './postgres-usage.js';
 import { POSTGRES_MIGRATIONS } from './schema.js';
 import type {
-  ApiKey, AuditActor, AuditQuery, AuditRecord, DemoTenant, KeyGrant, KeyPatch, NewAuditRecord, NewKey, NewTenant, Store, StoreOptions, StoreResult, Tenant,
+  ApiKey, AuditActor, AuditQuery, AuditRecord, DemoTenant, KeyEntitlement, KeyPatch, NewAuditRecord, NewKey, NewTenant, Store, StoreOptions, StoreResult, Tenant,
   TenantPatch, UsageQuery, UsageRecord, UsageSummary, UsageWindow, Workspace, WorkspacePatch,
 } from './types.js';
 
@@ -21,12 +21,11 @@ import type {
 // postgres-changes.ts). Constraint violations become values: 23505 unique → conflict, 23503 foreign
 // key → not found.
 
-type DbRow = Record<string, unknown>;
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
-function grantOfRow(r: DbRow): KeyGrant {
-  return grantFromRow(r, (r.t_regions as string[] | null) ?? null);
+function grantOfRow(r: DbRow): KeyEntitlement {
+  return entitlementFromRow(r, (r.t_regions as string[] | null) ?? null);
 }
 
 export async function openPostgres(url: string, opts: StoreOptions, clock: Clock): Promise<Store> {
@@ -235,13 +234,13 @@ class PostgresStore implements Store {
     return r.map(keyFromRow);
   }
 
-  async findKeyByHash(hash: string): Promise<KeyGrant | null> {
-    const r = await this.rows(GRANT_SELECT + 'k.hash = $1', [hash]);
+  async findKeyByHash(hash: string): Promise<KeyEntitlement | null> {
+    const r = await this.rows(ENTITLEMENT_SELECT + 'k.hash = $1', [hash]);
     return r.length ? grantOfRow(r[0]) : null;
   }
 
-  async activeKeys(): Promise<KeyGrant[]> {
-    return (await this.rows(GRANT_SELECT + 'k.revoked_at IS NULL', [])).map(grantOfRow);
+  async activeKeys(): Promise<KeyEntitlement[]> {
+    return (await this.rows(ENTITLEMENT_SELECT + 'k.revoked_at IS NULL', [])).map(grantOfRow);
   }
 
   async revokeKey(id: string, audit?: AuditActor): Promise<ApiKey | null> {

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Clock } from '../time/index.js';
 import { changeRow, checkActor, keyJson, tenantJson, workspaceJson } from './audit.js';
-import { fail, keyFromRow, workspaceFromRow } from './common.js';
+import { fail, keyFromRow, workspaceFromRow, type DbRow } from './common.js';
 import { patchKey, patchTenant, patchWorkspace } from './patch.js';
 import type { SqliteAudit } from './sqlite-audit.js';
 import type { ApiKey, AuditActor, KeyPatch, StoreResult, Tenant, TenantPatch, Workspace, WorkspacePatch } from './types.js';
@@ -11,7 +11,6 @@ import type { ApiKey, AuditActor, KeyPatch, StoreResult, Tenant, TenantPatch, Wo
 // all in one transaction that takes the write lock first (IMMEDIATE): a second process sharing the
 // file waits for it instead of failing to upgrade a read lock, and `before` is what was replaced.
 
-type DbRow = Record<string, unknown>;
 
 export function tenantFromRow(r: DbRow): Tenant {
   return {

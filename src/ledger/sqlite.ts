@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Clock } from '../time/index.js';
 import { appendedRow, changeRow, checkActor, keyJson, recordOf, tenantJson, workspaceJson } from './audit.js';
-import { checkName, clampLimit, fail, GRANT_SELECT, grantFromRow, invalid, keyFromRow, newTenantRecords, workspaceFromRow } from './common.js';
+import { checkName, clampLimit, fail, ENTITLEMENT_SELECT, entitlementFromRow, invalid, keyFromRow, newTenantRecords, workspaceFromRow, type DbRow } from './common.js';
 import { ensureDemoTenant } from './demo.js';
 import { checkImportedSecret, hashSecret, newId, newSecret, secretHint } from './ids.js';
 import { checkPriority } from './patch.js';
@@ -12,7 +12,7 @@ import { SqliteAudit } from './sqlite-audit.js';
 import { isConstraint, regionsJson, SqliteChanges, tenantFromRow } from './sqlite-changes.js';
 import { SqliteUsage } from './sqlite-usage.js';
 import type {
-  ApiKey, AuditActor, AuditQuery, AuditRecord, DemoTenant, KeyGrant, KeyPatch, NewAuditRecord, NewKey, NewTenant, Store, StoreResult, Tenant,
+  ApiKey, AuditActor, AuditQuery, AuditRecord, DemoTenant, KeyEntitlement, KeyPatch, NewAuditRecord, NewKey, NewTenant, Store, StoreResult, Tenant,
   TenantPatch, UsageQuery, UsageRecord, UsageSummary, UsageWindow, Workspace, WorkspacePatch,
 } from './types.js';
 
@@ -21,7 +21,6 @@ import type {
 // SQLite's own docs recommend for WAL). better-sqlite3 is synchronous; each call is short. A change
 // and its audit record are one transaction (updates are in sqlite-changes.ts).
 
-type DbRow = Record<string, unknown>;
 
 
 
@@ -85,8 +84,8 @@ class SqliteStore implements Store {
       getKey: p('SELECT * FROM api_keys WHERE id = ?'),
       listKeys: p('SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY id'),
       listKeysIn: p('SELECT * FROM api_keys WHERE tenant_id = ? AND workspace_id = ? ORDER BY id'),
-      keyByHash: p(GRANT_SELECT + 'k.hash = ?'),
-      activeKeys: p(GRANT_SELECT + 'k.revoked_at IS NULL'),
+      keyByHash: p(ENTITLEMENT_SELECT + 'k.hash = ?'),
+      activeKeys: p(ENTITLEMENT_SELECT + 'k.revoked_at IS NULL'),
       revokeKey: p('UPDATE api_keys SET revoked_at = ? WHERE id = ?'),
     };
     this.usage = new SqliteUsage(db);
@@ -215,12 +214,12 @@ class SqliteStore implements Store {
     return (rows as DbRow[]).map(keyFromRow);
   }
 
-  async findKeyByHash(hash: string): Promise<KeyGrant | null> {
+  async findKeyByHash(hash: string): Promise<KeyEntitlement | null> {
     const r = this.q.keyByHash.get(hash) as DbRow | undefined;
     return r ? grantOfRow(r) : null;
   }
 
-  async activeKeys(): Promise<KeyGrant[]> {
+  async activeKeys(): Promise<KeyEntitlement[]> {
     return (this.q.activeKeys.all() as DbRow[]).map(grantOfRow);
   }
 
@@ -276,6 +275,6 @@ class SqliteStore implements Store {
   }
 }
 
-function grantOfRow(r: DbRow): KeyGrant {
-  return grantFromRow(r, r.t_regions === null ? null : (JSON.parse(r.t_regions as string) as string[]));
+function grantOfRow(r: DbRow): KeyEntitlement {
+  return entitlementFromRow(r, r.t_regions === null ? null : (JSON.parse(r.t_regions as string) as string[]));
 }

@@ -50,8 +50,8 @@ export interface ApiKey {
   revokedAt: number | null;
 }
 
-/** A key joined with what its tenant and workspace grant: what the authenticator caches. */
-export interface KeyGrant {
+/** A key joined with what its tenant and workspace entitlement: what the authenticator caches. */
+export interface KeyEntitlement {
   key: ApiKey;
   tier: string;
   allowedRegions: string[] | null;
@@ -250,10 +250,10 @@ export interface Store {
   updateKey(id: string, patch: KeyPatch, audit?: AuditActor): Promise<StoreResult<ApiKey>>;
   getKey(id: string): Promise<ApiKey | null>;
   listKeys(tenantId: string, workspaceId?: string): Promise<ApiKey[]>;
-  /** The key with this hash, revoked or not, with its tenant's and workspace's grant. */
-  findKeyByHash(hash: string): Promise<KeyGrant | null>;
-  /** Every unrevoked key with its grant: the authenticator's warm set. */
-  activeKeys(): Promise<KeyGrant[]>;
+  /** The key with this hash, revoked or not, with its tenant's and workspace's entitlement. */
+  findKeyByHash(hash: string): Promise<KeyEntitlement | null>;
+  /** Every unrevoked key with its entitlement: the authenticator's warm set. */
+  activeKeys(): Promise<KeyEntitlement[]>;
   /** Idempotent: a revoked key keeps its first revocation time (and writes no second audit record). null when no such key. */
   revokeKey(id: string, audit?: AuditActor): Promise<ApiKey | null>;
 

@@ -31,8 +31,8 @@ export interface GenSpec {
 
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function', 'ipython']);
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+type JsonObject = Record<string, unknown>;
+const isObj = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function parseChat(body: unknown): RequestParse<GenSpec> {
   if (!isObj(body)) return badRequest('The request body must be a JSON object.');
@@ -80,7 +80,7 @@ export function parseCompletion(body: unknown): RequestParse<GenSpec> {
 
 type Common = Omit<GenSpec, 'kind' | 'prompt' | 'promptIds' | 'tool'>;
 
-function parseCommon(b: Obj): RequestParse<Common> {
+function parseCommon(b: JsonObject): RequestParse<Common> {
   if (b.model !== undefined && b.model !== null && typeof b.model !== 'string') return badRequest('`model` must be a string.', 'model');
   const cap = b.max_completion_tokens ?? b.max_tokens ?? null;
   if (cap !== null && (!Number.isInteger(cap) || (cap as number) < 1)) return badRequest('`max_tokens` must be a positive integer.', 'max_tokens');

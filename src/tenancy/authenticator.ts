@@ -1,4 +1,4 @@
-import { hashSecret, type KeyGrant, type Priority, type Store } from '../ledger/index.js';
+import { hashSecret, type KeyEntitlement, type Priority, type Store } from '../ledger/index.js';
 import { wallClock, wallTimers, type Clock, type TimerHandle, type Timers } from '../time/index.js';
 
 // API key → who is calling, on the hot path. Every active key is held in memory by its hash, so a
@@ -9,7 +9,7 @@ import { wallClock, wallTimers, type Clock, type TimerHandle, type Timers } from
 // every `refreshMs`, which is how changes made by other processes arrive (revocations, a key's
 // priority, a workspace's spend limit, a tenant's tier or regions): on another gateway instance a
 // change takes effect within one refresh period. Changes made in this process take effect at once:
-// the admin API calls `invalidate` for each affected key, then `remember` with its new grant.
+// the admin API calls `invalidate` for each affected key, then `remember` with its new entitlement.
 // A look-up the store fails (a partition: the store's own deadline passed) answers AUTH_UNAVAILABLE,
 // not null, so the caller says "try again" rather than "unknown key"; while the store is failing,
 // one look-up at a time probes it and the other unknown keys get that answer at once.
@@ -56,8 +56,8 @@ export interface Authenticator {
    * the answer is in memory, and while the store is known to be failing (one look-up probes it).
    */
   authenticate(secret: string): AuthOutcome | Promise<AuthOutcome>;
-  /** A key was just created or changed in this process: answer with this grant, without a look-up. */
-  remember(grant: KeyGrant): void;
+  /** A key was just created or changed in this process: answer with this entitlement, without a look-up. */
+  remember(entitlement: KeyEntitlement): void;
   /** A key was revoked or changed in this process: forget it now, and distrust answers already in flight. */
   invalidate(keyId: string): void;
   /** Reload every active key now (also runs on the interval). */
@@ -76,7 +76,7 @@ export function createAuthenticator(store: Store, opts: AuthenticatorOptions = {
   return new KeyCache(store, opts);
 }
 
-function contextOf(g: KeyGrant): AuthContext {
+function contextOf(g: KeyEntitlement): AuthContext {
   return Object.freeze({
     keyId: g.key.id,
     tenantId: g.key.tenantId,
@@ -161,9 +161,9 @@ class KeyCache implements Authenticator {
   private async lookup(hash: string): Promise<AuthOutcome> {
     for (let attempt = 0; ; attempt++) {
       const started = this.epoch;
-      let grant: KeyGrant | null;
+      let entitlement: KeyEntitlement | null;
       try {
-        grant = await this.store.findKeyByHash(hash);
+        entitlement = await this.store.findKeyByHash(hash);
         this.storeDown = false;
       } catch (err) {
         // Not "unknown key", and not cached: the key may be fine once the store answers again.
@@ -177,12 +177,12 @@ class KeyCache implements Authenticator {
         return this.refuse();
       }
       // Invalidated while we asked: ask again (a fresh answer reflects the change).
-      if (grant !== null && this.stale(grant.key.id, started) && attempt < 2) continue;
-      if (grant === null || grant.key.revokedAt !== null) {
+      if (entitlement !== null && this.stale(entitlement.key.id, started) && attempt < 2) continue;
+      if (entitlement === null || entitlement.key.revokedAt !== null) {
         this.rememberMiss(hash);
         return null;
       }
-      return this.put(hash, grant);
+      return this.put(hash, entitlement);
     }
   }
 
@@ -210,16 +210,16 @@ class KeyCache implements Authenticator {
     this.negative.set(hash, this.clock.nowMs() + this.negativeTtl);
   }
 
-  private put(hash: string, grant: KeyGrant): AuthContext {
-    const ctx = contextOf(grant);
+  private put(hash: string, entitlement: KeyEntitlement): AuthContext {
+    const ctx = contextOf(entitlement);
     this.byHash.set(hash, ctx);
-    this.hashById.set(grant.key.id, hash);
+    this.hashById.set(entitlement.key.id, hash);
     this.negative.delete(hash);
     return ctx;
   }
 
-  remember(grant: KeyGrant): void {
-    if (grant.key.revokedAt === null) this.put(grant.key.hash, grant);
+  remember(entitlement: KeyEntitlement): void {
+    if (entitlement.key.revokedAt === null) this.put(entitlement.key.hash, entitlement);
   }
 
   invalidate(keyId: string): void {
@@ -236,9 +236,9 @@ class KeyCache implements Authenticator {
 
   async refresh(): Promise<void> {
     const started = this.epoch;
-    let grants: KeyGrant[];
+    let entitlements: KeyEntitlement[];
     try {
-      grants = await this.store.activeKeys();
+      entitlements = await this.store.activeKeys();
       this.storeDown = false;
     } catch (err) {
       this.onError(err as Error);
@@ -246,10 +246,10 @@ class KeyCache implements Authenticator {
     }
     const byHash = new Map<string, AuthContext>();
     const hashById = new Map<string, string>();
-    for (const g of grants) {
+    for (const g of entitlements) {
       if (this.stale(g.key.id, started)) {
         // Changed while loading: the load may predate the change. Keep what this process put since
-        // (the grant an admin change remembered); without one, the key is looked up afresh.
+        // (the entitlement an admin change remembered); without one, the key is looked up afresh.
         const kept = this.byHash.get(g.key.hash);
         if (kept !== undefined) {
           byHash.set(g.key.hash, kept);

@@ -9,7 +9,7 @@ export type { HeaderBag } from './extract.js';
 export { createKeyFor } from './provision.js';
 export type { KeyFor, KeyForInput } from './provision.js';
 export { ensureDemoTenant, openStore } from '../ledger/index.js';
-export type { ApiKey, DemoTenant, KeyGrant, Store, StoreOptions, Tenant, Workspace } from '../ledger/index.js';
+export type { ApiKey, DemoTenant, KeyEntitlement, Store, StoreOptions, Tenant, Workspace } from '../ledger/index.js';
 // a key's priority is admission's vocabulary, defined there once
 export { PRIORITIES } from '../admission/index.js';
 export type { Priority } from '../admission/index.js';

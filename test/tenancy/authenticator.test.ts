@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { grantOf, openStore, type KeyGrant, type Store } from '../../src/ledger/index.js';
+import { grantOf, openStore, type KeyEntitlement, type Store } from '../../src/ledger/index.js';
 import { AUTH_UNAVAILABLE, createAuthenticator, type Authenticator } from '../../src/tenancy/index.js';
 import { ManualTime } from '../../src/time/index.js';
 
@@ -14,7 +14,7 @@ function watched(store: Store) {
   const proxy = new Proxy(store, {
     get(target, prop, recv) {
       if (prop === 'findKeyByHash') {
-        return async (hash: string): Promise<KeyGrant | null> => {
+        return async (hash: string): Promise<KeyEntitlement | null> => {
           w.lookups++;
           const answer = target.findKeyByHash(hash);
           if (w.hold) await w.hold;
@@ -45,7 +45,7 @@ describe('the authenticator', () => {
   /** the negative cache's clock and the refresh interval's timers, moved by hand */
   let time = new ManualTime();
 
-  async function newKey(): Promise<{ secret: string; keyId: string; grant: KeyGrant }> {
+  async function newKey(): Promise<{ secret: string; keyId: string; grant: KeyEntitlement }> {
     const r = await base.createKey({ tenantId, name: 'k' });
     if (!r.ok) throw new Error(r.error.message);
     return { secret: r.value.secret, keyId: r.value.key.id, grant: { key: r.value.key, tier: 'gold', allowedRegions: ['eu-west'], priority: null, spendLimitUsd: null } };

@@ -7,7 +7,7 @@ import { keyView, tenantView, workspaceView } from './views.js';
 // What the admin token may change. Each change hands its actor to the store, which writes the
 // audit record in the change's own transaction. A change to what a key may do (tier, regions,
 // priority, spend limit) reaches this process's authenticator at once — each affected key is
-// invalidated and remembered with its new grant — and other gateway instances at their next key
+// invalidated and remembered with its new entitlement — and other gateway instances at their next key
 // refresh (30 s by default).
 
 const NO_STORE = { 'cache-control': 'no-store' };
@@ -39,7 +39,7 @@ export function createChanges(store: Store, authenticator: Authenticator, tiers:
     return badRequest(`tier: unknown tier '${tier}'; the configured tiers are ${tiers.join(', ')}`);
   }
 
-  /** The cached grants of these keys answer with what their tenant and workspace now grant. */
+  /** The cached entitlements of these keys answer with what their tenant and workspace now grant. */
   async function regrant(tenant: Tenant | null, keys: readonly ApiKey[]): Promise<void> {
     const live = keys.filter((k) => k.revokedAt === null);
     if (tenant === null || live.length === 0) return;

@@ -4,9 +4,9 @@ import { REQUIRED, bad, type Bad } from './check.js';
 import type { CountTokensBody } from '../schema/anthropic.js';
 import type { UpstreamChatBody, UpstreamTool } from '../types.js';
 
-type Target = { tools?: UpstreamTool[]; tool_choice?: UpstreamChatBody['tool_choice']; parallel_tool_calls?: boolean };
+type ToolTarget = { tools?: UpstreamTool[]; tool_choice?: UpstreamChatBody['tool_choice']; parallel_tool_calls?: boolean };
 
-export function convertTools(b: Pick<CountTokensBody, 'tools' | 'tool_choice'>, up: Target): Bad | null {
+export function convertTools(b: Pick<CountTokensBody, 'tools' | 'tool_choice'>, up: ToolTarget): Bad | null {
   const tools = b.tools;
   let names: Set<string> | null = null;
   if (tools) {

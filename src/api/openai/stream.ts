@@ -12,7 +12,7 @@ const DONE = 'data: [DONE]\n\n';
 
 type Choice = NonNullable<UpstreamChunk['choices']>[number];
 type Delta = NonNullable<Choice['delta']>;
-type ToolFragment = NonNullable<Delta['tool_calls']>[number];
+type ToolDelta = NonNullable<Delta['tool_calls']>[number];
 
 const str = (v: unknown): string => JSON.stringify(typeof v === 'string' ? v : '');
 
@@ -98,7 +98,7 @@ class OpenAIStream implements StreamTranscoder {
   }
 
   /** A tool call fragment: the first for an index carries id, type and name; later ones arguments. */
-  #toolFragment(f: ToolFragment): string {
+  #toolFragment(f: ToolDelta): string {
     const index = typeof f.index === 'number' ? f.index : 0;
     let out = '{"index":' + index;
     if (f.id) {
