@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { GatewayError, InferenceRequest, UpstreamChatBody, UpstreamChunk, UpstreamCompletion } from '../api/index.js';
+import type { Replica } from '../fleet/index.js';
 import type { UsageOutcome } from '../ledger/index.js';
 import type { GatewayMetrics } from '../observe/index.js';
 import type { TimePorts } from '../time/index.js';
@@ -68,6 +69,8 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, DispatchH
   #relay: StreamRelay | null = null;
   #ttftMs: number | null = null;
   #done = false;
+  /** the replica whose stream reached the client, once one did */
+  #answeredBy: Replica | null = null;
   /** what admission granted it, from dispatch to the end (none when it bypassed admission) */
   #grant: Grant | null = null;
 
@@ -147,6 +150,7 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, DispatchH
     if (this.#done) return;
     let r = this.#relay;
     if (r === null) {
+      this.#answeredBy = call.target?.replica ?? null;
       this.#firstByte();
       const head = this.deps.replies.headersFor(this.#ireq.wire, this.cx.requestId, SSE_HEAD, this.cx.heads);
       r = this.#relay = new StreamRelay(this.res, this.#ireq, this.cx.requestId, head, this.deps.time, call);
@@ -219,13 +223,21 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, DispatchH
   #settleHeld(status: number, outcome: UsageOutcome, input: number, cached: number, output: number): void {
     const d = this.deps;
     const up = this.#upstream;
-    const replica = up?.target?.replica ?? null;
-    // whatever is still running upstream stops, and gives back its replica's counts and budget share
-    up?.abort();
-    d.rateLimits.release(this.cx.reservation, input, output, this.attempts > 0);
-    d.settlement.settle(this.cx, status, outcome, {
-      replica, ttftMs: this.#ttftMs, inputTokens: input, cachedInputTokens: cached, outputTokens: output,
-    });
+    // the replica that answered, even when its stream broke after (the interceptors have let go of it by then)
+    const replica = up?.target?.replica ?? this.#answeredBy;
+    try {
+      // whatever is still running upstream stops, and gives back its replica's counts and budget share
+      try {
+        up?.abort();
+      } finally {
+        d.rateLimits.release(this.cx.reservation, input, output, this.attempts > 0);
+      }
+    } finally {
+      // whatever threw above, the request keeps its one record (the boundary finds it settled)
+      d.settlement.settle(this.cx, status, outcome, {
+        replica, ttftMs: this.#ttftMs, inputTokens: input, cachedInputTokens: cached, outputTokens: output,
+      });
+    }
     // last (the caller's finally): the next request in line may start at once, and should see this one's replica freed
   }
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { newRequestId, type GatewayError, type Wire } from '../api/index.js';
+import type { UsageOutcome } from '../ledger/index.js';
 import type { Clock } from '../time/index.js';
 import type { Admission } from './admission.js';
 import type { BodyReader } from './body.js';
@@ -62,17 +63,23 @@ export class Inference implements Ending {
     const d = this.#d;
     if (cx.phase === 'auth') d.bodies.discard(cx.req);
     if (err === CLIENT_LEFT) {
-      if (cx.auth !== null) d.settlement.settle(cx, 499, 'cancelled');
+      if (cx.auth !== null) this.#settle(cx, 499, 'cancelled');
       return;
     }
     const status = d.replies.sendError(cx.res, cx.wire, err, cx.requestId, cx.heads);
-    if (cx.auth !== null) d.settlement.settle(cx, status, outcomeOf(err));
+    if (cx.auth !== null) this.#settle(cx, status, outcomeOf(err));
   }
 
   /** Every stage passed: its routing key, then the admission queue, which starts the exchange. */
   pass(cx: RequestContext): void {
     const d = this.#d;
     const ready = cx as AdmittedContext;
+    // the client left while a stage waited (a key look-up, Redis): nothing goes upstream for nobody
+    if (cx.res.destroyed) {
+      d.rateLimits.release(ready.reservation, 0, 0, false);
+      cx.reservation = null;
+      return this.refuse(cx, CLIENT_LEFT);
+    }
     cx.phase = 'routing';
     const session = cx.req.headers[d.sessionHeader];
     cx.ticket = d.routing.ticket(ready.ireq, ready.auth.allowedRegions, typeof session === 'string' && session !== '' ? session : undefined, ready.auth.tenantId);
@@ -80,6 +87,12 @@ export class Inference implements Ending {
     const exchange = cx.exchange = new Exchange(ready, d.exchange);
     cx.phase = 'admission';
     d.admission.admit(exchange, { model: ready.ireq.model, tenant: ready.auth.tenantId, weight: ready.tier.weight, priority: ready.priority, deadlineMs: cx.deadlineMs });
+  }
+
+  /** Settles a request refused before it had an exchange; its phase says so to the boundary. */
+  #settle(cx: RequestContext, status: number, outcome: UsageOutcome): void {
+    cx.phase = 'settle';
+    this.#d.settlement.settle(cx, status, outcome);
   }
 
   #crash(cx: RequestContext, err: unknown): void {
@@ -94,7 +107,8 @@ export class Inference implements Ending {
       }
     }
     const status = d.replies.failInternal(cx.res, cx.wire, cx.requestId, cx.heads);
-    if (cx.auth === null) return;
+    // not a second record for a request whose settling itself threw
+    if (cx.auth === null || cx.phase === 'settle') return;
     try {
       d.settlement.settle(cx, status, 'internal_error');
     } catch (e) {

@@ -21,6 +21,8 @@ export const SSE_HEAD: readonly string[] = ['content-type', 'text/event-stream; 
 export class StreamRelay {
   readonly #t: StreamTranscoder;
   #corked = false;
+  /** paused for backpressure, waiting for one 'drain' (one listener however many writes return false) */
+  #draining = false;
 
   /** Writes the stream's `head` (`SSE_HEAD`, the request's own pairs and its id, from `Replies.headersFor`); `source` is paused and resumed with the client's reading. */
   constructor(
@@ -50,7 +52,8 @@ export class StreamRelay {
       res.cork();
       process.nextTick(StreamRelay.uncork, this);
     }
-    if (!res.write(out)) {
+    if (!res.write(out) && !this.#draining) {
+      this.#draining = true;
       this.source.pause();
       res.once('drain', this.#onDrain);
     }
@@ -80,6 +83,7 @@ export class StreamRelay {
   }
 
   readonly #onDrain = (): void => {
+    this.#draining = false;
     this.source.resume();
   };
 }

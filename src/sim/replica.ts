@@ -158,9 +158,7 @@ export class SimReplica implements Endpoint {
     this.stamp++;
     this.up = false;
     this.upS += nowS - this.upSinceS;
-    this.inflight = 0;
-    this.inflightTokens = 0;
-    this.pendingPrefill = 0;
+    // the in-flight counts are the gateway's: it releases each call as it hears of its end
     this.scraped = null;
     this.scrapeDue = false;
     return held;

@@ -578,14 +578,20 @@ class Simulation {
       else {
         r.holding.delete(a);
         released(r, a.promptLen + a.maxTokens, a.prefillOwed);
-        // a 400 from the replica (prompt beyond max_model_len, or beyond all of KV): another replica would say the same
+        a.prefillOwed = 0;
+        // a 400 from the replica (prompt beyond max_model_len, or beyond all of KV): not worth a retry
         const req = a.req;
-        if (a === req.hedge) req.hedge = null;
-        else {
-          if (req.hedge !== null) this.#cancel(req.hedge);
+        if (a === req.hedge || (req.hedge !== null && a === req.attempt)) {
+          // as the gateway's hedge interceptor does: the call still running carries the request
+          if (a.budgeted) this.#budget.release();
+          a.budgeted = false;
+          this.#counts.wasted++;
+          if (a === req.attempt) {
+            req.attempt = req.hedge;
+            req.replica = req.hedge!.replica;
+          }
           req.hedge = null;
-          this.#close(req, 'rejected');
-        }
+        } else this.#close(req, 'rejected');
       }
     }
     r.inbox.length = 0;
@@ -681,6 +687,9 @@ class Simulation {
       const a = x as SimAttempt;
       a.seq = null;
       if (a.cancelled) continue;
+      // each call it held is released once, here (one still on the wire is released when it arrives)
+      released(r, a.promptLen + a.maxTokens, a.prefillOwed);
+      a.prefillOwed = 0;
       const req = a.req;
       this.#pools?.failure(r, this.#now * 1000, a.sentS * 1000);
       if (req.firstTokenS === req.firstTokenS) {

@@ -124,6 +124,7 @@ class ReplicaCall<T extends Target> implements CallSink, DispatchController<T> {
       let chunk: UpstreamChunk;
       try {
         chunk = JSON.parse(data) as UpstreamChunk;
+        if (chunk === null || typeof chunk !== 'object') throw new TypeError('not an object');
       } catch {
         return this.#fail({ kind: 'broken', message: 'the replica sent a malformed stream event' });
       }

@@ -563,6 +563,19 @@ describe('the base dispatch', () => {
     expect(client.failure).toBeNull();
   });
 
+  it.each(['null', '42', '"text"'])('a stream event that is JSON but not an object (%s) is a malformed event, not a crash', (data) => {
+    const { time, send } = rig();
+    const rs = replicas(2);
+    const client = new Client();
+    const req = new FakeRequest(rs);
+    send(req, client);
+    rs[0].last.sink.onEvent(data);
+    expect(rs[0].last.aborted).toBe(true);
+    time.runAll();
+    expect(rs[1].calls).toHaveLength(1);
+    expect(client.failure).toBeNull();
+  });
+
   it('an error event mid-stream reaches the client as a broken response', () => {
     const { send } = rig();
     const rs = replicas(2);

@@ -76,7 +76,7 @@ class HedgeHandler<T extends Target> implements DispatchHandler<T>, DispatchCont
   /** No first token by the delay: a second replica too, if the budget allows. */
   static fire<T extends Target>(h: HedgeHandler<T>): void {
     h.#timer = null;
-    if (h.#over || h.#answered || h.#primary === null || h.#second !== null) return;
+    if (h.#over || h.#answered || h.#primary === null || h.#second !== null || h.req.clientGone) return;
     const { req, opts } = h;
     if (!opts.budget.acquire()) return void opts.metrics.overflowed(req.model);
     req.budgetShare = opts.budget;

@@ -146,9 +146,14 @@ class RetryHandler<T extends Target> implements DispatchHandler<T>, DispatchCont
       }
     }
     if (sent) return;
-    // nowhere else to go: the client hears what went wrong with the last try
+    // nowhere else to go: the client hears what went wrong with the last try (from a timer, so a
+    // throw in the handler is the request's crash here, as in every other callback)
     h.#finish();
-    h.handler.onFailure(h, h.#lastFailure!);
+    try {
+      h.handler.onFailure(h, h.#lastFailure!);
+    } catch (err) {
+      req.crashed(err, 'upstream');
+    }
   }
 
   /** The request is over here: it stops counting as active against the budget. */
