@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { newRequestId, parseCountTokens, renderCountTokens } from '../api/index.js';
 import type { Clock } from '../time/index.js';
+import { classify } from '../upstream/index.js';
 import type { CountResult } from './backends.js';
 import type { BodyReader } from './body.js';
 import type { ModelCatalogue } from './catalogue.js';
@@ -14,7 +15,7 @@ export interface CountTokensDeps {
   /** authenticate, anthropic-version, body: the inference stages up to the body */
   readonly stages: readonly Stage[];
   readonly catalogue: Pick<ModelCatalogue, 'get' | 'ids'>;
-  readonly upstreams: Pick<Upstreams, 'pickAny' | 'noteUpstreamFailure' | 'classify'>;
+  readonly upstreams: Pick<Upstreams, 'pickAny' | 'failed'>;
   readonly replies: Replies;
   readonly bodies: Pick<BodyReader, 'discard'>;
   readonly clock: Clock;
@@ -60,8 +61,8 @@ export class CountTokens {
     const upstream = { ...parsed.value.upstream, model: backend.replica.servedModel };
     const outcome = await new Promise<CountResult>((resolve) => backend.countTokens(upstream, resolve));
     if (!outcome.ok) {
-      upstreams.noteUpstreamFailure(backend, outcome.f);
-      return void replies.sendError(res, 'anthropic', upstreams.classify(outcome.f, entry.config.id), requestId);
+      upstreams.failed(backend, outcome.f);
+      return void replies.sendError(res, 'anthropic', classify(outcome.f, entry.config.id), requestId);
     }
     replies.sendJson(res, 'anthropic', requestId, 200, renderCountTokens(outcome.count));
   }

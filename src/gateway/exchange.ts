@@ -5,7 +5,7 @@ import type { UsageOutcome } from '../ledger/index.js';
 import type { GatewayMetrics } from '../observe/index.js';
 import type { TimePorts } from '../time/index.js';
 import {
-  compose, hedge, outlierReport, replicaDispatch, retry,
+  classify, compose, hedge, outlierReport, replicaDispatch, retry,
   type Dispatch, type DispatchController, type DispatchHandler, type RetryBudget, type RetryMetrics, type RetryRule,
   type UpstreamFailure, type UpstreamRequest,
 } from '../upstream/index.js';
@@ -21,7 +21,7 @@ import type { Upstreams } from './upstreams.js';
 
 /** What an exchange uses of the gateway: built once, shared by every request. */
 export interface ExchangeDeps {
-  readonly upstreams: Pick<Upstreams, 'pick' | 'classify' | 'answered' | 'failed'>;
+  readonly upstreams: Pick<Upstreams, 'pick' | 'answered' | 'failed'>;
   readonly retries: RetryBudget;
   readonly retryRule: RetryRule;
   /** null when hedging is off (the default) */
@@ -175,7 +175,7 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, DispatchH
   /** A failure the dispatch will not retry: the client hears it. */
   onFailure(_call: DispatchController<Backend>, f: UpstreamFailure): void {
     if (this.#done) return;
-    const err = this.deps.upstreams.classify(f, this.#ireq.model);
+    const err = classify(f, this.#ireq.model);
     const r = this.#relay;
     if (r === null) return this.#fail(err);
     r.fail(err);

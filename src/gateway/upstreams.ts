@@ -1,8 +1,7 @@
-import type { GatewayError } from '../api/index.js';
 import type { FleetRegistry, FleetWatch, Replica } from '../fleet/index.js';
 import type { GatewayMetrics, Logger } from '../observe/index.js';
 import { wallClock, type Clock } from '../time/index.js';
-import { blamesReplica, classify, unreachable, type UpstreamFailure, type UpstreamHealth } from '../upstream/index.js';
+import { blamesReplica, unreachable, type UpstreamFailure, type UpstreamHealth } from '../upstream/index.js';
 import type { Backend } from './backends.js';
 import type { ModelEntry } from './context.js';
 import type { GatewayRouter, RouteTicket } from './routing.js';
@@ -46,13 +45,11 @@ export class Upstreams implements UpstreamHealth<Backend> {
     return this.#d.backends.get(r)!;
   }
 
-  /** What a replica failure means to the client. */
-  classify(f: UpstreamFailure, model: string): GatewayError {
-    return classify(f, model);
-  }
-
-  /** `sentAt`: when the failed call was sent (monotonic ms), so a replica is not blamed for calls older than its recovery. */
-  noteUpstreamFailure(b: Backend, f: UpstreamFailure, sentAt?: number): void {
+  /**
+   * A call failed (the outlier report's `failed`, and count_tokens'): passive health and outlier
+   * detection. `sentAt`: when it was sent (monotonic ms), so a replica is not blamed for calls older than its recovery.
+   */
+  failed(b: Backend, f: UpstreamFailure, sentAt?: number): void {
     const d = this.#d;
     d.metrics.upstreamFailures.inc({ replica: b.replica.id, kind: f.kind === 'timeout' ? `timeout_${f.phase}` : f.kind });
     // Passive health: a replica that refuses connections leaves rotation until a probe passes.
@@ -65,17 +62,7 @@ export class Upstreams implements UpstreamHealth<Backend> {
   }
 
   /** The replica answered (its first byte): a success for outlier detection, with its latency. */
-  noteUpstreamSuccess(b: Backend, latencyMs: number): void {
-    this.#d.watch?.success(b.replica, latencyMs);
-  }
-
-  /** The outlier report's view (upstream/interceptors): a call's first byte. */
   answered(b: Backend, latencyMs: number): void {
-    this.noteUpstreamSuccess(b, latencyMs);
-  }
-
-  /** The outlier report's view: a call failed, `sentAtMs` monotonic. */
-  failed(b: Backend, f: UpstreamFailure, sentAtMs: number): void {
-    this.noteUpstreamFailure(b, f, sentAtMs);
+    this.#d.watch?.success(b.replica, latencyMs);
   }
 }

@@ -84,6 +84,22 @@ export function compose<T extends Target>(dispatch: Dispatch<T>, interceptors: r
   return d;
 }
 
+/**
+ * Sends `req` through `next` with a retry-budget share (already acquired) for the call it starts
+ * (a retry or a hedge); a share no call took (no replica, or a throw before one was sent) goes back.
+ */
+export function dispatchWithShare<T extends Target>(next: Dispatch<T>, req: UpstreamRequest<T>, handler: DispatchHandler<T>, budget: RetryBudget): boolean {
+  req.budgetShare = budget;
+  try {
+    return next(req, handler);
+  } finally {
+    if (req.budgetShare !== null) {
+      req.budgetShare = null;
+      budget.release();
+    }
+  }
+}
+
 /** The base dispatch: one call to the replica the request picks. */
 export function replicaDispatch<T extends Target>(req: UpstreamRequest<T>, handler: DispatchHandler<T>): boolean {
   const target = req.pick();

@@ -111,7 +111,7 @@ const STAGES = [
   { name: 'the router throws while a session ticket is made', stage: 'routing', how: 'sync' as const, set: () => inject(p.gateway.routing, 'ticket', 'sync') },
   { name: 'admission throws', stage: 'admission', how: 'sync' as const, set: () => inject(p.gateway.admission, 'admit', 'sync') },
   { name: 'the router throws while picking a replica', stage: 'routing', how: 'sync' as const, set: () => inject(p.gateway.routing, 'pick', 'sync') },
-  { name: 'the replica\'s answer handler throws (first byte)', stage: 'upstream', how: 'sync' as const, set: () => inject(p.gateway.upstreams, 'noteUpstreamSuccess', 'sync') },
+  { name: 'the replica\'s answer handler throws (first byte)', stage: 'upstream', how: 'sync' as const, set: () => inject(p.gateway.upstreams, 'answered', 'sync') },
 ];
 
 describe('#11 – the error boundary answers a throw at any stage as a 500 in the client\'s wire format', () => {

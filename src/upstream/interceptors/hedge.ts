@@ -1,6 +1,6 @@
 import type { UpstreamChunk, UpstreamCompletion } from '../../api/index.js';
 import type { TimerHandle, Timers } from '../../time/index.js';
-import type { Dispatch, DispatchController, DispatchHandler, Interceptor, Target, UpstreamRequest } from '../dispatch.js';
+import { dispatchWithShare, type Dispatch, type DispatchController, type DispatchHandler, type Interceptor, type Target, type UpstreamRequest } from '../dispatch.js';
 import { mayHedge, type RetryBudget, type RetryRule } from '../retry-policy.js';
 import type { UpstreamFailure } from '../types.js';
 import type { RetryMetrics } from './retry.js';
@@ -79,17 +79,10 @@ class HedgeHandler<T extends Target> implements DispatchHandler<T>, DispatchCont
     if (h.#over || h.#answered || h.#primary === null || h.#second !== null || h.req.clientGone) return;
     const { req, opts } = h;
     if (!opts.budget.acquire()) return void opts.metrics.overflowed(req.model);
-    req.budgetShare = opts.budget;
     try {
-      if (h.next(req, h)) opts.metrics.hedged(req.model);
+      if (dispatchWithShare(h.next, req, h, opts.budget)) opts.metrics.hedged(req.model);
     } catch (err) {
       req.crashed(err, 'routing');
-    } finally {
-      // no call took the share (no replica, or a throw before one was sent): it goes back
-      if (req.budgetShare !== null) {
-        req.budgetShare = null;
-        opts.budget.release();
-      }
     }
   }
 

@@ -1,6 +1,6 @@
 import type { UpstreamChunk, UpstreamCompletion } from '../../api/index.js';
 import type { Rng, TimerHandle, Timers } from '../../time/index.js';
-import type { Dispatch, DispatchController, DispatchHandler, Interceptor, Target, UpstreamRequest } from '../dispatch.js';
+import { dispatchWithShare, type Dispatch, type DispatchController, type DispatchHandler, type Interceptor, type Target, type UpstreamRequest } from '../dispatch.js';
 import { decideRetry, type RetryBudget, type RetryRule } from '../retry-policy.js';
 import type { UpstreamFailure } from '../types.js';
 
@@ -132,18 +132,11 @@ class RetryHandler<T extends Target> implements DispatchHandler<T>, DispatchCont
     h.#backoff = null;
     const { req, opts } = h;
     if (h.#over) return void opts.budget.release();
-    req.budgetShare = opts.budget;
     let sent = false;
     try {
-      sent = h.next(req, h);
+      sent = dispatchWithShare(h.next, req, h, opts.budget);
     } catch (err) {
       return req.crashed(err, 'routing');
-    } finally {
-      // no call took the share (no replica, or a throw before one was sent): it goes back
-      if (req.budgetShare !== null) {
-        req.budgetShare = null;
-        opts.budget.release();
-      }
     }
     if (sent) return;
     // nowhere else to go: the client hears what went wrong with the last try (from a timer, so a
