@@ -7,10 +7,10 @@ import type { ApiKey, AuditActor, AuditQuery, AuditRecord, NewAuditRecord, Store
 /** An audit record as written: `before` and `after` already JSON text. */
 export type AuditRow = Omit<AuditRecord, 'before' | 'after'> & { before: string | null; after: string | null };
 
-export const AUDIT_COLUMNS = ['id', 'at', 'actor', 'action', 'target', 'tenant_id', 'request_id', 'before', 'after'] as const;
+export const AUDIT_COLUMNS = ['id', 'at', 'actor', 'action', 'target', 'tenant_id', 'request_id', 'reason', 'before', 'after'] as const;
 
 export function auditValues(r: AuditRow): unknown[] {
-  return [r.id, r.at, r.actor, r.action, r.target, r.tenantId, r.requestId, r.before, r.after];
+  return [r.id, r.at, r.actor, r.action, r.target, r.tenantId, r.requestId, r.reason, r.before, r.after];
 }
 
 // Each view names its fields, so a field added to a row later is audited only once someone decides
@@ -33,8 +33,9 @@ export function keyJson(k: ApiKey): string {
 }
 
 const MAX_ACTOR = 256;
-const MAX_ACTION = 100;
-const MAX_TARGET = 256;
+export const MAX_ACTION = 100;
+export const MAX_TARGET = 256;
+const MAX_REASON = 2_000;
 const MAX_JSON = 64 * 1024;
 
 export function checkActor(a: AuditActor | undefined): string | null {
@@ -50,14 +51,15 @@ export function checkActor(a: AuditActor | undefined): string | null {
  */
 export function changeRow(a: AuditActor | undefined, action: string, target: string, tenantId: string | null, before: string | null, after: string | null, at: number): AuditRow | null {
   if (a === undefined || before === after) return null;
-  return { id: newId('aud', at), at, actor: a.actor, action, target, tenantId, requestId: a.requestId ?? null, before, after };
+  return { id: newId('aud', at), at, actor: a.actor, action, target, tenantId, requestId: a.requestId ?? null, reason: null, before, after };
 }
 
 /** A record made outside the store, checked and serialized. */
 export function appendedRow(e: NewAuditRecord, at: number): StoreResult<AuditRow> {
   const bad = checkActor({ actor: e.actor, requestId: e.requestId ?? undefined })
     ?? text('action', e.action, MAX_ACTION) ?? text('target', e.target, MAX_TARGET)
-    ?? (e.tenantId != null && typeof e.tenantId !== 'string' ? 'the audit tenant id must be a string or null' : null);
+    ?? (e.tenantId != null && typeof e.tenantId !== 'string' ? 'the audit tenant id must be a string or null' : null)
+    ?? checkReason(e.reason);
   if (bad) return { ok: false, error: { kind: 'invalid', message: bad } };
   const before = json('before', e.before);
   if (!before.ok) return before;
@@ -65,11 +67,20 @@ export function appendedRow(e: NewAuditRecord, at: number): StoreResult<AuditRow
   if (!after.ok) return after;
   return {
     ok: true,
-    value: { id: newId('aud', at), at, actor: e.actor, action: e.action, target: e.target, tenantId: e.tenantId ?? null, requestId: e.requestId ?? null, before: before.value, after: after.value },
+    value: {
+      id: newId('aud', at), at, actor: e.actor, action: e.action, target: e.target, tenantId: e.tenantId ?? null, requestId: e.requestId ?? null,
+      reason: e.reason ?? null, before: before.value, after: after.value,
+    },
   };
 }
 
-function text(what: string, v: unknown, max: number): string | null {
+/** A reason may be absent (null), never empty: an empty one says nothing a reader can use. */
+export function checkReason(v: unknown): string | null {
+  if (v === undefined || v === null) return null;
+  return text('reason', v, MAX_REASON);
+}
+
+export function text(what: string, v: unknown, max: number): string | null {
   return typeof v === 'string' && v.trim() !== '' && v.length <= max ? null : `the audit ${what} must be 1 to ${max} characters`;
 }
 
@@ -102,6 +113,7 @@ export function auditFromRow(r: Record<string, unknown>): AuditRecord {
     target: r.target as string,
     tenantId: (r.tenant_id as string | null) ?? null,
     requestId: (r.request_id as string | null) ?? null,
+    reason: (r.reason as string | null | undefined) ?? null,
     before: parseOrNull(r.before),
     after: parseOrNull(r.after),
   };

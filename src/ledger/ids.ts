@@ -8,7 +8,7 @@ const B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 export const SECRET_PREFIX = 'sk-sy-';
 
-export type IdKind = 'ten' | 'wrk' | 'key' | 'aud';
+export type IdKind = 'ten' | 'wrk' | 'key' | 'aud' | 'rol';
 
 // Within one millisecond (or if the clock steps back) the previous random tail is incremented, so
 // ids made by one process stay in order; across processes, ties within a millisecond are random.
@@ -38,6 +38,11 @@ export function newId(kind: IdKind, nowMs: number): string {
   let tail = '';
   for (let i = 0; i < lastTail.length; i++) tail += B62[lastTail[i]];
   return kind + '_' + stamp + tail;
+}
+
+/** A rollout's id (`rol_…`), made by whoever builds its first state, before the store sees it. */
+export function newRolloutId(nowMs: number): string {
+  return newId('rol', nowMs);
 }
 
 export function newSecret(): string {

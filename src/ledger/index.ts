@@ -14,4 +14,4 @@ export { openSpill, replaySpill } from './spill.js';
 export type { ReplayResult, SpillFile } from './spill.js';
 export { ensureDemoTenant } from './demo.js';
 export type { LedgerStats, LedgerWriter, LedgerWriterOptions } from './writer.js';
-export { hashSecret, SECRET_PREFIX, DEMO_TENANT_ID } from './ids.js';
+export { hashSecret, newRolloutId, SECRET_PREFIX, DEMO_TENANT_ID } from './ids.js';

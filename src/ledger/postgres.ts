@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { LeaseToken, RolloutState, RolloutStoreResult, RolloutTransition, StoredRollout } from '../control/rollouts/index.js';
 import { deadline, wallTimers, type Clock, type Timers } from '../time/index.js';
 import { appendedRow, changeRow, checkActor, keyJson, recordOf, tenantJson, workspaceJson } from './audit.js';
 import { checkName, clampLimit, fail, ENTITLEMENT_SELECT, entitlementFromRow, invalid, keyFromRow, newTenantRecords, workspaceFromRow, type DbRow } from './common.js';
@@ -7,6 +8,7 @@ import { checkImportedSecret, hashSecret, newId, newSecret, secretHint } from '.
 import { checkPriority } from './patch.js';
 import { PostgresAudit } from './postgres-audit.js';
 import { FOREIGN_KEY, inTransaction, pgCode, PostgresChanges, tenantFromRow, UNIQUE } from './postgres-changes.js';
+import { PostgresRollouts } from './postgres-rollouts.js';
 import { PostgresUsage } from './postgres-usage.js';
 import { POSTGRES_MIGRATIONS } from './schema.js';
 import type {
@@ -18,8 +20,8 @@ import type {
 // single statements, so the hot path never holds a pooled connection across awaits. Changes to
 // tenants, workspaces and keys are rare (admin actions) and are short transactions on one
 // connection, because the audit record must commit with the change it describes (updates are in
-// postgres-changes.ts). Constraint violations become values: 23505 unique → conflict, 23503 foreign
-// key → not found.
+// postgres-changes.ts; rollouts and the lead in postgres-rollouts.ts). Constraint violations
+// become values: 23505 unique → conflict, 23503 foreign key → not found.
 
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -92,11 +94,13 @@ class PostgresStore implements Store {
   private readonly usage: PostgresUsage;
   private readonly audit: PostgresAudit;
   private readonly changes: PostgresChanges;
+  private readonly rollouts: PostgresRollouts;
 
   constructor(private readonly pool: pg.Pool, private readonly clock: Clock, private readonly timeoutMs: number, private readonly timers: Timers) {
     this.usage = new PostgresUsage(pool);
     this.audit = new PostgresAudit(pool);
     this.changes = new PostgresChanges(pool, this.audit, clock);
+    this.rollouts = new PostgresRollouts(pool, this.audit, clock);
   }
 
   private async rows(sql: string, args: unknown[]): Promise<DbRow[]> {
@@ -288,6 +292,34 @@ class PostgresStore implements Store {
 
   spendByWorkspace(since: number, workspaceIds?: readonly string[]): Promise<Map<string, number>> {
     return this.usage.spend(since, workspaceIds);
+  }
+
+  createRollout(state: RolloutState, t: RolloutTransition): Promise<RolloutStoreResult<StoredRollout>> {
+    return this.rollouts.createRollout(state, t);
+  }
+
+  getRollout(id: string): Promise<StoredRollout | null> {
+    return this.rollouts.getRollout(id);
+  }
+
+  listRollouts(q?: { model?: string; active?: boolean; limit?: number }): Promise<StoredRollout[]> {
+    return this.rollouts.listRollouts(q);
+  }
+
+  updateRollout(id: string, revision: number, t: RolloutTransition, lease?: LeaseToken): Promise<RolloutStoreResult<StoredRollout>> {
+    return this.rollouts.updateRollout(id, revision, t, lease);
+  }
+
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<LeaseToken | null> {
+    return this.rollouts.acquireLease(name, holder, ttlMs);
+  }
+
+  releaseLease(token: LeaseToken): Promise<void> {
+    return this.rollouts.releaseLease(token);
+  }
+
+  stableVersion(model: string): Promise<string | null> {
+    return this.rollouts.stableVersion(model);
   }
 
   private closed = false;

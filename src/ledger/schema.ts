@@ -9,6 +9,12 @@
 // gateway's month-to-date spend sums. The index covers cost_usd, so a sum per workspace reads the
 // index alone (INCLUDE in PostgreSQL; a third key column in SQLite, which has no INCLUDE).
 // On a large PostgreSQL ledger, building it holds writes to usage_records until it is built.
+//
+// Migration 3: rollouts and the lead. A rollout's whole state is one JSON text (TEXT in both
+// dialects: it reads back byte for byte, and JSONB would refuse a \u0000 in a message); `model` and
+// `phase` are copied out of it for the indexes. The partial unique index is the rule "at most one
+// rollout of a model is not terminal", kept by the database however many gateways write. A lease
+// row is never deleted, only expired, so its epoch only grows. Audit records gain a reason.
 
 export const SQLITE_MIGRATIONS: readonly string[] = [
   `
@@ -78,6 +84,27 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE api_keys ADD COLUMN priority TEXT CHECK (priority IN ('interactive', 'standard', 'batch'));
   ALTER TABLE workspaces ADD COLUMN spend_limit_usd REAL CHECK (spend_limit_usd >= 0);
   CREATE INDEX usage_workspace_spend ON usage_records (workspace_id, started_at, cost_usd);
+  `,
+  `
+  CREATE TABLE rollouts (
+    id TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    phase TEXT NOT NULL CHECK (phase IN ('pending', 'progressing', 'paused', 'rolling_back', 'succeeded', 'rolled_back', 'aborted')),
+    revision INTEGER NOT NULL,
+    state TEXT NOT NULL,             -- JSON: the whole RolloutState
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX rollouts_one_active ON rollouts (model) WHERE phase NOT IN ('succeeded', 'rolled_back', 'aborted');
+  CREATE INDEX rollouts_model_time ON rollouts (model, created_at, id);
+  CREATE INDEX rollouts_time ON rollouts (created_at, id);
+  CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  ALTER TABLE audit_records ADD COLUMN reason TEXT;
   `,
 ];
 
@@ -150,5 +177,26 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE api_keys ADD COLUMN priority TEXT CHECK (priority IN ('interactive', 'standard', 'batch'));
   ALTER TABLE workspaces ADD COLUMN spend_limit_usd DOUBLE PRECISION CHECK (spend_limit_usd >= 0);
   CREATE INDEX usage_workspace_spend ON usage_records (workspace_id, started_at) INCLUDE (cost_usd);
+  `,
+  `
+  CREATE TABLE rollouts (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    model TEXT NOT NULL,
+    phase TEXT NOT NULL CHECK (phase IN ('pending', 'progressing', 'paused', 'rolling_back', 'succeeded', 'rolled_back', 'aborted')),
+    revision INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );
+  CREATE UNIQUE INDEX rollouts_one_active ON rollouts (model) WHERE phase NOT IN ('succeeded', 'rolled_back', 'aborted');
+  CREATE INDEX rollouts_model_time ON rollouts (model, created_at, id);
+  CREATE INDEX rollouts_time ON rollouts (created_at, id);
+  CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    epoch BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+  );
+  ALTER TABLE audit_records ADD COLUMN reason TEXT;
   `,
 ];

@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { LeaseToken, RolloutState, RolloutStoreResult, RolloutTransition, StoredRollout } from '../control/rollouts/index.js';
 import type { Clock } from '../time/index.js';
 import { appendedRow, changeRow, checkActor, keyJson, recordOf, tenantJson, workspaceJson } from './audit.js';
 import { checkName, clampLimit, fail, ENTITLEMENT_SELECT, entitlementFromRow, invalid, keyFromRow, newTenantRecords, workspaceFromRow, type DbRow } from './common.js';
@@ -10,6 +11,7 @@ import { checkPriority } from './patch.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { SqliteAudit } from './sqlite-audit.js';
 import { isConstraint, regionsJson, SqliteChanges, tenantFromRow } from './sqlite-changes.js';
+import { SqliteRollouts } from './sqlite-rollouts.js';
 import { SqliteUsage } from './sqlite-usage.js';
 import type {
   ApiKey, AuditActor, AuditQuery, AuditRecord, DemoTenant, KeyEntitlement, KeyPatch, NewAuditRecord, NewKey, NewTenant, Store, StoreResult, Tenant,
@@ -19,7 +21,8 @@ import type {
 // The embedded store: one file, WAL so readers never wait for the ledger's writes, NORMAL sync
 // (durable across process crashes; a power cut may lose the last commits, which is the trade
 // SQLite's own docs recommend for WAL). better-sqlite3 is synchronous; each call is short. A change
-// and its audit record are one transaction (updates are in sqlite-changes.ts).
+// and its audit record are one transaction (updates are in sqlite-changes.ts; rollouts and the
+// lead in sqlite-rollouts.ts).
 
 
 
@@ -68,6 +71,7 @@ class SqliteStore implements Store {
   private readonly usage: SqliteUsage;
   private readonly audit: SqliteAudit;
   private readonly changes: SqliteChanges;
+  private readonly rollouts: SqliteRollouts;
 
   constructor(private readonly db: Database.Database, private readonly clock: Clock) {
     const p = (sql: string) => db.prepare(sql);
@@ -91,6 +95,7 @@ class SqliteStore implements Store {
     this.usage = new SqliteUsage(db);
     this.audit = new SqliteAudit(db);
     this.changes = new SqliteChanges(db, this.audit, clock);
+    this.rollouts = new SqliteRollouts(db, this.audit, clock);
   }
 
   async createTenant(input: NewTenant, audit?: AuditActor): Promise<StoreResult<{ tenant: Tenant; workspace: Workspace }>> {
@@ -268,6 +273,34 @@ class SqliteStore implements Store {
 
   async spendByWorkspace(since: number, workspaceIds?: readonly string[]): Promise<Map<string, number>> {
     return this.usage.spend(since, workspaceIds);
+  }
+
+  createRollout(state: RolloutState, t: RolloutTransition): Promise<RolloutStoreResult<StoredRollout>> {
+    return this.rollouts.createRollout(state, t);
+  }
+
+  getRollout(id: string): Promise<StoredRollout | null> {
+    return this.rollouts.getRollout(id);
+  }
+
+  listRollouts(q?: { model?: string; active?: boolean; limit?: number }): Promise<StoredRollout[]> {
+    return this.rollouts.listRollouts(q);
+  }
+
+  updateRollout(id: string, revision: number, t: RolloutTransition, lease?: LeaseToken): Promise<RolloutStoreResult<StoredRollout>> {
+    return this.rollouts.updateRollout(id, revision, t, lease);
+  }
+
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<LeaseToken | null> {
+    return this.rollouts.acquireLease(name, holder, ttlMs);
+  }
+
+  releaseLease(token: LeaseToken): Promise<void> {
+    return this.rollouts.releaseLease(token);
+  }
+
+  stableVersion(model: string): Promise<string | null> {
+    return this.rollouts.stableVersion(model);
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@
 // transaction as the change, so the trail never claims a change that did not commit, nor misses one.
 
 import type { Priority } from '../admission/index.js';
+import type { RolloutStore } from '../control/rollouts/index.js';
 import type { Clock, Timers } from '../time/index.js';
 
 // A key's scheduling class is admission's word, defined once there; it is re-exported because a
@@ -188,6 +189,8 @@ export interface AuditRecord {
   target: string;
   tenantId: string | null;
   requestId: string | null;
+  /** why, in the actor's words (a rollout's transitions carry one); null when none was given */
+  reason: string | null;
   before: unknown;
   after: unknown;
 }
@@ -199,6 +202,7 @@ export interface NewAuditRecord {
   target: string;
   tenantId?: string | null;
   requestId?: string | null;
+  reason?: string | null;
   before?: unknown;
   after?: unknown;
 }
@@ -225,7 +229,8 @@ export interface DemoTenant {
   secret: string | null;
 }
 
-export interface Store {
+/** Also keeps rollouts and the lead over them (the rollout room's port, both backends). */
+export interface Store extends RolloutStore {
   readonly backend: 'sqlite' | 'postgres';
 
   /** Creates the tenant and its `default` workspace together. */

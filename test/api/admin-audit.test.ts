@@ -49,7 +49,7 @@ describe('the audit trail on the admin API', () => {
     ]);
     expect(r.data[0]).toEqual({
       id: expect.stringMatching(/^aud_/), at: new Date(clock).toISOString(), actor: 'admin', action: 'key.revoke', target: k.id,
-      tenant_id: t.id, request_id: null, before: k2, after: k3,
+      tenant_id: t.id, request_id: null, reason: null, before: k2, after: k3,
     });
     const raw = (await rig.call('GET', '/admin/v1/audit')).raw;
     for (const leak of [secret.slice(6), (await rig.store.getKey(k.id))!.hash, '"hash"']) expect(raw).not.toContain(leak);
@@ -107,7 +107,7 @@ describe('the audit trail on the admin API', () => {
     expect(rec.ok).toBe(true);
     expect((await audit('?action=fleet.replica.drain')).data).toEqual([{
       id: expect.stringMatching(/^aud_/), at: new Date(clock).toISOString(), actor: 'admin:bob', action: 'fleet.replica.drain', target: 'us-east/m/0',
-      tenant_id: null, request_id: null, before: null, after: { draining: true },
+      tenant_id: null, request_id: null, reason: null, before: null, after: { draining: true },
     }]);
   });
 

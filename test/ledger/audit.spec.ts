@@ -32,7 +32,7 @@ export function auditSpec(ctx: AuditSpecContext): void {
       const r = await store.createTenant({ name: 'Audited', tier: 'gold' }, ADMIN);
       if (!r.ok) throw new Error(r.error.message);
       const { tenant, workspace } = r.value;
-      const common = { at: ctx.now(), actor: 'admin:alice', requestId: 'req_audit_1', tenantId: tenant.id, before: null };
+      const common = { at: ctx.now(), actor: 'admin:alice', requestId: 'req_audit_1', reason: null, tenantId: tenant.id, before: null };
       expect(await store.listAudit({ tenantId: tenant.id })).toEqual([
         { ...common, id: expect.stringMatching(/^aud_/), action: 'workspace.create', target: workspace.id, after: { id: workspace.id, tenantId: tenant.id, name: 'default', spendLimitUsd: null, createdAt: ctx.now() } },
         { ...common, id: expect.stringMatching(/^aud_/), action: 'tenant.create', target: tenant.id, after: { id: tenant.id, name: 'Audited', tier: 'gold', allowedRegions: null, createdAt: ctx.now() } },
@@ -85,7 +85,7 @@ export function auditSpec(ctx: AuditSpecContext): void {
       expect(await store.getTenant(tenant.id)).toEqual(after);
       expect(await store.listAudit({ target: tenant.id })).toEqual([{
         id: expect.stringMatching(/^aud_/), at: ctx.now(), actor: 'admin:alice', action: 'tenant.update', target: tenant.id, tenantId: tenant.id,
-        requestId: 'req_audit_1', before: tenant, after,
+        requestId: 'req_audit_1', reason: null, before: tenant, after,
       }]);
       // absent fields stay, null clears
       expect(await store.updateTenant(tenant.id, { allowedRegions: null })).toEqual({ ok: true, value: { ...after, allowedRegions: null } });
@@ -224,11 +224,18 @@ export function auditSpec(ctx: AuditSpecContext): void {
         ok: true,
         value: {
           id: expect.stringMatching(/^aud_/), at: ctx.now(), actor: 'admin:bob', action: 'fleet.replica.drain', target: 'us-east/llama-3.1-8b/0',
-          tenantId: null, requestId: null, before: { draining: false }, after: { draining: true },
+          tenantId: null, requestId: null, reason: null, before: { draining: false }, after: { draining: true },
         },
       });
       if (!r.ok) return;
       expect(await store.listAudit({ action: 'fleet.replica.drain' })).toEqual([r.value]);
+    });
+
+    it('keeps the reason a record is given', async () => {
+      const r = await store.appendAudit({ actor: 'admin:bob', action: 'fleet.replica.eject', target: 'us-east/m/1', reason: 'five 5xx in a row' });
+      if (!r.ok) throw new Error(r.error.message);
+      expect(r.value.reason).toBe('five 5xx in a row');
+      expect((await store.listAudit({ action: 'fleet.replica.eject' })).map((a) => a.reason)).toEqual(['five 5xx in a row']);
     });
 
     it.each([
@@ -236,6 +243,7 @@ export function auditSpec(ctx: AuditSpecContext): void {
       ['no action', { actor: 'admin', action: '', target: 'r' }],
       ['no target', { actor: 'admin', action: 'fleet.replica.add', target: ' ' }],
       ['an after that is not JSON', { actor: 'admin', action: 'fleet.replica.add', target: 'r', after: { n: 1n } }],
+      ['an empty reason', { actor: 'admin', action: 'fleet.replica.add', target: 'r', reason: ' ' }],
       ['an after larger than 64 KiB', { actor: 'admin', action: 'fleet.replica.add', target: 'r', after: { blob: 'x'.repeat(70_000) } }],
     ])('refuses a record with %s', async (_why, entry) => {
       expect(await store.appendAudit(entry)).toMatchObject({ ok: false, error: { kind: 'invalid' } });

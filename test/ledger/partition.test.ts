@@ -53,6 +53,10 @@ describe('#11 – the PostgreSQL store under a partition', () => {
       within(store.listTenants()),
       within(store.usageSummary({ tenantId: 'ten_part' })),
       within(store.spendByWorkspace(0)),
+      within(store.getRollout('rol_part')),
+      within(store.listRollouts({ active: true })),
+      within(store.acquireLease('rollouts', 'gw-part', 10_000)),
+      within(store.stableVersion('llama-3.1-8b')),
     ]);
     for (const c of calls) {
       expect(c.err).toBeInstanceOf(Error);

@@ -97,6 +97,25 @@ describe('opening a PostgreSQL store', () => {
     }
   });
 
+  it('upgrades a schema made by the second migration: its audit records have no reason, and rollouts can be kept', async () => {
+    const schema = uniqueSchema();
+    try {
+      await sql(`CREATE SCHEMA "${schema}"; SET search_path = "${schema}"; ${POSTGRES_MIGRATIONS[0]} ${POSTGRES_MIGRATIONS[1]}
+        CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (2);
+        INSERT INTO audit_records VALUES ('aud_old', 1, 'admin', 'tenant.create', 'ten_old', 'ten_old', NULL, NULL, '{"id":"ten_old"}');`);
+      const s = await openStore(URL, { schema });
+      try {
+        expect(await s.listAudit({})).toMatchObject([{ id: 'aud_old', reason: null, after: { id: 'ten_old' } }]);
+        expect(await s.listRollouts()).toEqual([]);
+        expect(await s.acquireLease('rollouts', 'gw-1', 1_000)).toMatchObject({ epoch: 1 });
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await dropSchema(schema);
+    }
+  });
+
   it('refuses a schema name that is not a plain identifier', async () => {
     await expect(openStore(URL, { schema: 'x"; DROP TABLE y; --' })).rejects.toThrow(/invalid PostgreSQL schema/);
   });

@@ -65,6 +65,25 @@ describe('opening a SQLite store', () => {
     }
   });
 
+  it('upgrades a database made by the second migration: its audit records have no reason, and rollouts can be kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-store-'));
+    try {
+      const file = join(dir, 'v2.db');
+      const db = new Database(file);
+      db.exec(SQLITE_MIGRATIONS[0] + SQLITE_MIGRATIONS[1]);
+      db.exec(`CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (2);
+        INSERT INTO audit_records VALUES ('aud_old', 1, 'admin', 'tenant.create', 'ten_old', 'ten_old', NULL, NULL, '{"id":"ten_old"}');`);
+      db.close();
+      const s = await openStore(file);
+      expect(await s.listAudit({})).toMatchObject([{ id: 'aud_old', reason: null, after: { id: 'ten_old' } }]);
+      expect(await s.listRollouts()).toEqual([]);
+      expect(await s.acquireLease('rollouts', 'gw-1', 1_000)).toMatchObject({ epoch: 1 });
+      await s.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a sqlite: URL without a path', async () => {
     await expect(openStore('sqlite:')).rejects.toThrow(/no path/);
   });

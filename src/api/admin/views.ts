@@ -29,7 +29,7 @@ export function keyView(k: ApiKey) {
 export function auditView(r: AuditRecord) {
   return {
     id: r.id, at: iso(r.at), actor: r.actor, action: r.action, target: r.target, tenant_id: r.tenantId, request_id: r.requestId,
-    before: rowView(r.action, r.before), after: rowView(r.action, r.after),
+    reason: r.reason, before: rowView(r.action, r.before), after: rowView(r.action, r.after),
   };
 }
 
