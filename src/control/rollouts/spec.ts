@@ -11,7 +11,7 @@ export const durationMs = z.union([
   z.number().int().nonnegative(),
   z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration such as 30s, 10m or 1h (or a number of ms)')
     .transform((s) => Math.round(Number.parseFloat(s) * UNITS[/(ms|s|m|h)$/.exec(s)![1]])),
-]);
+], { error: 'a duration such as 30s, 10m or 1h (or a number of ms)' });
 
 const name = (what: string) => z.string().min(1, `${what} must not be empty`).max(200, `${what} must be at most 200 characters`)
   .regex(/^[^\u0000-\u001f\u007f]*$/, `${what} must not contain control characters`);

@@ -115,7 +115,10 @@ export interface RolloutState {
   /** index into `waves` and into `spec.steps` */
   readonly wave: number;
   readonly step: number;
-  /** wall ms the current step began */
+  /**
+   * wall ms the current step began; while rolling_back, the time of the latest gradual move (set one
+   * `rollback.stepInterval` back on entry, so the first move is due at once)
+   */
   readonly stepStartedAtMs: number;
   /** the candidate's share of each region's traffic, 0–100, as the leader set it; a region absent is 0 */
   readonly weights: Readonly<Record<string, number>>;
