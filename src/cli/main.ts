@@ -17,6 +17,16 @@ const port = (v: string): number => {
   return n;
 };
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
+const share = (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !(n >= 0 && n <= 1)) throw new InvalidArgumentError('a share is a number from 0 to 1, such as 0.5');
+  return n;
+};
+const positive = (v: string): number => {
+  const n = Number(v);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('a factor is a positive number, such as 2');
+  return n;
+};
 
 program.command('up')
   .description('run the gateway with the demo fleet (or the --replica endpoints)')
@@ -25,7 +35,7 @@ program.command('up')
   .option('--config <file>', 'YAML or JSON configuration')
   .option('--data-dir <dir>', 'where the SQLite store lives (default .switchyard)')
   .option('--store <url>', 'postgres://… to keep tenants, keys and the ledger in PostgreSQL')
-  .option('--replica <model=url>', 'front an existing OpenAI-compatible endpoint; MODEL=anthropic+URL for one that speaks the Anthropic Messages API (repeatable)', collect, [])
+  .option('--replica <model=url>', 'front an existing OpenAI-compatible endpoint; MODEL=anthropic+URL for one that speaks the Anthropic Messages API; MODEL@VERSION=URL for one serving a version other than the stable one (repeatable)', collect, [])
   .action(async (o) => {
     const { up } = await import('./up.js');
     await up({ config: o.config, port: o.port, host: o.host, dataDir: o.dataDir, store: o.store, replicas: o.replica });
@@ -37,9 +47,15 @@ program.command('engine')
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .requiredOption('--model <name>', 'model name to serve')
   .option('--profile <name>', 'hardware profile', 'llama-3.1-8b-h100')
+  .option('--fault-error-rate <share>', 'answer this share of requests (0–1) with a 500, drawn from a seeded source', share)
+  .option('--fault-slow <factor>', 'make every engine step this many times longer', positive)
+  .option('--fault-output-factor <factor>', 'answer this many times as long as usual (capped by max_tokens)', positive)
   .action(async (o) => {
     const { engine } = await import('./engine.js');
-    await engine({ port: o.port, host: o.host, model: o.model, profile: o.profile });
+    await engine({
+      port: o.port, host: o.host, model: o.model, profile: o.profile,
+      faultErrorRate: o.faultErrorRate, faultSlow: o.faultSlow, faultOutputFactor: o.faultOutputFactor,
+    });
   });
 
 program.command('sim')
@@ -116,6 +132,53 @@ storeFlags(program.command('usage')
   .action(async (o) => {
     const { usage } = await import('./usage.js');
     await usage({ tenant: o.tenant, since: o.since, until: o.until, json: o.json, ...flagsOf(o) });
+  });
+
+// The rollout commands talk to a running gateway's admin API; each returns its exit code (1 refused, 2 unreachable or misused).
+const gatewayFlags = (c: Command): Command => c
+  .option('--gateway <url>', 'the gateway (default SWITCHYARD_URL, else http://127.0.0.1:8080)')
+  .option('--admin-token <token>', 'the admin token (default SWITCHYARD_ADMIN_TOKEN)')
+  .option('--actor <name>', 'who the audit trail names, as admin:<name>')
+  .option('--json', 'the API\'s JSON instead of text');
+const gatewayOf = (o: { gateway?: string; adminToken?: string; actor?: string; json?: boolean }) => ({ gateway: o.gateway, adminToken: o.adminToken, actor: o.actor, json: o.json });
+
+const rollout = program.command('rollout').description('move a model\'s traffic to a candidate version in steps, judged per request (on a running gateway)');
+gatewayFlags(rollout.command('start')
+  .description('start a rollout: the spec from --file (YAML or JSON), the flags filling or overriding it')
+  .option('--model <model>', 'the model (required unless --file names it)')
+  .option('--candidate <version>', 'the version to roll out (required unless --file names it)')
+  .option('--stable <version>', 'the version it replaces (default the model\'s stable version)')
+  .option('--file <spec>', 'a rollout spec: steps, waves, maxShare, analysis, rollback')
+  .option('--reason <text>', 'why, for the audit trail (default "by hand")'))
+  .action(async (o) => {
+    const { rolloutStart } = await import('./rollout.js');
+    process.exitCode = await rolloutStart({ model: o.model, candidate: o.candidate, stable: o.stable, file: o.file, reason: o.reason, ...gatewayOf(o) });
+  });
+gatewayFlags(rollout.command('status')
+  .description('a rollout with its evidence; without an id, the active rollouts')
+  .argument('[id]', 'the rollout\'s id, rol_…')
+  .option('--model <model>', 'only this model\'s'))
+  .action(async (id: string | undefined, o) => {
+    const { rolloutStatus } = await import('./rollout.js');
+    process.exitCode = await rolloutStatus({ id, model: o.model, ...gatewayOf(o) });
+  });
+for (const [name, what] of [['pause', 'hold a rollout where it is'], ['resume', 'go on from a pause'], ['abort', 'stop a rollout: the candidate\'s share goes back to stable']] as const) {
+  gatewayFlags(rollout.command(name).description(what)
+    .argument('<id>', 'the rollout\'s id, rol_…')
+    .option('--reason <text>', 'why, for the audit trail (default "by hand")'))
+    .action(async (id: string, o) => {
+      const { rolloutCommand } = await import('./rollout.js');
+      process.exitCode = await rolloutCommand(name, { id, reason: o.reason, ...gatewayOf(o) });
+    });
+}
+gatewayFlags(rollout.command('promote')
+  .description('past the current pause or analysis step; --full: every region to 100 % at once')
+  .argument('<id>', 'the rollout\'s id, rol_…')
+  .option('--full', 'the candidate takes every region now and becomes stable')
+  .option('--reason <text>', 'why, for the audit trail (default "by hand")'))
+  .action(async (id: string, o) => {
+    const { rolloutCommand } = await import('./rollout.js');
+    process.exitCode = await rolloutCommand('promote', { id, full: o.full, reason: o.reason, ...gatewayOf(o) });
   });
 
 // A mistake in the configuration or the arguments exits 2 with its message; a refusal the user can

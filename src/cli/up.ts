@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
-import { ConfigError, loadConfig, type Config, type ConfigOverrides } from '../config/index.js';
+import { ConfigError, loadConfig, type Config, type ConfigOverrides, type DemoFaults } from '../config/index.js';
 import { ProcessSupervisor, freePorts } from '../control/index.js';
 import type { ReplicaSpec } from '../fleet/index.js';
 import { startPlatform } from '../gateway/index.js';
@@ -42,6 +42,7 @@ export async function up(opts: UpOptions): Promise<void> {
   if (config.replicas.length > 0) {
     replicas = config.replicas.map((r, i) => ({
       id: `${r.region}/${r.model}/${i}`, model: r.model, servedModel: r.servedModel ?? r.model, region: r.region, url: r.url, protocol: r.protocol, apiKey: r.apiKey,
+      ...versionOf(config, r.model, r.version),
     }));
   } else {
     supervisor = new ProcessSupervisor({
@@ -95,18 +96,43 @@ async function startDemoFleet(config: Config, supervisor: ProcessSupervisor): Pr
   const ports = await freePorts(total);
   const specs: ReplicaSpec[] = [];
   let k = 0;
+  // numbered per region and model across pools: two pools of one model in one region (two versions) must not share ids
+  const numbered = new Map<string, number>();
   for (const pool of config.demo) {
     const model = config.models.find((m) => m.id === pool.model)!;
     const profile = pool.profile ?? model.profile;
     for (let i = 0; i < pool.replicas; i++) {
       const port = ports[k++];
-      const id = `${pool.region}/${pool.model}/${i}`;
-      supervisor.start({ id, port, args: [MAIN, 'engine', '--host', '127.0.0.1', '--port', String(port), '--model', pool.model, '--profile', profile] });
-      specs.push({ id, model: pool.model, servedModel: pool.model, region: pool.region, url: `http://127.0.0.1:${port}` });
+      const key = `${pool.region}/${pool.model}/`;
+      const n = numbered.get(key) ?? 0;
+      numbered.set(key, n + 1);
+      const id = key + n;
+      supervisor.start({ id, port, args: [MAIN, 'engine', '--host', '127.0.0.1', '--port', String(port), '--model', pool.model, '--profile', profile, ...faultFlags(pool.faults)] });
+      specs.push({ id, model: pool.model, servedModel: pool.model, region: pool.region, url: `http://127.0.0.1:${port}`, ...versionOf(config, pool.model, pool.version) });
     }
   }
   await Promise.all(specs.map((s) => waitHealthy(s.url, 30_000)));
   return specs;
+}
+
+/**
+ * What a replica spec says of its version: the version, a weight (only the stable version's
+ * replicas take traffic until a rollout says otherwise), and whether a warm-up is still owed.
+ */
+export function versionOf(config: Pick<Config, 'models'>, model: string, version: string): Pick<ReplicaSpec, 'version' | 'versionWeight' | 'warm'> {
+  const m = config.models.find((x) => x.id === model);
+  const v = m?.versions.find((x) => x.id === version);
+  return { version, versionWeight: m === undefined || m.stable === version ? 1 : 0, warm: v?.warmup === undefined };
+}
+
+/** A demo pool's faults as `switchyard engine` flags. */
+export function faultFlags(f: DemoFaults | undefined): string[] {
+  if (f === undefined) return [];
+  const out: string[] = [];
+  if (f.errorRate !== undefined) out.push('--fault-error-rate', String(f.errorRate));
+  if (f.slowFactor !== undefined) out.push('--fault-slow', String(f.slowFactor));
+  if (f.outputFactor !== undefined) out.push('--fault-output-factor', String(f.outputFactor));
+  return out;
 }
 
 async function waitHealthy(url: string, timeoutMs: number): Promise<void> {

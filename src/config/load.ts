@@ -15,7 +15,7 @@ export interface ConfigOverrides {
   port?: number;
   dataDir?: string;
   store?: string;
-  /** `MODEL=URL` pairs from `--replica` */
+  /** `MODEL=URL` pairs from `--replica` (`MODEL@VERSION=URL` for a version other than the stable one) */
   replicas?: string[];
 }
 
@@ -73,13 +73,17 @@ function readRaw(file: string): Record<string, unknown> {
 
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** `MODEL=URL`, or `MODEL=anthropic+URL` for an upstream that speaks the Anthropic Messages API. */
-function parseReplicaFlag(flag: string): { model: string; url: string; protocol?: 'anthropic' } {
+/** `MODEL=URL`, or `MODEL=anthropic+URL` for an upstream that speaks the Anthropic Messages API; `MODEL@VERSION=…` names the version it serves. */
+function parseReplicaFlag(flag: string): { model: string; url: string; protocol?: 'anthropic'; version?: string } {
   const eq = flag.indexOf('=');
-  if (eq <= 0) throw new ConfigError(`--replica expects MODEL=URL or MODEL=anthropic+URL, got "${flag}"`);
-  const model = flag.slice(0, eq);
+  if (eq <= 0) throw new ConfigError(`--replica expects MODEL=URL, MODEL@VERSION=URL or MODEL=anthropic+URL, got "${flag}"`);
+  const name = flag.slice(0, eq);
+  const at = name.lastIndexOf('@');
+  if (at === 0 || at === name.length - 1) throw new ConfigError(`--replica expects MODEL@VERSION=URL with both named, got "${flag}"`);
+  const model = at < 0 ? name : name.slice(0, at);
+  const version = at < 0 ? {} : { version: name.slice(at + 1) };
   const url = flag.slice(eq + 1);
-  return url.startsWith('anthropic+') ? { model, url: url.slice(10), protocol: 'anthropic' } : { model, url };
+  return url.startsWith('anthropic+') ? { model, url: url.slice(10), protocol: 'anthropic', ...version } : { model, url, ...version };
 }
 
 type Parsed = Omit<Config, 'demo'> & { demo?: DemoPoolConfig[] };
@@ -98,24 +102,25 @@ function checkReferences(parsed: Parsed, at: string): Config {
   if (cfg.replicas.length > 0) {
     cfg.demo = [];
   } else if (parsed.demo === undefined) {
-    cfg.demo = cfg.models.flatMap((m) => cfg.regions.map((r) => ({ model: m.id, region: r.name, replicas: DERIVED_REPLICAS })));
+    cfg.demo = cfg.models.flatMap((m) => cfg.regions.map((r) => ({ model: m.id, region: r.name, replicas: DERIVED_REPLICAS, version: m.stable })));
   }
   cfg.demo.forEach((p, i) => {
     if (!models.has(p.model)) problems.push(`demo.${i}.model: a demo pool for unknown model \`${p.model}\`; the models are ${known(models)} (add it under \`models:\`)`);
     if (!regions.has(p.region)) problems.push(`demo.${i}.region: a demo pool in unknown region \`${p.region}\`; the regions are ${known(regions)} (add it under \`regions:\`)`);
     if (p.profile !== undefined && getProfile(p.profile) === undefined) problems.push(`demo.${i}.profile: unknown engine profile \`${p.profile}\`; known: ${profileNames().join(', ')}`);
   });
-  for (const r of cfg.replicas) {
-    // An external replica may serve a model the file does not describe: give it defaults.
+  cfg.replicas.forEach((r, i) => {
+    // An external replica may serve a model the file does not describe: give it defaults (one version, named like it).
     if (!models.has(r.model)) {
       cfg.models.push(modelSchema.parse({ id: r.model }));
       models.add(r.model);
+      if (r.version !== r.model) problems.push(`replicas.${i}.version: model \`${r.model}\` is not described under \`models:\`, so its only version is \`${r.model}\`; describe it there with \`versions: [{ id: ${r.version} }]\``);
     }
     if (!regions.has(r.region)) {
       cfg.regions.push({ name: r.region, latencyMs: {} });
       regions.add(r.region);
     }
-  }
+  });
   // checked after the replicas' regions joined: the gateway may sit in a region only replicas name
   if (!regions.has(cfg.region)) problems.push(`region: the gateway's region \`${cfg.region}\` is not one of the regions, ${known(regions)} (add it under \`regions:\`)`);
   if (problems.length) throw new ConfigError(`invalid configuration${at}:\n  ${problems.join('\n  ')}`);

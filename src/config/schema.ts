@@ -8,7 +8,28 @@ export { outlierSchema };
 // The configuration file's shape. Every field has a default, so an empty file (or none) is the
 // embedded demo: two models, two regions, simulated replicas started by `switchyard up`.
 
-export const modelSchema = z.strictObject({
+/** How a fresh replica of a version is warmed before it takes traffic: a few small requests, so its first real ones do not pay for cold start. */
+export const warmupSchema = z.strictObject({
+  requests: z.number().int().min(1).default(2),
+  prompt: z.string().min(1).default('Reply with one word: ready.'),
+  maxTokens: z.number().int().positive().default(8),
+});
+
+/** One version of a model: what it serves and on what, so a rollout can compare two of them. */
+export const versionSchema = z.strictObject({
+  /** names the version in rollouts, the admin API and the replicas that serve it */
+  id: z.string().min(1).max(200).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters'),
+  /** what it serves, e.g. a checkpoint name */
+  weights: z.string().min(1).optional(),
+  /** what serves it, e.g. `vllm 0.11` */
+  engine: z.string().min(1).optional(),
+  /** engine or sampling settings it differs by, kept for the operator (Switchyard does not read them) */
+  settings: z.record(z.string(), z.unknown()).optional(),
+  /** absent: a new replica is ready as soon as a health probe passes */
+  warmup: warmupSchema.optional(),
+});
+
+const modelFields = z.strictObject({
   id: z.string().min(1),
   displayName: z.string().optional(),
   /** engine profile used by demo pools of this model */
@@ -22,6 +43,24 @@ export const modelSchema = z.strictObject({
   /** USD per million tokens */
   pricing: z.strictObject({ input: z.number().nonnegative(), output: z.number().nonnegative() }).default({ input: 0, output: 0 }),
   created: z.string().default('2026-01-01T00:00:00Z'),
+  /** the versions replicas of it may serve; default one, named like the model */
+  versions: z.array(versionSchema).min(1, 'a model needs at least one version (or leave `versions` out)').optional(),
+  /** the version serving when no rollout is under way; default the first version */
+  stable: z.string().min(1).optional(),
+});
+
+export const modelSchema = modelFields.transform((m, ctx) => {
+  const versions = m.versions ?? [{ id: m.id }];
+  const seen = new Set<string>();
+  versions.forEach((v, i) => {
+    if (seen.has(v.id)) ctx.addIssue({ code: 'custom', path: ['versions', i, 'id'], message: `two versions are named \`${v.id}\`; version ids must be unique within a model`, input: v.id });
+    seen.add(v.id);
+  });
+  const stable = m.stable ?? versions[0].id;
+  if (!seen.has(stable)) {
+    ctx.addIssue({ code: 'custom', path: ['stable'], message: `\`${stable}\` is not one of the model's versions (${[...seen].map((x) => `\`${x}\``).join(', ')})`, input: stable });
+  }
+  return { ...m, versions, stable };
 });
 
 const region = z.strictObject({
@@ -35,6 +74,17 @@ const demoPool = z.strictObject({
   region: z.string().min(1),
   replicas: z.number().int().positive().default(2),
   profile: z.string().optional(),
+  /** the model version its replicas serve; default the model's stable version */
+  version: z.string().min(1).optional(),
+  /** faults the simulated replicas start with (demos and live tests of a bad candidate) */
+  faults: z.strictObject({
+    /** share of requests answered 500, 0–1 */
+    errorRate: z.number().min(0).max(1).optional(),
+    /** every engine step takes this many times longer */
+    slowFactor: z.number().positive().optional(),
+    /** outputs this many times as long (capped by max_tokens) */
+    outputFactor: z.number().positive().optional(),
+  }).optional(),
 });
 
 /** A replica's address: only http(s) with a host has an origin a connection pool can dial. */
@@ -49,6 +99,8 @@ const replica = z.strictObject({
   apiKey: z.string().optional(),
   /** the API it speaks: `openai` (vLLM's OpenAI-compatible server) or `anthropic` (the Messages API) */
   protocol: z.enum(['openai', 'anthropic']).default('openai'),
+  /** the model version it serves; default the model's stable version */
+  version: z.string().min(1).optional(),
 });
 
 /**
@@ -114,7 +166,7 @@ export const tierSchema = z.strictObject({
   monthlySpendUsd: z.number().nonnegative().nullable().default(null),
 });
 
-export const configSchema = z.strictObject({
+const configFields = z.strictObject({
   server: z.strictObject({
     host: z.string().default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8080),
@@ -218,7 +270,21 @@ export const configSchema = z.strictObject({
       probeMs: z.number().int().positive().default(2_000),
     }).prefault({}),
   }).prefault({}),
-  models: z.array(modelSchema).default([
+  /** the rollout controller's loop (docs/rollouts.md) */
+  rollouts: z.strictObject({
+    /** how often the leader advances and judges each rollout */
+    tickMs: z.number().int().positive().default(1_000),
+    /** a leader that stops renewing is replaced after this */
+    leaseTtlMs: z.number().int().positive().default(10_000),
+    /** how often a gateway renews (or seeks) the lead and followers re-read the rollouts */
+    pollMs: z.number().int().positive().default(1_000),
+    /** this gateway's name as lease holder; default one from host, pid and a random suffix */
+    gatewayId: z.string().min(1).max(200).optional(),
+  }).prefault({}).superRefine((r, ctx) => {
+    // renewed every poll: a lease no longer than a poll lapses between renewals and the lead flaps
+    if (r.leaseTtlMs <= r.pollMs) ctx.addIssue({ code: 'custom', path: ['leaseTtlMs'], message: `must be longer than pollMs (${r.pollMs}), or the lease lapses between renewals; 10 × pollMs is usual`, input: r.leaseTtlMs });
+  }),
+  models: z.array(modelSchema).prefault([
     { id: 'llama-3.1-8b', displayName: 'Llama 3.1 8B Instruct', profile: 'llama-3.1-8b-h100', maxInputTokens: 131_072, maxOutputTokens: 8_192, defaultMaxTokens: 1_024, maxTokensPolicy: 'cap', pricing: { input: 0.05, output: 0.08 }, created: '2024-07-23T00:00:00Z' },
     { id: 'llama-3.3-70b', displayName: 'Llama 3.3 70B Instruct (FP8)', profile: 'llama-3.3-70b-fp8-h100-tp2', maxInputTokens: 131_072, maxOutputTokens: 8_192, defaultMaxTokens: 1_024, maxTokensPolicy: 'cap', pricing: { input: 0.6, output: 0.8 }, created: '2024-12-06T00:00:00Z' },
   ]),
@@ -232,8 +298,40 @@ export const configSchema = z.strictObject({
   replicas: z.array(replica).default([]),
 });
 
-/** The loaded configuration: `demo` is always resolved (empty when replicas are given). */
-export type Config = Omit<z.infer<typeof configSchema>, 'demo'> & { demo: DemoPoolConfig[] };
 export type ModelConfig = z.infer<typeof modelSchema>;
-export type ReplicaConfig = z.infer<typeof replica>;
-export type DemoPoolConfig = z.infer<typeof demoPool>;
+export type VersionConfig = ModelConfig['versions'][number];
+export type WarmupConfig = z.infer<typeof warmupSchema>;
+/** `version` is resolved: the model's stable version unless the entry names one */
+export type ReplicaConfig = z.infer<typeof replica> & { version: string };
+export type DemoPoolConfig = z.infer<typeof demoPool> & { version: string };
+export type DemoFaults = NonNullable<DemoPoolConfig['faults']>;
+export type RolloutsConfig = z.infer<typeof configFields>['rollouts'];
+
+type Fields = z.infer<typeof configFields>;
+type Resolved = Omit<Fields, 'demo' | 'replicas'> & { demo?: DemoPoolConfig[]; replicas: ReplicaConfig[] };
+
+/**
+ * The file's shape, with each replica's and demo pool's version resolved against its model. A
+ * replica of a model the file does not describe serves the version named like the model (loadConfig
+ * gives such a model its defaults).
+ */
+export const configSchema = configFields.transform((c, ctx): Resolved => {
+  const models = new Map(c.models.map((m) => [m.id, m]));
+  const resolve = (model: string, version: string | undefined, path: Array<string | number>): string => {
+    const m = models.get(model);
+    if (m === undefined) return version ?? model;
+    const v = version ?? m.stable;
+    if (!m.versions.some((x) => x.id === v)) {
+      ctx.addIssue({ code: 'custom', path, input: v, message: `model \`${model}\` has no version \`${v}\`; its versions are ${m.versions.map((x) => `\`${x.id}\``).join(', ')} (add it under \`models[].versions\`)` });
+    }
+    return v;
+  };
+  return {
+    ...c,
+    replicas: c.replicas.map((r, i) => ({ ...r, version: resolve(r.model, r.version, ['replicas', i, 'version']) })),
+    demo: c.demo?.map((p, i) => ({ ...p, version: resolve(p.model, p.version, ['demo', i, 'version']) })),
+  };
+});
+
+/** The loaded configuration: `demo` is always resolved (empty when replicas are given). */
+export type Config = Omit<Resolved, 'demo'> & { demo: DemoPoolConfig[] };

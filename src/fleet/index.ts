@@ -1,5 +1,7 @@
 // fleet/ — the live picture of the replicas: registry, health, /metrics scrapes, outliers, learned routing state.
-export { FleetRegistry } from './registry.js';
+export { FleetRegistry, readyForTraffic } from './registry.js';
+export { ModelVersions } from './versions.js';
+export type { VersionsError, VersionsResult } from './versions.js';
 export type { Replica, ReplicaSpec } from './registry.js';
 export { HealthProber } from './health.js';
 export type { HealthProberOptions } from './health.js';

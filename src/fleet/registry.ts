@@ -20,8 +20,14 @@ export interface Replica extends Endpoint {
   ejectedUntilMs: number;
   /** an operator is draining it: no new requests, the ones in flight finish */
   draining: boolean;
-  /** healthy, not ejected, not draining (kept current by the registry) */
+  /** healthy, not ejected, not draining, its version weighted above 0 (kept current by the registry) */
   routable: boolean;
+  /** its version's share of traffic where it is (a rollout's weight); 0 keeps it out of rotation */
+  versionWeight: number;
+  /** warmed up (or its version needs no warm-up): a rollout may give it traffic */
+  warm: boolean;
+  /** wall-clock ms of the last health probe it passed since it joined the fleet; 0 = none yet */
+  probedAtMs: number;
   scraped: ScrapedLoad | null;
   /** wall-clock ms of the last health verdict */
   checkedAtMs: number;
@@ -39,7 +45,10 @@ export interface ReplicaSpec {
   protocol?: 'openai' | 'anthropic';
   /** the model version it serves (rollouts weigh versions); default the model name */
   version?: string;
+  /** default 1; 0 = in the fleet but given no traffic */
   versionWeight?: number;
+  /** false when its version has a warm-up still to run (then `markWarm`); default true */
+  warm?: boolean;
 }
 
 /** Regions → models → replicas: the live picture the router decides on. */
@@ -57,10 +66,12 @@ export class FleetRegistry {
   add(spec: ReplicaSpec): Replica {
     if (this.#byId.has(spec.id)) throw new RangeError(`a replica named "${spec.id}" is already in the fleet`);
     // A new replica is presumed healthy until a probe or a request says otherwise.
+    const weight = spec.versionWeight ?? 1;
+    if (!(weight >= 0) || !Number.isFinite(weight)) throw new RangeError(`replica "${spec.id}": versionWeight must be a finite number ≥ 0, got ${weight}`);
     const r: Replica = {
       id: spec.id, model: spec.model, servedModel: spec.servedModel, region: spec.region, url: spec.url, protocol: spec.protocol ?? 'openai',
-      version: spec.version ?? spec.model, versionWeight: spec.versionWeight ?? 1,
-      slot: this.#nextSlot++, inflight: 0, inflightTokens: 0, pendingPrefill: 0, healthy: true, ejectedUntilMs: 0, draining: false, routable: true,
+      version: spec.version ?? spec.model, versionWeight: weight, warm: spec.warm ?? true, probedAtMs: 0,
+      slot: this.#nextSlot++, inflight: 0, inflightTokens: 0, pendingPrefill: 0, healthy: true, ejectedUntilMs: 0, draining: false, routable: weight > 0,
       scraped: null, checkedAtMs: 0, consecutiveFailures: 0,
     };
     this.#all.push(r);
@@ -69,8 +80,8 @@ export class FleetRegistry {
     if (!list) this.#byModel.set(r.model, (list = []));
     list.push(r);
     this.version++;
-    // it enters rotation: whoever counts a model's capacity counts it from now on
-    for (const fn of this.#listeners) fn(r, true);
+    // it enters rotation (unless weighted 0): whoever counts a model's capacity counts it from now on
+    if (r.routable) for (const fn of this.#listeners) fn(r, true);
     return r;
   }
 
@@ -115,10 +126,29 @@ export class FleetRegistry {
     this.#set(r, () => { r.healthy = false; });
   }
 
+  /** A health probe passed (the prober's verdict: a request that merely succeeded is not one). */
   markHealthy(r: Replica, nowMs: number): void {
     r.consecutiveFailures = 0;
     r.checkedAtMs = nowMs;
+    // > 0 means probed: a manual clock's time 0 must still count as a probe
+    r.probedAtMs = nowMs > 0 ? nowMs : Number.MIN_VALUE;
     this.#set(r, () => { r.healthy = true; });
+  }
+
+  /**
+   * Its version's share of traffic where it is: a rollout's weight. Weights compare only among the
+   * replicas a request may use; 0 takes the replica out of rotation (routing skips it, admission
+   * stops counting its capacity) while it stays in the fleet, probed and scraped.
+   */
+  setVersionWeight(r: Replica, weight: number): void {
+    if (!(weight >= 0) || !Number.isFinite(weight)) throw new RangeError(`versionWeight must be a finite number ≥ 0, got ${weight}`);
+    if (r.versionWeight === weight) return;
+    this.#set(r, () => { r.versionWeight = weight; });
+  }
+
+  /** Its warm-up ran: a rollout may now give it traffic. */
+  markWarm(r: Replica): void {
+    r.warm = true;
   }
 
   eject(r: Replica, untilMs: number): void {
@@ -136,7 +166,16 @@ export class FleetRegistry {
   #set(r: Replica, change: () => void): void {
     const was = r.routable;
     change();
-    r.routable = r.healthy && r.ejectedUntilMs === 0 && !r.draining && this.#byId.get(r.id) === r;
+    r.routable = r.healthy && r.ejectedUntilMs === 0 && !r.draining && r.versionWeight > 0 && this.#byId.get(r.id) === r;
     if (was !== r.routable) for (const fn of this.#listeners) fn(r, r.routable);
   }
+}
+
+/**
+ * Whether a rollout may give the replica traffic: a health probe passed since it joined (a
+ * presumed-healthy newcomer has proved nothing yet), it is warm, and neither ejected nor draining.
+ * Its weight is not asked: it is what this decides.
+ */
+export function readyForTraffic(r: Replica): boolean {
+  return r.probedAtMs > 0 && r.healthy && r.warm && r.ejectedUntilMs === 0 && !r.draining;
 }

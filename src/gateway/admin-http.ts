@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { newRequestId, type AdminApi, type AdminResponse } from '../api/index.js';
-import { fleetAdmin, withRequestId, type FleetAdminDeps } from '../api/admin/index.js';
+import { fleetAdmin, isFleetAdminPath, isVersionsPath, withRequestId, type FleetAdminDeps } from '../api/admin/index.js';
 import type { Store } from '../ledger/index.js';
 import type { Logger } from '../observe/index.js';
 import type { Backend } from './backends.js';
@@ -48,7 +48,7 @@ export async function adminHttp(d: AdminHttpDeps, req: IncomingMessage, res: Ser
       if (err !== null) replies.sendError(res, 'anthropic', err, requestId);
       return;
     }
-    if (path === '/admin/v1/fleet' || path.startsWith('/admin/v1/fleet/')) return await fleetHttp(d, req, res, method, path, read.body, requestId, who.admin);
+    if (isFleetAdminPath(path)) return await fleetHttp(d, req, res, method, path, read.body, requestId, who.admin);
     // a failure inside is answered there (a 500 naming this id) and logged by its onError
     send(d, res, requestId, await d.admin.handle(method, path, new URLSearchParams(query), req.headers, read.body, requestId));
   } catch (err) {
@@ -65,7 +65,7 @@ async function fleetHttp(d: AdminHttpDeps, req: IncomingMessage, res: ServerResp
   const actor = method === 'GET' ? 'admin' : d.admin.actor(req.headers);
   if (typeof actor !== 'string') return send(d, res, requestId, actor);
   const out = fleetAdmin(d.fleet(), method, path, body);
-  if (out.status === 201) d.replicaAdded();
+  if (out.status === 201 && !isVersionsPath(path)) d.replicaAdded();
   if (out.change !== undefined) {
     const c = out.change;
     // the change is made (in memory) before it is recorded; a lost record is logged, not undone

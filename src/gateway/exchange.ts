@@ -5,8 +5,8 @@ import type { UsageOutcome } from '../ledger/index.js';
 import type { GatewayMetrics } from '../observe/index.js';
 import type { TimePorts } from '../time/index.js';
 import {
-  classify, compose, hedge, outlierReport, replicaDispatch, retry,
-  type Dispatch, type DispatchController, type DispatchHandler, type RetryBudget, type RetryMetrics, type RetryRule,
+  callReport, classify, compose, hedge, outlierReport, replicaDispatch, retry,
+  type CallReportSink, type Dispatch, type SizedRequest, type DispatchController, type DispatchHandler, type RetryBudget, type RetryMetrics, type RetryRule,
   type UpstreamFailure, type UpstreamRequest,
 } from '../upstream/index.js';
 import type { Admissible, Admission, Grant } from './admission.js';
@@ -32,19 +32,23 @@ export interface ExchangeDeps {
   readonly replies: Pick<Replies, 'headersFor' | 'sendJson' | 'sendError' | 'noteInternalError' | 'failInternal'>;
   readonly settlement: Pick<Settlement, 'settle'>;
   readonly time: TimePorts;
+  /** where each call is measured while a rollout judges its model; null: nothing is measured */
+  readonly calls: CallReportSink<Backend> | null;
   /** the composed upstream side (`upstreamDispatch`), built once per gateway */
   readonly upstream: Dispatch<Backend>;
 }
 
 /**
  * The upstream side every exchange of a gateway shares: a call to the replica routing picks, with
- * its outcome reported to the fleet, a hedge for a slow first token, and retries around both.
+ * its outcome reported to the fleet (and measured for a rollout), a hedge for a slow first token,
+ * and retries around both.
  */
 export function upstreamDispatch(d: Omit<ExchangeDeps, 'upstream'>): Dispatch<Backend> {
   const { retries: budget, retryRule: rule, time } = d;
   const metrics = new RetryCounts(d.metrics);
   return compose<Backend>(replicaDispatch, [
     outlierReport(d.upstreams, time.clock),
+    d.calls === null ? null : callReport(d.calls, time.clock),
     d.hedge === null ? null : hedge({ delayMs: d.hedge.delayMs, rule, budget, timers: time.timers, metrics }),
     retry({ rule, budget, timers: time.timers, rng: time.rng, metrics }),
   ]);
@@ -55,7 +59,7 @@ export function upstreamDispatch(d: Omit<ExchangeDeps, 'upstream'>): Dispatch<Ba
  * dispatch picks, retries and hedges), relays the answer to the client, and settles once. It is
  * the request its dispatch carries and the handler that hears the answer.
  */
-export class Exchange implements Admissible, UpstreamRequest<Backend>, DispatchHandler<Backend> {
+export class Exchange implements Admissible, UpstreamRequest<Backend>, SizedRequest, DispatchHandler<Backend> {
   readonly res: ServerResponse;
   readonly body: UpstreamChatBody;
   readonly stream: boolean;
@@ -68,6 +72,8 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, DispatchH
   /** the stream to the client, once its first token came */
   #relay: StreamRelay | null = null;
   #ttftMs: number | null = null;
+  /** -1 until asked */
+  #promptTokens = -1;
   #done = false;
   /** the replica whose stream reached the client, once one did */
   #answeredBy: Replica | null = null;
@@ -122,6 +128,12 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, DispatchH
 
   get tokens(): number {
     return this.cx.ticket.tokens;
+  }
+
+  /** the prompt's size as estimated before any call (a failed call's sample is sized by it); asked only while a rollout measures the model */
+  get promptTokens(): number {
+    if (this.#promptTokens < 0) this.#promptTokens = this.cx.ticket.promptTokens > 0 ? this.cx.ticket.promptTokens : estimateTokens(this.body);
+    return this.#promptTokens;
   }
 
   get prefillOwed(): number {
@@ -276,6 +288,17 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, DispatchH
       this.crash(err, 'client');
     }
   };
+}
+
+/** About four characters a token, as the routing ticket counts them (for a profile that reads no prefixes). */
+function estimateTokens(body: UpstreamChatBody): number {
+  let chars = 0;
+  for (const m of body.messages) {
+    const c = m.content as unknown;
+    if (typeof c === 'string') chars += c.length;
+    else if (Array.isArray(c)) for (const part of c) if (typeof (part as { text?: unknown }).text === 'string') chars += (part as { text: string }).text.length;
+  }
+  return Math.max(1, chars >> 2);
 }
 
 /** The gateway's retry, hedge and overflow counters, by model. */

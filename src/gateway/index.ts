@@ -5,3 +5,5 @@ export { createBackends } from './backends.js';
 export type { Backend } from './backends.js';
 export { startPlatform } from './platform.js';
 export type { Platform, PlatformOptions } from './platform.js';
+export { RolloutService } from './rollouts.js';
+export type { RolloutControl, RolloutServiceOptions, Who } from './rollouts.js';

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Gauge } from 'prom-client';
 import { createAdminApi } from '../api/index.js';
 import type { Config } from '../config/index.js';
-import { FleetRegistry, FleetWatch, type ReplicaSpec } from '../fleet/index.js';
+import { FleetRegistry, FleetWatch, ModelVersions, type ReplicaSpec } from '../fleet/index.js';
 import { createLedgerWriter, openSpill, replaySpill, type LedgerWriter } from '../ledger/index.js';
 import { MonthlySpend } from '../limits/index.js';
 import { createLogger, createMetrics, type Logger } from '../observe/index.js';
@@ -11,6 +11,7 @@ import { wall, type TimePorts } from '../time/index.js';
 import { Admission } from './admission.js';
 import { createBackends } from './backends.js';
 import { RateLimits } from './rate-limits.js';
+import { RolloutService } from './rollouts.js';
 import { Gateway } from './server.js';
 
 export interface PlatformOptions {
@@ -31,6 +32,10 @@ export interface Platform {
   readonly store: Store;
   readonly ledger: LedgerWriter;
   readonly fleet: FleetRegistry;
+  /** each model's versions and which is stable */
+  readonly versions: ModelVersions;
+  /** rollouts: a person's hands on them (the admin API's), and this gateway's part in leading or following them */
+  readonly rollouts: RolloutService;
   readonly url: string;
   /** drains requests, flushes the ledger, closes everything; resolves when done */
   close(): Promise<{ cut: number }>;
@@ -53,12 +58,19 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     }
   }
   const fleet = new FleetRegistry();
+  const versions = new ModelVersions(config.models);
   const apiKeys = new Map<string, string | undefined>();
   for (const r of opts.replicas) {
-    fleet.add(r);
+    // until a rollout gives it traffic, a version other than the stable one gets none; one with a warm-up is cold until it ran
+    const stable = versions.stableOf(r.model);
+    const version = r.version ?? stable ?? r.model;
+    const weight = stable === undefined || stable === version ? {} : { versionWeight: 0 };
+    const cold = versions.get(r.model, version)?.warmup === undefined ? {} : { warm: false };
+    fleet.add({ ...r, version, ...weight, ...cold });
     apiKeys.set(r.id, r.apiKey);
   }
   const backends = createBackends(config, fleet, apiKeys);
+  const rollouts = new RolloutService({ config, store, fleet, versions, backends, log, time });
   const authenticator = createAuthenticator(store, { onError: (err: unknown) => log.error({ err }, 'key refresh failed'), clock: time.clock, timers: time.timers });
   await authenticator.ready;
   const ledger = createLedgerWriter(store, {
@@ -74,7 +86,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   });
   admission = new Admission(config.admission, fleet, metrics, time);
   const admin = createAdminApi({
-    store, authenticator, adminToken: opts.adminToken, tiers: Object.keys(config.tiers),
+    store, authenticator, adminToken: opts.adminToken, tiers: Object.keys(config.tiers), rollouts,
     onError: (err, requestId) => log.error({ err, requestId }, 'admin request failed'),
   });
   const { outlier } = config.fleet;
@@ -119,19 +131,23 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   };
   await readSpend();
   const spendTimer = time.timers.every(config.spend.refreshMs, (read) => void read(), readSpend);
-  const gateway = new Gateway({ config, fleet, watch, rateLimits, admission, spend, store, backends, authenticator, ledger, admin, metrics, log, time });
+  const gateway = new Gateway({ config, fleet, watch, rateLimits, admission, spend, store, backends, authenticator, ledger, admin, metrics, log, time, calls: rollouts, versions });
   await watch.start();
+  // after the first probes, so a rollout resumed at start-up finds its candidate's replicas ready
+  await rollouts.run();
   const addr = await gateway.listen(config.server.port, config.server.host);
   gateway.markReady();
   const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
 
   let closing: Promise<{ cut: number }> | null = null;
   return {
-    gateway, store, ledger, fleet,
+    gateway, store, ledger, fleet, versions, rollouts,
     url: `http://${host}:${addr.port}`,
     close() {
       closing ??= (async () => {
         const drained = await gateway.drain(config.server.drainTimeoutMs);
+        // the lead goes before the store does, so another gateway takes it at once
+        await rollouts.close();
         time.timers.cancel(spendTimer);
         admission.close();
         watch.stop();

@@ -35,7 +35,8 @@ export class GatewayRouter {
     this.#decider = new Decider({ router: this.router, prefixes: this.#usesPrefix ? this.prefixes : null, sessions: this.sessions, clock: ports.clock, rng: ports.rng });
     // a replica that left rotation may have restarted cold: what it was believed to hold is gone
     fleet.onRotation((r, routable) => {
-      if (!routable) this.prefixes.forget(r.slot);
+      // a replica a rollout took out (weight 0) keeps its cache: forget it only for the other reasons
+      if (!routable && r.versionWeight > 0) this.prefixes.forget(r.slot);
     });
   }
 

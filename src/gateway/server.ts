@@ -1,13 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { newRequestId, type AdminApi, type GatewayError, type Wire } from '../api/index.js';
 import type { Config } from '../config/index.js';
-import type { FleetRegistry, FleetWatch, Replica } from '../fleet/index.js';
+import type { FleetRegistry, FleetWatch, ModelVersions, Replica } from '../fleet/index.js';
 import type { MonthlySpend } from '../limits/index.js';
 import type { LedgerWriter, Store } from '../ledger/index.js';
 import type { GatewayMetrics, Logger } from '../observe/index.js';
 import type { Authenticator } from '../tenancy/index.js';
 import { sleep, wall, type TimePorts } from '../time/index.js';
-import { RetryBudget } from '../upstream/index.js';
+import { RetryBudget, type CallReportSink } from '../upstream/index.js';
 import type { Admission } from './admission.js';
 import { ADMIN_BODY_LIMIT, adminHttp, type AdminHttpDeps } from './admin-http.js';
 import { createBackend, type Backend } from './backends.js';
@@ -45,6 +45,10 @@ export interface GatewayDeps {
   log: Logger;
   /** the wall's by default */
   time?: TimePorts;
+  /** where upstream calls are measured for a rollout's analysis (the rollout service); absent: none are */
+  calls?: CallReportSink<Backend> | null;
+  /** each model's versions, for the fleet admin API (replicas of a version, registering one); absent: the versions routes answer 404 */
+  versions?: ModelVersions;
 }
 
 const DRAINING: GatewayError = { kind: 'overloaded', message: 'The gateway is shutting down; retry on another instance.', retryAfterS: 1 };
@@ -93,6 +97,7 @@ export class Gateway {
       retries: new RetryBudget(up.retryBudget.percent / 100, up.retryBudget.minConcurrency),
       retryRule: { maxAttempts: up.maxAttempts, backoff: up.backoff },
       hedge: up.hedge.enabled ? { delayMs: up.hedge.delayMs } : null,
+      calls: deps.calls ?? null,
     };
     const exchange: ExchangeDeps = { ...policy, upstream: upstreamDispatch(policy) };
     const stages = inferenceStages({ ...deps, bodies, models: this.models, clock });
@@ -108,6 +113,7 @@ export class Gateway {
         fleet: deps.fleet, watch: deps.watch, prefixes: this.routing.prefixes, backends: deps.backends,
         models: new Set(config.models.map((m) => m.id)), regions: config.regions.map((r) => r.name),
         createBackend: (r, apiKey) => createBackend(config, r, apiKey), clock, timers: time.timers,
+        ...(deps.versions === undefined ? {} : { versions: deps.versions }),
       }),
       replicaAdded: () => this.models.serveNew(),
     };

@@ -4,10 +4,13 @@ import type { ProfileSpec } from './profile.js';
 import { createFilter, createPicker, createScorer } from './registry.js';
 
 // The profile runner, in the Gateway API Inference Extension's shape: the candidates a request may
-// use (routable, in its allowed regions, untried, of the version its rollout weights draw) → the
-// profile's filters → its weighted scorers → its picker. The plugins are built once, from the
-// registry; the scratch they work in (one Decision, typed arrays by candidate index) is reused, so
-// a decision allocates nothing. One Router serves one gateway (or one simulated one).
+// use (routable, weighted above 0, in its allowed regions, untried) → the profile's filters → the
+// version its rollout's weights draw among the survivors → its weighted scorers → its picker. The
+// draw comes after the filters so that the weights it reads are those of the region the region
+// filter kept: a rollout's weights are per region, and one region's must not mix with another's
+// (a profile without the region filter draws by each version's first survivor). The plugins are
+// built once, from the registry; the scratch they work in (one Decision, typed arrays by candidate
+// index) is reused, so a decision allocates nothing. One Router serves one gateway (or one simulated one).
 //
 // Scores are in [0, 1], higher is better; the picker sees each survivor's weighted sum. A replica
 // whose scrape is stale is judged on this router's own in-flight count (see `Decision.stale`).
@@ -55,7 +58,9 @@ export class Router {
     d.req = req;
     d.hasMatch = false;
     d.count = this.#candidates(c, req);
+    const versions = this.#mixed;
     for (let f = 0; f < this.#filters.length && d.count > 0; f++) d.count = this.#filters[f].filter(d);
+    if (versions && d.count > 1) d.count = this.#drawVersion(c, req, d.count);
     const m = d.count;
     if (m === 0) return this.#done(-1);
     let i = d.pos[0];
@@ -77,6 +82,9 @@ export class Router {
     return i;
   }
 
+  /** the last `#candidates` found more than one version among the usable candidates */
+  #mixed = false;
+
   /** Fills pos with the usable candidates and their load estimates; returns how many. */
   #candidates(c: readonly Endpoint[], req: RouteRequest): number {
     const { pos, load, waiting, stale } = this.#d;
@@ -87,7 +95,8 @@ export class Router {
     let versions = false;
     for (let i = 0; i < c.length; i++) {
       const e = c[i];
-      if (!e.routable) continue;
+      // weight 0: in the fleet, given no traffic (a rollout's candidate not yet, or no longer, serving)
+      if (!e.routable || !(e.versionWeight > 0)) continue;
       if (allowed !== null && !allowed.includes(e.region)) continue;
       if (exclude !== null && exclude.includes(e.slot)) continue;
       pos[m++] = i;
@@ -105,10 +114,14 @@ export class Router {
       }
       if (e.version !== c[pos[0]].version) versions = true;
     }
-    return versions ? this.#drawVersion(c, req, m) : m;
+    this.#mixed = versions;
+    return m;
   }
 
-  /** A rollout in progress: draw one version by its weight, keep its replicas. */
+  /**
+   * A rollout in progress: draw one version among the survivors by its weight (the first survivor's
+   * of each version: after the region filter they share a region, and a region one weight), keep its replicas.
+   */
   #drawVersion(c: readonly Endpoint[], req: RouteRequest, m: number): number {
     const pos = this.#d.pos;
     const names = this.#versions;
@@ -123,6 +136,10 @@ export class Router {
       names[n] = e.version;
       this.#versionWeights[n++] = e.versionWeight;
       total += e.versionWeight;
+    }
+    if (n === 1) {
+      names[0] = '';
+      return m;
     }
     let r = mix(req.random, 11) * total;
     let chosen = names[0];

@@ -40,6 +40,8 @@ export interface PlanInput {
   maxTokens: number;
   stop: readonly string[];
   ignoreEos: boolean;
+  /** a fault: answers this many times their natural length (default 1) */
+  outputFactor?: number;
 }
 
 /** Natural answer length from the prompt hash: 8–60 tokens. */
@@ -48,7 +50,8 @@ export function naturalLength(seed: number): number {
 }
 
 export function planText(p: PlanInput): AnswerPlan {
-  const natural = naturalLength(p.seed);
+  const factor = p.outputFactor ?? 1;
+  const natural = factor === 1 ? naturalLength(p.seed) : Math.max(1, Math.round(naturalLength(p.seed) * factor));
   const n = p.ignoreEos ? p.maxTokens : Math.min(natural, p.maxTokens);
   const pieces = fillerPieces(n, p.seed);
   // a natural end closes its sentence; a capped answer stops mid-sentence (prefixes stay stable)

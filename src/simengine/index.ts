@@ -5,5 +5,6 @@ export { startEngineServer } from './server.js';
 export type { EngineServer, EngineServerOptions } from './server.js';
 export { runEngineCommand } from './command.js';
 export type { EngineCommandOptions } from './command.js';
-export type { FaultMode, FaultSpec } from './faults.js';
+export { parseFaults, resolveFaults } from './faults.js';
+export type { FaultMode, Faults, FaultSpec } from './faults.js';
 export { FILLER_WORDS, naturalLength } from './answer.js';

@@ -4,7 +4,7 @@ import { wall, type Clock, type TimePorts } from '../time/index.js';
 import { planText, planTool } from './answer.js';
 import { EngineDriver } from './driver.js';
 import { EngineExchange, type EngineExchangeHost } from './engine-exchange.js';
-import { parseFaults, type FaultSpec } from './faults.js';
+import { ErrorDraw, parseFaults, resolveFaults, type Faults, type FaultSpec } from './faults.js';
 import { EngineMetrics } from './metrics.js';
 import { parseChat, parseCompletion, parseTokenize, type GenSpec } from './parse.js';
 import type { Kind } from './render.js';
@@ -31,7 +31,8 @@ export class EngineService implements EngineExchangeHost {
   readonly metrics: EngineMetrics;
   readonly clock: Clock;
   readonly #init: ServiceInit;
-  #faults: FaultSpec;
+  #faults: Faults;
+  #errors: ErrorDraw;
   #nextId = 1;
   readonly #idBase: string;
   /** responses parked by the hang fault; destroyed on close */
@@ -44,17 +45,20 @@ export class EngineService implements EngineExchangeHost {
     this.clock = time.clock;
     this.#idBase = Math.floor(time.rng() * 0xffff_ffff).toString(16).padStart(8, '0');
     this.driver = new EngineDriver(init.model, init.timeScale, time);
-    this.#faults = init.faults;
+    this.#faults = resolveFaults(init.faults);
+    this.#errors = new ErrorDraw(this.#faults);
     this.setFaults(init.faults);
   }
 
-  get faults(): FaultSpec {
+  get faults(): Faults {
     return this.#faults;
   }
 
+  /** A new setting starts its error draws afresh from its seed. */
   setFaults(f: FaultSpec): void {
-    this.#faults = { mode: f.mode, slowFactor: f.slowFactor ?? 1 };
-    this.driver.slowFactor = f.mode === 'slow' ? (f.slowFactor ?? 10) : 1;
+    const r = (this.#faults = resolveFaults(f));
+    this.#errors = new ErrorDraw(r);
+    this.driver.slowFactor = r.mode === 'slow' || r.mode === 'error' ? r.slowFactor : 1;
   }
 
   abort(x: EngineExchange): void {
@@ -104,7 +108,7 @@ export class EngineService implements EngineExchangeHost {
         res.once('close', () => this.hung.delete(res));
         return;
       }
-      if (mode === 'error') return sendError(res, { status: 500, message: 'Simulated engine failure (simengine fault injection, mode "error").' });
+      if (mode === 'error' && this.#errors.fails()) return sendError(res, { status: 500, message: 'Simulated engine failure (simengine fault injection, mode "error").' });
     }
     let body: unknown;
     try {
@@ -147,7 +151,7 @@ export class EngineService implements EngineExchangeHost {
     const promptTokens = spec.promptIds ?? (kind === 'chat' ? tokenize(spec.prompt) : [BOS_ID, ...tokenize(spec.prompt)]);
     const cap = this.#checkLength(spec, promptTokens.length);
     if (typeof cap !== 'number') return sendError(res, cap);
-    const input = { seed: hashTokens(promptTokens), maxTokens: cap, stop: spec.stop, ignoreEos: spec.ignoreEos };
+    const input = { seed: hashTokens(promptTokens), maxTokens: cap, stop: spec.stop, ignoreEos: spec.ignoreEos, outputFactor: this.#faults.outputFactor };
     const plan = spec.tool ? planTool(spec.tool, input) : planText(input);
     // the client may have gone while its body was read: nothing to run
     if (res.socket === null || res.socket.destroyed) return;

@@ -14,3 +14,5 @@ export { hedge } from './interceptors/hedge.js';
 export type { HedgeOptions } from './interceptors/hedge.js';
 export { outlierReport } from './interceptors/outlier-report.js';
 export type { UpstreamHealth } from './interceptors/outlier-report.js';
+export { callReport } from './interceptors/call-report.js';
+export type { CallReport, CallReportSink, SizedRequest } from './interceptors/call-report.js';

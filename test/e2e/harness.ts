@@ -20,8 +20,16 @@ export interface Running {
   interruptGroup(): Promise<number | null>;
 }
 
-export async function startSwitchyard(opts: { args?: string[]; config?: string; env?: Record<string, string> } = {}): Promise<Running> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-e2e-'));
+export interface StartOptions {
+  args?: string[];
+  config?: string;
+  env?: Record<string, string>;
+  /** an existing data dir (a restart on the same store); default a fresh temporary one */
+  dataDir?: string;
+}
+
+export async function startSwitchyard(opts: StartOptions = {}): Promise<Running> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'switchyard-e2e-'));
   const args = [BIN, 'up', '--port', '0', '--data-dir', dataDir, ...(opts.args ?? [])];
   if (opts.config) {
     const file = join(dataDir, 'config.yaml');
@@ -70,6 +78,25 @@ export async function startSwitchyard(opts: { args?: string[]; config?: string; 
       });
     },
   };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI (`node bin/switchyard.js …args`) to its end, without blocking the event loop. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, SWITCHYARD_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    proc.once('error', reject);
+    proc.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 export async function admin(url: string, path: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {

@@ -48,7 +48,7 @@ describe('fault injection (POST /sim/faults)', () => {
 
   it('rejects an unknown mode, and reports the current one', async () => {
     expect((await setFaults({ mode: 'explode' })).status).toBe(400);
-    expect(await (await fetch(`${server.url}/sim/faults`)).json()).toEqual({ mode: 'none', slowFactor: 1 });
+    expect(await (await fetch(`${server.url}/sim/faults`)).json()).toEqual({ mode: 'none', slowFactor: 1, errorRate: 1, outputFactor: 1, seed: 1 });
   });
 
   it('can start with a fault configured', async () => {

@@ -3,9 +3,11 @@ import type { Authenticator, HeaderBag } from '../../tenancy/index.js';
 import { actorOf, callerCheck, type Caller } from './caller.js';
 import { ALLOW, match } from './match.js';
 import { forbidden, internal, methodNotAllowed, notFound, type AdminResponse } from './reply.js';
+import { createRollouts, isRolloutPath, type RolloutControl } from './rollouts.js';
 import { createRoutes } from './routes.js';
 
-// The admin API under /admin/v1/: tenants, workspaces, keys, usage, the audit trail. The admin
+// The admin API under /admin/v1/: tenants, workspaces, keys, usage, the audit trail, and rollouts
+// (rollouts.ts: the admin token only, over the gateway's rollout service). The admin
 // token may do anything; a tenant's own key may read its own tenant and nothing else. A tenant
 // asking about another tenant (or another tenant's key) gets the very answer a missing one gets, so
 // ids cannot be probed; a tenant asking to change anything gets 403 before any look-up, for the
@@ -15,6 +17,7 @@ import { createRoutes } from './routes.js';
 
 export type { AdminResponse } from './reply.js';
 export type { Caller } from './caller.js';
+export type { RolloutControl, RolloutView, Who } from './rollouts.js';
 
 export interface AdminApiOptions {
   store: Store;
@@ -23,6 +26,8 @@ export interface AdminApiOptions {
   adminToken: string | null;
   /** the configured tier names: a tenant created or changed with another tier is refused (400); absent, any name */
   tiers?: readonly string[];
+  /** the gateway's rollout service, for /admin/v1/rollouts; absent, those routes answer 404 */
+  rollouts?: RolloutControl | null;
   /**
    * Anything that throws while a request is handled (a store failure, a bug): answered as a 500
    * that names the request id and nothing else, so this is where the stack reaches the log.
@@ -52,6 +57,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const callers = callerCheck(opts.authenticator, opts.adminToken);
   const onError = opts.onError;
   const route = createRoutes(opts.store, opts.authenticator, opts.tiers);
+  const rollouts = createRollouts(opts.rollouts ?? null);
 
   return {
     async authorize(headers) {
@@ -67,6 +73,13 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
       try {
         const who = await callers.identify(headers);
         if ('status' in who) return who;
+        if (isRolloutPath(pathname)) {
+          // admin token only: rollouts.ts checks the caller after the route (404/405 first, then 403)
+          if (method === 'GET' || !who.admin) return await rollouts(who, method, pathname, query, body, null);
+          const actor = actorOf(headers);
+          if (!actor.ok) return actor.reply;
+          return await rollouts(who, method, pathname, query, body, requestId === undefined ? { actor: actor.actor } : { actor: actor.actor, requestId });
+        }
         const m = match(pathname);
         if (m === null) return notFound(`no admin route ${pathname}; see /admin/v1/tenants`);
         if (!ALLOW[m.route].includes(method)) return methodNotAllowed(method, ALLOW[m.route]);

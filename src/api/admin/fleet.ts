@@ -1,19 +1,22 @@
 import { z } from 'zod';
-import { replicaUrl } from '../../config/index.js';
-import type { FleetRegistry, FleetWatch, PrefixIndex, Replica } from '../../fleet/index.js';
+import { replicaUrl, type VersionConfig } from '../../config/index.js';
+import { readyForTraffic, type FleetRegistry, type FleetWatch, type ModelVersions, type PrefixIndex, type Replica } from '../../fleet/index.js';
 import { wallClock, wallTimers, type Clock, type Timers } from '../../time/index.js';
 import { badRequest, conflict, methodNotAllowed, notFound, ok, type AdminResponse } from './reply.js';
+import { isVersionsPath, versionsAdmin, type VersionChange } from './versions.js';
 
 // The fleet under /admin/v1/fleet (admin token only): the live picture, and the operator's hands
 // on it — add a replica, drain one (no new requests; those in flight finish), bring it back,
 // re-admit one outlier detection ejected, remove a drained one.
 //
 //   GET    /admin/v1/fleet                          every replica and its state
-//   POST   /admin/v1/fleet/replicas                 { model, url, region, id?, served_model?, api_key? }
+//   POST   /admin/v1/fleet/replicas                 { model, url, region, id?, served_model?, api_key?, protocol?, version? }
 //   POST   /admin/v1/fleet/replicas/{id}/drain
 //   POST   /admin/v1/fleet/replicas/{id}/undrain
 //   POST   /admin/v1/fleet/replicas/{id}/readmit
 //   DELETE /admin/v1/fleet/replicas/{id}            drains, then closes its connections once idle
+//   GET    /admin/v1/models/{model}/versions        a model's versions (versions.ts), when `versions` is given
+//   POST   /admin/v1/models/{model}/versions        registers one
 
 /** What the fleet API needs of a replica's backend: its connections, to close once it is removed. */
 export interface ReplicaBackend {
@@ -27,6 +30,8 @@ export interface FleetAdminDeps<B extends ReplicaBackend = ReplicaBackend> {
   readonly backends: Map<Replica, B>;
   readonly models: ReadonlySet<string>;
   readonly regions: readonly string[];
+  /** each model's versions; absent, a replica serves the version named like its model and the versions routes are not served */
+  readonly versions?: ModelVersions;
   createBackend(r: Replica, apiKey: string | undefined): B;
   /** the wall clock by default */
   readonly clock?: Clock;
@@ -52,6 +57,8 @@ const addBody = z.strictObject({
   api_key: label('api_key', 4096).optional(),
   /** the API the replica speaks; default `openai` */
   protocol: z.enum(['openai', 'anthropic'], { error: 'protocol must be openai or anthropic' }).optional(),
+  /** the model version it serves; default the model's stable version */
+  version: label('version', 200).optional(),
 }, { error: (iss) => (iss.code === 'invalid_type' ? 'the body must be a JSON object: { "model", "url", "region" }' : undefined) });
 
 /** A change to the fleet, for the audit trail: what it was before and after (no api_key). */
@@ -62,12 +69,21 @@ export interface FleetChange {
   readonly after: Record<string, unknown> | null;
 }
 
-export type FleetAdminResponse = AdminResponse & { readonly change?: FleetChange };
+export type FleetAdminResponse = AdminResponse & { readonly change?: FleetChange | VersionChange };
+
+/** Whether the fleet API serves the path: the fleet's own routes and a model's versions. */
+export function isFleetAdminPath(path: string): boolean {
+  return path === '/admin/v1/fleet' || path.startsWith('/admin/v1/fleet/') || isVersionsPath(path);
+}
 
 export function fleetAdmin<B extends ReplicaBackend>(deps: FleetAdminDeps<B>, method: string, path: string, body: Buffer): FleetAdminResponse {
   if (path === '/admin/v1/fleet') {
     if (method !== 'GET') return methodNotAllowed(method, ['GET']);
     return ok(200, { data: deps.fleet.all.map((r) => view(deps, r)) });
+  }
+  if (isVersionsPath(path)) {
+    if (deps.versions === undefined) return notFound(`no admin route ${path}: this gateway keeps no catalogue of versions`);
+    return versionsAdmin({ fleet: deps.fleet, versions: deps.versions }, method, path, body);
   }
   if (path === '/admin/v1/fleet/replicas') {
     if (method !== 'POST') return methodNotAllowed(method, ['POST']);
@@ -107,7 +123,7 @@ export function fleetAdmin<B extends ReplicaBackend>(deps: FleetAdminDeps<B>, me
 function audited(r: Replica): Record<string, unknown> {
   return {
     id: r.id, model: r.model, served_model: r.servedModel, region: r.region, url: r.url, protocol: r.protocol ?? 'openai',
-    healthy: r.healthy, draining: r.draining, ejected: r.ejectedUntilMs !== 0, routable: r.routable,
+    version: r.version, healthy: r.healthy, draining: r.draining, ejected: r.ejectedUntilMs !== 0, routable: r.routable,
   };
 }
 
@@ -123,9 +139,19 @@ function add<B extends ReplicaBackend>(deps: FleetAdminDeps<B>, body: Buffer): F
   const b = p.data;
   if (!deps.models.has(b.model)) return badRequest(`model: ${b.model} is not configured; configured models: ${[...deps.models].join(', ')}`);
   if (!deps.regions.includes(b.region)) return badRequest(`region: ${b.region} is not a configured region; regions: ${deps.regions.join(', ')}`);
+  const stable = deps.versions?.stableOf(b.model) ?? b.model;
+  const version = b.version ?? stable;
+  const described: Pick<VersionConfig, 'warmup'> | undefined = deps.versions === undefined ? (version === b.model ? {} : undefined) : deps.versions.get(b.model, version);
+  if (described === undefined) {
+    const known = deps.versions?.list(b.model).map((v) => v.id) ?? [b.model];
+    return badRequest(`version: model ${b.model} has no version ${version}; its versions are ${known.join(', ')} (register one with POST /admin/v1/models/${encodeURIComponent(b.model)}/versions)`);
+  }
   const id = b.id ?? freeId(deps.fleet, `${b.region}/${b.model}/`);
   if (deps.fleet.byId(id) !== undefined) return conflict(`a replica named "${id}" is already in the fleet`);
-  const r = deps.fleet.add({ id, model: b.model, servedModel: b.served_model ?? b.model, region: b.region, url: b.url, protocol: b.protocol });
+  const r = deps.fleet.add({
+    id, model: b.model, servedModel: b.served_model ?? b.model, region: b.region, url: b.url, protocol: b.protocol,
+    version, versionWeight: joiningWeight(deps.fleet, b.model, b.region, version, stable), warm: described.warmup === undefined,
+  });
   let backend: B;
   try {
     backend = deps.createBackend(r, b.api_key);
@@ -136,6 +162,17 @@ function add<B extends ReplicaBackend>(deps: FleetAdminDeps<B>, body: Buffer): F
   }
   deps.backends.set(r, backend);
   return { ...ok(201, view(deps, r)), change: { action: 'fleet.replica.add', target: r.id, before: null, after: audited(r) } };
+}
+
+/**
+ * A newcomer of another version than the stable one gets no traffic until a rollout gives it some
+ * (and then only once it is ready); one of the stable version joins at its region's stable weight,
+ * so a rollout's split there stays what it was.
+ */
+function joiningWeight(fleet: FleetRegistry, model: string, region: string, version: string, stable: string): number {
+  if (version !== stable) return 0;
+  for (const r of fleet.replicasOf(model)) if (r.version === version && r.region === region && r.versionWeight > 0) return r.versionWeight;
+  return 1;
 }
 
 /** The lowest `<prefix><n>` not taken: demo pools number replicas across regions, so a count can collide. */
@@ -149,7 +186,8 @@ function view(deps: FleetAdminDeps<ReplicaBackend>, r: Replica): Record<string, 
   const o = deps.watch?.stats(r) ?? null;
   const now = (deps.clock ?? wallClock).monoMs() / 1000;
   return {
-    id: r.id, type: 'replica', model: r.model, served_model: r.servedModel, region: r.region, url: r.url, protocol: r.protocol ?? 'openai', version: r.version,
+    id: r.id, type: 'replica', model: r.model, served_model: r.servedModel, region: r.region, url: r.url, protocol: r.protocol ?? 'openai',
+    version: r.version, weight: r.versionWeight, ready: readyForTraffic(r), warm: r.warm,
     state: r.draining ? (r.inflight > 0 ? 'draining' : 'drained') : r.ejectedUntilMs !== 0 ? 'ejected' : r.healthy ? 'serving' : 'unhealthy',
     routable: r.routable, healthy: r.healthy, draining: r.draining,
     ejected_until: r.ejectedUntilMs !== 0 ? new Date(r.ejectedUntilMs).toISOString() : null,

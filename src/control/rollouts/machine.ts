@@ -183,8 +183,14 @@ export function advance(s: RolloutState, t: TickInput): Step {
   const v: Verdict = t.verdict !== null && typeof t.verdict === 'object' && (t.verdict.kind === 'pass' || t.verdict.kind === 'fail') && typeof t.verdict.reason === 'string'
     ? t.verdict : { kind: 'inconclusive', reason: typeof t.verdict?.reason === 'string' ? t.verdict.reason : 'no verdict' };
   let passed = v.kind === 'pass';
-  if (v.kind === 'fail' && s.phase !== 'rolling_back') {
-    const failure = { metric: String(v.metric), reason: v.reason, atMs: t.nowMs };
+  // Outlier detection may eject a failing candidate before the analysis has its evidence; an
+  // ejected replica serves nothing to judge, so "every candidate replica that had traffic is
+  // ejected while stable serves" is itself the failure (else the rollout would only hold).
+  const ejected = v.kind === 'fail' ? null : ejectedEverywhere(s, c.regions);
+  const fail = v.kind === 'fail' ? { metric: String(v.metric), reason: v.reason } : ejected === null ? null : { metric: 'outliers', reason: ejected };
+  if (fail !== null && s.phase !== 'rolling_back') {
+    const failure = { ...fail, atMs: t.nowMs };
+    const v = fail;
     if (t.dryRun !== true) {
       emit(c, { phase: 'rolling_back', pause: null, failure, stepStartedAtMs: t.nowMs - s.spec.rollback.stepInterval }, 'rollout.rollback', v.reason);
       rollBack(c);
@@ -201,6 +207,22 @@ export function advance(s: RolloutState, t: TickInput): Step {
   if (c.st.phase === 'rolling_back') rollBack(c);
   else reconcile(c);
   return { state: c.st, transitions: c.out };
+}
+
+/** why every candidate replica of the regions rolled so far is ejected while stable's serve; null when not so */
+function ejectedEverywhere(s: RolloutState, regions: readonly RegionView[]): string | null {
+  if (s.phase === 'pending' || desiredWeight(s) <= 0) return null;
+  const out: string[] = [];
+  // the regions the candidate has been given (its weight there may already be 0: ejected replicas are not ready)
+  for (const r of s.waves.slice(0, s.wave + 1).flat()) {
+    const v = regions.find((x) => x !== null && typeof x === 'object' && x.region === r);
+    if (v === undefined) return null;
+    const ejected = count(v.candidateEjected);
+    const replicas = count(v.candidateReplicas);
+    if (replicas === 0 || ejected < replicas || count(v.stableReady) === 0) return null;
+    out.push(`${r}: ${plural(ejected, 'candidate replica')} of ${replicas}`);
+  }
+  return out.length === 0 ? null : `outlier detection ejected every candidate replica serving a share (${out.join('; ')}) while stable's serve`;
 }
 
 /** one move of the current phase; false when it waits */

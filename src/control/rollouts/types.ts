@@ -163,6 +163,8 @@ export interface RegionView {
   readonly candidateReplicas: number;
   /** probed healthy since added, warmed if the version asks for it, not ejected, not draining */
   readonly candidateReady: number;
+  /** candidate replicas outlier detection has ejected now (absent: not known) */
+  readonly candidateEjected?: number;
   /** requests of the model in flight in the region, both versions */
   readonly inflight: number;
   /** what one replica may run at once (admission's maxInflightPerReplica) */

@@ -249,6 +249,16 @@ describe('a failing analysis', () => {
     ]);
   });
 
+  it('rolls back when outlier detection has ejected every candidate replica with a share, while stable serves', () => {
+    const steps = { steps: [{ setWeight: 5 }, { analysis: {} }], waves: [['a', 'b']] };
+    play(start(steps, fleet), fleet, [
+      { at: 0, weights: { a: 5, b: 5 }, why: 'at the gate' },
+      { at: S, fleet: [region('a', { candidateEjected: 1, candidateReady: 1 }), region('b')], phase: 'progressing', actions: [], why: 'one of two ejected: the analysis judges what the other serves' },
+      { at: 2 * S, fleet: [region('a', { candidateEjected: 2, candidateReady: 0 }), region('b', { candidateEjected: 2, candidateReady: 0, stableReady: 0 })], phase: 'progressing', why: 'b has no stable replica serving: not the version\'s fault alone' },
+      { at: 3 * S, fleet: [region('a', { candidateEjected: 2, candidateReady: 0 }), region('b', { candidateEjected: 2, candidateReady: 0 })], phase: 'rolled_back', reason: /outlier detection ejected every candidate replica/, weights: { a: 0, b: 0 }, why: 'it serves nothing to judge: the ejections are the evidence' },
+    ]);
+  });
+
   it('in a dry run records the first failure once and carries on as if it passed', () => {
     const s = play(start({ steps: [{ setWeight: 5 }, { analysis: {} }, { setWeight: 10 }, { analysis: {} }], analysis: { dryRun: true } }, fleet), fleet, [
       { at: 0, why: 'at the gate' },
