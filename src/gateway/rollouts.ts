@@ -77,7 +77,7 @@ export class RolloutService implements RolloutControl, CallReportSink<Backend> {
     prompt ??= Math.round(r.promptEstimate * (m.ratio || 1));
     const costUsd = (prompt * m.input + r.outputTokens * m.output) / 1e6;
     this.#lead.observe(rep.model, rep.version, {
-      atMs: r.atMs, region: rep.region, stream: r.stream, failed: r.failed, ttftMs: r.ttftMs, itlMs: r.itlMs,
+      atMs: r.atMs, sentAtMs: r.sentAtMs, region: rep.region, stream: r.stream, failed: r.failed, ttftMs: r.ttftMs, itlMs: r.itlMs,
       promptTokens: prompt, cachedTokens: r.cachedTokens, outputTokens: r.outputTokens, truncated: r.truncated, costUsd,
     });
   }

@@ -36,6 +36,13 @@ interface Held {
 
 const tickOf = (d: RolloutDriver): void => d.tick();
 
+/** tells the analysis which regions' shares just changed (calls already running there were drawn under the old ones) */
+function shifted(a: Analysis, before: Readonly<Record<string, number>>, after: Readonly<Record<string, number>>, monoMs: number): void {
+  if (before === after || a.shift === undefined) return;
+  for (const r of Object.keys(after)) if ((before[r] ?? 0) !== after[r]) a.shift(r, monoMs);
+  for (const r of Object.keys(before)) if (!(r in after) && before[r] !== 0) a.shift(r, monoMs);
+}
+
 /** the gate a state is judging, or null: a new key means the analysis must be marked */
 function gateOf(s: RolloutState): string | null {
   const step = s.spec.steps[s.step];
@@ -78,6 +85,7 @@ export class RolloutDriver {
       this.#byModel.set(state.model, h);
       this.#mark(h);
       this.#o.weights.apply(state.model, state.stable, state.candidate, state.weights);
+      if (prior !== null) shifted(analysis, prior.state.weights, state.weights, this.#o.ports.clock.monoMs());
     });
   }
 
@@ -148,6 +156,7 @@ export class RolloutDriver {
     // the sink first: if it throws, nothing is committed and the next tick decides again
     if (ended) this.#settle(next);
     else this.#o.weights.apply(next.model, next.stable, next.candidate, next.weights);
+    shifted(h.analysis, s.weights, next.weights, monoMs);
     h.state = next;
     if (ended) this.drop(next.id);
     else this.#mark(h, monoMs);

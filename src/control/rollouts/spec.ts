@@ -43,12 +43,12 @@ export const analysisSchema = z.strictObject({
   maxMatched: z.number().int().min(1).max(32).default(8),
   /** relative changes tolerated before a metric counts as worse (0.1 = 10 %) */
   tolerance: z.strictObject({
-    errors: z.number().nonnegative().default(0),
-    ttft: z.number().nonnegative().default(0.05),
-    itl: z.number().nonnegative().default(0.05),
-    output_tokens: z.number().nonnegative().default(0.1),
-    truncations: z.number().nonnegative().default(0.1),
-    cost: z.number().nonnegative().default(0.1),
+    errors: z.number().nonnegative().max(10).default(0),
+    ttft: z.number().nonnegative().max(10).default(0.05),
+    itl: z.number().nonnegative().max(10).default(0.05),
+    output_tokens: z.number().nonnegative().max(10).default(0.1),
+    truncations: z.number().nonnegative().max(10).default(0.1),
+    cost: z.number().nonnegative().max(10).default(0.1),
   }).prefault({}),
   /** judge and report, never roll back (Argo's dryRun) */
   dryRun: z.boolean().default(false),

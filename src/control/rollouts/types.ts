@@ -12,6 +12,11 @@ export type Side = 'stable' | 'candidate';
 export interface CallSample {
   /** monotonic ms when the call ended: samples are compared only with others close in time */
   readonly atMs: number;
+  /**
+   * monotonic ms when the call was sent (its version was drawn then): after a region's share
+   * changes, calls sent before the change are not compared (absent: taken as `atMs`)
+   */
+  readonly sentAtMs?: number;
   readonly region: string;
   readonly stream: boolean;
   /** the version's fault: a 5xx, a broken stream, a timeout, a refused connection (never a 4xx, nor a call the gateway cancelled) */
@@ -70,6 +75,11 @@ export interface Analysis {
   observe(side: Side, s: CallSample): void;
   /** Marks the start of a gate (an analysis step): `pass` needs enough data since the latest mark. */
   mark(nowMs: number): void;
+  /**
+   * The region's shares changed now. Calls still running were drawn under the old shares, so the
+   * sides' mixes of short and long calls differ until they end: calls sent before now are not compared.
+   */
+  shift?(region: string, nowMs: number): void;
   verdict(nowMs: number): Verdict;
   summary(): AnalysisSummary;
 }

@@ -11,6 +11,8 @@ import type { UpstreamFailure } from '../types.js';
 export interface CallReport {
   /** monotonic ms when the call ended */
   readonly atMs: number;
+  /** monotonic ms when the call was sent */
+  readonly sentAtMs: number;
   readonly stream: boolean;
   /** the replica's fault: a 5xx, a broken stream, a timeout, a refused connection */
   readonly failed: boolean;
@@ -110,7 +112,7 @@ class MeasureHandler<T extends Target> implements DispatchHandler<T> {
   onFailure(call: DispatchController<T>, f: UpstreamFailure): void {
     if (this.#target !== null && blamesReplica(f)) {
       this.sink.call(this.#target, {
-        atMs: this.clock.monoMs(), stream: this.stream, failed: true, ttftMs: null, itlMs: null,
+        atMs: this.clock.monoMs(), sentAtMs: this.#sentAt, stream: this.stream, failed: true, ttftMs: null, itlMs: null,
         promptTokens: reported(this.#usage?.prompt_tokens), promptEstimate: this.estimate, cachedTokens: count(this.#usage?.prompt_tokens_details?.cached_tokens),
         outputTokens: count(this.#usage?.completion_tokens), truncated: false,
       });
@@ -131,7 +133,7 @@ class MeasureHandler<T extends Target> implements DispatchHandler<T> {
       itl = (now - this.#sentAt) / output;
     }
     this.sink.call(this.#target, {
-      atMs: now, stream: this.stream, failed: false, ttftMs: ttft, itlMs: itl,
+      atMs: now, sentAtMs: this.#sentAt, stream: this.stream, failed: false, ttftMs: ttft, itlMs: itl,
       promptTokens: reported(u?.prompt_tokens), promptEstimate: this.estimate, cachedTokens: count(u?.prompt_tokens_details?.cached_tokens),
       outputTokens: output, truncated: this.#finish === 'length',
     });

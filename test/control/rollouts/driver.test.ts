@@ -27,6 +27,10 @@ class ScriptedAnalysis implements Analysis {
   mark(nowMs: number): void {
     this.marks.push(nowMs);
   }
+  readonly shifts: string[] = [];
+  shift(region: string, nowMs: number): void {
+    this.shifts.push(`${region}@${nowMs}`);
+  }
   verdict(): Verdict {
     if (this.throws) throw new Error('analysis broke');
     return this.now;
@@ -160,6 +164,12 @@ describe('the rollout driver under both clocks', () => {
     const ended = r.persisted.find((t) => t.action === 'rollout.resume')!;
     expect(began.after.pause).toEqual({ kind: 'step', message: 'step 3 of 5: paused for 30s', untilMs: 41_000 });
     expect(ended.after.updatedAtMs - began.after.updatedAtMs).toBe(30_000);
+  });
+
+  it('tells the analysis each time a region\'s share changes, and only then', () => {
+    const r = underManual(scripted);
+    // 5 % once the candidate is ready (the tick at 3 s), 50 % after the pause (41 s), 0 on the rollback (46 s)
+    expect(r.analyses.get('rol_1')!.shifts).toEqual(['a@3000', 'a@41000', 'a@46000']);
   });
 
   it('persists every transition in order, each starting from the state the last one left, by its actor', () => {

@@ -97,6 +97,9 @@ class MannWhitney implements Analysis {
     this.intervals.observe(side, s);
   }
 
+  /** per-interval aggregates, as the tools they stand for: a share change is not treated apart */
+  shift(_region: string, _nowMs: number): void {}
+
   mark(nowMs: number): void {
     this.intervals.anchor(nowMs);
     this.series = this.fresh();

@@ -24,6 +24,11 @@ class Deque {
     this.size--;
     return s;
   }
+  clear(): void {
+    this.items.fill(undefined);
+    this.head = 0;
+    this.size = 0;
+  }
   pop(): CallSample {
     const i = (this.head + this.size - 1) % this.items.length;
     const s = this.items[i]!;
@@ -90,6 +95,10 @@ export class Matcher {
   /** candidate samples that passed their window without a stable match */
   unmatched = 0;
   groups = 0;
+  /** samples not compared because they were sent before their region's latest share change */
+  straddled = 0;
+  /** per region, the latest share change (monotonic ms) */
+  private readonly shifts = new Map<string, number>();
 
   constructor(
     private readonly key: (s: CallSample) => number,
@@ -101,7 +110,36 @@ export class Matcher {
     this.keep = Math.max(64, maxMatched * 8);
   }
 
+  /**
+   * The region's shares changed at `atMs`: what is queued there was sent before it, and so is any
+   * call still running; none of it is compared (both sides alike, so the rule looks at no value).
+   */
+  shift(region: string, atMs: number): void {
+    this.shifts.set(region, atMs);
+    const strata = this.regions.get(region);
+    if (strata === undefined) return;
+    for (const st of strata) {
+      if (st === undefined) continue;
+      this.straddled += st.stable.size + st.pending.size;
+      this.waiting -= st.pending.size;
+      st.stable.clear();
+      st.pending.clear();
+    }
+  }
+
+  /** sent before its region's latest share change */
+  private straddles(s: CallSample): boolean {
+    if (this.shifts.size === 0) return false;
+    const at = this.shifts.get(s.region);
+    if (at === undefined) return false;
+    const sent = typeof s.sentAtMs === 'number' && Number.isFinite(s.sentAtMs) ? s.sentAtMs : s.atMs;
+    if (sent >= at) return false;
+    this.straddled++;
+    return true;
+  }
+
   candidate(s: CallSample): void {
+    if (this.straddles(s)) return;
     const st = this.stratum(s);
     this.expireStable(st, s.atMs - this.windowMs);
     if (st.stable.size > 0) this.form(st, s);
@@ -113,6 +151,7 @@ export class Matcher {
   }
 
   stable(s: CallSample): void {
+    if (this.straddles(s)) return;
     const st = this.stratum(s);
     if (st.stable.size === this.keep) st.stable.shift();
     st.stable.push(s);

@@ -158,6 +158,11 @@ class Sequential implements Analysis {
     }
   }
 
+  shift(region: string, nowMs: number): void {
+    this.byCall.shift(region, nowMs);
+    this.bySuccess.shift(region, nowMs);
+  }
+
   mark(nowMs: number): void {
     this.markMs = nowMs;
     this.marks++;

@@ -58,6 +58,9 @@ class IntervalThreshold implements Analysis {
     this.intervals.observe(side, s);
   }
 
+  /** per-interval aggregates, as the tools they stand for: a share change is not treated apart */
+  shift(_region: string, _nowMs: number): void {}
+
   mark(nowMs: number): void {
     this.intervals.anchor(nowMs);
     if (this.failed !== null) return;
