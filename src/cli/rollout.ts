@@ -208,7 +208,8 @@ interface View {
     metrics: { metric: string; comparisons: number; statistic: number | null; threshold: number | null; ratio: number | null }[];
   } | null;
   created_by: string; created_at: string; updated_at: string;
-  leader: { holder: string; this_gateway: boolean; since: string | null };
+  /** holder: null when the gateway asked follows (it does not know which gateway leads) */
+  leader: { holder: string | null; this_gateway: boolean; since: string | null };
 }
 
 const json = (v: unknown): string => JSON.stringify(v, null, 2) + '\n';
@@ -256,7 +257,10 @@ function detail(v: View): string {
     ['weights', weights(v.weights)],
   ];
   if (v.failure !== null) lines.push(['failure', `${v.failure.metric}: ${v.failure.reason} (at ${v.failure.at})`]);
-  lines.push(['leader', `${v.leader.holder}${v.leader.this_gateway ? ' (the gateway asked)' : ''}${v.leader.since ? ` since ${v.leader.since}` : ''}`]);
+  const since = v.leader.since ? ` since ${v.leader.since}` : '';
+  lines.push(['leader', v.leader.this_gateway || v.leader.holder !== null
+    ? `${v.leader.holder ?? '?'}${v.leader.this_gateway ? ' (the gateway asked)' : ''}${since}`
+    : `another gateway (the gateway asked follows${since})`]);
   lines.push(['created', `${v.created_at} by ${v.created_by}; updated ${v.updated_at}`]);
   const width = Math.max(...lines.map(([k]) => k.length));
   let out = lines.map(([k, s]) => `${k.padEnd(width)}  ${s}`).join('\n') + '\n';

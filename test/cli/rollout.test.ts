@@ -166,6 +166,13 @@ describe('switchyard rollout status', () => {
     expect(out).toMatch(/^ttft +240 +0\.250 +600 +-$/m);
   });
 
+  it('with an id, asked of a gateway that follows: says another gateway leads, not the one asked', async () => {
+    fake.leadership = () => ({ leader: false, holder: 'gw-test-2', sinceMs: T0 - 5_000 });
+    expect(await rolloutStatus({ id: 'rol_l' }, io())).toBe(0);
+    expect(out).toMatch(/^leader +another gateway \(the gateway asked follows since 2026-03-01T11:59:55.000Z\)$/m);
+    expect(out).not.toContain('gw-test-2');
+  });
+
   it('--json prints the API\'s view as is', async () => {
     expect(await rolloutStatus({ id: 'rol_l', json: true }, io())).toBe(0);
     expect(JSON.parse(out)).toMatchObject({ id: 'rol_l', weights: { eu: 25, us: 0 }, evidence: { candidate: { calls: 250, failures: 3 } } });

@@ -262,3 +262,43 @@ describe('rollout service', () => {
     expect(weights(b)).toEqual({ s1: 0, s2: 0, c1: 100 });
   });
 });
+
+describe('a rollout that ends while a gateway changes between leading and following', () => {
+  it('a follower that takes the lead settles a rollout it followed that ended since its last poll', async () => {
+    file = join(mkdtempSync(join(tmpdir(), 'sy-rs-')), 'db.sqlite');
+    const a = await node('gw-a');
+    const b = await node('gw-b');
+    const id = await started(a, [{ setWeight: 20 }, { pause: {} }]);
+    await run(300);
+    expect(weights(b)).toEqual({ s1: 80, s2: 80, c1: 20 });
+    // promoted in full and handed over before b polls again: b leads with no active rollout to read
+    const r = await a.svc.command(id, { kind: 'promote', full: true }, WHO);
+    expect(r.ok && r.value.state.phase).toBe('succeeded');
+    await a.svc.close();
+    await run(POLL * 2);
+    expect(b.svc.leadership().leader).toBe(true);
+    expect(b.versions.stableOf(MODEL)).toBe('v2');
+    expect(weights(b)).toEqual({ s1: 0, s2: 0, c1: 100 });
+  });
+
+  it('a leader that lost the lead settles a rollout it held that another ended meanwhile', async () => {
+    file = join(mkdtempSync(join(tmpdir(), 'sy-rs-')), 'db.sqlite');
+    const ctl: Flaky = { down: false, conflictOnce: false, updates: 0 };
+    const a = await node('gw-a', ctl);
+    const b = await node('gw-b');
+    const id = await started(a, [{ setWeight: 20 }, { pause: {} }]);
+    await run(200);
+    expect(weights(a)).toEqual({ s1: 80, s2: 80, c1: 20 });
+    // a loses the store, b takes the lead once a's lease expires and ends the rollout
+    ctl.down = true;
+    await run(1_500);
+    expect([a.svc.leadership().leader, b.svc.leadership().leader]).toEqual([false, true]);
+    const r = await b.svc.command(id, { kind: 'promote', full: true }, WHO);
+    expect(r.ok && r.value.state.phase).toBe('succeeded');
+    ctl.down = false;
+    await run(POLL * 2);
+    expect(a.svc.leadership().leader).toBe(false);
+    expect(a.versions.stableOf(MODEL)).toBe('v2');
+    expect(weights(a)).toEqual({ s1: 0, s2: 0, c1: 100 });
+  });
+});

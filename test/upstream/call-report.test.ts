@@ -95,6 +95,7 @@ describe('call report: what is measured', () => {
   it('a streamed call: TTFT sent → first chunk, ITL first → last chunk per token after the first, tokens from the usage', () => {
     const { time, sink, send } = rig();
     const r = new FakeReplica('a');
+    const sentAt = time.monoMs();
     send(new FakeRequest([r]), new Client());
     time.advance(120);
     r.last.token();            // first chunk at 120 ms
@@ -106,7 +107,7 @@ describe('call report: what is measured', () => {
     r.last.usage(300, 4, 256); // 4 tokens: 3 gaps after the first (usage-only chunks are not tokens)
     r.last.done();
     expect(sink.calls).toEqual([{ replica: 'a', r: {
-      atMs: time.monoMs(), stream: true, failed: false, ttftMs: 120, itlMs: 20,
+      atMs: time.monoMs(), sentAtMs: sentAt, stream: true, failed: false, ttftMs: 120, itlMs: 20,
       promptTokens: 300, promptEstimate: 0, cachedTokens: 256, outputTokens: 4, truncated: false,
     } }]);
   });
@@ -194,15 +195,18 @@ describe('call report: failures', () => {
     expect(sink.calls).toEqual([]);
   });
 
-  it('a retried request gives one sample per call: the failed one and the one that answered', () => {
+  it('a retried request gives one sample per call: the failed one and the one that answered, each timed from its own send', () => {
     const { time, sink, send } = rig({ maxAttempts: 2 });
     const rs = [new FakeReplica('a'), new FakeReplica('b')];
+    const first = time.monoMs();
     send(new FakeRequest(rs), new Client());
     rs[0].last.fail(S500);
     time.runAll();
+    const retried = time.monoMs();
     rs[1].last.token();
     rs[1].last.done();
-    expect(sink.calls.map((c) => [c.replica, c.r.failed])).toEqual([['a', true], ['b', false]]);
+    expect(sink.calls.map((c) => [c.replica, c.r.failed, c.r.sentAtMs])).toEqual([['a', true, first], ['b', false, retried]]);
+    expect(retried).toBeGreaterThan(first);
   });
 });
 

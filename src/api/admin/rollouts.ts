@@ -221,7 +221,8 @@ export function rolloutView(r: StoredRollout, lead: { leader: boolean; holder: s
     },
     spec: s.spec,
     created_by: s.createdBy, created_at: iso(s.createdAtMs), updated_at: iso(s.updatedAtMs),
-    leader: { holder: lead.holder, this_gateway: lead.leader, since: lead.sinceMs === null ? null : iso(lead.sinceMs) },
+    // a follower knows only that another gateway holds the lease, not which: it names none rather than itself
+    leader: { holder: lead.leader ? lead.holder : null, this_gateway: lead.leader, since: lead.sinceMs === null ? null : iso(lead.sinceMs) },
   };
 }
 

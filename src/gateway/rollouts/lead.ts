@@ -246,6 +246,20 @@ export class RolloutLead {
       // (one started here since the list was read is active and already held)
       else if (TERMINAL_PHASES.has(row.state.phase) || row.revision > (this.#revisions.get(s.id) ?? 0)) this.#adopt(row);
     }
+    // one followed until this term that ended since the last poll is in no list: its final state settles it
+    for (const [, id] of this.#followed) {
+      if (active.has(id)) continue;
+      let row: StoredRollout | null;
+      try {
+        row = await store.getRollout(id);
+      } catch (err) {
+        this.#storeDown(err);
+        return false;
+      }
+      if (term !== this.#term) return false;
+      if (row !== null && TERMINAL_PHASES.has(row.state.phase)) this.#adopt(row);
+    }
+    this.#followed.clear();
     return true;
   }
 
@@ -321,12 +335,15 @@ export class RolloutLead {
 
   #loseLead(why: string): void {
     if (!this.#leading) return;
+    const held = this.#driver.states().map((s) => [s.model, s.id] as const);
     this.#endTerm();
+    // followed from here, so that one another gateway ends before this one's next poll is still settled
+    for (const [model, id] of held) this.#followed.set(model, id);
     this.#sinceMs = this.#o.time.clock.nowMs();
     this.#o.log.warn({ holder: this.holder, why }, 'lost the rollouts lead; following');
   }
 
-  /** Decides nothing more: the held rollouts go, writes still queued are dropped. */
+  /** Decides nothing more: the held rollouts go, writes still queued are dropped (the followed stay, to be settled if they ended). */
   #endTerm(): void {
     this.#term++;
     this.#leading = false;
@@ -334,7 +351,6 @@ export class RolloutLead {
     this.#driver.stop();
     this.#driver.clear();
     this.#revisions.clear();
-    this.#followed.clear();
   }
 
   // ── following ──────────────────────────────────────────────────────────────

@@ -164,6 +164,14 @@ describe('POST /admin/v1/rollouts starts one', () => {
 });
 
 describe('GET /admin/v1/rollouts/{id}', () => {
+  it('on a gateway that follows, names no leader: it cannot know which gateway holds the lease', async () => {
+    fake.put(rolloutState({ id: 'rol_f' }));
+    fake.leadership = () => ({ leader: false, holder: 'gw-test-2', sinceMs: T0 - 5_000 });
+    const r = await call('GET', '/admin/v1/rollouts/rol_f');
+    expect(r.status).toBe(200);
+    expect((r.json as { leader: unknown }).leader).toEqual({ holder: null, this_gateway: false, since: '2026-03-01T11:59:55.000Z' });
+  });
+
   it('shows where the rollout stands: phase, pause, wave, step, weights, failure, evidence, times as RFC 3339, and the leader', async () => {
     fake.put(rolloutState({
       id: 'rol_x', phase: 'paused', pause: { kind: 'step', message: 'pause step', untilMs: T0 + 600_000 },
