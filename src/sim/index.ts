@@ -9,6 +9,8 @@ export type { Network, SimulationInput, TenantPlacement } from './simulator.js';
 export type { SimAdmissionInput, TenantAdmission } from './admission.js';
 export type { SimReplicaSpec } from './replica.js';
 export { describeFault, faultSchema } from './faults.js';
+export { METHODS as ROLLOUT_METHODS } from './rollout.js';
+export type { Detection, Method as RolloutMethod, RolloutRecord, RolloutStep, SimRolloutInput } from './rollout.js';
 export type { Fault } from './faults.js';
 export { createProgress, renderHtml, renderText, reportJson } from './report/index.js';
 export type { SimReport } from './report/index.js';

@@ -15,6 +15,8 @@ export interface SimReplicaSpec {
   readonly id: string;
   readonly region: string;
   readonly model: string;
+  /** the model version it serves; default the model id */
+  readonly version?: string;
   readonly profile: HardwareProfile;
   readonly engine: ReplicaOptions;
   readonly costPerGpuHour: number;
@@ -28,7 +30,8 @@ export class SimReplica implements Endpoint {
   readonly slot: number;
   readonly region: string;
   readonly version: string;
-  readonly versionWeight = 1;
+  /** its version's share of the model's traffic where it is (a rollout's weight); 0 = not routable */
+  versionWeight = 1;
   model: ReplicaModel<SimRequestLike>;
   /** the gateway's view: requests sent and not finished (fleet/accounting.ts keeps these three) */
   inflight = 0;
@@ -41,6 +44,12 @@ export class SimReplica implements Endpoint {
   up = true;
   /** step durations are multiplied by this (a slow-replica fault) */
   slowFactor = 1;
+  /** errors fault: this share of calls is answered with a 500 */
+  errorRate = 0;
+  /** long-outputs fault: outputs this many times as long */
+  outputFactor = 1;
+  /** ttft fault: steps that compute prompt tokens take this many times longer */
+  prefillFactor = 1;
   /** stale-telemetry fault: scrapes are not refreshed */
   telemetryFrozen = false;
   /** a scrape came during a step: it is answered when the step ends */
@@ -74,7 +83,7 @@ export class SimReplica implements Endpoint {
     this.index = index;
     this.slot = index;
     this.region = spec.region;
-    this.version = spec.model;
+    this.version = spec.version ?? spec.model;
     this.model = createReplicaModel<SimRequestLike>(spec.profile, spec.engine);
   }
 
@@ -96,8 +105,9 @@ export class SimReplica implements Endpoint {
       this.runSteps = 0;
       const r = m.step();
       this.pending = r;
-      this.busyS += r.durationS * this.slowFactor;
-      this.endS = nowS + r.durationS * this.slowFactor;
+      const f = r.prefillTokens > 0 ? this.slowFactor * this.prefillFactor : this.slowFactor;
+      this.busyS += r.durationS * f;
+      this.endS = nowS + r.durationS * f;
     }
     this.stamp++;
     return this.endS;
@@ -176,7 +186,7 @@ export class SimReplica implements Endpoint {
   ejections = 0;
 
   get routable(): boolean {
-    return this.healthy && this.ejectedUntilS === 0;
+    return this.healthy && this.ejectedUntilS === 0 && this.versionWeight > 0;
   }
 
   scrape(nowS: number): void {

@@ -5,8 +5,9 @@ import { regionOrder, resolveProfile, UNSTATED_WIRE_MS } from '../routing/index.
 import { wallClock, type Clock } from '../time/index.js';
 import { describeFault } from './faults.js';
 import { buildReport, type RunRecords, type ScenarioInfo, type SimReport, type Slo } from './report/index.js';
-import { gpuHourUsd, replicaId, type LoadedScenario, type Scenario } from './scenario.js';
+import { gpuHourUsd, poolReplicaId, type LoadedScenario, type Scenario } from './scenario.js';
 import type { SimAdmissionInput, TenantAdmission } from './admission.js';
+import { DEFAULT_PER_REPLICA_LIMIT, type SimRolloutInput } from './rollout.js';
 import { simulate, type Network, type TenantPlacement } from './simulator.js';
 import type { SimReplicaSpec } from './replica.js';
 import { fromSpec, seededRandom } from './workload/index.js';
@@ -74,6 +75,8 @@ export function runScenario(loaded: LoadedScenario, opts: RunOptions = {}): Scen
       backoff: s.upstream.backoff,
       hedge: s.upstream.hedge,
       outlier: outlierPolicy(s.outlier),
+      rollout: rolloutOf(s, p.admission, seed),
+      faultRandom: seededRandom(seed ^ 0xe770),
       coalesce: opts.coalesce ?? true,
       onProgress: opts.onProgress ? (f) => opts.onProgress!((k + f) / policies.length, p.label) : undefined,
     });
@@ -90,6 +93,14 @@ export function runScenario(loaded: LoadedScenario, opts: RunOptions = {}): Scen
     faults: s.faults.map(describeFault), slo,
   };
   return { report: buildReport(info, runs, slo), runs };
+}
+
+/** The scenario's rollout for one run; the driver's capacity per replica is the admission policy's (96 without admission). */
+function rolloutOf(s: Scenario, admission: SimAdmissionInput | null, seed: number): SimRolloutInput | null {
+  const r = s.rollout;
+  if (r === undefined) return null;
+  const limit = s.admission?.find((a) => (a.label ?? a.discipline) === admission?.label)?.maxInflightPerReplica ?? DEFAULT_PER_REPLICA_LIMIT;
+  return { atS: r.atS, spec: r.spec, tickS: r.tickS, warm: r.warm, shadow: r.shadow, perReplicaLimit: limit, seed };
 }
 
 /** One admission input per entry of `admission:`, each with its own fresh draws from the same seed. */
@@ -117,7 +128,7 @@ function fleetOf(s: Scenario): SimReplicaSpec[] {
   for (const p of s.fleet) {
     const profile = getProfile(p.profile)!;
     for (let i = 0; i < p.replicas; i++) {
-      out.push({ id: replicaId(p.region, p.model, i), region: p.region, model: p.model, profile, engine: p.engine, costPerGpuHour: gpuHourUsd(profile, p.costPerGpuHour) });
+      out.push({ id: poolReplicaId(p, i), region: p.region, model: p.model, version: p.version ?? p.model, profile, engine: p.engine, costPerGpuHour: gpuHourUsd(profile, p.costPerGpuHour) });
     }
   }
   return out;

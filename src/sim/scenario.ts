@@ -6,6 +6,7 @@ import { admissionSchema, PRIORITIES } from '../admission/index.js';
 import { getProfile, profileNames, type HardwareProfile } from '../engine/index.js';
 import { KNOB_DEFAULTS, retryShape } from '../config/index.js';
 import { outlierSchema } from '../fleet/index.js';
+import { rolloutSpecSchema } from '../control/rollouts/spec.js';
 import { BUILTIN_PROFILES, profileSchema } from '../routing/index.js';
 import { faultSchema } from './faults.js';
 import { WorkloadSpec } from './workload/index.js';
@@ -30,6 +31,8 @@ const engineOptions = z.object({
 const pool = z.object({
   region: z.string().min(1),
   model: z.string().min(1),
+  /** the model version it serves (a rollout moves traffic between versions); default the model id */
+  version: z.string().min(1).optional(),
   profile: z.string().superRefine((p, ctx) => {
     if (getProfile(p) === undefined) ctx.addIssue({ code: 'custom', message: `unknown profile "${p}"; known: ${profileNames().join(', ')}` });
   }),
@@ -47,6 +50,24 @@ const region = z.object({
 
 /** an admission discipline to run: the gateway's `admission:` block, named for the report (default: its discipline) */
 const admission = admissionSchema.extend({ label: z.string().min(1).optional() });
+
+/**
+ * A rollout the gateway's driver runs during the run: started at `atS` with `spec` (what the admin
+ * API takes). Before it starts only the model's stable version serves: the candidate's pools idle.
+ */
+const rollout = z.strictObject({
+  atS: z.number().nonnegative(),
+  spec: rolloutSpecSchema,
+  /** the driver's tick, seconds */
+  tickS: z.number().positive().default(1),
+  /**
+   * the candidate's pools serve beside stable's until the rollout starts, so their caches are warm
+   * (an A/A run: the same build on both sides); default false: they idle, their caches cold
+   */
+  warm: z.boolean().default(false),
+  /** analyses that watch the same calls and decide nothing; the report says when each first failed */
+  shadow: z.array(z.enum(['interval-threshold', 'mann-whitney'])).default([]),
+});
 
 /** a routing profile to run: a shipped or scenario-defined name, optionally relabelled */
 const policy = z.union([
@@ -79,6 +100,7 @@ export const scenarioSchema = z.object({
   }).strict()).default({}),
   workload: WorkloadSpec,
   faults: z.array(faultSchema).default([]),
+  rollout: rollout.optional(),
   /** routing profiles defined for this scenario, beside the shipped ones */
   profiles: z.record(z.string(), profileSchema).default({}),
   policies: z.array(policy).min(1).default(['default']),
@@ -122,9 +144,13 @@ export const scenarioSchema = z.object({
     if (v.region !== undefined) need(['tenants', t, 'region'], v.region);
     v.allowedRegions?.forEach((r) => need(['tenants', t, 'allowedRegions'], r));
   }
-  const ids = new Set(s.fleet.flatMap((p) => Array.from({ length: p.replicas }, (_, i) => replicaId(p.region, p.model, i))));
+  const ids = new Set(s.fleet.flatMap((p) => Array.from({ length: p.replicas }, (_, i) => poolReplicaId(p, i))));
+  const versions = new Set(s.fleet.map((p) => p.version ?? p.model));
   s.faults.forEach((f, i) => {
     if (f.region !== null) need(['faults', i, 'region'], f.region);
+    if (f.version !== null && !versions.has(f.version)) {
+      ctx.addIssue({ code: 'custom', path: ['faults', i, 'version'], message: `no pool serves version "${f.version}"; the pools' versions are ${[...versions].join(', ')}` });
+    }
     if (f.replica !== null && !ids.has(f.replica)) {
       ctx.addIssue({ code: 'custom', path: ['faults', i, 'replica'], message: `no replica "${f.replica}"; replicas are named REGION/MODEL/INDEX, e.g. ${[...ids][0]}` });
     }
@@ -143,6 +169,17 @@ export const scenarioSchema = z.object({
     if (labels.has(label)) ctx.addIssue({ code: 'custom', path: ['admission', i, 'label'], message: `two admission entries are labelled "${label}"; give each its own label` });
     labels.add(label);
   });
+  if (s.rollout !== undefined) {
+    const r = s.rollout.spec;
+    const mine = new Set(s.fleet.filter((p) => p.model === r.model).map((p) => p.version ?? p.model));
+    if (mine.size === 0) ctx.addIssue({ code: 'custom', path: ['rollout', 'spec', 'model'], message: `no pool serves model "${r.model}"` });
+    else {
+      if (!mine.has(r.candidate)) ctx.addIssue({ code: 'custom', path: ['rollout', 'spec', 'candidate'], message: `no pool of ${r.model} serves version "${r.candidate}"; give a pool \`version: ${r.candidate}\`` });
+      if (r.stable !== undefined && !mine.has(r.stable)) ctx.addIssue({ code: 'custom', path: ['rollout', 'spec', 'stable'], message: `no pool of ${r.model} serves version "${r.stable}"` });
+      if (r.stable === undefined && ![...mine].some((v) => v !== r.candidate)) ctx.addIssue({ code: 'custom', path: ['rollout', 'spec', 'stable'], message: `no pool of ${r.model} serves a version other than the candidate to roll it out from` });
+    }
+    if (s.rollout.atS >= s.durationS) ctx.addIssue({ code: 'custom', path: ['rollout', 'atS'], message: `the rollout starts at ${s.rollout.atS} s, not before the arrivals end (durationS ${s.durationS})` });
+  }
   if (s.defaultModel !== undefined && !s.fleet.some((p) => p.model === s.defaultModel)) {
     ctx.addIssue({ code: 'custom', path: ['defaultModel'], message: `no pool serves "${s.defaultModel}"` });
   }
@@ -153,6 +190,11 @@ export type Scenario = z.infer<typeof scenarioSchema>;
 /** How a scenario names a replica (faults target it by this). */
 export function replicaId(region: string, model: string, index: number): string {
   return `${region}/${model}/${index}`;
+}
+
+/** A pool's replica: a pool of a version other than the model id is named apart, `REGION/MODEL@VERSION/INDEX`. */
+export function poolReplicaId(p: { readonly region: string; readonly model: string; readonly version?: string }, index: number): string {
+  return p.version === undefined || p.version === p.model ? replicaId(p.region, p.model, index) : replicaId(p.region, `${p.model}@${p.version}`, index);
 }
 
 export interface LoadedScenario {

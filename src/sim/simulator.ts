@@ -11,6 +11,7 @@ import { SimReplica, type SimReplicaSpec, type SimRequestLike } from './replica.
 import { blockHashes, seededRandom, type Arrival, type Workload } from './workload/index.js';
 import type { Outcome, ReplicaRecord, RequestRecord, RunRecords, Sample } from './report/index.js';
 import type { Fault } from './faults.js';
+import { callCost, SimRollout, type SimRolloutInput } from './rollout.js';
 
 // The discrete-event loop. Arrivals reach the gateway in their tenant's region; with admission on,
 // its model's admission queue sends, holds or sheds them; the gateway's routing picks a replica;
@@ -74,6 +75,10 @@ export interface SimulationInput {
   readonly coalesce: boolean;
   /** the gateway's admission queues, one per model; absent or null = none (straight to the router) */
   readonly admission?: SimAdmissionInput | null;
+  /** a rollout the gateway's driver runs on this loop's clock; absent or null = none */
+  readonly rollout?: SimRolloutInput | null;
+  /** the errors faults' draws; default a fixed seed */
+  readonly faultRandom?: () => number;
   readonly onProgress?: (fraction: number) => void;
 }
 
@@ -111,8 +116,10 @@ class SimAttempt implements SimRequestLike {
     return this.req.promptLen;
   }
 
+  /** what the engine is asked for: the request's, stretched by a long-outputs fault on the replica */
   get maxTokens(): number {
-    return this.req.maxTokens;
+    const f = this.replica.outputFactor;
+    return f === 1 ? this.req.maxTokens : Math.max(1, Math.round(this.req.maxTokens * f));
   }
 
   get blockHashes(): Float64Array {
@@ -170,6 +177,7 @@ class SimRequest {
 const EMPTY = new Float64Array(0);
 const BROKEN: UpstreamFailure = { kind: 'broken', message: 'the replica crashed' };
 const REFUSED: UpstreamFailure = { kind: 'connect', message: 'connection refused' };
+const SERVER_ERROR: UpstreamFailure = { kind: 'status', status: 500, body: '{"object":"error","message":"Internal Server Error","type":"InternalServerError","code":500}' };
 
 /** The simulator hands the engine's own block hashes along, for the precise prefix scorer. */
 interface SimRouteTicket extends RouteTicket {
@@ -214,6 +222,10 @@ class Simulation {
   readonly #jitter: () => number;
   /** what the retry rule and hedging did over the run */
   readonly #counts = { retries: 0, hedges: 0, overflows: 0, wasted: 0 };
+  readonly #rollout: SimRollout | null;
+  readonly #faultRandom: () => number;
+  /** faults in force (indices into input.faults), for the kinds whose effects combine */
+  readonly #activeFaults = new Set<number>();
 
   constructor(input: SimulationInput) {
     this.#in = input;
@@ -280,6 +292,8 @@ class Simulation {
     this.#budget = budget === null ? new RetryBudget(1, Number.MAX_SAFE_INTEGER) : new RetryBudget(budget.percent / 100, budget.minConcurrency);
     this.#hedgeDelayMs = input.hedge?.enabled ? input.hedge.delayMs : null;
     this.#jitter = input.retryRandom ?? seededRandom(0x7e7);
+    this.#faultRandom = input.faultRandom ?? seededRandom(0xe770);
+    this.#rollout = input.rollout == null ? null : new SimRollout(input.rollout, replicas, { clock, rotation: (r) => this.#rotation(r) });
   }
 
   run(): RunRecords {
@@ -290,6 +304,7 @@ class Simulation {
     a.at(0, Ev.Sample);
     a.at(0, Ev.Scrape);
     a.at(inp.probeIntervalS, Ev.Probe);
+    this.#rollout?.arm();
     const hardStop = inp.durationS + inp.drainLimitS;
     let lastProgress = -1;
     for (;;) {
@@ -548,7 +563,17 @@ class Simulation {
       this.#outOfRotation(r);
       this.#pools?.failure(r, this.#now * 1000, a.sentS * 1000);
       released(r, req.promptLen + req.maxTokens, a.prefillOwed);
+      this.#observe(a, false);
       return this.#callFailed(a, REFUSED);
+    }
+    if (r.errorRate > 0 && this.#faultRandom() < r.errorRate) {
+      // a bad build answers at once with a 500: the gateway hears it a return trip later
+      r.requests++;
+      this.#pools?.failure(r, this.#now * 1000, a.sentS * 1000);
+      released(r, req.promptLen + req.maxTokens, a.prefillOwed);
+      a.prefillOwed = 0;
+      this.#observe(a, false);
+      return this.#callFailed(a, SERVER_ERROR);
     }
     if (req.blockHashes === EMPTY) this.#hash(req);
     r.requests++;
@@ -577,7 +602,7 @@ class Simulation {
       if (added.ok) a.seq = added.seq;
       else {
         r.holding.delete(a);
-        released(r, a.promptLen + a.maxTokens, a.prefillOwed);
+        released(r, a.promptLen + a.req.maxTokens, a.prefillOwed);
         a.prefillOwed = 0;
         // a 400 from the replica (prompt beyond max_model_len, or beyond all of KV): not worth a retry
         const req = a.req;
@@ -642,6 +667,7 @@ class Simulation {
       req.generated = s.generated;
       req.preemptions = s.preemptions;
       released(r, req.promptLen + req.maxTokens, 0);
+      this.#observe(a, true);
       this.#close(req, 'ok');
     }
     if (r.aborts.length > 0) this.#abortNow(r);
@@ -672,11 +698,47 @@ class Simulation {
       case 'stale-telemetry':
         for (const r of targets) r.telemetryFrozen = start;
         break;
+      case 'errors':
+      case 'long-outputs':
+      case 'ttft': {
+        const i = this.#in.faults.indexOf(f);
+        if (start) this.#activeFaults.add(i);
+        else this.#activeFaults.delete(i);
+        for (const r of targets) this.#versionFaults(r);
+        break;
+      }
     }
   }
 
+  /** A replica's error rate and factors from the faults in force on it: the highest rate, the factors multiplied. */
+  #versionFaults(r: SimReplica): void {
+    let rate = 0;
+    let output = 1;
+    let prefill = 1;
+    for (const i of this.#activeFaults) {
+      const f = this.#in.faults[i];
+      if (!this.#hits(f, r)) continue;
+      if (f.kind === 'errors') rate = Math.max(rate, f.rate);
+      else if (f.kind === 'long-outputs') output *= f.factor;
+      else if (f.kind === 'ttft') prefill *= f.factor;
+    }
+    if (prefill !== r.prefillFactor) {
+      // as a slow fault: the step in progress ends at its old pace
+      const end = r.cut(this.#now);
+      if (end >= 0) this.#agenda.at(end, Ev.StepEnd, r.index, r.stamp);
+    }
+    r.errorRate = rate;
+    r.outputFactor = output;
+    r.prefillFactor = prefill;
+  }
+
+  /** Whether the fault targets the replica (a fault built in code may leave `version` out). */
+  #hits(f: Fault, r: SimReplica): boolean {
+    return (f.replica === null || r.spec.id === f.replica) && (f.region === null || r.region === f.region) && ((f.version ?? null) === null || r.version === f.version);
+  }
+
   #targets(f: Fault): SimReplica[] {
-    return this.#replicas.filter((r) => (f.replica !== null ? r.spec.id === f.replica : true) && (f.region !== null ? r.region === f.region : true));
+    return this.#replicas.filter((r) => this.#hits(f, r));
   }
 
   #crash(r: SimReplica): void {
@@ -688,10 +750,11 @@ class Simulation {
       a.seq = null;
       if (a.cancelled) continue;
       // each call it held is released once, here (one still on the wire is released when it arrives)
-      released(r, a.promptLen + a.maxTokens, a.prefillOwed);
+      released(r, a.promptLen + a.req.maxTokens, a.prefillOwed);
       a.prefillOwed = 0;
       const req = a.req;
       this.#pools?.failure(r, this.#now * 1000, a.sentS * 1000);
+      this.#observe(a, false);
       if (req.firstTokenS === req.firstTokenS) {
         // tokens already reached the client: the stream breaks, nothing to retry
         req.replica = null;
@@ -719,6 +782,22 @@ class Simulation {
   }
 
   // ── records ──────────────────────────────────────────────────────────────────
+
+  /** A call ended (served, or failed by the replica): its sample goes to the rollout, if one runs. */
+  #observe(a: SimAttempt, ok: boolean): void {
+    const ro = this.#rollout;
+    if (ro === null) return;
+    const req = a.req;
+    const out = ok ? req.generated : 0;
+    const ttft = ok ? (req.firstTokenS - a.sentS) * 1000 : null;
+    const cached = ok ? req.cachedTokens : 0;
+    ro.observe(a.replica, {
+      atMs: this.#now * 1000, sentAtMs: a.sentS * 1000, region: a.replica.region, stream: true, failed: !ok,
+      ttftMs: ttft, itlMs: ok && out >= 2 ? ((req.finishS - req.firstTokenS) * 1000) / (out - 1) : null,
+      promptTokens: req.promptLen, cachedTokens: cached, outputTokens: out, truncated: false,
+      costUsd: callCost(req.promptLen, cached, out),
+    });
+  }
 
   #close(req: SimRequest, outcome: Outcome): void {
     if (req.outcome !== null) return;
@@ -798,6 +877,7 @@ class Simulation {
       policy: this.#in.policyName,
       ...(this.#classes !== null ? { admission: this.#classes.summary() } : {}),
       ...(this.#counts.retries + this.#counts.hedges + this.#counts.overflows + this.#counts.wasted > 0 ? { upstream: { ...this.#counts } } : {}),
+      ...(this.#rollout !== null ? { rollout: this.#rollout.record() } : {}),
       durationS: this.#in.durationS, wallS: 0,
       requests: this.#records, replicas, samples: this.#samples, sampleS: this.#in.sampleS,
     };

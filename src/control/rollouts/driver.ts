@@ -38,7 +38,7 @@ const tickOf = (d: RolloutDriver): void => d.tick();
 
 /** tells the analysis which regions' shares just changed (calls already running there were drawn under the old ones) */
 function shifted(a: Analysis, before: Readonly<Record<string, number>>, after: Readonly<Record<string, number>>, monoMs: number): void {
-  if (before === after || a.shift === undefined) return;
+  if (before === after) return;
   for (const r of Object.keys(after)) if ((before[r] ?? 0) !== after[r]) a.shift(r, monoMs);
   for (const r of Object.keys(before)) if (!(r in after) && before[r] !== 0) a.shift(r, monoMs);
 }

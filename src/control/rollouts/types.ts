@@ -79,7 +79,7 @@ export interface Analysis {
    * The region's shares changed now. Calls still running were drawn under the old shares, so the
    * sides' mixes of short and long calls differ until they end: calls sent before now are not compared.
    */
-  shift?(region: string, nowMs: number): void;
+  shift(region: string, nowMs: number): void;
   verdict(nowMs: number): Verdict;
   summary(): AnalysisSummary;
 }

@@ -1,4 +1,5 @@
 import { byClass, fmt, rowsOf } from './rows.js';
+import { rolloutLines } from '../rollout-report.js';
 import { barChart, escapeHtml, lineChart } from './svg.js';
 import type { AdmissionReport, PolicyReport, SimReport } from './types.js';
 
@@ -31,6 +32,7 @@ export function renderHtml(report: SimReport): string {
 ${p.tenants.map((t) => `<tr><th>${escapeHtml(t.tenant)}</th><td>${fmt.num(t.requests)}</td><td>${fmt.num(t.ok)}</td><td>${fmt.ms(t.ttft.p50)} / ${fmt.ms(t.ttft.p90)}</td><td>${fmt.sec(t.e2e.p50)} / ${fmt.sec(t.e2e.p90)}</td><td>${fmt.pct(t.goodputFraction)}</td><td>${fmt.num(t.outputTokens)}</td><td>${fmt.pct(t.outputShare)}</td></tr>`).join('\n')}
 </table>`).join('\n');
   const admission = ps.filter((p) => p.admission !== undefined).map((p) => admissionHtml(p.policy, p.admission!)).join('\n');
+  const rollouts = ps.filter((p) => p.rollout !== undefined).map((p) => `<h3>${escapeHtml(p.policy)}</h3>\n<pre>${escapeHtml(rolloutLines(p.rollout!).join('\n'))}</pre>`).join('\n');
   // folded: a big fleet would otherwise push the notes off the page; <details> needs no script
   const replicas = ps.filter((p) => p.replicas.length > 0).map((p) => `<details><summary>Per replica: ${escapeHtml(p.policy)}</summary>
 <table><tr><th>replica</th><th>region</th><th>requests</th><th>busy</th><th>mean running</th><th>prefix hits</th><th>preemptions</th></tr>
@@ -56,6 +58,7 @@ ${plots.join('\n')}
 <h2>Tenants</h2>
 ${tenants}
 ${admission ? `<h2>Admission</h2>\n${admission}` : ''}
+${rollouts ? `<h2>Rollout</h2>\n${rollouts}` : ''}
 <h2>Replicas</h2>
 ${replicas}
 <h2>Notes</h2>

@@ -59,6 +59,7 @@ export function summarize(run: RunRecords, slo: Slo): PolicyReport {
   return {
     policy: run.policy,
     ...(admission !== undefined ? { admission } : {}),
+    ...(run.rollout !== undefined ? { rollout: run.rollout } : {}),
     counts: { arrived: reqs.length, ok: ok.length, rejected: count(reqs, 'rejected'), failed: count(reqs, 'failed'), retries },
     ttft: quantiles(ttft), itl: quantiles(itl), e2e: quantiles(e2e),
     goodput: { reqPerS: good / d, fraction: reqs.length > 0 ? good / reqs.length : NaN },

@@ -1,3 +1,4 @@
+import { rolloutLines } from '../rollout-report.js';
 import { byClass, fmt, rowsOf, type Row } from './rows.js';
 import type { AdmissionReport, PolicyReport, SimReport } from './types.js';
 
@@ -38,6 +39,7 @@ function policyBlock(p: PolicyReport, rows: readonly Row[]): string {
     const [classes, tenants] = admissionTables(p.admission);
     lines.push('', indent(classes), '', indent(tenants));
   }
+  if (p.rollout !== undefined) lines.push('', ...rolloutLines(p.rollout).map((l) => `  ${l}`));
   if (p.replicas.length > 0) {
     const shown = p.replicas.slice(0, MAX_REPLICA_ROWS);
     lines.push('', indent(table(['replica', 'region', 'requests', 'busy', 'mean running', 'prefix hits', 'preemptions'],

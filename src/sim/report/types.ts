@@ -1,3 +1,4 @@
+import type { RolloutRecord } from '../rollout.js';
 import type { Priority } from '../../admission/index.js';
 
 // What a simulation run hands the report, and what the report says. Times are seconds of virtual
@@ -97,6 +98,8 @@ export interface RunRecords {
   readonly admission?: RunAdmission;
   /** what the gateway's retry rule did over the run (absent: no retry, hedge or overflow) */
   readonly upstream?: RunUpstream;
+  /** the scenario's rollout: its transitions, when each analysis failed, calls per side (absent: none) */
+  readonly rollout?: RolloutRecord;
   /** seconds of arrivals */
   readonly durationS: number;
   /** real seconds the run took; never in the deterministic report */
@@ -211,6 +214,8 @@ export interface PolicyReport {
   readonly policy: string;
   /** present when the run used admission */
   readonly admission?: AdmissionReport;
+  /** present when the scenario ran a rollout */
+  readonly rollout?: RolloutRecord;
   readonly counts: { readonly arrived: number; readonly ok: number; readonly rejected: number; readonly failed: number; readonly retries: number };
   readonly ttft: Quantiles;
   /** per-request mean inter-token latency (TPOT) */

@@ -7,7 +7,8 @@
 //   nonnegative supermartingale under the null), so by Ville's inequality the chance it EVER reaches
 //   1/α is at most α, however often it is read. The driver may ask after every call and the
 //   false-rollback rate stays bounded over the whole rollout; a broken build fails after a handful of
-//   calls instead of after N failed minutes. α is split evenly over the metrics (Bonferroni).
+//   calls instead of after N failed minutes. α is split over the metrics (a weighted Bonferroni:
+//   errors, the critical one, get half; see thresholdsFor).
 // - Matched. A candidate call is compared only with stable calls of the same stratum (region, stream,
 //   power-of-two bucket of the prompt tokens the replica computed, prefix-cache hit or miss) that ended
 //   within `windowMs` of it. So a change of traffic share, load drifting over the day, or a new
@@ -107,14 +108,25 @@ class ValueEvidence {
   }
 }
 
+/**
+ * Alpha split over the metrics (weighted Bonferroni: the shares sum to alpha). Errors are the
+ * critical metric and the rarest signal, so they get half; the five others share the rest. At
+ * alpha 0.01: errors fail at an e-value of 200, each other metric at 1,000.
+ */
+export function thresholdsFor(alpha: number): Record<MetricName, number> {
+  const others = METRICS.length - 1;
+  return Object.fromEntries(METRICS.map((m) => [m, m === 'errors' ? 2 / alpha : (2 * others) / alpha])) as Record<MetricName, number>;
+}
+
 class Sequential implements Analysis {
   private readonly errors: OddsTest;
   private readonly truncations: OddsTest;
   private readonly values: ValueEvidence[];
   private readonly byCall: Matcher;
   private readonly bySuccess: Matcher;
-  private readonly logThreshold: number;
-  private readonly threshold: number;
+  /** per metric: the e-value at which it fails (its share of alpha, inverted), and its log */
+  private readonly thresholds: Record<MetricName, number>;
+  private readonly logThresholds: Record<MetricName, number>;
   private calls = { candidate: 0, stable: 0 };
   private failures = { candidate: 0, stable: 0 };
   private truncated = { candidate: 0, stable: 0 };
@@ -131,8 +143,8 @@ class Sequential implements Analysis {
   private malformed = 0;
 
   constructor(private readonly spec: AnalysisSpec, private readonly rng: Rng) {
-    this.threshold = METRICS.length / spec.alpha;
-    this.logThreshold = Math.log(this.threshold);
+    this.thresholds = thresholdsFor(spec.alpha);
+    this.logThresholds = Object.fromEntries(METRICS.map((m) => [m, Math.log(this.thresholds[m])])) as Record<MetricName, number>;
     this.errors = new OddsTest(1 + spec.tolerance.errors);
     this.truncations = new OddsTest(1 + spec.tolerance.truncations);
     this.values = VALUES.map((d) => new ValueEvidence(d, spec.tolerance[d.metric], spec.maxMatched));
@@ -201,7 +213,7 @@ class Sequential implements Analysis {
       return { kind: 'inconclusive', reason: `${successGroups} of ${MIN_GROUPS} successful candidate calls since the step began were matched with successful stable calls of the same stratum: latency and output are not yet measured` };
     }
     const top = this.largest();
-    return { kind: 'pass', reason: `no regression: ${this.callsSinceMark} candidate calls and ${callGroups} matched groups since the step began; largest e-value ${evalue(top.e)} (${top.metric}) < ${evalue(this.threshold)}` };
+    return { kind: 'pass', reason: `no regression: ${this.callsSinceMark} candidate calls and ${callGroups} matched groups since the step began; largest e-value ${evalue(top.e)} (${top.metric}) < ${evalue(this.thresholds[top.metric])}` };
   }
 
   summary(): AnalysisSummary {
@@ -220,10 +232,10 @@ class Sequential implements Analysis {
     const e = (t: OddsTest | RankTest) => Math.exp(Math.min(t.logE(), 700));
     if (metric === 'errors' || metric === 'truncations') {
       const t = metric === 'errors' ? this.errors : this.truncations;
-      return { metric, comparisons: t.comparisons, statistic: e(t), threshold: this.threshold, ratio: this.rateRatio(metric) };
+      return { metric, comparisons: t.comparisons, statistic: e(t), threshold: this.thresholds[metric], ratio: this.rateRatio(metric) };
     }
     const v = this.values.find((x) => x.def.metric === metric)!;
-    return { metric, comparisons: v.test.comparisons, statistic: e(v.test), threshold: this.threshold, ratio: v.ratio() };
+    return { metric, comparisons: v.test.comparisons, statistic: e(v.test), threshold: this.thresholds[metric], ratio: v.ratio() };
   }
 
   private rates(metric: 'errors' | 'truncations'): [number, number] {
@@ -240,7 +252,7 @@ class Sequential implements Analysis {
     let best: { metric: MetricName; e: number } = { metric: 'errors', e: 0 };
     for (const m of METRICS) {
       const ev = this.evidence(m);
-      if (ev.statistic > best.e) best = { metric: m, e: ev.statistic };
+      if (ev.statistic / ev.threshold > best.e / this.thresholds[best.metric]) best = { metric: m, e: ev.statistic };
     }
     return best;
   }
@@ -249,9 +261,9 @@ class Sequential implements Analysis {
     let j = c.failed ? 1 : 0;
     for (let i = 0; i < k; i++) if (stable[i].failed) j++;
     this.errors.add(c.failed, j, k + 1);
-    if (this.failed === null && this.errors.reached(this.logThreshold)) {
+    if (this.failed === null && this.errors.reached(this.logThresholds.errors)) {
       const [cr, sr] = this.rates('errors');
-      this.fail('errors', `errors: candidate ${share(cr)} vs stable ${share(sr)} of calls (e-value ${evalue(Math.exp(this.errors.logE()))} ≥ ${evalue(this.threshold)}; ${this.errors.comparisons} matched groups with a failure)`);
+      this.fail('errors', `errors: candidate ${share(cr)} vs stable ${share(sr)} of calls (e-value ${evalue(Math.exp(this.errors.logE()))} ≥ ${evalue(this.thresholds.errors)}; ${this.errors.comparisons} matched groups with a failure)`);
     }
   }
 
@@ -259,15 +271,15 @@ class Sequential implements Analysis {
     let j = c.truncated ? 1 : 0;
     for (let i = 0; i < k; i++) if (stable[i].truncated) j++;
     this.truncations.add(c.truncated, j, k + 1);
-    if (this.failed === null && this.truncations.reached(this.logThreshold)) {
+    if (this.failed === null && this.truncations.reached(this.logThresholds.truncations)) {
       const [cr, sr] = this.rates('truncations');
-      this.fail('truncations', `truncations: candidate ${share(cr)} vs stable ${share(sr)} of successful calls stopped at their token limit (e-value ${evalue(Math.exp(this.truncations.logE()))} ≥ ${evalue(this.threshold)})`);
+      this.fail('truncations', `truncations: candidate ${share(cr)} vs stable ${share(sr)} of successful calls stopped at their token limit (e-value ${evalue(Math.exp(this.truncations.logE()))} ≥ ${evalue(this.thresholds.truncations)})`);
     }
     for (const v of this.values) {
       v.add(c, stable, k, this.rng);
-      if (this.failed === null && v.test.reached(this.logThreshold)) {
+      if (this.failed === null && v.test.reached(this.logThresholds[v.def.metric])) {
         const r = v.ratio();
-        this.fail(v.def.metric, `${v.def.metric}: candidate ${r === null ? '?' : times(r)} stable, matched within stratum and time over ${v.test.comparisons} groups (e-value ${evalue(Math.exp(v.test.logE()))} ≥ ${evalue(this.threshold)})`);
+        this.fail(v.def.metric, `${v.def.metric}: candidate ${r === null ? '?' : times(r)} stable, matched within stratum and time over ${v.test.comparisons} groups (e-value ${evalue(Math.exp(v.test.logE()))} ≥ ${evalue(this.thresholds[v.def.metric])})`);
       }
     }
   }

@@ -18,7 +18,7 @@ describe('sequential analysis detects', () => {
     const out = runs({ errors: 0.5 }, 50, 100);
     for (const o of out) {
       expect(failedOn(o)).toBe('errors');
-      expect(o.verdict.reason).toMatch(/^errors: candidate \d+ % vs stable [\d.]+ % of calls \(e-value [\d.e]+ ≥ 600/);
+      expect(o.verdict.reason).toMatch(/^errors: candidate \d+ % vs stable [\d.]+ % of calls \(e-value [\d.e]+ ≥ 200/);
     }
     expect(median(out.map((o) => o.calls))).toBeLessThan(40);
   });

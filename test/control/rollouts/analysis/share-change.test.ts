@@ -39,7 +39,7 @@ function falselyFails(seed: number, told: boolean): boolean {
   for (const e of traffic(seed, [0, 0.25, 0.5], stepMs)) {
     while (e.end >= (step + 1) * stepMs) {
       step++;
-      if (told) a.shift!('r', step * stepMs);
+      if (told) a.shift('r', step * stepMs);
       a.mark(step * stepMs);
     }
     a.observe(e.side, e.s);
