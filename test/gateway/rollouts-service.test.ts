@@ -301,4 +301,20 @@ describe('a rollout that ends while a gateway changes between leading and follow
     expect(a.versions.stableOf(MODEL)).toBe('v2');
     expect(weights(a)).toEqual({ s1: 0, s2: 0, c1: 100 });
   });
+
+  it('a follower settles a rollout it never saw active (started and ended between two of its polls)', async () => {
+    file = join(mkdtempSync(join(tmpdir(), 'sy-rs-')), 'db.sqlite');
+    const a = await node('gw-a');
+    const b = await node('gw-b');
+    await run(POLL * 2);
+    expect([a.svc.leadership().leader, b.svc.leadership().leader]).toEqual([true, false]);
+    expect(weights(b)).toEqual({ s1: 100, s2: 100, c1: 0 });
+    // started and promoted in full at once, on the leader: never active when b polls
+    const id = await started(a, [{ setWeight: 20 }, { pause: {} }]);
+    const r = await a.svc.command(id, { kind: 'promote', full: true }, WHO);
+    expect(r.ok && r.value.state.phase).toBe('succeeded');
+    await run(POLL * 2);
+    expect(b.versions.stableOf(MODEL)).toBe('v2');
+    expect(weights(b)).toEqual({ s1: 0, s2: 0, c1: 100 });
+  });
 });

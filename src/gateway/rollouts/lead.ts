@@ -56,6 +56,8 @@ export class RolloutLead {
   readonly #queues = new Map<string, Promise<void>>();
   /** follower: the rollout whose weights it applies, by model */
   #followed = new Map<string, string>();
+  /** per model, the newest ended rollout this gateway has settled (so one it never saw active still reaches it) */
+  readonly #settledEnd = new Map<string, string>();
   #timer: TimerHandle | null = null;
   #polling: Promise<void> | null = null;
   #running = false;
@@ -387,7 +389,33 @@ export class RolloutLead {
     }
     if (this.#leading) return false;
     this.#followed = now;
+    await this.#settleEnded(now);
     return true;
+  }
+
+  /**
+   * A rollout started and ended between two polls was never active here: the newest ended one of
+   * each model not under rollout now is settled once (its stable version, or its candidate if it succeeded).
+   */
+  async #settleEnded(active: ReadonlyMap<string, string>): Promise<void> {
+    let recent: StoredRollout[];
+    try {
+      recent = await this.#o.store.listRollouts({ limit: 20 });
+    } catch (err) {
+      this.#storeDown(err);
+      return;
+    }
+    if (this.#leading || this.#closed) return;
+    const seen = new Set<string>();
+    // newest first: the first ended row of a model is what its stable version is now
+    for (const { state: s } of recent) {
+      if (seen.has(s.model)) continue;
+      seen.add(s.model);
+      // a model whose newest rollout is under way (even one started since the poll's first read) is the active list's
+      if (!TERMINAL_PHASES.has(s.phase) || active.has(s.model) || this.#settledEnd.get(s.model) === s.id) continue;
+      this.#settledEnd.set(s.model, s.id);
+      this.#weights.settle(s.model, s.phase === 'succeeded' ? s.candidate : s.stable);
+    }
   }
 
   #activeModels(): Set<string> {
