@@ -10,9 +10,10 @@ export { outlierSchema };
 
 /** How a fresh replica of a version is warmed before it takes traffic: a few small requests, so its first real ones do not pay for cold start. */
 export const warmupSchema = z.strictObject({
-  requests: z.number().int().min(1).default(2),
-  prompt: z.string().min(1).default('Reply with one word: ready.'),
-  maxTokens: z.number().int().positive().default(8),
+  // bounded: a warm-up that cannot finish would keep the replica from ever taking traffic
+  requests: z.number().int().min(1).max(100).default(2),
+  prompt: z.string().min(1).max(100_000).default('Reply with one word: ready.'),
+  maxTokens: z.number().int().positive().max(4_096).default(8),
 });
 
 /** One version of a model: what it serves and on what, so a rollout can compare two of them. */

@@ -38,9 +38,9 @@ export function isVersionsPath(path: string): boolean {
 const registerBody = z.strictObject({
   ...versionSchema.shape,
   warmup: z.strictObject({
-    requests: z.number().int().min(1).optional(),
-    prompt: z.string().min(1).optional(),
-    max_tokens: z.number().int().positive().optional(),
+    requests: z.number().int().min(1).max(100).optional(),
+    prompt: z.string().min(1).max(100_000).optional(),
+    max_tokens: z.number().int().positive().max(4_096).optional(),
   }).optional(),
 }).transform(({ warmup, ...v }): VersionConfig => (warmup === undefined ? v : {
   ...v, warmup: warmupSchema.parse({ requests: warmup.requests, prompt: warmup.prompt, maxTokens: warmup.max_tokens }),

@@ -137,6 +137,8 @@ describe('POST /admin/v1/models/{model}/versions', () => {
     { why: 'an unknown field', body: { id: 'v3', wieghts: 'x' }, says: 'wieghts: Extra inputs are not permitted' },
     { why: 'a warm-up of no requests', body: { id: 'v3', warmup: { requests: 0 } }, says: 'warmup.requests: ' },
     { why: 'an unknown warm-up field', body: { id: 'v3', warmup: { maxTokens: 4 } }, says: 'warmup.maxTokens: Extra inputs are not permitted' },
+    { why: 'a warm-up that could never finish (the replica would never take traffic)', body: { id: 'v3', warmup: { requests: 1_000_000 } }, says: 'warmup.requests: ' },
+    { why: 'a warm-up asking for long answers', body: { id: 'v3', warmup: { max_tokens: 100_000 } }, says: 'warmup.max_tokens: ' },
     { why: 'settings that are not an object', body: { id: 'v3', settings: [1] }, says: 'settings: ' },
     { why: 'a body that is an array', body: [1], says: 'the body must be a JSON object' },
     { why: 'a body that is not JSON', body: '{nope', says: 'the body must be JSON' },
