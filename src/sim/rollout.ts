@@ -1,8 +1,7 @@
-import { initialState } from '../control/rollouts/machine.js';
-import { RolloutDriver } from '../control/rollouts/driver.js';
-import { intervalThresholdAnalysis, mannWhitneyAnalysis, sequentialAnalysis } from '../control/rollouts/analysis/index.js';
-import type {
-  Analysis, AnalysisSummary, CallSample, FleetView, RegionView, RolloutSpec, RolloutState, RolloutTransition, Side, Verdict, WeightSink,
+import {
+  applyShares, initialState, intervalThresholdAnalysis, mannWhitneyAnalysis, regionViews, RolloutDriver, sequentialAnalysis, settleShares,
+  type Analysis, type AnalysisSummary, type CallSample, type FleetView, type RegionView, type ReplicaStates, type RolloutSpec, type RolloutState,
+  type RolloutTransition, type Side, type Verdict, type WeightSink,
 } from '../control/rollouts/index.js';
 import type { Clock, Timers } from '../time/index.js';
 import type { SimReplica } from './replica.js';
@@ -269,48 +268,28 @@ export class SimRollout {
   #view(): FleetView {
     const replicas = this.#replicas;
     const limit = this.#in.perReplicaLimit;
-    return {
-      regions(model, stable, candidate): RegionView[] {
-        const by = new Map<string, { stableReplicas: number; stableReady: number; candidateReplicas: number; candidateReady: number; inflight: number }>();
-        for (const r of replicas) {
-          if (r.spec.model !== model) continue;
-          let v = by.get(r.region);
-          if (v === undefined) by.set(r.region, (v = { stableReplicas: 0, stableReady: 0, candidateReplicas: 0, candidateReady: 0, inflight: 0 }));
-          v.inflight += r.inflight;
-          // ready: the process is up and the gateway has it in rotation (not crashed, not ejected)
-          const ready = r.up && r.healthy && r.ejectedUntilS === 0;
-          if (r.version === stable) {
-            v.stableReplicas++;
-            if (ready) v.stableReady++;
-          } else if (r.version === candidate) {
-            v.candidateReplicas++;
-            if (ready) v.candidateReady++;
-          }
-        }
-        return [...by].filter(([, v]) => v.stableReplicas + v.candidateReplicas > 0)
-          .map(([region, v]) => ({ region, ...v, perReplicaLimit: limit }));
-      },
-    };
+    return { regions: (model, stable, candidate) => regionViews(replicas.filter((r) => r.spec.model === model), stable, candidate, limit, SIM_STATES) };
   }
 
   #sink(): WeightSink {
-    const set = (model: string, weight: (r: SimReplica) => number): void => {
-      for (const r of this.#replicas) {
-        if (r.spec.model !== model) continue;
-        const w = weight(r);
-        if (w === r.versionWeight) continue;
-        const was = r.versionWeight > 0;
-        r.versionWeight = w;
-        if (was !== w > 0) this.#hooks.rotation(r);
-      }
+    const set = (r: SimReplica, w: number): void => {
+      if (w === r.versionWeight) return;
+      const was = r.versionWeight > 0;
+      r.versionWeight = w;
+      if (was !== w > 0) this.#hooks.rotation(r);
     };
+    const of = (model: string) => this.#replicas.filter((r) => r.spec.model === model);
     return {
-      // the router draws a version by its replicas' weight: the candidate's share, the rest to stable
-      apply: (model, stable, candidate, weights) => set(model, (r) => {
-        const share = weights[r.region] ?? 0;
-        return r.version === candidate ? share : r.version === stable ? 100 - share : 0;
-      }),
-      settle: (model, stable) => set(model, (r) => (r.version === stable ? 100 : 0)),
+      // the gateway's rule: the candidate's share to its ready replicas, the rest to stable
+      apply: (model, stable, candidate, weights) => applyShares(of(model), stable, candidate, weights, SIM_STATES.ready, set),
+      settle: (model, stable) => settleShares(of(model), stable, set),
     };
   }
 }
+
+/** A simulated replica's states: it serves when its process is up and the gateway has it in rotation. */
+const SIM_STATES: ReplicaStates<SimReplica> = {
+  inService: (r) => r.up && r.healthy && r.ejectedUntilS === 0,
+  ready: (r) => r.up && r.healthy && r.ejectedUntilS === 0,
+  ejected: (r) => r.ejectedUntilS > 0,
+};

@@ -6,3 +6,5 @@ export type { StartContext, Step, StepTransition, TickInput } from './machine.js
 export { RolloutDriver } from './driver.js';
 export type { RolloutDriverOptions } from './driver.js';
 export * from './analysis/index.js';
+export { applyShares, FULL_SHARE, regionViews, settleShares } from './fleet-view.js';
+export type { ReplicaStates, VersionedReplica } from './fleet-view.js';
