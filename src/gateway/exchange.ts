@@ -4,6 +4,7 @@ import type { Replica } from '../fleet/index.js';
 import type { UsageOutcome } from '../ledger/index.js';
 import type { GatewayMetrics } from '../observe/index.js';
 import type { TimePorts } from '../time/index.js';
+import { promptChars } from '../routing/index.js';
 import {
   callReport, classify, compose, hedge, outlierReport, replicaDispatch, retry,
   type CallReportSink, type Dispatch, type SizedRequest, type DispatchController, type DispatchHandler, type RetryBudget, type RetryMetrics, type RetryRule,
@@ -132,7 +133,7 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, SizedRequ
 
   /** the prompt's size as estimated before any call (a failed call's sample is sized by it); asked only while a rollout measures the model */
   get promptTokens(): number {
-    if (this.#promptTokens < 0) this.#promptTokens = this.cx.ticket.promptTokens > 0 ? this.cx.ticket.promptTokens : estimateTokens(this.body);
+    if (this.#promptTokens < 0) this.#promptTokens = this.cx.ticket.promptTokens > 0 ? this.cx.ticket.promptTokens : Math.max(1, promptChars(this.body) >> 2);
     return this.#promptTokens;
   }
 
@@ -288,17 +289,6 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, SizedRequ
       this.crash(err, 'client');
     }
   };
-}
-
-/** About four characters a token, as the routing ticket counts them (for a profile that reads no prefixes). */
-function estimateTokens(body: UpstreamChatBody): number {
-  let chars = 0;
-  for (const m of body.messages) {
-    const c = m.content as unknown;
-    if (typeof c === 'string') chars += c.length;
-    else if (Array.isArray(c)) for (const part of c) if (typeof (part as { text?: unknown }).text === 'string') chars += (part as { text: string }).text.length;
-  }
-  return Math.max(1, chars >> 2);
 }
 
 /** The gateway's retry, hedge and overflow counters, by model. */

@@ -13,5 +13,5 @@ export { regionOrder, statedLatencyMs, UNSTATED, UNSTATED_WIRE_MS } from './regi
 export type { RegionLatencies } from './regions.js';
 export { Decider } from './decide.js';
 export type { DecideOptions, PrefixRecorder, RouteTicket, SessionRecorder } from './decide.js';
-export { promptPrefix } from './prompt-prefix.js';
+export { promptChars, promptPrefix } from './prompt-prefix.js';
 export type { PromptPrefix } from './prompt-prefix.js';

@@ -33,15 +33,8 @@ function partText(part: unknown): string {
   return typeof v === 'string' ? v : '';
 }
 
-export function promptPrefix(body: UpstreamChatBody, blockChars: number, maxBlocks: number): PromptPrefix {
-  const limit = blockChars * maxBlocks * 2;
-  if (scratch.length < limit + 8) scratch = Buffer.allocUnsafe(limit + 8);
-  let bytes = 0;
-  let chars = 0;
-  const put = (s: string): void => {
-    chars += s.length;
-    if (bytes < limit) bytes += scratch.write(s, bytes, limit - bytes, 'utf16le');
-  };
+/** Hands `put` the prompt's text in the order the chat template lays it out: tools, then each message. */
+function eachText(body: UpstreamChatBody, put: (s: string) => void): void {
   // Total over any body the door lets through: OpenAI bodies pass to the replica as sent, so a
   // part may be of any type the schema admits (input_audio, file, refusal, …) and tools may be null.
   const tools = body.tools as unknown;
@@ -55,6 +48,25 @@ export function promptPrefix(body: UpstreamChatBody, blockChars: number, maxBloc
     if (m.role === 'assistant' && m.tool_calls) put(JSON.stringify(m.tool_calls));
     put(SEP);
   }
+}
+
+/** Characters of prompt text, as `promptPrefix` counts them (for a size estimate where no prefix is hashed). */
+export function promptChars(body: UpstreamChatBody): number {
+  let chars = 0;
+  eachText(body, (s) => { chars += s.length; });
+  return chars;
+}
+
+export function promptPrefix(body: UpstreamChatBody, blockChars: number, maxBlocks: number): PromptPrefix {
+  const limit = blockChars * maxBlocks * 2;
+  if (scratch.length < limit + 8) scratch = Buffer.allocUnsafe(limit + 8);
+  let bytes = 0;
+  let chars = 0;
+  const put = (s: string): void => {
+    chars += s.length;
+    if (bytes < limit) bytes += scratch.write(s, bytes, limit - bytes, 'utf16le');
+  };
+  eachText(body, put);
   const blocks = Math.floor(bytes / (blockChars * 2));
   const hashes = new Float64Array(blocks);
   // 32-bit words: a block is blockChars × 2 bytes; blockChars is made even so blocks stay word-aligned
