@@ -217,15 +217,8 @@ export class RolloutLead {
     }
     this.#lease = lease;
     const term = this.#term;
-    let rows: StoredRollout[];
-    try {
-      rows = await store.listRollouts({ active: true });
-      this.#storeOk();
-    } catch (err) {
-      this.#storeDown(err);
-      return false;
-    }
-    if (term !== this.#term || this.#closed) return false;
+    const rows = await this.#readActive();
+    if (rows === null || term !== this.#term || this.#closed) return false;
     const active = new Set<string>();
     for (const row of rows) {
       active.add(row.state.id);
@@ -357,18 +350,23 @@ export class RolloutLead {
 
   // ── following ──────────────────────────────────────────────────────────────
 
+  /** The active rollouts, or null when the store could not be read (logged). */
+  async #readActive(): Promise<StoredRollout[] | null> {
+    try {
+      const rows = await this.#o.store.listRollouts({ active: true });
+      this.#storeOk();
+      return rows;
+    } catch (err) {
+      this.#storeDown(err);
+      return null;
+    }
+  }
+
   /** Follows a round; false when the rollouts could not be read. */
   async #follow(): Promise<boolean> {
     const { store } = this.#o;
-    let rows: StoredRollout[];
-    try {
-      rows = await store.listRollouts({ active: true });
-      this.#storeOk();
-    } catch (err) {
-      this.#storeDown(err);
-      return false;
-    }
-    if (this.#leading || this.#closed) return false;
+    const rows = await this.#readActive();
+    if (rows === null || this.#leading || this.#closed) return false;
     const now = new Map<string, string>();
     for (const { state: s } of rows) {
       now.set(s.model, s.id);
