@@ -1,5 +1,5 @@
 import { ConfigError } from '../config/index.js';
-import { getProfile, profileNames } from '../engine/index.js';
+import { getProfile, parseStartup, profileNames } from '../engine/index.js';
 import { runEngineCommand, type FaultSpec } from '../simengine/index.js';
 
 export interface EngineOptions {
@@ -13,6 +13,8 @@ export interface EngineOptions {
   faultSlow?: number;
   /** `--fault-output-factor`: answers this many times as long (capped by max_tokens) */
   faultOutputFactor?: number;
+  /** `--startup`: cold, tuned, snapshot or seconds it loads (answering 503) before it takes requests; default 0 */
+  startup?: string;
 }
 
 /**
@@ -37,7 +39,9 @@ export function engine(opts: EngineOptions): Promise<void> {
   if (getProfile(opts.profile) === undefined) {
     throw new ConfigError(`unknown engine profile '${opts.profile}'; the profiles are:\n  ${profileNames().join('\n  ')}`);
   }
+  const startup = parseStartup(opts.startup ?? '0');
+  if (!startup.ok) throw new ConfigError(startup.message);
   // Started by `switchyard up`'s supervisor: do not outlive it.
   if (process.send !== undefined) process.once('disconnect', () => process.exit(0));
-  return runEngineCommand({ port: opts.port, host: opts.host, model: opts.model, profile: opts.profile, faults: faultsOf(opts) });
+  return runEngineCommand({ port: opts.port, host: opts.host, model: opts.model, profile: opts.profile, faults: faultsOf(opts), startupMs: startup.ms });
 }

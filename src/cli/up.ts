@@ -5,12 +5,15 @@ import { createServer } from 'node:net';
 import { ConfigError, loadConfig, type Config, type ConfigOverrides, type DemoFaults } from '../config/index.js';
 import { ProcessSupervisor, freePorts } from '../control/index.js';
 import type { ReplicaSpec } from '../fleet/index.js';
-import { startPlatform } from '../gateway/index.js';
-import { createLogger, guardProcess } from '../observe/index.js';
+import { startPlatform, type Platform } from '../gateway/index.js';
+import type { AutoscaledPool } from '../gateway/autoscaler.js';
+import { createLogger, guardProcess, type Logger } from '../observe/index.js';
 import { ensureDemoTenant, openStore } from '../tenancy/index.js';
 
 export interface UpOptions extends ConfigOverrides {
   config?: string;
+  /** `--autoscale`: turns `autoscaler.enabled` on */
+  autoscale?: boolean;
 }
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -18,7 +21,7 @@ const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 /** `switchyard up`: the demo fleet (or the given replicas), the gateway, until SIGINT/SIGTERM. */
 export async function up(opts: UpOptions): Promise<void> {
   const log = createLogger();
-  const config = loadConfig(opts.config, opts);
+  const config = withAutoscale(loadConfig(opts.config, opts), opts.autoscale === true);
   // a secret is better kept out of a config file
   if (process.env.SWITCHYARD_METRICS_TOKEN) config.server.metricsToken = process.env.SWITCHYARD_METRICS_TOKEN;
   await assertCanListen(config.server.host, config.server.port);
@@ -45,22 +48,27 @@ export async function up(opts: UpOptions): Promise<void> {
       ...versionOf(config, r.model, r.version),
     }));
   } else {
+    // the initial replicas are restarted when they die; the autoscaler's are not (it asks for new ones)
+    const initial = new Set<string>();
     supervisor = new ProcessSupervisor({
       restart: true,
-      onExit: (id, code, signal) => log.warn({ replica: id, code, signal }, 'demo replica exited; restarting'),
+      onExit: (id, code, signal) => log.warn({ replica: id, code, signal }, initial.has(id) ? 'demo replica exited; restarting' : 'autoscaled replica exited'),
       onStderr: (id, line) => log.warn({ replica: id }, line),
     });
     replicas = await startDemoFleet(config, supervisor);
+    for (const r of replicas) initial.add(r.id);
   }
 
+  // the demo fleet's processes are the autoscaler's to add to and drain (Kubernetes pools need none)
+  const processes = supervisor === null ? null : { supervisor, engineArgs: (pool: AutoscaledPool, port: number) => scaledEngineArgs(config, pool, port) };
   let platform;
   try {
-    platform = await startPlatform({ config, replicas, storeUrl, dataDir, adminToken: process.env.SWITCHYARD_ADMIN_TOKEN || null, log });
+    platform = await startPlatform({ config, replicas, storeUrl, dataDir, adminToken: process.env.SWITCHYARD_ADMIN_TOKEN || null, log, autoscaler: { processes } });
   } catch (err) {
     await supervisor?.stop();
     throw err;
   }
-  printBanner(platform.url, config, replicas, demo.secret, demo.key.hint);
+  printBanner(platform.url, config, replicas, demo.secret, demo.key.hint, platform.autoscaler?.pools ?? null);
 
   const running = platform;
   // From here no request can end the process: what escapes every handler is logged and counted.
@@ -70,13 +78,47 @@ export async function up(opts: UpOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal, inflight: running.gateway.inflight }, 'draining');
-    const { cut } = await running.close();
-    await supervisor?.stop();
-    log.info({ cut, ledgerWritten: running.ledger.stats().written }, 'stopped');
-    process.exit(0);
+    const code = await shutDown(running, supervisor, log);
+    process.exit(code);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/**
+ * Ctrl-C's work: the platform closes first (the autoscaler's loop stops before the gateway drains,
+ * so nothing is started or removed meanwhile), then every replica stops, the autoscaler's included
+ * (they are all the supervisor's children) — even when the close failed, or the engines would
+ * outlive the gateway. 0 when all went well, 1 when the close failed.
+ */
+export async function shutDown(
+  platform: Pick<Platform, 'close' | 'ledger'>, supervisor: Pick<ProcessSupervisor, 'stop'> | null, log: Pick<Logger, 'info' | 'error'>,
+): Promise<number> {
+  let code = 0;
+  try {
+    const { cut } = await platform.close();
+    log.info({ cut, ledgerWritten: platform.ledger.stats().written }, 'stopped');
+  } catch (err) {
+    log.error({ err }, 'closing the gateway failed; stopping the replicas anyway');
+    code = 1;
+  }
+  await supervisor?.stop();
+  return code;
+}
+
+/**
+ * `--autoscale` as a config override. The embedded autoscaler starts and stops `switchyard engine`
+ * processes; external replicas are not this process's to start, so only Kubernetes pools can scale
+ * them: with neither, the loop would do nothing, and saying so beats a silent no-op.
+ */
+export function withAutoscale(config: Config, autoscale: boolean): Config {
+  const out = autoscale ? { ...config, autoscaler: { ...config.autoscaler, enabled: true } } : config;
+  if (out.autoscaler.enabled && out.replicas.length > 0 && !out.autoscaler.pools.some((p) => p.kubernetes !== undefined)) {
+    const [what, off] = autoscale ? ['--autoscale', 'run without --autoscale'] : ['autoscaler.enabled', 'set `autoscaler.enabled: false`'];
+    throw new ConfigError(`${what}: the replicas are external (\`replicas:\` or --replica), and the autoscaler can only start and stop the demo fleet's replicas or scale a Kubernetes Deployment; `
+      + `drop --replica/\`replicas:\` to autoscale the demo fleet, add a pool with \`kubernetes: { namespace, deployment }\` under \`autoscaler.pools\`, or ${off}`);
+  }
+  return out;
 }
 
 /** Fails fast, before any replica starts, when the gateway's address is taken. */
@@ -116,6 +158,22 @@ async function startDemoFleet(config: Config, supervisor: ProcessSupervisor): Pr
 }
 
 /**
+ * argv after node for a `switchyard engine` the autoscaler starts in a demo pool: the pool's
+ * profile and start-up (which the engine really waits before its /health answers 200), and the
+ * faults of the pool's stable-version demo replicas, whose version it joins at.
+ */
+export function scaledEngineArgs(config: Config, pool: AutoscaledPool, port: number): string[] {
+  const { model, region } = pool.spec;
+  const stable = config.models.find((m) => m.id === model)?.stable;
+  const demos = config.demo.filter((d) => d.model === model && d.region === region);
+  const demo = demos.find((d) => d.version === stable) ?? demos[0];
+  return [
+    MAIN, 'engine', '--host', '127.0.0.1', '--port', String(port), '--model', model, '--profile', pool.profile,
+    '--startup', String(pool.startup), ...faultFlags(demo?.faults),
+  ];
+}
+
+/**
  * What a replica spec says of its version: the version, a weight (only the stable version's
  * replicas take traffic until a rollout says otherwise), and whether a warm-up is still owed.
  */
@@ -147,7 +205,7 @@ async function waitHealthy(url: string, timeoutMs: number): Promise<void> {
   }
 }
 
-function printBanner(url: string, config: Config, replicas: ReplicaSpec[], secret: string | null, hint: string): void {
+function printBanner(url: string, config: Config, replicas: ReplicaSpec[], secret: string | null, hint: string, scaled: readonly AutoscaledPool[] | null): void {
   const regions = [...new Set(replicas.map((r) => r.region))];
   const models = [...new Set(replicas.map((r) => r.model))];
   const lines = [
@@ -161,7 +219,11 @@ function printBanner(url: string, config: Config, replicas: ReplicaSpec[], secre
     `  OpenAI:    new OpenAI({ baseURL: '${url}/v1', apiKey })`,
     `  admin API: ${url}/admin/v1/ ${process.env.SWITCHYARD_ADMIN_TOKEN ? '(Bearer $SWITCHYARD_ADMIN_TOKEN)' : '(set SWITCHYARD_ADMIN_TOKEN to enable admin writes)'}`,
     `  metrics:   ${url}/metrics${config.server.metricsToken ? ' (Bearer token)' : ''}    data: ${resolve(config.dataDir)}`,
-    'Ctrl-C drains in-flight requests, flushes the ledger and exits.',
+    ...(scaled === null ? [] : [
+      `  autoscaler: on, ${scaled.map((p) => `${p.spec.name} ${p.spec.min}–${p.spec.max}`).join(', ')}`,
+      `             decisions: ${url}/admin/v1/autoscaler ${process.env.SWITCHYARD_ADMIN_TOKEN ? '(Bearer $SWITCHYARD_ADMIN_TOKEN)' : '(set SWITCHYARD_ADMIN_TOKEN to read them)'}`,
+    ]),
+    `Ctrl-C ${scaled === null ? '' : 'stops the autoscaler, '}drains in-flight requests, flushes the ledger and exits.`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }

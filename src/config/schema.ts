@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { admissionSchema, PRIORITIES } from '../admission/index.js';
+import { switchyardKnobsSchema } from '../control/autoscaler/spec.js';
+import { STARTUP_KINDS } from '../engine/startup.js';
 import { outlierSchema } from '../fleet/index.js';
 import { BUILTIN_PROFILES, profileSchema } from '../routing/index.js';
 
@@ -87,6 +89,61 @@ const demoPool = z.strictObject({
     outputFactor: z.number().positive().optional(),
   }).optional(),
 });
+
+/** The most replicas one autoscaled pool may have (a derived pool is held to it too). */
+export const AUTOSCALER_MAX_REPLICAS = 1_000;
+/** An hour: the longest window, warm-up or staleness the autoscaler takes (a longer one is a typo for seconds). */
+const AUTOSCALER_MAX_WINDOW_MS = 3_600_000;
+/** Kubernetes object names: a namespace is a DNS-1123 label, a Deployment a DNS-1123 subdomain. */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** One pool the autoscaler sizes: a model's replicas in a region (docs/configuration.md, `autoscaler:`). */
+export const autoscalerPoolSchema = z.strictObject({
+  model: z.string().min(1),
+  region: z.string().min(1),
+  min: z.number().int().nonnegative().max(AUTOSCALER_MAX_REPLICAS).default(1),
+  max: z.number().int().min(1).max(AUTOSCALER_MAX_REPLICAS).default(4),
+  /** may go to 0 replicas at zero traffic (needs min 0; the first request then waits a start-up) */
+  scaleToZero: z.boolean().default(false),
+  /** a new replica's start-up: `cold`, `tuned`, `snapshot` (the demo engine simulates it) or seconds; what the forecast looks ahead by */
+  startup: z.union([z.enum(STARTUP_KINDS), z.number().nonnegative().max(3_600)], { error: `must be one of ${STARTUP_KINDS.join(', ')} or a number of seconds (0–3600)` }).default('snapshot'),
+  /** the latency objective, p99, ms */
+  slo: z.strictObject({
+    ttftMs: z.number().positive().max(600_000).default(2_000),
+    itlMs: z.number().positive().max(60_000).default(100),
+  }).prefault({}),
+  /** scale a Deployment through the Kubernetes API instead of starting `switchyard engine` processes */
+  kubernetes: z.strictObject({
+    namespace: z.string().max(63).regex(DNS_LABEL, { error: 'must be a Kubernetes namespace name: lower-case letters, digits and -, at most 63' }).default('default'),
+    deployment: z.string().max(253).regex(DNS_SUBDOMAIN, { error: 'must be a Kubernetes Deployment name: lower-case letters, digits, - and ., at most 253' }),
+    /** the container port the model server listens on */
+    port: z.number().int().min(1).max(65_535).default(8000),
+    /** a kubeconfig file; absent: the default (in-cluster, or ~/.kube/config) */
+    kubeconfig: z.string().min(1).max(4_096).optional(),
+  }).optional(),
+}).superRefine((p, ctx) => {
+  if (p.min > p.max) ctx.addIssue({ code: 'custom', path: ['min'], message: `must be at most max (${p.max})`, input: p.min });
+  if (p.scaleToZero && p.min !== 0) ctx.addIssue({ code: 'custom', path: ['scaleToZero'], message: `needs min: 0 (min is ${p.min})`, input: p.scaleToZero });
+});
+
+/** The autoscaler's loop (docs/autoscaling.md). With `enabled` and no pools, every demo pool is sized between 1 and twice its replicas. */
+const autoscalerSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** how often each pool is decided (only by the gateway that leads the rollouts, which also leads this) */
+  tickMs: z.number().int().min(100).max(600_000).default(5_000),
+  /** the TTFT and ITL p99 cover the calls of this long */
+  latencyWindowMs: z.number().int().min(1_000).max(AUTOSCALER_MAX_WINDOW_MS).default(60_000),
+  /** calls within this long of a replica's becoming ready are cold-start samples, left out of the p99 */
+  warmupMs: z.number().int().nonnegative().max(AUTOSCALER_MAX_WINDOW_MS).default(60_000),
+  /** a replica's telemetry older than this is stale: it is drained first on a scale-down */
+  staleAfterMs: z.number().int().min(1_000).max(AUTOSCALER_MAX_WINDOW_MS).default(30_000),
+  knobs: switchyardKnobsSchema.prefault({}),
+  pools: z.array(autoscalerPoolSchema).max(100).default([]),
+});
+
+export type AutoscalerConfig = z.infer<typeof autoscalerSchema>;
+export type AutoscalerPoolConfig = AutoscalerConfig['pools'][number];
 
 /** A replica's address: only http(s) with a host has an origin a connection pool can dial. */
 export const replicaUrl = z.url({ protocol: /^https?$/, hostname: /^.+$/, error: 'must be an http:// or https:// URL with a host, such as http://10.0.0.1:8000/v1' });
@@ -297,6 +354,7 @@ const configFields = z.strictObject({
   demo: z.array(demoPool).optional(),
   /** existing OpenAI-compatible endpoints; when any are given, no demo fleet is started */
   replicas: z.array(replica).default([]),
+  autoscaler: autoscalerSchema.prefault({}),
 });
 
 export type ModelConfig = z.infer<typeof modelSchema>;
@@ -327,6 +385,18 @@ export const configSchema = configFields.transform((c, ctx): Resolved => {
     }
     return v;
   };
+  // a pool names a model and a region the gateway serves (an external replica's count: loadConfig adds them)
+  const modelIds = new Set([...models.keys(), ...c.replicas.map((r) => r.model)]);
+  const regionNames = new Set([...c.regions.map((r) => r.name), ...c.replicas.map((r) => r.region)]);
+  const pools = new Set<string>();
+  c.autoscaler.pools.forEach((p, i) => {
+    const at = ['autoscaler', 'pools', i];
+    if (!modelIds.has(p.model)) ctx.addIssue({ code: 'custom', path: [...at, 'model'], input: p.model, message: `\`${p.model}\` is not a configured model; the models are ${[...modelIds].map((x) => `\`${x}\``).join(', ')}` });
+    if (!regionNames.has(p.region)) ctx.addIssue({ code: 'custom', path: [...at, 'region'], input: p.region, message: `\`${p.region}\` is not a configured region; the regions are ${[...regionNames].map((x) => `\`${x}\``).join(', ')}` });
+    const name = `${p.region}/${p.model}`;
+    if (pools.has(name)) ctx.addIssue({ code: 'custom', path: at, input: name, message: `the pool ${name} is listed twice; one entry per model and region` });
+    pools.add(name);
+  });
   return {
     ...c,
     replicas: c.replicas.map((r, i) => ({ ...r, version: resolve(r.model, r.version, ['replicas', i, 'version']) })),

@@ -10,6 +10,10 @@ export interface ProcessSpec {
   /** argv after the node binary */
   args: string[];
   port: number;
+  /** restart this one when it dies; default the supervisor's `restart` */
+  restart?: boolean;
+  /** told when this one dies (after the supervisor's onExit); not when it is stopped */
+  onExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
 export interface SupervisorOptions {
@@ -25,6 +29,8 @@ interface Child {
   proc: ChildProcess | null;
   backoffMs: number;
   timer: TimerHandle | null;
+  /** being stopped on purpose: its exit is neither reported nor restarted */
+  stopped: boolean;
 }
 
 export class ProcessSupervisor {
@@ -36,8 +42,14 @@ export class ProcessSupervisor {
     this.#timers = opts.timers ?? wallTimers;
   }
 
+  /**
+   * Throws (and starts nothing) after stop(), or for an id it already runs: either child would
+   * outlive every stop() — an orphan engine holding a GPU and a port.
+   */
   start(spec: ProcessSpec): void {
-    const child: Child = { spec, proc: null, backoffMs: 500, timer: null };
+    if (this.#stopping) throw new Error(`cannot start ${spec.id}: the supervisor has been stopped`);
+    if (this.#children.has(spec.id)) throw new Error(`cannot start ${spec.id}: a child of that id is running; stop it first`);
+    const child: Child = { spec, proc: null, backoffMs: 500, timer: null, stopped: false };
     this.#children.set(spec.id, child);
     this.#spawn(child);
   }
@@ -58,9 +70,14 @@ export class ProcessSupervisor {
     });
     proc.once('exit', (code, signal) => {
       child.proc = null;
-      if (this.#stopping) return;
+      if (this.#stopping || child.stopped) return;
       this.opts.onExit?.(child.spec.id, code, signal);
-      if (!this.opts.restart) return;
+      child.spec.onExit?.(code, signal);
+      if (!(child.spec.restart ?? this.opts.restart)) {
+        // nothing will bring it back: forget it, so its id may be started afresh
+        if (this.#children.get(child.spec.id) === child) this.#children.delete(child.spec.id);
+        return;
+      }
       child.timer = this.#timers.after(child.backoffMs, this.#respawn, child);
       child.backoffMs = Math.min(child.backoffMs * 2, 30_000);
     });
@@ -68,24 +85,36 @@ export class ProcessSupervisor {
 
   readonly #respawn = (child: Child): void => {
     child.timer = null;
-    if (!this.#stopping) this.#spawn(child);
+    if (!this.#stopping && !child.stopped) this.#spawn(child);
   };
 
   /** SIGTERM every child, SIGKILL what is left after `graceMs`. */
-  async stop(graceMs = 5_000): Promise<void> {
-    this.#stopping = true;
-    const waits: Promise<void>[] = [];
-    for (const c of this.#children.values()) {
-      this.#timers.cancel(c.timer);
-      const p = c.proc;
-      if (!p || p.exitCode !== null) continue;
-      waits.push(new Promise<void>((resolve) => {
-        const kill = this.#timers.after(graceMs, killHard, p);
-        p.once('exit', () => { this.#timers.cancel(kill); resolve(); });
-        p.kill('SIGTERM');
-      }));
+  stop(graceMs?: number): Promise<void>;
+  /** SIGTERM one child, SIGKILL it after `graceMs`; not restarted, and forgotten (an unknown id resolves at once). */
+  stop(id: string, graceMs?: number): Promise<void>;
+  async stop(a?: number | string, b?: number): Promise<void> {
+    if (typeof a === 'string') {
+      const c = this.#children.get(a);
+      if (c === undefined) return;
+      this.#children.delete(a);
+      c.stopped = true;
+      return this.#terminate(c, b ?? 5_000);
     }
-    await Promise.all(waits);
+    this.#stopping = true;
+    await Promise.all([...this.#children.values()].map((c) => this.#terminate(c, a ?? 5_000)));
+  }
+
+  /** Resolves once the child's process has exited (at once when it is not running). */
+  #terminate(c: Child, graceMs: number): Promise<void> {
+    this.#timers.cancel(c.timer);
+    c.timer = null;
+    const p = c.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const kill = this.#timers.after(graceMs, killHard, p);
+      p.once('exit', () => { this.#timers.cancel(kill); resolve(); });
+      p.kill('SIGTERM');
+    });
   }
 }
 

@@ -15,3 +15,5 @@ export { hashBlock, hashBlocks, hashString, hashTokens } from './hash.js';
 export { BOS_ID, SPECIAL_TOKENS, VOCAB_SIZE, countTokens, pieceId, tokenPieces, tokenize } from './tokenizer.js';
 export { contentText, renderChat } from './template.js';
 export type { ChatMessageLike, ChatToolLike, RenderOptions } from './template.js';
+export { STARTUP_KINDS, STARTUP_PROFILES, parseStartup, startupMs } from './startup.js';
+export type { StartupKind, StartupParts, StartupProfile } from './startup.js';

@@ -39,7 +39,8 @@ export class Admission {
   readonly #driver: AdmissionDriver<Admissible>;
   readonly #metrics: AdmissionMetrics;
 
-  constructor(policy: AdmissionPolicy, fleet: FleetRegistry, metrics: AdmissionMetrics, ports: TimePorts = wall) {
+  /** `onShed`: told of every request shed for want of capacity (the autoscaler's demand) */
+  constructor(policy: AdmissionPolicy, fleet: FleetRegistry, metrics: AdmissionMetrics, ports: TimePorts = wall, onShed: ((model: string) => void) | null = null) {
     this.#metrics = metrics;
     this.#driver = new AdmissionDriver<Admissible>({
       policy, replicasOf: (model) => fleet.replicasOf(model), clock: ports.clock, timers: ports.timers, rng: ports.rng,
@@ -50,6 +51,7 @@ export class Admission {
         },
         shed: (job, why) => {
           this.#metrics.shed.labels(why.model, why.priority, why.reason === 'expired' ? 'deadline' : why.reason).inc();
+          onShed?.(why.model);
           job.refuse(refusal(why));
         },
       },

@@ -3,6 +3,7 @@ import { newRequestId, type GatewayError, type Wire } from '../api/index.js';
 import type { UsageOutcome } from '../ledger/index.js';
 import type { Clock } from '../time/index.js';
 import type { Admission } from './admission.js';
+import type { DemandSink } from './autoscaler.js';
 import type { BodyReader } from './body.js';
 import { requestContext, type AdmittedContext, type RequestContext } from './context.js';
 import { Exchange, type ExchangeDeps } from './exchange.js';
@@ -26,6 +27,8 @@ export interface InferenceDeps {
   readonly clock: Clock;
   /** lower-cased */
   readonly sessionHeader: string;
+  /** told of every request that reaches admission (the autoscaler's demand); absent: none */
+  readonly demand?: DemandSink | null;
 }
 
 /**
@@ -85,6 +88,9 @@ export class Inference implements Ending {
     cx.ticket = d.routing.ticket(ready.ireq, ready.auth.allowedRegions, typeof session === 'string' && session !== '' ? session : undefined, ready.auth.tenantId);
     cx.heads.push('x-switchyard-priority', ready.priority);
     const exchange = cx.exchange = new Exchange(ready, d.exchange);
+    // demand, whatever admission then does with it (served, queued or shed)
+    const demand = d.demand;
+    if (demand != null && demand.watching(ready.ireq.model)) demand.arrived(ready.ireq.model, exchange.promptTokens);
     cx.phase = 'admission';
     d.admission.admit(exchange, { model: ready.ireq.model, tenant: ready.auth.tenantId, weight: ready.tier.weight, priority: ready.priority, deadlineMs: cx.deadlineMs });
   }

@@ -9,7 +9,8 @@ import { createLogger, createMetrics, type Logger } from '../observe/index.js';
 import { createAuthenticator, openStore, type Store } from '../tenancy/index.js';
 import { wall, type TimePorts } from '../time/index.js';
 import { Admission } from './admission.js';
-import { createBackends } from './backends.js';
+import { AutoscalerService, teeCalls, type AutoscalerHooks } from './autoscaler.js';
+import { createBackend, createBackends } from './backends.js';
 import { RateLimits } from './rate-limits.js';
 import { RolloutService } from './rollouts.js';
 import { Gateway } from './server.js';
@@ -25,6 +26,8 @@ export interface PlatformOptions {
   log?: Logger;
   /** the wall's by default */
   time?: TimePorts;
+  /** with `autoscaler.enabled`: its process supervisor (`switchyard up --autoscale`), or actuators and policies of the caller's */
+  autoscaler?: AutoscalerHooks;
 }
 
 export interface Platform {
@@ -36,6 +39,8 @@ export interface Platform {
   readonly versions: ModelVersions;
   /** rollouts: a person's hands on them (the admin API's), and this gateway's part in leading or following them */
   readonly rollouts: RolloutService;
+  /** sizes the autoscaled pools (null: `autoscaler.enabled` is off) */
+  readonly autoscaler: AutoscalerService | null;
   readonly url: string;
   /** drains requests, flushes the ledger, closes everything; resolves when done */
   close(): Promise<{ cut: number }>;
@@ -79,14 +84,27 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     onRecovered: (failedFlushes) => log.warn({ failedFlushes }, 'ledger writes succeed again'),
   });
   let admission: Admission | null = null;
+  let autoscaler: AutoscalerService | null = null;
+  let gateway: Gateway | null = null;
   const metrics = createMetrics({
     replicas: () => fleet.all,
     ledger: () => ledger.stats(),
     admission: () => admission?.snapshot() ?? [],
+    autoscaler: () => autoscaler?.gauges() ?? [],
   });
-  admission = new Admission(config.admission, fleet, metrics, time);
+  if (config.autoscaler.enabled) {
+    autoscaler = new AutoscalerService({
+      ...opts.autoscaler, config, store, metrics, log, time,
+      fleet: { fleet, versions, backends, createBackend: (r, apiKey) => createBackend(config, r, apiKey) },
+      queued: (model) => admission?.snapshot().find((q) => q.model === model)?.queued ?? 0,
+      leading: () => rollouts.leadership().leader,
+      replicaAdded: () => gateway?.models.serveNew(),
+    });
+  }
+  const scaler = autoscaler;
+  admission = new Admission(config.admission, fleet, metrics, time, scaler === null ? null : (model) => scaler.shed(model));
   const admin = createAdminApi({
-    store, authenticator, adminToken: opts.adminToken, tiers: Object.keys(config.tiers), rollouts,
+    store, authenticator, adminToken: opts.adminToken, tiers: Object.keys(config.tiers), rollouts, autoscaler,
     onError: (err, requestId) => log.error({ err, requestId }, 'admin request failed'),
   });
   const { outlier } = config.fleet;
@@ -131,21 +149,28 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   };
   await readSpend();
   const spendTimer = time.timers.every(config.spend.refreshMs, (read) => void read(), readSpend);
-  const gateway = new Gateway({ config, fleet, watch, rateLimits, admission, spend, store, backends, authenticator, ledger, admin, metrics, log, time, calls: rollouts, versions });
+  const gw = gateway = new Gateway({
+    config, fleet, watch, rateLimits, admission, spend, store, backends, authenticator, ledger, admin, metrics, log, time, versions,
+    calls: autoscaler === null ? rollouts : teeCalls(rollouts, autoscaler), demand: autoscaler,
+  });
   await watch.start();
   // after the first probes, so a rollout resumed at start-up finds its candidate's replicas ready
   await rollouts.run();
-  const addr = await gateway.listen(config.server.port, config.server.host);
-  gateway.markReady();
+  // after the rollouts' first round: a gateway that leads them leads this
+  await autoscaler?.start();
+  const addr = await gw.listen(config.server.port, config.server.host);
+  gw.markReady();
   const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
 
   let closing: Promise<{ cut: number }> | null = null;
   return {
-    gateway, store, ledger, fleet, versions, rollouts,
+    gateway: gw, store, ledger, fleet, versions, rollouts, autoscaler,
     url: `http://${host}:${addr.port}`,
     close() {
       closing ??= (async () => {
-        const drained = await gateway.drain(config.server.drainTimeoutMs);
+        // no replica is started or drained by a loop that is going away
+        autoscaler?.close();
+        const drained = await gw.drain(config.server.drainTimeoutMs);
         // the lead goes before the store does, so another gateway takes it at once
         await rollouts.close();
         time.timers.cancel(spendTimer);

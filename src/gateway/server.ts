@@ -10,6 +10,7 @@ import { sleep, wall, type TimePorts } from '../time/index.js';
 import { RetryBudget, type CallReportSink } from '../upstream/index.js';
 import type { Admission } from './admission.js';
 import { ADMIN_BODY_LIMIT, adminHttp, type AdminHttpDeps } from './admin-http.js';
+import type { DemandSink } from './autoscaler.js';
 import { createBackend, type Backend } from './backends.js';
 import { BodyReader } from './body.js';
 import { ModelCatalogue } from './catalogue.js';
@@ -47,6 +48,8 @@ export interface GatewayDeps {
   time?: TimePorts;
   /** where upstream calls are measured for a rollout's analysis (the rollout service); absent: none are */
   calls?: CallReportSink<Backend> | null;
+  /** told of every request that reaches admission (the autoscaler); absent: none */
+  demand?: DemandSink | null;
   /** each model's versions, for the fleet admin API (replicas of a version, registering one); absent: the versions routes answer 404 */
   versions?: ModelVersions;
 }
@@ -103,7 +106,7 @@ export class Gateway {
     const stages = inferenceStages({ ...deps, bodies, models: this.models, clock });
     this.#inference = new Inference({
       stages, exchange, routing: this.routing, admission: deps.admission, rateLimits: deps.rateLimits, replies, settlement, bodies, clock,
-      sessionHeader: config.routing.sessionHeader.toLowerCase(),
+      sessionHeader: config.routing.sessionHeader.toLowerCase(), demand: deps.demand ?? null,
     });
     this.#countTokens = new CountTokens({ stages: stages.anthropicHead, catalogue: this.models, upstreams: this.upstreams, replies, bodies, clock });
     this.#modelsApi = new ModelsApi({ authenticate: stages.authenticate, catalogue: this.models, replies, bodies, clock });

@@ -184,6 +184,10 @@ export interface GatewayMetrics {
   readonly spendLimited: Counter;
   /** throws and rejections the error boundary caught, by where they happened (`process`: escaped every handler) */
   readonly internalErrors: Counter<'stage'>;
+  /** the autoscaler's decisions, every tick's, by pool and reason (hold included) */
+  readonly autoscalerDecisions: Counter<'pool' | 'reason'>;
+  /** decisions that changed a pool's size, by direction (up, down) */
+  readonly autoscalerScaleEvents: Counter<'pool' | 'direction'>;
 }
 
 /** Live values read at scrape time, so the hot path never touches a gauge for them. */
@@ -192,6 +196,8 @@ export interface ScrapeSources {
   ledger(): { buffered: number; written: number; dropped: number; failedFlushes: number };
   /** per admission queue (one per model): requests waiting, dispatched and not yet finished, and how many may be */
   admission?(): Iterable<{ model: string; queued: number; inflight: number; capacity: number }>;
+  /** per autoscaled pool: its replicas by phase, and the replicas its latest decision wants (null: none yet) */
+  autoscaler?(): Iterable<{ pool: string; starting: number; ready: number; draining: number; desired: number | null }>;
 }
 
 export function createMetrics(sources: ScrapeSources): GatewayMetrics {
@@ -213,6 +219,8 @@ export function createMetrics(sources: ScrapeSources): GatewayMetrics {
     limiterFallbacks: new Counter({ name: 'switchyard_ratelimit_store_fallbacks_total', help: 'Admissions decided without the shared rate-limit store (mode open: per-instance buckets; closed: refused)', labelNames: ['mode'], registers: [registry] }),
     spendLimited: new Counter({ name: 'switchyard_spend_limited_total', help: 'Requests refused because their workspace reached its monthly spend limit', registers: [registry] }),
     internalErrors: new Counter({ name: 'switchyard_internal_errors_total', help: 'Failures inside the gateway answered as 500 (or logged, for stage process), by stage', labelNames: ['stage'], registers: [registry] }),
+    autoscalerDecisions: new SeriesCounter({ name: 'switchyard_autoscaler_decisions_total', help: 'Autoscaler decisions (one per pool per tick) by pool and reason', labelNames: ['pool', 'reason'], registers: [registry] }),
+    autoscalerScaleEvents: new SeriesCounter({ name: 'switchyard_autoscaler_scale_events_total', help: 'Autoscaler decisions that changed a pool\'s replicas, by pool and direction (up, down)', labelNames: ['pool', 'direction'], registers: [registry] }),
   };
   const queues = (name: string, help: string, key: 'queued' | 'inflight' | 'capacity') => new Gauge({
     name, help, labelNames: ['model'], registers: [registry],
@@ -236,6 +244,24 @@ export function createMetrics(sources: ScrapeSources): GatewayMetrics {
     collect() {
       this.reset();
       for (const r of sources.replicas()) this.set({ replica: r.id, model: r.model, region: r.region }, r.inflight);
+    },
+  });
+  new Gauge({
+    name: 'switchyard_autoscaler_replicas', help: 'An autoscaled pool\'s replicas by phase (starting, ready, draining)', labelNames: ['pool', 'phase'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of sources.autoscaler?.() ?? []) {
+        this.set({ pool: p.pool, phase: 'starting' }, p.starting);
+        this.set({ pool: p.pool, phase: 'ready' }, p.ready);
+        this.set({ pool: p.pool, phase: 'draining' }, p.draining);
+      }
+    },
+  });
+  new Gauge({
+    name: 'switchyard_autoscaler_desired_replicas', help: 'The replicas an autoscaled pool\'s latest decision wants', labelNames: ['pool'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of sources.autoscaler?.() ?? []) if (p.desired !== null) this.set({ pool: p.pool }, p.desired);
     },
   });
   const ledgerGauge = (name: string, help: string, key: keyof ReturnType<ScrapeSources['ledger']>) =>

@@ -24,6 +24,14 @@ export interface SimReplicaSpec {
 
 const MAX_RUN = 1 << 20;
 
+/**
+ * A replica's place in its life. A fixed replica is always `ready` (a crash takes its process
+ * down, not its place). An autoscaled slot is `off` (not provisioned), `starting` (asked for,
+ * charged, loading), `booted` (its engine is up and empty, the gateway's next health probe puts
+ * it in rotation), `ready`, or `draining` (out of rotation, finishing what it holds).
+ */
+export type SlotPhase = 'off' | 'starting' | 'booted' | 'ready' | 'draining';
+
 export class SimReplica implements Endpoint {
   readonly spec: SimReplicaSpec;
   readonly index: number;
@@ -78,13 +86,99 @@ export class SimReplica implements Endpoint {
   // counters of engines lost to crashes, so a restart does not erase them
   readonly lost = { promptTokens: 0, generationTokens: 0, prefixQueries: 0, prefixHits: 0, preemptions: 0 };
 
-  constructor(spec: SimReplicaSpec, index: number) {
+  // autoscaling: the slot's life and the provisioned time that is charged for it
+  phase: SlotPhase = 'ready';
+  /** virtual s it entered its phase (`ready`: when it entered rotation) */
+  phaseSinceS = 0;
+  /** bumped when a pending start-up no longer stands (the start was cancelled) */
+  life = 0;
+  /** virtual s of its newest telemetry (a scrape); null: none since its engine came up */
+  reportedAtS: number | null = null;
+  /** an autoscaled slot: its upTime is the time provisioned (asked for → gone), not the time its process ran */
+  readonly autoscaled: boolean;
+  provisionedS = 0;
+  /** since when it is provisioned; NaN when it is not */
+  provisionedSinceS = Number.NaN;
+
+  constructor(spec: SimReplicaSpec, index: number, autoscaled = false) {
     this.spec = spec;
     this.index = index;
     this.slot = index;
     this.region = spec.region;
     this.version = spec.version ?? spec.model;
     this.model = createReplicaModel<SimRequestLike>(spec.profile, spec.engine);
+    this.autoscaled = autoscaled;
+  }
+
+  /** Its process should be running: not off, not still loading (a crash fault's end restarts only these). */
+  get launched(): boolean {
+    return this.phase === 'ready' || this.phase === 'draining' || this.phase === 'booted';
+  }
+
+  /** An off slot is asked for: charged from now, loading, taking nothing. */
+  provision(nowS: number): void {
+    this.phase = 'starting';
+    this.phaseSinceS = nowS;
+    this.provisionedSinceS = nowS;
+    this.life++;
+  }
+
+  /** Start-up over: its engine (empty, a cold prefix cache) is up; the gateway's next probe puts it in rotation. */
+  boot(nowS: number): void {
+    this.phase = 'booted';
+    this.up = true;
+    this.upSinceS = nowS;
+    this.healthy = false;
+    this.reportedAtS = null;
+    this.scraped = null;
+  }
+
+  /** The health probe found it: in rotation from now. */
+  admit(nowS: number): void {
+    this.phase = 'ready';
+    this.phaseSinceS = nowS;
+  }
+
+  /** Out of rotation from now; what it holds runs to its end. */
+  startDrain(nowS: number): void {
+    this.phase = 'draining';
+    this.phaseSinceS = nowS;
+  }
+
+  /**
+   * Gone: a start cancelled, or a drain finished (nothing the gateway sent is in flight; what the
+   * engine still holds is only calls the gateway cancelled). Its charge stops; the engine is
+   * replaced by an empty one, its counters kept.
+   */
+  retire(nowS: number): void {
+    if (this.busy && this.runSteps > 0) {
+      this.cut(nowS);
+      this.finish();
+    }
+    // a crash already kept the counters of the engine it lost
+    if (this.up) {
+      this.#keepCounters();
+      this.upS += nowS - this.upSinceS;
+    }
+    this.model = createReplicaModel<SimRequestLike>(this.spec.profile, this.spec.engine);
+    for (const a of this.holding) a.seq = null;
+    this.holding.clear();
+    this.inbox.length = 0;
+    this.aborts.length = 0;
+    this.busy = false;
+    this.pending = null;
+    this.runSteps = 0;
+    this.stamp++;
+    this.life++;
+    this.up = false;
+    this.healthy = false;
+    this.scraped = null;
+    this.scrapeDue = false;
+    this.reportedAtS = null;
+    this.phase = 'off';
+    this.phaseSinceS = nowS;
+    if (this.provisionedSinceS === this.provisionedSinceS) this.provisionedS += nowS - this.provisionedSinceS;
+    this.provisionedSinceS = Number.NaN;
   }
 
   /**
@@ -186,16 +280,18 @@ export class SimReplica implements Endpoint {
   ejections = 0;
 
   get routable(): boolean {
-    return this.healthy && this.ejectedUntilS === 0 && this.versionWeight > 0;
+    return this.healthy && this.ejectedUntilS === 0 && this.versionWeight > 0 && this.phase === 'ready';
   }
 
   scrape(nowS: number): void {
+    this.reportedAtS = nowS;
     const s = this.model.stats();
     this.scraped = { waiting: s.waiting + this.inbox.length, running: s.running, kvUsage: s.kvUsage, atS: nowS, inflightAtScrape: this.inflight };
   }
 
-  /** Time provisioned up to `nowS`. */
+  /** Time provisioned up to `nowS`: an autoscaled slot's from each ask to its end, a fixed replica's while its process ran. */
   upTime(nowS: number): number {
+    if (this.autoscaled) return this.provisionedS + (this.provisionedSinceS === this.provisionedSinceS ? nowS - this.provisionedSinceS : 0);
     return this.upS + (this.up ? nowS - this.upSinceS : 0);
   }
 

@@ -11,6 +11,12 @@ import { DEFAULT_PER_REPLICA_LIMIT, type SimRolloutInput } from './rollout.js';
 import { simulate, type Network, type TenantPlacement } from './simulator.js';
 import type { SimReplicaSpec } from './replica.js';
 import { fromSpec, seededRandom } from './workload/index.js';
+import { fixedPolicy, kedaPolicy, kpaPolicy } from '../control/autoscaler/baselines.js';
+import { switchyardPolicy } from '../control/autoscaler/policy.js';
+import { switchyardKnobsSchema } from '../control/autoscaler/spec.js';
+import { poolName, type PoolSpec, type ScalingPolicy } from '../control/autoscaler/types.js';
+import { parseStartup } from '../engine/startup.js';
+import type { SimAutoscaleInput, SimAutoscalePool } from './autoscale.js';
 
 // A scenario, run once per policy (and per admission discipline: every pair) on the same
 // arrivals, into one report.
@@ -24,6 +30,12 @@ export interface RunOptions {
   readonly onProgress?: (fraction: number, policy: string) => void;
   /** what times each run's wall seconds (never in the deterministic report); default the wall's */
   readonly clock?: Clock;
+  /**
+   * replaces the scenario's `autoscale:` block (null: a fixed fleet as the fleet states it). Start
+   * from `autoscaleOf(scenario)` to keep its pools; `policyFor` is called once per pool and run, and
+   * must hand a fresh policy each time (a policy keeps its own history).
+   */
+  readonly autoscale?: SimAutoscaleInput | null;
 }
 
 export interface ScenarioResult {
@@ -76,6 +88,7 @@ export function runScenario(loaded: LoadedScenario, opts: RunOptions = {}): Scen
       hedge: s.upstream.hedge,
       outlier: outlierPolicy(s.outlier),
       rollout: rolloutOf(s, p.admission, seed),
+      autoscale: opts.autoscale !== undefined ? opts.autoscale : autoscaleOf(s),
       faultRandom: seededRandom(seed ^ 0xe770),
       coalesce: opts.coalesce ?? true,
       onProgress: opts.onProgress ? (f) => opts.onProgress!((k + f) / policies.length, p.label) : undefined,
@@ -89,10 +102,57 @@ export function runScenario(loaded: LoadedScenario, opts: RunOptions = {}): Scen
   };
   const info: ScenarioInfo = {
     name: s.name, seed, description: s.description, workload: workloadDescription,
-    fleet: s.fleet.map((p) => `${p.replicas}× ${p.profile} (${p.model}) in ${p.region}`).join('; '),
+    fleet: fleetDescription(s, opts.autoscale !== undefined ? opts.autoscale : autoscaleOf(s)),
     faults: s.faults.map(describeFault), slo,
   };
   return { report: buildReport(info, runs, slo), runs };
+}
+
+/**
+ * The scenario's autoscaler as a simulation input: its pools as the policies see them (engine
+ * model, limits, start-up, the scenario's SLO with TPOT as the inter-token latency) and a policy
+ * per pool made afresh on each call. Null when the scenario has no `autoscale:` block.
+ */
+export function autoscaleOf(s: Scenario): SimAutoscaleInput | null {
+  const a = s.autoscale;
+  if (a === undefined) return null;
+  const pools: SimAutoscalePool[] = a.pools.map((p) => {
+    const f = s.fleet.find((x) => x.region === p.region && x.model === p.model)!;
+    // checked by the schema already
+    const start = parseStartup(p.startup);
+    if (!start.ok) throw new RangeError(start.message);
+    return {
+      name: poolName(p.region, p.model), region: p.region, model: p.model, profile: getProfile(f.profile)!, engine: f.engine,
+      min: p.min, max: p.max, scaleToZero: p.scaleToZero, startupMs: start.ms,
+      slo: { ttftMs: s.slo.ttftMs, itlMs: s.slo.tpotMs },
+      initial: p.initial ?? Math.min(p.max, Math.max(p.min, f.replicas)),
+    };
+  });
+  const knobs = switchyardKnobsSchema.parse(a.knobs ?? {});
+  const initial = new Map(pools.map((p) => [p.name, p.initial]));
+  const policyFor = (pool: PoolSpec): ScalingPolicy => {
+    switch (a.policy) {
+      case 'switchyard': return switchyardPolicy(pool, knobs);
+      case 'keda': return kedaPolicy(pool, a.options);
+      case 'kpa': return kpaPolicy(pool, a.options);
+      case 'fixed': return fixedPolicy(pool, initial.get(pool.name) ?? pool.min);
+    }
+  };
+  return {
+    pools, policyFor, tickS: a.tickS,
+    ...(a.latencyWindowS !== undefined ? { latencyWindowS: a.latencyWindowS } : {}),
+    ...(a.warmupS !== undefined ? { warmupS: a.warmupS } : {}),
+    ...(a.staleAfterS !== undefined ? { staleAfterS: a.staleAfterS } : {}),
+  };
+}
+
+/** "4× llama-3.1-8b-h100 (llama-3.1-8b) in us-east"; an autoscaled pool says its range and start-up. */
+function fleetDescription(s: Scenario, scaling: SimAutoscaleInput | null): string {
+  return s.fleet.map((p) => {
+    const a = scaling?.pools.find((x) => x.region === p.region && x.model === p.model);
+    return a === undefined ? `${p.replicas}× ${p.profile} (${p.model}) in ${p.region}`
+      : `${a.min}–${a.max}× ${p.profile} (${p.model}) in ${p.region}, autoscaled from ${a.initial}, start-up ${a.startupMs / 1000} s`;
+  }).join('; ');
 }
 
 /** The scenario's rollout for one run; the driver's capacity per replica is the admission policy's (96 without admission). */

@@ -7,6 +7,9 @@ import { getProfile, profileNames, type HardwareProfile } from '../engine/index.
 import { KNOB_DEFAULTS, retryShape } from '../config/index.js';
 import { outlierSchema } from '../fleet/index.js';
 import { rolloutSpecSchema } from '../control/rollouts/spec.js';
+import { switchyardKnobsSchema } from '../control/autoscaler/spec.js';
+import { KEDA_DEFAULTS, KPA_DEFAULTS } from '../control/autoscaler/baselines.js';
+import { parseStartup } from '../engine/startup.js';
 import { BUILTIN_PROFILES, profileSchema } from '../routing/index.js';
 import { faultSchema } from './faults.js';
 import { WorkloadSpec } from './workload/index.js';
@@ -69,6 +72,52 @@ const rollout = z.strictObject({
   shadow: z.array(z.enum(['interval-threshold', 'mann-whitney'])).default([]),
 });
 
+/** the most slots an autoscaled pool may have (the gateway's pools have the same ceiling) */
+const AUTOSCALE_MAX_SLOTS = 1_000;
+/** an hour: the longest tick, window, warm-up, staleness or start-up the block takes */
+const AUTOSCALE_MAX_WINDOW_S = 3_600;
+
+/** optional non-negative numbers named as a baseline's options (its defaults name them) */
+const optionsOf = (defaults: object) => z.strictObject(Object.fromEntries(Object.keys(defaults).map((k) => [k, z.number().nonnegative().optional()])));
+
+/** a pool the autoscaler scales: one of the fleet's, by region and model; `replicas` there is only its default `initial` */
+const autoscalePool = z.strictObject({
+  region: z.string().min(1),
+  model: z.string().min(1),
+  min: z.number().int().nonnegative().max(AUTOSCALE_MAX_SLOTS).default(1),
+  /** each is a slot held for the whole run: bounded, as the gateway's pools are */
+  max: z.number().int().positive().max(AUTOSCALE_MAX_SLOTS),
+  /** replicas ready at t = 0; default the fleet pool's `replicas`, within [min, max] */
+  initial: z.number().int().nonnegative().max(AUTOSCALE_MAX_SLOTS).optional(),
+  /** may go to 0 at zero traffic (min must then be 0) */
+  scaleToZero: z.boolean().default(false),
+  /** asked for → first request: cold | tuned | snapshot (engine/startup.ts's measured profiles) or seconds */
+  startup: z.union([z.string(), z.number()]).default('cold').superRefine((v, ctx) => {
+    const r = parseStartup(v);
+    if (!r.ok) ctx.addIssue({ code: 'custom', message: r.message });
+    else if (r.ms > AUTOSCALE_MAX_WINDOW_S * 1000) ctx.addIssue({ code: 'custom', message: `a start-up of ${r.ms / 1000} s is over the hour a start-up may take` });
+  }),
+});
+
+/**
+ * The autoscaler the gateway runs over some of the fleet's pools (the gateway's own driver and
+ * policies on the run's clock). The latency objective is the scenario's `slo` (TTFT, and TPOT as
+ * the inter-token latency).
+ */
+const autoscale = z.strictObject({
+  policy: z.enum(['switchyard', 'keda', 'kpa', 'fixed']).default('switchyard'),
+  /** Switchyard's policy knobs (control/autoscaler/spec.ts); every knob has a default */
+  knobs: switchyardKnobsSchema.optional(),
+  /** the KEDA- or KPA-style rule's options (control/autoscaler/baselines.ts); unstated: their defaults */
+  options: z.union([optionsOf(KEDA_DEFAULTS), optionsOf(KPA_DEFAULTS)]).optional(),
+  /** the driver's tick, seconds */
+  tickS: z.number().min(0.1).max(AUTOSCALE_MAX_WINDOW_S).default(15),
+  latencyWindowS: z.number().min(1).max(AUTOSCALE_MAX_WINDOW_S).optional(),
+  warmupS: z.number().nonnegative().max(AUTOSCALE_MAX_WINDOW_S).optional(),
+  staleAfterS: z.number().min(1).max(AUTOSCALE_MAX_WINDOW_S).optional(),
+  pools: z.array(autoscalePool).min(1),
+});
+
 /** a routing profile to run: a shipped or scenario-defined name, optionally relabelled */
 const policy = z.union([
   z.string().min(1),
@@ -101,6 +150,7 @@ export const scenarioSchema = z.object({
   workload: WorkloadSpec,
   faults: z.array(faultSchema).default([]),
   rollout: rollout.optional(),
+  autoscale: autoscale.optional(),
   /** routing profiles defined for this scenario, beside the shipped ones */
   profiles: z.record(z.string(), profileSchema).default({}),
   policies: z.array(policy).min(1).default(['default']),
@@ -144,7 +194,33 @@ export const scenarioSchema = z.object({
     if (v.region !== undefined) need(['tenants', t, 'region'], v.region);
     v.allowedRegions?.forEach((r) => need(['tenants', t, 'allowedRegions'], r));
   }
-  const ids = new Set(s.fleet.flatMap((p) => Array.from({ length: p.replicas }, (_, i) => poolReplicaId(p, i))));
+  // an autoscaled pool's replicas are its slots, 0 … max − 1
+  const scaled = new Map((s.autoscale?.pools ?? []).map((a) => [`${a.region}/${a.model}`, a.max]));
+  // held to the ceiling here too: zod runs this even when a max over it was refused
+  const ids = new Set(s.fleet.flatMap((p) => Array.from({ length: Math.min(scaled.get(`${p.region}/${p.model}`) ?? p.replicas, Math.max(p.replicas, AUTOSCALE_MAX_SLOTS)) }, (_, i) => poolReplicaId(p, i))));
+  const seen = new Set<string>();
+  s.autoscale?.pools.forEach((a, i) => {
+    const key = `${a.region}/${a.model}`;
+    const mine = s.fleet.filter((p) => p.region === a.region && p.model === a.model);
+    if (mine.length === 0) ctx.addIssue({ code: 'custom', path: ['autoscale', 'pools', i], message: `no pool of the fleet serves ${a.model} in ${a.region}; an autoscaled pool is one of the fleet's` });
+    if (mine.length > 1) ctx.addIssue({ code: 'custom', path: ['autoscale', 'pools', i], message: `${mine.length} pools of the fleet serve ${a.model} in ${a.region}; an autoscaled pool is one pool of one version` });
+    if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['autoscale', 'pools', i], message: `${key} is listed twice` });
+    seen.add(key);
+    if (a.min > a.max) ctx.addIssue({ code: 'custom', path: ['autoscale', 'pools', i, 'min'], message: `min ${a.min} is above max ${a.max}` });
+    if (a.initial !== undefined && a.initial > a.max) ctx.addIssue({ code: 'custom', path: ['autoscale', 'pools', i, 'initial'], message: `initial ${a.initial} is above max ${a.max}` });
+    if (a.scaleToZero && a.min > 0) ctx.addIssue({ code: 'custom', path: ['autoscale', 'pools', i, 'scaleToZero'], message: `a pool that may scale to zero needs min 0 (it has ${a.min})` });
+  });
+  if (s.autoscale !== undefined) {
+    const a = s.autoscale;
+    if (a.knobs !== undefined && a.policy !== 'switchyard') ctx.addIssue({ code: 'custom', path: ['autoscale', 'knobs'], message: `knobs are Switchyard's policy's; the ${a.policy} rule takes \`options\`` });
+    if (a.options !== undefined && a.policy !== 'keda' && a.policy !== 'kpa') ctx.addIssue({ code: 'custom', path: ['autoscale', 'options'], message: `options are the keda and kpa rules'; ${a.policy === 'switchyard' ? 'Switchyard\'s policy takes `knobs`' : 'a fixed fleet has none'}` });
+    if (a.options !== undefined && (a.policy === 'keda' || a.policy === 'kpa')) {
+      const known = Object.keys(a.policy === 'keda' ? KEDA_DEFAULTS : KPA_DEFAULTS);
+      for (const k of Object.keys(a.options)) {
+        if (!known.includes(k)) ctx.addIssue({ code: 'custom', path: ['autoscale', 'options', k], message: `the ${a.policy} rule has no option "${k}"; it has ${known.join(', ')}` });
+      }
+    }
+  }
   const versions = new Set(s.fleet.map((p) => p.version ?? p.model));
   s.faults.forEach((f, i) => {
     if (f.region !== null) need(['faults', i, 'region'], f.region);

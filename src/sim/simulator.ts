@@ -12,6 +12,8 @@ import { blockHashes, seededRandom, type Arrival, type Workload } from './worklo
 import type { Outcome, ReplicaRecord, RequestRecord, RunRecords, Sample } from './report/index.js';
 import type { Fault } from './faults.js';
 import { callCost, SimRollout, type SimRolloutInput } from './rollout.js';
+import { SimAutoscale, slotLayout, type SimAutoscaleInput, type SimAutoscalePool } from './autoscale.js';
+import type { CallOutcome } from '../control/autoscaler/types.js';
 
 // The discrete-event loop. Arrivals reach the gateway in their tenant's region; with admission on,
 // its model's admission queue sends, holds or sheds them; the gateway's routing picks a replica;
@@ -20,7 +22,9 @@ import { callCost, SimRollout, type SimRolloutInput } from './rollout.js';
 // the live one does, from a broken connection or its next health probe. What the gateway decides
 // runs through the gateway's own drivers on this loop's clock (time/ ports over the agenda): the
 // admission driver, pick-and-learn, in-flight accounting, outlier pools, and the retry rule with
-// its budget, backoff and hedging.
+// its budget, backoff and hedging; and, when a run autoscales, the autoscaler's driver and policies,
+// with replicas that start (charged from the ask, taking nothing until their start-up is over and
+// the next health probe finds them), serve, drain and go.
 
 export interface Network {
   /** one-way latency between two regions, seconds */
@@ -77,12 +81,14 @@ export interface SimulationInput {
   readonly admission?: SimAdmissionInput | null;
   /** a rollout the gateway's driver runs on this loop's clock; absent or null = none */
   readonly rollout?: SimRolloutInput | null;
+  /** the autoscaler the gateway runs over some pools on this loop's clock; absent or null = a fixed fleet */
+  readonly autoscale?: SimAutoscaleInput | null;
   /** the errors faults' draws; default a fixed seed */
   readonly faultRandom?: () => number;
   readonly onProgress?: (fraction: number) => void;
 }
 
-const enum Ev { Arrival, Deliver, StepEnd, Heard, Retry, FaultStart, FaultEnd, Sample, Scrape, Probe, Timer }
+const enum Ev { Arrival, Deliver, StepEnd, Heard, Retry, FaultStart, FaultEnd, Sample, Scrape, Probe, Timer, Boot, Retire }
 
 /** One call of a request to one replica: what that replica's engine holds. A hedged request has two at once. */
 class SimAttempt implements SimRequestLike {
@@ -226,10 +232,16 @@ class Simulation {
   readonly #faultRandom: () => number;
   /** faults in force (indices into input.faults), for the kinds whose effects combine */
   readonly #activeFaults = new Set<number>();
+  readonly #autoscale: SimAutoscale | null;
+  /** the call outcome handed to the autoscaler, refilled per call: the driver reads it at once and keeps none of it */
+  readonly #outcome: { -readonly [K in keyof CallOutcome]: CallOutcome[K] } = { sentAtMs: 0, atMs: 0, failed: false, ttftMs: null, itlMs: null, outputTokens: 0 };
 
   constructor(input: SimulationInput) {
     this.#in = input;
-    this.#replicas = input.replicas.map((spec, i) => new SimReplica(spec, i));
+    const scaling = input.autoscale ?? null;
+    // an autoscaled pool is its `max` slots, made from its first replica
+    const layout = scaling === null ? null : slotLayout(input.replicas, scaling);
+    this.#replicas = (layout?.specs ?? input.replicas).map((spec, i) => new SimReplica(spec, i, layout !== null && layout.poolOf[i] !== null));
     for (const r of this.#replicas) {
       let list = this.#byModel.get(r.spec.model);
       if (!list) this.#byModel.set(r.spec.model, (list = []));
@@ -282,7 +294,10 @@ class Simulation {
       policy: adm.policy, replicasOf: (model) => this.#byModel.get(model) ?? [], clock, timers: clock, rng: adm.random,
       hooks: {
         start: (req, grant) => this.#begin(req, grant),
-        shed: (req) => this.#close(req, 'shed'),
+        shed: (req) => {
+          this.#autoscale?.shed(req.model, req.place.region);
+          this.#close(req, 'shed');
+        },
       },
     });
     const b = input.backoff ?? null;
@@ -294,6 +309,12 @@ class Simulation {
     this.#jitter = input.retryRandom ?? seededRandom(0x7e7);
     this.#faultRandom = input.faultRandom ?? seededRandom(0xe770);
     this.#rollout = input.rollout == null ? null : new SimRollout(input.rollout, replicas, { clock, rotation: (r) => this.#rotation(r) });
+    this.#autoscale = scaling === null ? null : new SimAutoscale(scaling, replicas, layout!, {
+      clock,
+      queued: (model) => this.#admission?.snapshot().find((q) => q.model === model)?.queued ?? 0,
+      start: (r, pool) => this.#startSlot(r, pool),
+      drain: (r) => this.#drainSlot(r),
+    });
   }
 
   run(): RunRecords {
@@ -305,6 +326,7 @@ class Simulation {
     a.at(0, Ev.Scrape);
     a.at(inp.probeIntervalS, Ev.Probe);
     this.#rollout?.arm();
+    this.#autoscale?.arm();
     const hardStop = inp.durationS + inp.drainLimitS;
     let lastProgress = -1;
     for (;;) {
@@ -332,6 +354,16 @@ class Simulation {
           break;
         }
         case Ev.Timer: this.#clock.fire(e.target); break;
+        case Ev.Boot: {
+          const r = this.#replicas[e.target];
+          if (e.stamp === r.life && r.phase === 'starting') r.boot(this.#now);
+          break;
+        }
+        case Ev.Retire: {
+          const r = this.#replicas[e.target];
+          if (e.stamp === r.life && r.phase === 'draining' && r.inflight === 0) this.#retire(r);
+          break;
+        }
         case Ev.FaultStart: this.#fault(inp.faults[e.target], true); break;
         case Ev.FaultEnd: this.#fault(inp.faults[e.target], false); break;
         case Ev.Sample: this.#sample(); break;
@@ -354,6 +386,8 @@ class Simulation {
           for (const r of this.#replicas) {
             if (!r.up) this.#outOfRotation(r);
             else if (!r.healthy) {
+              // a replica whose start-up is over enters rotation here, as the gateway's join does
+              if (r.phase === 'booted') r.admit(this.#now);
               r.healthy = true;
               // back from the dead: a fresh process, its ejection lifted (as the live watch does)
               this.#pools?.readmit(r, this.#now * 1000);
@@ -375,6 +409,7 @@ class Simulation {
     }
     // whatever is still open when the drain limit hits did not finish (nor leaves a queue now)
     this.#admission?.stop();
+    this.#autoscale?.stop();
     for (const req of this.#live.values()) this.#close(req, 'failed');
     return this.#result();
   }
@@ -405,6 +440,7 @@ class Simulation {
     if (this.#usesPrefix) this.#hash(req);
     this.#open++;
     this.#live.set(req.id, req);
+    this.#autoscale?.arrived(req.model, req.place.region, req.promptLen);
     if (this.#admission === null) return this.#begin(req, null);
     const c = this.#classes!.of(a.tenant);
     this.#admission.admit(req, { model: req.model, tenant: a.tenant, weight: c.weight, priority: c.priority, deadlineMs: c.deadlineMs });
@@ -526,7 +562,7 @@ class Simulation {
     if (a.budgeted) this.#budget.release();
     a.budgeted = false;
     const r = a.replica;
-    released(r, a.req.promptLen + a.req.maxTokens, a.prefillOwed);
+    this.#release(r, a.req.promptLen + a.req.maxTokens, a.prefillOwed);
     a.prefillOwed = 0;
     if (!r.holding.has(a)) return; // still on the wire: dropped when it arrives
     r.aborts.push(a);
@@ -562,7 +598,7 @@ class Simulation {
       // connection refused: the replica is out of rotation at once, the gateway hears it a return trip later
       this.#outOfRotation(r);
       this.#pools?.failure(r, this.#now * 1000, a.sentS * 1000);
-      released(r, req.promptLen + req.maxTokens, a.prefillOwed);
+      this.#release(r, req.promptLen + req.maxTokens, a.prefillOwed);
       this.#observe(a, false);
       return this.#callFailed(a, REFUSED);
     }
@@ -570,7 +606,7 @@ class Simulation {
       // a bad build answers at once with a 500: the gateway hears it a return trip later
       r.requests++;
       this.#pools?.failure(r, this.#now * 1000, a.sentS * 1000);
-      released(r, req.promptLen + req.maxTokens, a.prefillOwed);
+      this.#release(r, req.promptLen + req.maxTokens, a.prefillOwed);
       a.prefillOwed = 0;
       this.#observe(a, false);
       return this.#callFailed(a, SERVER_ERROR);
@@ -602,7 +638,7 @@ class Simulation {
       if (added.ok) a.seq = added.seq;
       else {
         r.holding.delete(a);
-        released(r, a.promptLen + a.req.maxTokens, a.prefillOwed);
+        this.#release(r, a.promptLen + a.req.maxTokens, a.prefillOwed);
         a.prefillOwed = 0;
         // a 400 from the replica (prompt beyond max_model_len, or beyond all of KV): not worth a retry
         const req = a.req;
@@ -666,12 +702,40 @@ class Simulation {
       req.finishS = this.#now + back.latencyS(r.region, req.place.region);
       req.generated = s.generated;
       req.preemptions = s.preemptions;
-      released(r, req.promptLen + req.maxTokens, 0);
+      this.#release(r, req.promptLen + req.maxTokens, 0);
       this.#observe(a, true);
       this.#close(req, 'ok');
     }
     if (r.aborts.length > 0) this.#abortNow(r);
     this.#startStep(r);
+  }
+
+  // ── autoscaled slots ─────────────────────────────────────────────────────────
+
+  /** The autoscaler asked for a slot: charged from now; it boots after the pool's start-up and enters rotation at the next probe. */
+  #startSlot(r: SimReplica, pool: SimAutoscalePool): void {
+    r.provision(this.#now);
+    this.#agenda.at(this.#now + pool.startupMs / 1000, Ev.Boot, r.index, r.life);
+  }
+
+  /** A start is cancelled; a ready slot leaves rotation (as the registry's draining does) and goes once nothing is in flight on it. */
+  #drainSlot(r: SimReplica): void {
+    if (r.phase === 'starting' || r.phase === 'booted') return this.#retire(r);
+    if (r.phase !== 'ready') return;
+    r.startDrain(this.#now);
+    this.#rotation(r);
+    if (r.inflight === 0) this.#agenda.at(this.#now, Ev.Retire, r.index, r.life);
+  }
+
+  #retire(r: SimReplica): void {
+    r.retire(this.#now);
+    this.#prefixes.forget(r.slot);
+  }
+
+  /** A call on `r` ended as far as the gateway's counts go; the last one on a draining slot lets it go (at once, after the event in hand). */
+  #release(r: SimReplica, tokens: number, prefill: number): void {
+    released(r, tokens, prefill);
+    if (r.inflight === 0 && r.phase === 'draining') this.#agenda.at(this.#now, Ev.Retire, r.index, r.life);
   }
 
   // ── faults ───────────────────────────────────────────────────────────────────
@@ -684,7 +748,7 @@ class Simulation {
         for (const r of targets) {
           if (start) {
             if (r.up) this.#crash(r);
-          } else if (!r.up) r.restart(this.#now);
+          } else if (!r.up && r.launched) r.restart(this.#now);
         }
         break;
       case 'slow':
@@ -750,7 +814,7 @@ class Simulation {
       a.seq = null;
       if (a.cancelled) continue;
       // each call it held is released once, here (one still on the wire is released when it arrives)
-      released(r, a.promptLen + a.req.maxTokens, a.prefillOwed);
+      this.#release(r, a.promptLen + a.req.maxTokens, a.prefillOwed);
       a.prefillOwed = 0;
       const req = a.req;
       this.#pools?.failure(r, this.#now * 1000, a.sentS * 1000);
@@ -786,14 +850,27 @@ class Simulation {
   /** A call ended (served, or failed by the replica): its sample goes to the rollout, if one runs. */
   #observe(a: SimAttempt, ok: boolean): void {
     const ro = this.#rollout;
-    if (ro === null) return;
+    const as = this.#autoscale;
+    if (ro === null && (as === null || !as.scales(a.replica))) return;
     const req = a.req;
     const out = ok ? req.generated : 0;
     const ttft = ok ? (req.firstTokenS - a.sentS) * 1000 : null;
+    const itl = ok && out >= 2 ? ((req.finishS - req.firstTokenS) * 1000) / (out - 1) : null;
+    if (as !== null && as.scales(a.replica)) {
+      const o = this.#outcome;
+      o.sentAtMs = a.sentS * 1000;
+      o.atMs = this.#now * 1000;
+      o.failed = !ok;
+      o.ttftMs = ttft;
+      o.itlMs = itl;
+      o.outputTokens = out;
+      as.ended(a.replica, o);
+    }
+    if (ro === null) return;
     const cached = ok ? req.cachedTokens : 0;
     ro.observe(a.replica, {
       atMs: this.#now * 1000, sentAtMs: a.sentS * 1000, region: a.replica.region, stream: true, failed: !ok,
-      ttftMs: ttft, itlMs: ok && out >= 2 ? ((req.finishS - req.firstTokenS) * 1000) / (out - 1) : null,
+      ttftMs: ttft, itlMs: itl,
       promptTokens: req.promptLen, cachedTokens: cached, outputTokens: out, truncated: false,
       costUsd: callCost(req.promptLen, cached, out),
     });
@@ -858,6 +935,7 @@ class Simulation {
     }
     const sample: Sample = { atS: this.#now, queued, running, kvUsage: up > 0 ? kv / up : 0, perReplicaRunning: per };
     this.#samples.push(this.#admission === null ? sample : { ...sample, held: this.#admission.queued });
+    this.#autoscale?.sample(this.#now);
     if (this.#busy()) this.#agenda.at(this.#now + this.#in.sampleS, Ev.Sample);
   }
 
@@ -878,6 +956,7 @@ class Simulation {
       ...(this.#classes !== null ? { admission: this.#classes.summary() } : {}),
       ...(this.#counts.retries + this.#counts.hedges + this.#counts.overflows + this.#counts.wasted > 0 ? { upstream: { ...this.#counts } } : {}),
       ...(this.#rollout !== null ? { rollout: this.#rollout.record() } : {}),
+      ...(this.#autoscale !== null ? { autoscale: this.#autoscale.record((r) => r.upTime(end)) } : {}),
       durationS: this.#in.durationS, wallS: 0,
       requests: this.#records, replicas, samples: this.#samples, sampleS: this.#in.sampleS,
     };

@@ -26,6 +26,8 @@ export interface EngineServerOptions {
   faults?: FaultSpec;
   /** the clock and timers the engine steps on, and the draw for response ids; default the wall's */
   time?: TimePorts;
+  /** ms it listens but answers 503 (loading) before it takes requests, as a starting vLLM does; default 0 */
+  startupMs?: number;
 }
 
 export interface EngineServer {
@@ -34,6 +36,8 @@ export interface EngineServer {
   readonly model: string;
   readonly profile: HardwareProfile;
   readonly config: EngineConfig;
+  /** true until its start-up is over */
+  readonly loading: boolean;
   stats(): ReplicaStats;
   setFaults(f: FaultSpec): void;
   close(): Promise<void>;
@@ -54,7 +58,7 @@ export async function startEngineServer(opts: EngineServerOptions): Promise<Engi
   });
   const service = new EngineService({
     modelName: opts.model, model, timeScale: opts.timeScale ?? 1, faults: opts.faults ?? { mode: 'none' }, metrics,
-    modelsBody: modelsBody(opts.model, profile.model.name, cfg.maxModelLen, created), time,
+    modelsBody: modelsBody(opts.model, profile.model.name, cfg.maxModelLen, created), time, startupMs: opts.startupMs,
   });
   const server = createServer(service.handle);
   const host = opts.host ?? '127.0.0.1';
@@ -64,11 +68,15 @@ export async function startEngineServer(opts: EngineServerOptions): Promise<Engi
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port, model: opts.model, profile, config: cfg,
+    get loading() {
+      return service.loading;
+    },
     stats: () => model.stats(),
     setFaults: (f) => service.setFaults(f),
     close() {
       closing ??= new Promise<void>((resolve) => {
         service.driver.stop();
+        service.ready();
         server.close(() => resolve());
         // dropping the sockets aborts every in-flight request (their 'close' handlers run)
         server.closeAllConnections();

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BOS_ID, hashTokens, tokenize, type ReplicaModel } from '../engine/index.js';
-import { wall, type Clock, type TimePorts } from '../time/index.js';
+import { wall, type Clock, type TimePorts, type TimerHandle } from '../time/index.js';
 import { planText, planTool } from './answer.js';
 import { EngineDriver } from './driver.js';
 import { EngineExchange, type EngineExchangeHost } from './engine-exchange.js';
@@ -12,6 +12,7 @@ import { sendError, sendJson, sendNotFound, type HttpError } from './wire.js';
 
 const MAX_BODY = 64 * 1024 * 1024;
 const METHOD_NOT_ALLOWED = '{"detail":"Method Not Allowed"}';
+const LOADING = '{"status":"loading"}';
 
 export interface ServiceInit {
   modelName: string;
@@ -23,6 +24,8 @@ export interface ServiceInit {
   metrics: EngineMetrics;
   /** the clock and timers the engine steps on, and the draw for response ids (default: the wall's) */
   time?: TimePorts;
+  /** ms of start-up (weights load, compile, warm-up) before it takes requests; default 0 */
+  startupMs?: number;
 }
 
 /** The HTTP side of one simulated replica: routes, validation, fault injection. */
@@ -37,6 +40,10 @@ export class EngineService implements EngineExchangeHost {
   readonly #idBase: string;
   /** responses parked by the hang fault; destroyed on close */
   readonly hung = new Set<ServerResponse>();
+  /** monotonic ms the start-up ends; null once it is over */
+  #readyAtMs: number | null;
+  readonly #startup: TimerHandle | null;
+  readonly #time: TimePorts;
 
   constructor(init: ServiceInit) {
     this.#init = init;
@@ -48,6 +55,22 @@ export class EngineService implements EngineExchangeHost {
     this.#faults = resolveFaults(init.faults);
     this.#errors = new ErrorDraw(this.#faults);
     this.setFaults(init.faults);
+    this.#time = time;
+    // Listening while it loads lets a probe tell a replica starting up from a dead one.
+    const startup = init.startupMs ?? 0;
+    this.#readyAtMs = startup > 0 ? this.clock.monoMs() + startup : null;
+    this.#startup = startup > 0 ? time.timers.after(startup, endStartup, this) : null;
+  }
+
+  /** Still in its start-up: /health answers 503 and no request is taken. */
+  get loading(): boolean {
+    return this.#readyAtMs !== null;
+  }
+
+  /** Ends the start-up now (its timer, or a close). */
+  ready(): void {
+    this.#time.timers.cancel(this.#startup);
+    this.#readyAtMs = null;
   }
 
   get faults(): Faults {
@@ -74,11 +97,13 @@ export class EngineService implements EngineExchangeHost {
     switch (path) {
       case '/health':
         if (!get) return sendJson(res, 405, METHOD_NOT_ALLOWED);
+        if (this.#readyAtMs !== null) return sendJson(res, 503, LOADING);
         res.writeHead(200, { 'content-length': '0' });
         return void res.end();
       case '/version':
         return get ? sendJson(res, 200, '{"version":"0.11.0+simengine"}') : sendJson(res, 405, METHOD_NOT_ALLOWED);
       case '/v1/models':
+        if (this.#readyAtMs !== null) return this.#loading(res);
         return get ? sendJson(res, 200, this.#init.modelsBody) : sendJson(res, 405, METHOD_NOT_ALLOWED);
       case '/metrics':
         if (!get) return sendJson(res, 405, METHOD_NOT_ALLOWED);
@@ -89,6 +114,7 @@ export class EngineService implements EngineExchangeHost {
       case '/tokenize':
       case '/sim/faults':
         if (path === '/sim/faults' && get) return sendJson(res, 200, JSON.stringify(this.#faults));
+        if (path !== '/sim/faults' && this.#readyAtMs !== null) return this.#loading(res);
         if (!post) return sendJson(res, 405, METHOD_NOT_ALLOWED);
         return void this.#post(path, req, res).catch((e: unknown) => {
           sendError(res, { status: 500, message: `simengine internal error: ${(e as Error)?.message ?? String(e)}` });
@@ -97,6 +123,13 @@ export class EngineService implements EngineExchangeHost {
         return sendNotFound(res);
     }
   };
+
+  /** vLLM's error shape, with how long is left, for a request that came before the start-up ended. */
+  #loading(res: ServerResponse): void {
+    const leftS = Math.max(0, ((this.#readyAtMs ?? 0) - this.clock.monoMs()) / 1000);
+    if (!res.headersSent) res.setHeader('retry-after', String(Math.max(1, Math.ceil(leftS))));
+    sendError(res, { status: 503, message: `The model \`${this.#init.modelName}\` is still loading (about ${leftS.toFixed(1)} s of start-up left); retry once /health answers 200.` });
+  }
 
   async #post(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
@@ -183,6 +216,10 @@ export class EngineService implements EngineExchangeHost {
     }
     return cap;
   }
+}
+
+function endStartup(s: EngineService): void {
+  s.ready();
 }
 
 /** The whole body, or null when it passes MAX_BODY. */

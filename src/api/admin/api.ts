@@ -1,5 +1,6 @@
 import type { Store } from '../../ledger/index.js';
 import type { Authenticator, HeaderBag } from '../../tenancy/index.js';
+import { createAutoscalerRoutes, isAutoscalerPath, type AutoscalerView } from './autoscaler.js';
 import { actorOf, callerCheck, type Caller } from './caller.js';
 import { ALLOW, match } from './match.js';
 import { forbidden, internal, methodNotAllowed, notFound, type AdminResponse } from './reply.js';
@@ -18,6 +19,7 @@ import { createRoutes } from './routes.js';
 export type { AdminResponse } from './reply.js';
 export type { Caller } from './caller.js';
 export type { RolloutControl, RolloutView, Who } from './rollouts.js';
+export type { AutoscalerStatus, AutoscalerView, PoolStatus } from './autoscaler.js';
 
 export interface AdminApiOptions {
   store: Store;
@@ -28,6 +30,8 @@ export interface AdminApiOptions {
   tiers?: readonly string[];
   /** the gateway's rollout service, for /admin/v1/rollouts; absent, those routes answer 404 */
   rollouts?: RolloutControl | null;
+  /** the gateway's autoscaler, for /admin/v1/autoscaler; absent, it answers that the autoscaler is off */
+  autoscaler?: AutoscalerView | null;
   /**
    * Anything that throws while a request is handled (a store failure, a bug): answered as a 500
    * that names the request id and nothing else, so this is where the stack reaches the log.
@@ -58,6 +62,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const onError = opts.onError;
   const route = createRoutes(opts.store, opts.authenticator, opts.tiers);
   const rollouts = createRollouts(opts.rollouts ?? null);
+  const autoscaler = createAutoscalerRoutes(opts.autoscaler ?? null);
 
   return {
     async authorize(headers) {
@@ -80,6 +85,8 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
           if (!actor.ok) return actor.reply;
           return await rollouts(who, method, pathname, query, body, requestId === undefined ? { actor: actor.actor } : { actor: actor.actor, requestId });
         }
+        // read-only, admin token only (checked after the route, as for rollouts)
+        if (isAutoscalerPath(pathname)) return autoscaler(who, method, pathname, query);
         const m = match(pathname);
         if (m === null) return notFound(`no admin route ${pathname}; see /admin/v1/tenants`);
         if (!ALLOW[m.route].includes(method)) return methodNotAllowed(method, ALLOW[m.route]);

@@ -101,11 +101,9 @@ export function fleetAdmin<B extends ReplicaBackend>(deps: FleetAdminDeps<B>, me
     if (method !== 'DELETE') return methodNotAllowed(method, ['GET', 'DELETE']);
     if (!bodiless(body)) return NO_BODY;
     const before = audited(r);
-    deps.fleet.remove(r);
-    const backend = deps.backends.get(r);
     // its requests in flight finish on the open connections, which close when they are done
     // (connections that fail to close have nothing left to lose; it must not become an unhandled rejection)
-    void closeWhenIdle(r, backend, deps.timers ?? wallTimers).catch(() => {}).then(() => deps.backends.delete(r));
+    void leaveFleet(deps, r, deps.timers ?? wallTimers).catch(() => {});
     return { ...ok(200, { id: r.id, type: 'replica_deleted', inflight: r.inflight }), change: { action: 'fleet.replica.remove', target: r.id, before, after: null } };
   }
   if (method !== 'POST') return methodNotAllowed(method, ['POST']);
@@ -139,29 +137,59 @@ function add<B extends ReplicaBackend>(deps: FleetAdminDeps<B>, body: Buffer): F
   const b = p.data;
   if (!deps.models.has(b.model)) return badRequest(`model: ${b.model} is not configured; configured models: ${[...deps.models].join(', ')}`);
   if (!deps.regions.includes(b.region)) return badRequest(`region: ${b.region} is not a configured region; regions: ${deps.regions.join(', ')}`);
-  const stable = deps.versions?.stableOf(b.model) ?? b.model;
-  const version = b.version ?? stable;
-  const described: Pick<VersionConfig, 'warmup'> | undefined = deps.versions === undefined ? (version === b.model ? {} : undefined) : deps.versions.get(b.model, version);
+  const joined = joinFleet(deps, { id: b.id, model: b.model, servedModel: b.served_model ?? b.model, region: b.region, url: b.url, protocol: b.protocol, version: b.version }, b.api_key);
+  if (!joined.ok) return joined.conflict ? conflict(joined.message) : badRequest(joined.message);
+  const r = joined.replica;
+  return { ...ok(201, view(deps, r)), change: { action: 'fleet.replica.add', target: r.id, before: null, after: audited(r) } };
+}
+
+/** What putting a replica into the live fleet needs: the add route and the autoscaler's hands share it. */
+export type FleetJoinDeps<B extends ReplicaBackend> = Pick<FleetAdminDeps<B>, 'fleet' | 'backends' | 'versions' | 'createBackend'>;
+
+export interface JoiningReplica {
+  /** absent: `<region>/<model>/<n>`, the lowest n free */
+  readonly id?: string;
+  readonly model: string;
+  readonly servedModel: string;
+  readonly region: string;
+  readonly url: string;
+  readonly protocol?: 'openai' | 'anthropic';
+  /** absent: the model's stable version */
+  readonly version?: string;
+}
+
+/**
+ * Puts a replica into the fleet with its backend, never half-added: of the model's stable version
+ * unless it names one, at the weight its version has where it joins, cold if its version has a
+ * warm-up. The model and region are the caller's to check. A version unknown or an id taken is
+ * refused with a message (`conflict` for the id).
+ */
+export function joinFleet<B extends ReplicaBackend>(
+  deps: FleetJoinDeps<B>, spec: JoiningReplica, apiKey: string | undefined,
+): { ok: true; replica: Replica } | { ok: false; conflict: boolean; message: string } {
+  const stable = deps.versions?.stableOf(spec.model) ?? spec.model;
+  const version = spec.version ?? stable;
+  const described: Pick<VersionConfig, 'warmup'> | undefined = deps.versions === undefined ? (version === spec.model ? {} : undefined) : deps.versions.get(spec.model, version);
   if (described === undefined) {
-    const known = deps.versions?.list(b.model).map((v) => v.id) ?? [b.model];
-    return badRequest(`version: model ${b.model} has no version ${version}; its versions are ${known.join(', ')} (register one with POST /admin/v1/models/${encodeURIComponent(b.model)}/versions)`);
+    const known = deps.versions?.list(spec.model).map((v) => v.id) ?? [spec.model];
+    return { ok: false, conflict: false, message: `version: model ${spec.model} has no version ${version}; its versions are ${known.join(', ')} (register one with POST /admin/v1/models/${encodeURIComponent(spec.model)}/versions)` };
   }
-  const id = b.id ?? freeId(deps.fleet, `${b.region}/${b.model}/`);
-  if (deps.fleet.byId(id) !== undefined) return conflict(`a replica named "${id}" is already in the fleet`);
+  const id = spec.id ?? freeId(deps.fleet, `${spec.region}/${spec.model}/`);
+  if (deps.fleet.byId(id) !== undefined) return { ok: false, conflict: true, message: `a replica named "${id}" is already in the fleet` };
   const r = deps.fleet.add({
-    id, model: b.model, servedModel: b.served_model ?? b.model, region: b.region, url: b.url, protocol: b.protocol,
-    version, versionWeight: joiningWeight(deps.fleet, b.model, b.region, version, stable), warm: described.warmup === undefined,
+    id, model: spec.model, servedModel: spec.servedModel, region: spec.region, url: spec.url, protocol: spec.protocol,
+    version, versionWeight: joiningWeight(deps.fleet, spec.model, spec.region, version, stable), warm: described.warmup === undefined,
   });
   let backend: B;
   try {
-    backend = deps.createBackend(r, b.api_key);
+    backend = deps.createBackend(r, apiKey);
   } catch (e) {
     // never half-added: a replica in the fleet without a backend would be routed to and fail
     deps.fleet.remove(r);
     throw e;
   }
   deps.backends.set(r, backend);
-  return { ...ok(201, view(deps, r)), change: { action: 'fleet.replica.add', target: r.id, before: null, after: audited(r) } };
+  return { ok: true, replica: r };
 }
 
 /**
@@ -202,18 +230,32 @@ function view(deps: FleetAdminDeps<ReplicaBackend>, r: Replica): Record<string, 
   };
 }
 
-/** Closes the backend's connections once the replica has no request in flight (checked every 100 ms, in the background). */
-async function closeWhenIdle(r: Replica, b: ReplicaBackend | undefined, timers: Timers): Promise<void> {
-  if (r.inflight > 0) {
-    await new Promise<void>((resolve) => {
-      const h = timers.every(100, () => {
-        if (r.inflight > 0) return;
-        timers.cancel(h);
-        resolve();
-      }, undefined);
-    });
+/**
+ * Takes the replica out of the fleet now (routing stops at once), and once it has no request in
+ * flight closes its backend's connections and forgets the backend: the fleet DELETE and the
+ * autoscaler's drain share it. Rejects only when the connections fail to close.
+ */
+export async function leaveFleet<B extends ReplicaBackend>(deps: Pick<FleetJoinDeps<B>, 'fleet' | 'backends'>, r: Replica, timers: Timers): Promise<void> {
+  if (deps.fleet.byId(r.id) === r) deps.fleet.remove(r);
+  await whenIdle(r, timers);
+  const b = deps.backends.get(r);
+  try {
+    await b?.client.close();
+  } finally {
+    if (deps.backends.get(r) === b) deps.backends.delete(r);
   }
-  await b?.client.close();
+}
+
+/** Resolves once the replica has no request in flight: checked every 100 ms on the timers. */
+export function whenIdle(r: Replica, timers: Timers): Promise<void> {
+  if (r.inflight <= 0) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const h = timers.every(100, () => {
+      if (r.inflight > 0) return;
+      timers.cancel(h);
+      resolve();
+    }, undefined);
+  });
 }
 
 /** drain, undrain, readmit and delete act on the path alone: no body, or `{}` */

@@ -33,6 +33,19 @@ export interface ReplicaReport {
   readonly inflight: number;
 }
 
+/**
+ * What the gateway's registry knows of one replica, as an actuator reads it to make a
+ * ReplicaReport: its newest scrape and the gateway's in-flight count (null: nothing known yet).
+ */
+export interface ReplicaStats {
+  readonly waiting: number;
+  readonly running: number;
+  readonly kvUsage: number;
+  readonly inflight: number;
+  /** clock ms of the newest scrape; null: none yet */
+  readonly reportedAtMs: number | null;
+}
+
 /** What a tick hands a policy for one pool. Counts cover the interval since the pool's previous tick. */
 export interface PoolSignals {
   readonly pool: PoolName;
@@ -165,6 +178,9 @@ export type DecisionSink = (d: ScaleDecision, s: PoolSignals) => void;
 
 /** One call as the autoscaler hears of it (the gateway's call report, the simulator's call end). */
 export interface CallOutcome {
+  /** when it was sent and when it ended, ms on any one clock: only the difference (how long it ran) is read */
+  readonly sentAtMs: number;
+  readonly atMs: number;
   readonly failed: boolean;
   readonly ttftMs: number | null;
   readonly itlMs: number | null;

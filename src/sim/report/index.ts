@@ -1,6 +1,6 @@
 // sim/report — a run's records as figures, and the figures as JSON, a terminal table and an HTML page.
 export type {
-  AdmissionReport, AdmissionTenantReport, ClassReport, Outcome, PolicyReport, Quantiles, ReplicaRecord, ReplicaReport, RequestRecord, RunAdmission, RunRecords, RunUpstream,
+  AdmissionReport, AdmissionTenantReport, AutoscaleReport, ClassReport, Outcome, PolicyReport, Quantiles, ReplicaRecord, ReplicaReport, RequestRecord, RunAdmission, RunRecords, RunUpstream,
   Sample, ScenarioInfo, Series, SimReport, Slo, TenantClass, TenantReport,
 } from './types.js';
 export { buildReport, meetsSlo, summarize, tpot } from './summarize.js';

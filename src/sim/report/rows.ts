@@ -48,9 +48,21 @@ export const ADMISSION_ROWS: readonly Row[] = [
   { label: "Jain's index, max-min fair: all / others", cell: (p) => (p.admission === undefined ? '—' : `${num(p.admission.jain, 3)} / ${num(p.admission.jainOthers, 3)}`) },
 ];
 
-/** The rows a report shows: the admission ones too when any run used admission. */
+/** Shown when a run autoscaled: what it scaled, how often, how much it wavered. */
+export const AUTOSCALE_ROWS: readonly Row[] = [
+  { label: 'autoscaler policy', cell: (p) => p.autoscale?.policies.join(', ') ?? 'none' },
+  { label: 'autoscaled GPU-hours (h)', cell: (p) => (p.autoscale === undefined ? '—' : num(p.autoscale.gpuHours, 2)) },
+  { label: 'scale events / oscillations', cell: (p) => (p.autoscale === undefined ? '—' : `${num(p.autoscale.scaleEvents)} / ${num(p.autoscale.oscillations)}`) },
+  { label: 'replicas, peak / mean', cell: (p) => (p.autoscale === undefined ? '—' : `${num(p.autoscale.peakReplicas)} / ${num(p.autoscale.meanReplicas, 1)}`) },
+];
+
+/** The rows a report shows: the admission and autoscaling ones too when any run used them. */
 export function rowsOf(report: SimReport): readonly Row[] {
-  return report.policies.some((p) => p.admission !== undefined) ? [...ROWS, ...ADMISSION_ROWS] : ROWS;
+  return [
+    ...ROWS,
+    ...(report.policies.some((p) => p.admission !== undefined) ? ADMISSION_ROWS : []),
+    ...(report.policies.some((p) => p.autoscale !== undefined) ? AUTOSCALE_ROWS : []),
+  ];
 }
 
 /** " (standard 10000 ms, batch 60000 ms)": the per-class TTFT bounds of an SLO, or nothing */

@@ -1,7 +1,7 @@
 import { admissionReport, HEAVY_FACTOR, sloOf } from './admission.js';
 import { series } from './series.js';
 import { cdfPoints, jain, quantiles } from './stats.js';
-import type { PolicyReport, ReplicaReport, RequestRecord, RunRecords, ScenarioInfo, SimReport, Slo, TenantReport } from './types.js';
+import type { AutoscaleReport, PolicyReport, ReplicaReport, RequestRecord, RunRecords, ScenarioInfo, SimReport, Slo, TenantReport } from './types.js';
 
 // Records → figures. Pure; the same records always give the same report.
 
@@ -60,6 +60,7 @@ export function summarize(run: RunRecords, slo: Slo): PolicyReport {
     policy: run.policy,
     ...(admission !== undefined ? { admission } : {}),
     ...(run.rollout !== undefined ? { rollout: run.rollout } : {}),
+    ...(run.autoscale !== undefined ? { autoscale: autoscaleReport(run) } : {}),
     counts: { arrived: reqs.length, ok: ok.length, rejected: count(reqs, 'rejected'), failed: count(reqs, 'failed'), retries },
     ttft: quantiles(ttft), itl: quantiles(itl), e2e: quantiles(e2e),
     goodput: { reqPerS: good / d, fraction: reqs.length > 0 ? good / reqs.length : NaN },
@@ -92,14 +93,38 @@ export function buildReport(info: ScenarioInfo, runs: readonly RunRecords[], slo
       'Cost is GPU-hours (GPUs × seconds up / 3600) × the price per GPU-hour. Per M tokens "all" counts input and output tokens of ok requests, "output" output tokens only.',
       'Plots over time span the run, drain included, in buckets of at least one sample period; CDFs are downsampled to at most 200 points.',
       ...(admitted ? ADMISSION_NOTES : []),
+      ...(runs.some((r) => r.autoscale !== undefined) ? AUTOSCALE_NOTES : []),
     ],
   };
 }
+
+const AUTOSCALE_NOTES = [
+  'Autoscaling: the gateway\'s autoscaler (control/autoscaler) ran on the run\'s clock over the autoscaled pools. A replica it asks for is charged from the ask: it loads for its pool\'s start-up, taking nothing, then enters rotation at the next health probe with an empty cache; a drained one leaves rotation at once, finishes what it holds, and is charged until then. GPU-hours of a fixed replica count while its process ran.',
+  'Scale events are decisions that changed the replica count; an oscillation is a scale event in the opposite direction of the pool\'s previous one, within 10 minutes of it. Peak and mean replicas count those starting, ready and draining, on the sample clock.',
+];
 
 const ADMISSION_NOTES = [
   'Admission: one queue per model (a pool = the model\'s replicas), running at most routable replicas × maxInflightPerReplica requests. Shed requests were turned away by it (a 529), on arrival or when their deadline passed while they waited; they are counted apart from rejected and failed. TTFT includes the wait in its queue. With per-class TTFT bounds in the SLO, each request is held to its class\'s.',
   `Fairness under admission: Jain's index of served / fair share over tenants, where served counts requests that met their SLO and the fair share is the weighted max-min (water-filling) share of everything served given what each tenant offered. "Others" leaves out heavy tenants: those that offered more than ${HEAVY_FACTOR}× their weighted share of all requests. Across priority classes the index measures priority as much as fairness.`,
 ];
+
+/** The autoscale record's figures; the mean of the samples is over time, as they are evenly spaced. */
+function autoscaleReport(run: RunRecords): AutoscaleReport {
+  const a = run.autoscale!;
+  let peak = 0;
+  let sum = 0;
+  for (const s of a.replicasOverTime) {
+    const n = s.starting + s.ready + s.draining;
+    peak = Math.max(peak, n);
+    sum += n;
+  }
+  const n = a.replicasOverTime.length;
+  return {
+    gpuHours: a.gpuHours, scaleEvents: a.scaleEvents, oscillations: a.oscillations,
+    peakReplicas: peak, meanReplicas: n > 0 ? sum / n : NaN,
+    policies: [...new Set(a.pools.map((p) => p.policy))],
+  };
+}
 
 function count(reqs: readonly RequestRecord[], o: RequestRecord['outcome']): number {
   let n = 0;

@@ -1,4 +1,5 @@
 import type { RolloutRecord } from '../rollout.js';
+import type { AutoscaleRecord } from '../autoscale.js';
 import type { Priority } from '../../admission/index.js';
 
 // What a simulation run hands the report, and what the report says. Times are seconds of virtual
@@ -42,7 +43,7 @@ export interface ReplicaRecord {
   /** tensor-parallel GPUs */
   readonly gpus: number;
   readonly costPerGpuHour: number;
-  /** seconds provisioned (up) during the run */
+  /** seconds provisioned during the run: a fixed replica's while its process was up, an autoscaled slot's from each ask to its end */
   readonly upS: number;
   /** modelled busy time */
   readonly busyS: number;
@@ -100,6 +101,8 @@ export interface RunRecords {
   readonly upstream?: RunUpstream;
   /** the scenario's rollout: its transitions, when each analysis failed, calls per side (absent: none) */
   readonly rollout?: RolloutRecord;
+  /** the autoscaler's decisions, GPU-hours of its pools, their replicas over time (absent: a fixed fleet) */
+  readonly autoscale?: AutoscaleRecord;
   /** seconds of arrivals */
   readonly durationS: number;
   /** real seconds the run took; never in the deterministic report */
@@ -210,8 +213,23 @@ export interface AdmissionReport {
   readonly jainOthers: number;
 }
 
+/** What the autoscaler did over a run (runs that autoscale only). */
+export interface AutoscaleReport {
+  /** GPU-hours of the autoscaled pools alone (the run's gpuHours counts every replica) */
+  readonly gpuHours: number;
+  readonly scaleEvents: number;
+  readonly oscillations: number;
+  /** replicas provisioned (starting, ready and draining) on the sample clock: the most, and the mean */
+  readonly peakReplicas: number;
+  readonly meanReplicas: number;
+  /** the policy of each autoscaled pool */
+  readonly policies: readonly string[];
+}
+
 export interface PolicyReport {
   readonly policy: string;
+  /** present when the run autoscaled */
+  readonly autoscale?: AutoscaleReport;
   /** present when the run used admission */
   readonly admission?: AdmissionReport;
   /** present when the scenario ran a rollout */

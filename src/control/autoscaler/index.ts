@@ -1,0 +1,15 @@
+export * from './types.js';
+export { switchyardKnobsSchema, forecastKnobsSchema } from './spec.js';
+export type { ForecastKnobs, SwitchyardKnobs, SwitchyardKnobsInput } from './spec.js';
+export { replicaCapacity, replicaLatency, DEFAULT_SHAPE } from './capacity.js';
+export type { ReplicaCapacity, ReplicaLatency } from './capacity.js';
+export { RateForecast } from './forecast.js';
+export type { RateForecastOptions } from './forecast.js';
+export { switchyardPolicy } from './policy.js';
+export { fixedPolicy, kedaPolicy, kpaPolicy, KEDA_DEFAULTS, KPA_DEFAULTS } from './baselines.js';
+export type { KedaOptions, KpaOptions } from './baselines.js';
+export { planScale, isEmptyPlan, isStale, NO_CHANGE } from './plan.js';
+export { SignalWindow } from './signals.js';
+export type { SignalWindowOptions } from './signals.js';
+export { Autoscaler, bound, DECISIONS_KEPT } from './driver.js';
+export type { AutoscalerOptions } from './driver.js';
