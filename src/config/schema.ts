@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { admissionSchema, PRIORITIES } from '../admission/index.js';
-import { switchyardKnobsSchema } from '../control/autoscaler/spec.js';
-import { STARTUP_KINDS } from '../engine/startup.js';
+import { switchyardKnobsSchema } from '../control/autoscaler/index.js';
+import { STARTUP_KINDS } from '../engine/index.js';
 import { outlierSchema } from '../fleet/index.js';
 import { BUILTIN_PROFILES, profileSchema } from '../routing/index.js';
 

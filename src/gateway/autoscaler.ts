@@ -1,12 +1,10 @@
 import type { AutoscalerStatus, AutoscalerView, FleetJoinDeps, PoolStatus } from '../api/admin/index.js';
 import type { Config } from '../config/index.js';
-import { ProcessActuator } from '../control/actuators/process.js';
-import { Autoscaler } from '../control/autoscaler/driver.js';
-import { switchyardPolicy } from '../control/autoscaler/policy.js';
-import type {
-  Actuator, FleetHands, PoolName, PoolSignals, PoolSource, PoolSpec, ReplicaReport, ScaleDecision, ScalePlan, ScalingPolicy,
-} from '../control/autoscaler/types.js';
-import type { ProcessSupervisor } from '../control/supervisor.js';
+import {
+  Autoscaler, KubernetesActuator, loadKubeConfig, ProcessActuator, switchyardPolicy,
+  type Actuator, type FleetHands, type PoolName, type PoolSignals, type PoolSource, type PoolSpec, type ProcessSupervisor,
+  type ReplicaReport, type ScaleDecision, type ScalePlan, type ScalingPolicy,
+} from '../control/index.js';
 import type { Store } from '../ledger/index.js';
 import type { GatewayMetrics, Logger } from '../observe/index.js';
 import type { TimePorts, TimerHandle } from '../time/index.js';
@@ -283,8 +281,7 @@ export class AutoscalerService implements DemandSink, CallReportSink<Backend>, A
 
   async #startKubernetes(): Promise<void> {
     const { time, log } = this.#o;
-    // loaded only here: a gateway with no Kubernetes pool never loads the client library
-    const { KubernetesActuator, loadKubeConfig } = await import('../control/actuators/kubernetes.js');
+    // the client library itself is loaded only here, on first use: a gateway with no Kubernetes pool never loads it
     // one actuator per kubeconfig file: each talks to one API server
     const byFile = new Map<string, AutoscaledPool[]>();
     for (const p of this.#kubernetes) {

@@ -1,5 +1,4 @@
-import { Autoscaler } from '../control/autoscaler/driver.js';
-import type { CallOutcome, PoolName, PoolSpec, ReplicaReport, ScaleDecision, ScalePlan, ScalingPolicy } from '../control/autoscaler/types.js';
+import { Autoscaler, type CallOutcome, type PoolName, type PoolSpec, type ReplicaReport, type ScaleDecision, type ScalePlan, type ScalingPolicy } from '../control/index.js';
 import type { Clock, Timers } from '../time/index.js';
 import type { SimReplica, SimReplicaSpec } from './replica.js';
 

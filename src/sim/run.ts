@@ -11,10 +11,7 @@ import { DEFAULT_PER_REPLICA_LIMIT, type SimRolloutInput } from './rollout.js';
 import { simulate, type Network, type TenantPlacement } from './simulator.js';
 import type { SimReplicaSpec } from './replica.js';
 import { fromSpec, seededRandom } from './workload/index.js';
-import { fixedPolicy, kedaPolicy, kpaPolicy } from '../control/autoscaler/baselines.js';
-import { switchyardPolicy } from '../control/autoscaler/policy.js';
-import { switchyardKnobsSchema } from '../control/autoscaler/spec.js';
-import { poolName, type PoolSpec, type ScalingPolicy } from '../control/autoscaler/types.js';
+import { fixedPolicy, kedaPolicy, kpaPolicy, poolName, switchyardKnobsSchema, switchyardPolicy, type PoolSpec, type ScalingPolicy } from '../control/index.js';
 import { parseStartup } from '../engine/startup.js';
 import type { SimAutoscaleInput, SimAutoscalePool } from './autoscale.js';
 

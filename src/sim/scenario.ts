@@ -7,8 +7,7 @@ import { getProfile, profileNames, type HardwareProfile } from '../engine/index.
 import { KNOB_DEFAULTS, retryShape } from '../config/index.js';
 import { outlierSchema } from '../fleet/index.js';
 import { rolloutSpecSchema } from '../control/rollouts/spec.js';
-import { switchyardKnobsSchema } from '../control/autoscaler/spec.js';
-import { KEDA_DEFAULTS, KPA_DEFAULTS } from '../control/autoscaler/baselines.js';
+import { KEDA_DEFAULTS, KPA_DEFAULTS, switchyardKnobsSchema } from '../control/index.js';
 import { parseStartup } from '../engine/startup.js';
 import { BUILTIN_PROFILES, profileSchema } from '../routing/index.js';
 import { faultSchema } from './faults.js';

@@ -13,7 +13,7 @@ import type { Outcome, ReplicaRecord, RequestRecord, RunRecords, Sample } from '
 import type { Fault } from './faults.js';
 import { callCost, SimRollout, type SimRolloutInput } from './rollout.js';
 import { SimAutoscale, slotLayout, type SimAutoscaleInput, type SimAutoscalePool } from './autoscale.js';
-import type { CallOutcome } from '../control/autoscaler/types.js';
+import type { CallOutcome } from '../control/index.js';
 
 // The discrete-event loop. Arrivals reach the gateway in their tenant's region; with admission on,
 // its model's admission queue sends, holds or sheds them; the gateway's routing picks a replica;

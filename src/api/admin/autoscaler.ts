@@ -1,4 +1,4 @@
-import type { PoolName, PoolSpec, ScaleDecision } from '../../control/autoscaler/types.js';
+import type { PoolName, PoolSpec, ScaleDecision } from '../../control/index.js';
 import { parseLimit } from './bodies.js';
 import type { Caller } from './caller.js';
 import { badRequest, forbidden, methodNotAllowed, notFound, ok, type AdminResponse } from './reply.js';

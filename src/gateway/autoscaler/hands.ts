@@ -1,5 +1,5 @@
 import { joinFleet, leaveFleet, type FleetJoinDeps } from '../../api/admin/index.js';
-import type { FleetHands, PoolName, PoolSpec, ReplicaStats } from '../../control/autoscaler/types.js';
+import type { FleetHands, PoolName, PoolSpec, ReplicaStats } from '../../control/index.js';
 import type { Replica } from '../../fleet/index.js';
 import type { Logger } from '../../observe/index.js';
 import type { Clock, Timers } from '../../time/index.js';

@@ -1,6 +1,6 @@
 import type { Config } from '../../config/index.js';
 import { AUTOSCALER_MAX_REPLICAS, autoscalerPoolSchema, type AutoscalerPoolConfig } from '../../config/schema.js';
-import { poolName, type PoolSpec } from '../../control/autoscaler/types.js';
+import { poolName, type PoolSpec } from '../../control/index.js';
 import { getProfile, startupMs, type StartupKind } from '../../engine/index.js';
 
 // Which pools the gateway's autoscaler sizes, and what each is: the configured pools, or, with none

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { azureTrace } from './azure.js';
+import { diurnal, readTrace, traceLoop } from './diurnal.js';
 import { sampler } from './lengths.js';
 import { mix } from './mix.js';
 import { mooncakeTrace } from './mooncake.js';
@@ -74,12 +75,30 @@ const leafKinds = [
   z.object({ kind: z.literal('mooncake'), ...trace, blockTokens: z.number().int().positive().optional() }).strict().superRefine(oneTenantRule),
 ] as const;
 
-const KINDS = 'poisson, gamma, shared-prefix, azure, mooncake, mix';
-const leaf = z.discriminatedUnion('kind', [...leafKinds], { error: (i) => (i.code === 'invalid_union' ? `kind must be one of ${KINDS.replace(', mix', '')} (a mix's parts cannot be mixes)` : undefined) });
+const KINDS = 'poisson, gamma, shared-prefix, azure, mooncake, mix, diurnal';
+const leaf = z.discriminatedUnion('kind', [...leafKinds], { error: (i) => (i.code === 'invalid_union' ? `kind must be one of ${KINDS.replace(', mix, diurnal', '')} (a mix's parts cannot be mixes or days)` : undefined) });
+
+/** a day built from a trace: `of` looped and warped so its rate follows `shape` (diurnal.ts) */
+const diurnalKind = z.object({
+  kind: z.literal('diurnal'),
+  name: z.string().min(1).optional(),
+  seed: z.number().int().nonnegative().optional(),
+  of: z.discriminatedUnion('kind', [leafKinds[3], leafKinds[4]], { error: (i) => (i.code === 'invalid_union' ? 'of must be a trace: kind azure or mooncake' : undefined) }),
+  periodS: pos.optional(),
+  durationS: pos,
+  shape: z.union([
+    z.object({
+      trough: z.number().gt(0).max(1, 'trough is the trough\'s rate ÷ the peak\'s, at most 1'),
+      peakAtS: nonneg,
+    }).strict(),
+    z.array(nonneg).min(1).refine((fs) => fs.some((f) => f > 0), 'at least one factor must be > 0'),
+  ], { error: (i) => (i.code === 'invalid_union' ? 'shape is { trough, peakAtS } or a list of factors (one per equal slice of the period: 24 = hourly)' : undefined) }),
+}).strict();
 
 export const WorkloadSpec = z.discriminatedUnion('kind', [
   ...leafKinds,
   z.object({ kind: z.literal('mix'), name: z.string().min(1).optional(), parts: z.array(leaf).min(1) }).strict(),
+  diurnalKind,
 ], { error: (i) => (i.code === 'invalid_union' ? `kind must be one of ${KINDS}` : undefined) });
 
 export type WorkloadSpec = z.output<typeof WorkloadSpec>;
@@ -99,12 +118,17 @@ export function fromSpec(spec: WorkloadSpecInput | WorkloadSpec, ctx: SpecContex
     throw new WorkloadError(`workload is not valid:\n${lines.join('\n')}`);
   }
   const s = r.data;
+  if (s.kind === 'diurnal') {
+    const { of } = s;
+    const table = readTrace(of.kind, resolve(ctx.baseDir, of.file), of.kind === 'mooncake' ? of.blockTokens : undefined);
+    return diurnal(traceLoop(table, of, of.seed ?? s.seed ?? ctx.seed), s);
+  }
   if (s.kind !== 'mix') return build(s, ctx.baseDir, s.seed ?? ctx.seed);
   // each part its own stream unless it pins a seed
   return mix(s.parts.map((p, i) => build(p, ctx.baseDir, p.seed ?? deriveSeed(ctx.seed, i + 1))), { name: s.name });
 }
 
-type Leaf = Exclude<WorkloadSpec, { kind: 'mix' }>;
+type Leaf = Exclude<WorkloadSpec, { kind: 'mix' | 'diurnal' }>;
 
 function build(s: Leaf, baseDir: string, seed: number): Workload {
   switch (s.kind) {
