@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { replicaCapacity } from '../../../src/control/autoscaler/capacity.js';
+import { replicaCapacity, replicaLatency } from '../../../src/control/autoscaler/capacity.js';
 import { switchyardPolicy } from '../../../src/control/autoscaler/policy.js';
 import { switchyardKnobsSchema, type SwitchyardKnobsInput } from '../../../src/control/autoscaler/spec.js';
 import type { Decision, PoolSignals, PoolSpec, ReplicaPhase, ScalingPolicy } from '../../../src/control/autoscaler/types.js';
@@ -395,6 +395,23 @@ describe('switchyardPolicy', () => {
     expect(factors.length).toBeGreaterThan(0);
     for (const f of factors) expect(f).toBeLessThanOrEqual(1.5);
     expect(plain.log.some((e) => /corrected/.test(e.d.detail))).toBe(false);
+  });
+
+  it('does not take a ramp for model error: the correction reads the model at the load the latency was measured at', () => {
+    const spec = poolSpec();
+    const shape = { promptTokens: PROMPT, outputTokens: OUTPUT };
+    // latency exactly as the model has it at the load of the moment: the model is right, so a ramp
+    // (the stable window lagging it) must not correct it, else capacity falls just as demand peaks
+    const exact = (load: number) => {
+      const m = replicaLatency(profile, {}, shape, (load * PER) / 3);
+      return { load, itlP99Ms: m.itlMs, ttftP99Ms: m.ttftMs, latencySamples: 500 };
+    };
+    const p = new Pool(spec, switchyardPolicy(spec, knobs({ correctionMax: 1.5, deadBand: 0 })), { ready: 3 });
+    p.run(20 * MIN, () => exact(1.2));
+    const ds = p.run(4 * MIN, () => exact(2.4));
+    const factors = ds.map((d) => Number(/corrected ×([\d.]+)/.exec(d.detail)?.[1] ?? 1));
+    expect(factors.length).toBeGreaterThan(0);
+    for (const f of factors) expect(f).toBeLessThan(1.05);
   });
 
   it('stays within the pool maximum and minimum, and says so', () => {
