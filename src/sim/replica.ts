@@ -151,10 +151,7 @@ export class SimReplica implements Endpoint {
    * replaced by an empty one, its counters kept.
    */
   retire(nowS: number): void {
-    if (this.busy && this.runSteps > 0) {
-      this.cut(nowS);
-      this.finish();
-    }
+    this.#halt(nowS);
     // a crash already kept the counters of the engine it lost
     if (this.up) {
       this.#keepCounters();
@@ -162,13 +159,7 @@ export class SimReplica implements Endpoint {
     }
     this.model = createReplicaModel<SimRequestLike>(this.spec.profile, this.spec.engine);
     for (const a of this.holding) a.seq = null;
-    this.holding.clear();
-    this.inbox.length = 0;
-    this.aborts.length = 0;
-    this.busy = false;
-    this.pending = null;
-    this.runSteps = 0;
-    this.stamp++;
+    this.#empty();
     this.life++;
     this.up = false;
     this.healthy = false;
@@ -245,21 +236,10 @@ export class SimReplica implements Endpoint {
 
   /** A crash: the engine and everything on it is gone; returns what it held. */
   crash(nowS: number): SimRequestLike[] {
-    // the engine computed the steps begun before the crash (a single step counts at its start):
-    // count them too, so a run and single steps leave the same counters
-    if (this.busy && this.runSteps > 0) {
-      this.cut(nowS);
-      this.finish();
-    }
+    this.#halt(nowS);
     const held = [...this.holding];
     this.#keepCounters();
-    this.holding.clear();
-    this.inbox.length = 0;
-    this.aborts.length = 0;
-    this.busy = false;
-    this.pending = null;
-    this.runSteps = 0;
-    this.stamp++;
+    this.#empty();
     this.up = false;
     this.upS += nowS - this.upSinceS;
     // the in-flight counts are the gateway's: it releases each call as it hears of its end
@@ -306,6 +286,28 @@ export class SimReplica implements Endpoint {
       prefixHits: l.prefixHits + s.prefixCacheHits + s.offloadHits,
       preemptions: l.preemptions + s.preemptions,
     };
+  }
+
+  /**
+   * The engine stops: the steps begun before now are computed (a single step counts at its start),
+   * so a run and single steps leave the same counters.
+   */
+  #halt(nowS: number): void {
+    if (this.busy && this.runSteps > 0) {
+      this.cut(nowS);
+      this.finish();
+    }
+  }
+
+  /** Nothing held, nothing pending: the step-end event still armed no longer stands. */
+  #empty(): void {
+    this.holding.clear();
+    this.inbox.length = 0;
+    this.aborts.length = 0;
+    this.busy = false;
+    this.pending = null;
+    this.runSteps = 0;
+    this.stamp++;
   }
 
   #keepCounters(): void {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RateForecast, type RateForecastOptions } from '../../../src/control/autoscaler/forecast.js';
+import { seededRandom } from '../../../src/sim/workload/index.js';
 
 // The forecast looks one start-up ahead of the arrival rate. These specs feed it per-tick rates
 // from known curves and hold its projection against the curve's own value at the horizon.
@@ -20,17 +21,8 @@ function feed(f: RateForecast, curve: (ms: number) => number, fromMs: number, to
   return t - tick;
 }
 
-/** a seeded uniform draw (mulberry32) */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** a seeded uniform draw */
+const rng = seededRandom;
 
 /** a working day: 2 req/s at night, up to 20 between 07:00 and 08:00, down again 18:00 to 19:00 */
 function day(ms: number): number {

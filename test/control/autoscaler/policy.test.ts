@@ -5,6 +5,7 @@ import { switchyardKnobsSchema, type SwitchyardKnobsInput } from '../../../src/c
 import type { Decision, PoolSignals, PoolSpec, ReplicaPhase, ScalingPolicy } from '../../../src/control/autoscaler/types.js';
 import { PROFILES } from '../../../src/engine/profiles.js';
 import { ManualTime } from '../../../src/time/manual.js';
+import { seededRandom } from '../../../src/sim/workload/index.js';
 
 // The Switchyard policy as a specification. A small pool stands in for the driver and the fleet:
 // each tick it counts the arrivals of a load curve, reports its replicas, asks the policy, and
@@ -31,17 +32,8 @@ const knobs = (o: SwitchyardKnobsInput = {}) => switchyardKnobsSchema.parse(o);
 /** requests a second one replica is planned to carry (the policy's own margin included) */
 const PER = replicaCapacity(profile, {}, { promptTokens: PROMPT, outputTokens: OUTPUT }, slo).requestsPerS * knobs().targetUtilisation;
 
-/** a seeded uniform draw (mulberry32) */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** a seeded uniform draw */
+const rng = seededRandom;
 
 interface Rep { id: string; phase: ReplicaPhase; sinceMs: number; silent: boolean }
 
