@@ -162,18 +162,28 @@ describe('the autoscaler in a running gateway', () => {
   it('hears of the requests admission sheds for want of capacity, counted among the arrivals', async () => {
     const slow = await slowUpstream();
     const { platform: p, seen } = await start([{ id: 'slow-0', url: slow.url }], {
-      configure: (c) => { c.admission = { ...c.admission, maxInflightPerReplica: 1, maxQueue: 1 }; },
+      configure: (c) => {
+        c.admission = { ...c.admission, maxInflightPerReplica: 1, maxQueue: 1 };
+        // one probe at start only: a probe timing out on a loaded machine would take the one replica's
+        // capacity away, and admission would then refuse rather than queue
+        c.fleet.healthIntervalMs = 600_000;
+      },
     });
     const first = chat(p, 1);
     await eventually(() => p.fleet.byId('slow-0')!.inflight === 1, 5_000, 'the first request in flight');
-    const queued = chat(p, 2);
-    await eventually(() => p.gateway.admission.snapshot().some((q) => q.queued === 1), 5_000, 'the second request queued');
-    const shed = await chat(p, 3);
-    expect(shed.status).toBeGreaterThanOrEqual(500);
+    // one capacity and one queue place: of two more, at least one is shed — the queue is full, or
+    // admission already sheds standard requests to keep the queue's wait on time (which it does
+    // sooner on a loaded machine); the other waits in the queue or is shed too
+    let settled = 0;
+    const more = [chat(p, 2), chat(p, 3)].map((r) => r.then((res) => (settled++, res)));
+    await eventually(() => settled >= 1, 5_000, 'a request shed');
     slow.release();
-    expect([(await first).status, (await queued).status]).toEqual([200, 200]);
+    const statuses = await Promise.all([first, ...more].map(async (r) => (await r).status));
+    const shed = statuses.filter((st) => st >= 500).length;
+    expect(statuses[0]).toBe(200);
+    expect(shed).toBeGreaterThanOrEqual(1);
     p.autoscaler!.tick();
-    expect({ arrivals: seen[0].arrivals, shed: seen[0].shed }).toEqual({ arrivals: 3, shed: 1 });
+    expect({ arrivals: seen[0].arrivals, shed: seen[0].shed }).toEqual({ arrivals: 3, shed });
   });
 
   it('drains a replica only once its request in flight has finished (a slow upstream): nothing fails', async () => {
