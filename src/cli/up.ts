@@ -5,8 +5,7 @@ import { createServer } from 'node:net';
 import { ConfigError, loadConfig, type Config, type ConfigOverrides, type DemoFaults } from '../config/index.js';
 import { ProcessSupervisor, freePorts } from '../control/index.js';
 import type { ReplicaSpec } from '../fleet/index.js';
-import { startPlatform, type Platform } from '../gateway/index.js';
-import type { AutoscaledPool } from '../gateway/autoscaler.js';
+import { startPlatform, type AutoscaledPool, type Platform } from '../gateway/index.js';
 import { createLogger, guardProcess, type Logger } from '../observe/index.js';
 import { ensureDemoTenant, openStore } from '../tenancy/index.js';
 
@@ -149,7 +148,7 @@ async function startDemoFleet(config: Config, supervisor: ProcessSupervisor): Pr
       const n = numbered.get(key) ?? 0;
       numbered.set(key, n + 1);
       const id = key + n;
-      supervisor.start({ id, port, args: [MAIN, 'engine', '--host', '127.0.0.1', '--port', String(port), '--model', pool.model, '--profile', profile, ...faultFlags(pool.faults)] });
+      supervisor.start({ id, port, args: engineArgs(port, pool.model, profile, pool.faults) });
       specs.push({ id, model: pool.model, servedModel: pool.model, region: pool.region, url: `http://127.0.0.1:${port}`, ...versionOf(config, pool.model, pool.version) });
     }
   }
@@ -167,10 +166,12 @@ export function scaledEngineArgs(config: Config, pool: AutoscaledPool, port: num
   const stable = config.models.find((m) => m.id === model)?.stable;
   const demos = config.demo.filter((d) => d.model === model && d.region === region);
   const demo = demos.find((d) => d.version === stable) ?? demos[0];
-  return [
-    MAIN, 'engine', '--host', '127.0.0.1', '--port', String(port), '--model', model, '--profile', pool.profile,
-    '--startup', String(pool.startup), ...faultFlags(demo?.faults),
-  ];
+  return [...engineArgs(port, model, pool.profile, demo?.faults), '--startup', String(pool.startup)];
+}
+
+/** argv after node for one demo `switchyard engine` on this machine. */
+function engineArgs(port: number, model: string, profile: string, faults: DemoFaults | undefined): string[] {
+  return [MAIN, 'engine', '--host', '127.0.0.1', '--port', String(port), '--model', model, '--profile', profile, ...faultFlags(faults)];
 }
 
 /**

@@ -7,3 +7,5 @@ export { startPlatform } from './platform.js';
 export type { Platform, PlatformOptions } from './platform.js';
 export { RolloutService } from './rollouts.js';
 export type { RolloutControl, RolloutServiceOptions, Who } from './rollouts.js';
+export { AutoscalerService } from './autoscaler.js';
+export type { AutoscaledPool } from './autoscaler.js';

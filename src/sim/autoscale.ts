@@ -1,4 +1,4 @@
-import { Autoscaler, type CallOutcome, type PoolName, type PoolSpec, type ReplicaReport, type ScaleDecision, type ScalePlan, type ScalingPolicy } from '../control/index.js';
+import { Autoscaler, poolName, type CallOutcome, type PoolName, type PoolSpec, type ReplicaReport, type ScaleDecision, type ScalePlan, type ScalingPolicy } from '../control/index.js';
 import type { Clock, Timers } from '../time/index.js';
 import type { SimReplica, SimReplicaSpec } from './replica.js';
 
@@ -88,7 +88,7 @@ export function slotLayout(replicas: readonly SimReplicaSpec[], input: SimAutosc
     if (!(p.max >= 1) || !Number.isInteger(p.max)) throw new RangeError(`autoscale pool ${p.name}: max must be a whole number ≥ 1, got ${p.max}`);
     if (!(p.min >= 0 && p.min <= p.max)) throw new RangeError(`autoscale pool ${p.name}: min ${p.min} must be within 0…max (${p.max})`);
     if (!(p.initial >= 0 && p.initial <= p.max) || !Number.isInteger(p.initial)) throw new RangeError(`autoscale pool ${p.name}: initial ${p.initial} must be a whole number within 0…max (${p.max})`);
-    const key = `${p.region}\u0000${p.model}`;
+    const key = poolName(p.region, p.model);
     if (byKey.has(key)) throw new RangeError(`autoscale pool ${p.name} is listed twice`);
     byKey.set(key, p);
   }
@@ -96,7 +96,7 @@ export function slotLayout(replicas: readonly SimReplicaSpec[], input: SimAutosc
   const poolOf: (SimAutoscalePool | null)[] = [];
   const placed = new Set<SimAutoscalePool>();
   for (const spec of replicas) {
-    const p = byKey.get(`${spec.region}\u0000${spec.model}`);
+    const p = byKey.get(poolName(spec.region, spec.model));
     if (p === undefined) {
       specs.push(spec);
       poolOf.push(null);
