@@ -229,8 +229,62 @@ export interface DemoTenant {
   secret: string | null;
 }
 
+/**
+ * Replica time the control plane accounted, to add to one replica's row for one UTC day. The
+ * leader writes increments (seconds since its last write), so rows add up across flushes and
+ * restarts; a price is the replica's at the time (the last one written stands for the day).
+ */
+export interface ReplicaTimeRecord {
+  /** `YYYY-MM-DD`, UTC */
+  day: string;
+  replica: string;
+  /** `REGION/MODEL`, as the autoscaler names pools */
+  pool: string;
+  region: string;
+  model: string;
+  /** the hardware profile, when known */
+  profile: string | null;
+  /** the GPU type, when known */
+  gpu: string | null;
+  gpus: number;
+  usdPerGpuHour: number;
+  /** seconds provisioned (in the fleet, routable or not) */
+  upS: number;
+  /** seconds with at least one call in flight */
+  busyS: number;
+}
+
+/** Tokens the usage records hold for one UTC day, replica, tenant and model. */
+export interface TokensByDay {
+  day: string;
+  replica: string | null;
+  region: string | null;
+  tenantId: string;
+  model: string;
+  requests: number;
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+}
+
+/** Whole UTC days: `since` inclusive, `before` exclusive, ms epoch. */
+export interface DayWindow {
+  since: number;
+  before: number;
+}
+
+/** The unit-economics port: replica time in, replica time and tokens per day out. */
+export interface CostStore {
+  /** Adds each record's seconds to its (day, replica) row, creating it; one transaction. */
+  addReplicaTime(batch: readonly ReplicaTimeRecord[]): Promise<void>;
+  /** One row per day and replica in the window, ordered by day then replica. */
+  replicaTime(w: DayWindow): Promise<ReplicaTimeRecord[]>;
+  /** Usage records started in the window summed per day, replica, tenant and model. */
+  tokensByDay(w: DayWindow): Promise<TokensByDay[]>;
+}
+
 /** Also keeps rollouts and the lead over them (the rollout room's port, both backends). */
-export interface Store extends RolloutStore {
+export interface Store extends RolloutStore, CostStore {
   readonly backend: 'sqlite' | 'postgres';
 
   /** Creates the tenant and its `default` workspace together. */

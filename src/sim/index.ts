@@ -1,6 +1,6 @@
 // sim/ — the fleet simulator: the engine model and the gateway's admission and routing on a
 // virtual clock, fed by synthetic workloads or real traces, reported as text, JSON and HTML.
-export { loadScenario, parseScenario, scenarioSchema, ScenarioError, DEFAULT_GPU_HOUR_USD } from './scenario.js';
+export { loadScenario, parseScenario, scenarioSchema, ScenarioError } from './scenario.js';
 export type { LoadedScenario, Scenario } from './scenario.js';
 export { autoscaleOf, runScenario } from './run.js';
 export type { RunOptions, ScenarioResult } from './run.js';

@@ -5,7 +5,7 @@ import { regionOrder, resolveProfile, UNSTATED_WIRE_MS } from '../routing/index.
 import { wallClock, type Clock } from '../time/index.js';
 import { describeFault } from './faults.js';
 import { buildReport, type RunRecords, type ScenarioInfo, type SimReport, type Slo } from './report/index.js';
-import { gpuHourUsd, poolReplicaId, type LoadedScenario, type Scenario } from './scenario.js';
+import { poolReplicaId, type LoadedScenario, type Scenario } from './scenario.js';
 import type { SimAdmissionInput, TenantAdmission } from './admission.js';
 import { DEFAULT_PER_REPLICA_LIMIT, type SimRolloutInput } from './rollout.js';
 import { simulate, type Network, type TenantPlacement } from './simulator.js';
@@ -13,6 +13,7 @@ import type { SimReplicaSpec } from './replica.js';
 import { fromSpec, seededRandom } from './workload/index.js';
 import { fixedPolicy, kedaPolicy, kpaPolicy, poolName, switchyardKnobsSchema, switchyardPolicy, type PoolSpec, type ScalingPolicy } from '../control/index.js';
 import { parseStartup } from '../engine/startup.js';
+import { gpuHourUsd } from '../control/economics/index.js';
 import type { SimAutoscaleInput, SimAutoscalePool } from './autoscale.js';
 
 // A scenario, run once per policy (and per admission discipline: every pair) on the same

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { admissionSchema, PRIORITIES } from '../admission/index.js';
-import { getProfile, profileNames, type HardwareProfile } from '../engine/index.js';
+import { getProfile, profileNames } from '../engine/index.js';
 import { KNOB_DEFAULTS, retryShape } from '../config/index.js';
 import { outlierSchema } from '../fleet/index.js';
 import { rolloutSpecSchema } from '../control/rollouts/spec.js';
@@ -39,7 +39,7 @@ const pool = z.object({
     if (getProfile(p) === undefined) ctx.addIssue({ code: 'custom', message: `unknown profile "${p}"; known: ${profileNames().join(', ')}` });
   }),
   replicas: z.number().int().positive(),
-  /** USD per GPU-hour; defaults by GPU (see DEFAULT_GPU_HOUR_USD) */
+  /** USD per GPU-hour; defaults by GPU (control/economics/prices.ts) */
   costPerGpuHour: z.number().nonnegative().optional(),
   engine: engineOptions.default({}),
 }).strict();
@@ -320,9 +320,3 @@ function withOldNames(raw: unknown): unknown {
   return { ...rest, upstream: { ...(up as object | undefined), maxAttempts } };
 }
 
-/** List-price ballpark for on-demand cloud GPUs, USD per GPU-hour; a pool's costPerGpuHour overrides. */
-export const DEFAULT_GPU_HOUR_USD: Readonly<Record<string, number>> = { 'H100-SXM-80GB': 2.99, 'A100-SXM-80GB': 1.79 };
-
-export function gpuHourUsd(profile: HardwareProfile, override: number | undefined): number {
-  return override ?? DEFAULT_GPU_HOUR_USD[profile.gpu.name] ?? 2.5;
-}
