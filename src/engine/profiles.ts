@@ -7,11 +7,19 @@ import type { GpuSpec, HardwareProfile, MemoryPolicy, ModelSpec } from './profil
 
 const H100_SXM_80GB: GpuSpec = { name: 'H100-SXM-80GB', memoryGiB: 79.65, hbmTBs: 3.35, isA100: false };
 const A100_SXM_80GB: GpuSpec = { name: 'A100-SXM-80GB', memoryGiB: 80, hbmTBs: 2.04, isA100: true };
+// GDDR6 parts, 48 and 24 GB; memory as nvidia-smi reports it (46,068 and 23,034 MiB). Under 70 GiB,
+// so vLLM gives them its small-GPU scheduler defaults (256 sequences, 2,048 batched tokens).
+const L40S_48GB: GpuSpec = { name: 'L40S-48GB', memoryGiB: 44.99, hbmTBs: 0.864, isA100: false };
+const L4_24GB: GpuSpec = { name: 'L4-24GB', memoryGiB: 22.49, hbmTBs: 0.3, isA100: false };
 
 const LLAMA_31_8B: ModelSpec = {
   name: 'meta-llama/Llama-3.1-8B-Instruct', paramsB: 8.03, weightBytesPerParam: 2,
   layers: 32, kvHeads: 8, headDim: 128, maxModelLen: 131_072,
 };
+// On an L4 the KV left beside 16 GB of weights (~18.7k tokens) cannot hold one 131k-token, or
+// even a 32k, request, and vLLM refuses to start; its users pass --max-model-len, the largest
+// power of two that fits being 16,384.
+const LLAMA_31_8B_16K: ModelSpec = { ...LLAMA_31_8B, maxModelLen: 16_384 };
 const LLAMA_33_70B_FP8: ModelSpec = {
   // FP8 weights; embeddings and lm_head stay BF16, which the larger reserve below absorbs.
   name: 'RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic', paramsB: 70.6, weightBytesPerParam: 1,
@@ -71,6 +79,24 @@ export const PROFILES: Readonly<Record<string, HardwareProfile>> = Object.freeze
     // Derived from the A100 fit above as the 8B H100 profile is from the H100 one.
     step: { fixedS: 2.0e-3, weightsS: 8.0e-3, kvPerTokenS: 6.4e-8, computePerTokenS: 8.3e-5, perSeqS: 4.0e-5, tpCommPerTokenS: 0 },
     note: 'Llama 3.1 8B, BF16, 1× A100 SXM 80GB; derived from the A100 fit of llama-2-70b-a100-tp2',
+  },
+  // The two Ada profiles are derived from the 8B H100 one by the datasheets' ratios, there being no
+  // published vLLM series for them in calibration/: the weight and KV reads scale by memory
+  // bandwidth (H100 SXM 3.35 TB/s; L40S 864 GB/s, ×3.88; L4 300 GB/s, ×11.2), prefill compute by
+  // dense BF16 tensor throughput (H100 SXM 989 TFLOPS; L40S 362 dense of 733 with sparsity, ×2.73;
+  // L4 121 dense of 242 with sparsity, ×8.17). Launch, scheduling and per-sequence work are the
+  // host's and stay the H100's. Same efficiencies as the H100 assumes a GDDR part streams as well as
+  // HBM and a non-Hopper part reaches the same share of its peak; the A100 fit reached a larger
+  // share (prefill 2.25× the H100's, not 3.2×), so these prefills are if anything pessimistic.
+  'llama-3.1-8b-l40s': {
+    name: 'llama-3.1-8b-l40s', model: LLAMA_31_8B, gpu: L40S_48GB, tp: 1, memory: memory(3),
+    step: { fixedS: 1.5e-3, weightsS: 19.4e-3, kvPerTokenS: 1.51e-7, computePerTokenS: 1.01e-4, perSeqS: 3.0e-5, tpCommPerTokenS: 0 },
+    note: 'Llama 3.1 8B, BF16, 1× L40S 48GB; derived from llama-3.1-8b-h100 by datasheet bandwidth and BF16 ratios',
+  },
+  'llama-3.1-8b-l4': {
+    name: 'llama-3.1-8b-l4', model: LLAMA_31_8B_16K, gpu: L4_24GB, tp: 1, memory: memory(3),
+    step: { fixedS: 1.5e-3, weightsS: 55.8e-3, kvPerTokenS: 4.36e-7, computePerTokenS: 3.02e-4, perSeqS: 3.0e-5, tpCommPerTokenS: 0 },
+    note: 'Llama 3.1 8B, BF16, 1× L4 24GB, max_model_len 16384; derived from llama-3.1-8b-h100 by datasheet bandwidth and BF16 ratios',
   },
 });
 

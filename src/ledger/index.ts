@@ -11,6 +11,7 @@ export { grantOf } from './common.js';
 export { openStore } from './open.js';
 export { createLedgerWriter } from './writer.js';
 export { openSpill, replaySpill } from './spill.js';
+export { CostStoreError } from './costs-common.js';
 export type { ReplayResult, SpillFile } from './spill.js';
 export { ensureDemoTenant } from './demo.js';
 export type { LedgerStats, LedgerWriter, LedgerWriterOptions } from './writer.js';

@@ -7,20 +7,22 @@ import { ensureDemoTenant } from './demo.js';
 import { checkImportedSecret, hashSecret, newId, newSecret, secretHint } from './ids.js';
 import { checkPriority } from './patch.js';
 import { PostgresAudit } from './postgres-audit.js';
+import { PostgresCosts } from './postgres-costs.js';
 import { FOREIGN_KEY, inTransaction, pgCode, PostgresChanges, tenantFromRow, UNIQUE } from './postgres-changes.js';
 import { PostgresRollouts } from './postgres-rollouts.js';
 import { PostgresUsage } from './postgres-usage.js';
 import { POSTGRES_MIGRATIONS } from './schema.js';
 import type {
-  ApiKey, AuditActor, AuditQuery, AuditRecord, DemoTenant, KeyEntitlement, KeyPatch, NewAuditRecord, NewKey, NewTenant, Store, StoreOptions, StoreResult, Tenant,
-  TenantPatch, UsageQuery, UsageRecord, UsageSummary, UsageWindow, Workspace, WorkspacePatch,
+  ApiKey, AuditActor, AuditQuery, AuditRecord, DayWindow, DemoTenant, KeyEntitlement, KeyPatch, NewAuditRecord, NewKey, NewTenant, ReplicaTimeRecord, Store, StoreOptions, StoreResult, Tenant,
+  TenantPatch, TokensByDay, UsageQuery, UsageRecord, UsageSummary, UsageWindow, Workspace, WorkspacePatch,
 } from './types.js';
 
 // The scaled-out store: several gateway instances share one PostgreSQL. Reads and usage writes are
 // single statements, so the hot path never holds a pooled connection across awaits. Changes to
 // tenants, workspaces and keys are rare (admin actions) and are short transactions on one
 // connection, because the audit record must commit with the change it describes (updates are in
-// postgres-changes.ts; rollouts and the lead in postgres-rollouts.ts). Constraint violations
+// postgres-changes.ts; rollouts and the lead in postgres-rollouts.ts; replica time and tokens per
+// day in postgres-costs.ts). Constraint violations
 // become values: 23505 unique → conflict, 23503 foreign key → not found.
 
 
@@ -95,12 +97,14 @@ class PostgresStore implements Store {
   private readonly audit: PostgresAudit;
   private readonly changes: PostgresChanges;
   private readonly rollouts: PostgresRollouts;
+  private readonly costs: PostgresCosts;
 
   constructor(private readonly pool: pg.Pool, private readonly clock: Clock, private readonly timeoutMs: number, private readonly timers: Timers) {
     this.usage = new PostgresUsage(pool);
     this.audit = new PostgresAudit(pool);
     this.changes = new PostgresChanges(pool, this.audit, clock);
     this.rollouts = new PostgresRollouts(pool, this.audit, clock);
+    this.costs = new PostgresCosts(pool);
   }
 
   private async rows(sql: string, args: unknown[]): Promise<DbRow[]> {
@@ -292,6 +296,18 @@ class PostgresStore implements Store {
 
   spendByWorkspace(since: number, workspaceIds?: readonly string[]): Promise<Map<string, number>> {
     return this.usage.spend(since, workspaceIds);
+  }
+
+  addReplicaTime(batch: readonly ReplicaTimeRecord[]): Promise<void> {
+    return this.costs.add(batch);
+  }
+
+  replicaTime(w: DayWindow): Promise<ReplicaTimeRecord[]> {
+    return this.costs.replicaTime(w);
+  }
+
+  tokensByDay(w: DayWindow): Promise<TokensByDay[]> {
+    return this.costs.tokensByDay(w);
   }
 
   createRollout(state: RolloutState, t: RolloutTransition): Promise<RolloutStoreResult<StoredRollout>> {

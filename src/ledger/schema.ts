@@ -15,6 +15,17 @@
 // `phase` are copied out of it for the indexes. The partial unique index is the rule "at most one
 // rollout of a model is not terminal", kept by the database however many gateways write. A lease
 // row is never deleted, only expired, so its epoch only grows. Audit records gain a reason.
+//
+// Migration 4: unit economics. Replica time is one row per (UTC day, replica), added to as the
+// leader flushes; `day` is `YYYY-MM-DD` text, which sorts as dates, so a window is one key range.
+// Seconds are floating point (flushes are fractions of a second apart). The usage index serves the
+// per-day token sums: it leads with the UTC day number (started_at integer-divided by 86 400 000,
+// the query's own expression, which both dialects must spell as the index does), then the grouped
+// columns, so a window is one index range already in GROUP BY order (no sort), read from the index
+// alone. Against a (started_at)-led covering index, 1M records over 30 days: a day 175 → 40 ms,
+// a week 320 → 190 ms in PostgreSQL; SQLite, which cannot hash-aggregate, gains more (a week
+// ~1.5 s → ~0.2–0.5 s). Like migration 2's, building it on a large PostgreSQL ledger holds writes to
+// usage_records until it is built.
 
 export const SQLITE_MIGRATIONS: readonly string[] = [
   `
@@ -105,6 +116,23 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   );
   ALTER TABLE audit_records ADD COLUMN reason TEXT;
+  `,
+  `
+  CREATE TABLE replica_time (
+    day TEXT NOT NULL,               -- YYYY-MM-DD, UTC
+    replica TEXT NOT NULL,
+    pool TEXT NOT NULL,
+    region TEXT NOT NULL,
+    model TEXT NOT NULL,
+    profile TEXT,
+    gpu TEXT,
+    gpus INTEGER NOT NULL CHECK (gpus >= 0),
+    usd_per_gpu_hour REAL NOT NULL CHECK (usd_per_gpu_hour >= 0),
+    up_s REAL NOT NULL CHECK (up_s >= 0),
+    busy_s REAL NOT NULL CHECK (busy_s >= 0),
+    PRIMARY KEY (day, replica)
+  );
+  CREATE INDEX usage_day_tokens ON usage_records (CAST(started_at / 86400000 AS INTEGER), replica, region, tenant_id, model, started_at, input_tokens, cached_input_tokens, output_tokens);
   `,
 ];
 
@@ -198,5 +226,22 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     expires_at BIGINT NOT NULL
   );
   ALTER TABLE audit_records ADD COLUMN reason TEXT;
+  `,
+  `
+  CREATE TABLE replica_time (
+    day TEXT COLLATE "C" NOT NULL,
+    replica TEXT COLLATE "C" NOT NULL,
+    pool TEXT NOT NULL,
+    region TEXT NOT NULL,
+    model TEXT NOT NULL,
+    profile TEXT,
+    gpu TEXT,
+    gpus INTEGER NOT NULL CHECK (gpus >= 0),
+    usd_per_gpu_hour DOUBLE PRECISION NOT NULL CHECK (usd_per_gpu_hour >= 0),
+    up_s DOUBLE PRECISION NOT NULL CHECK (up_s >= 0),
+    busy_s DOUBLE PRECISION NOT NULL CHECK (busy_s >= 0),
+    PRIMARY KEY (day, replica)
+  );
+  CREATE INDEX usage_day_tokens ON usage_records ((started_at / 86400000), replica, region, tenant_id, model) INCLUDE (started_at, input_tokens, cached_input_tokens, output_tokens);
   `,
 ];

@@ -11,18 +11,19 @@ import { checkPriority } from './patch.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { SqliteAudit } from './sqlite-audit.js';
 import { isConstraint, regionsJson, SqliteChanges, tenantFromRow } from './sqlite-changes.js';
+import { SqliteCosts } from './sqlite-costs.js';
 import { SqliteRollouts } from './sqlite-rollouts.js';
 import { SqliteUsage } from './sqlite-usage.js';
 import type {
-  ApiKey, AuditActor, AuditQuery, AuditRecord, DemoTenant, KeyEntitlement, KeyPatch, NewAuditRecord, NewKey, NewTenant, Store, StoreResult, Tenant,
-  TenantPatch, UsageQuery, UsageRecord, UsageSummary, UsageWindow, Workspace, WorkspacePatch,
+  ApiKey, AuditActor, AuditQuery, AuditRecord, DayWindow, DemoTenant, KeyEntitlement, KeyPatch, NewAuditRecord, NewKey, NewTenant, ReplicaTimeRecord, Store, StoreResult, Tenant,
+  TenantPatch, TokensByDay, UsageQuery, UsageRecord, UsageSummary, UsageWindow, Workspace, WorkspacePatch,
 } from './types.js';
 
 // The embedded store: one file, WAL so readers never wait for the ledger's writes, NORMAL sync
 // (durable across process crashes; a power cut may lose the last commits, which is the trade
 // SQLite's own docs recommend for WAL). better-sqlite3 is synchronous; each call is short. A change
 // and its audit record are one transaction (updates are in sqlite-changes.ts; rollouts and the
-// lead in sqlite-rollouts.ts).
+// lead in sqlite-rollouts.ts; replica time and tokens per day in sqlite-costs.ts).
 
 
 
@@ -72,6 +73,7 @@ class SqliteStore implements Store {
   private readonly audit: SqliteAudit;
   private readonly changes: SqliteChanges;
   private readonly rollouts: SqliteRollouts;
+  private readonly costs: SqliteCosts;
 
   constructor(private readonly db: Database.Database, private readonly clock: Clock) {
     const p = (sql: string) => db.prepare(sql);
@@ -96,6 +98,7 @@ class SqliteStore implements Store {
     this.audit = new SqliteAudit(db);
     this.changes = new SqliteChanges(db, this.audit, clock);
     this.rollouts = new SqliteRollouts(db, this.audit, clock);
+    this.costs = new SqliteCosts(db);
   }
 
   async createTenant(input: NewTenant, audit?: AuditActor): Promise<StoreResult<{ tenant: Tenant; workspace: Workspace }>> {
@@ -273,6 +276,18 @@ class SqliteStore implements Store {
 
   async spendByWorkspace(since: number, workspaceIds?: readonly string[]): Promise<Map<string, number>> {
     return this.usage.spend(since, workspaceIds);
+  }
+
+  async addReplicaTime(batch: readonly ReplicaTimeRecord[]): Promise<void> {
+    this.costs.add(batch);
+  }
+
+  async replicaTime(w: DayWindow): Promise<ReplicaTimeRecord[]> {
+    return this.costs.replicaTime(w);
+  }
+
+  async tokensByDay(w: DayWindow): Promise<TokensByDay[]> {
+    return this.costs.tokensByDay(w);
   }
 
   createRollout(state: RolloutState, t: RolloutTransition): Promise<RolloutStoreResult<StoredRollout>> {

@@ -4,3 +4,5 @@
 export { DEFAULT_GPU_HOUR_USD, FALLBACK_GPU_HOUR_USD, gpuHourUsd } from './prices.js';
 export { perMillion, phaseWeights, splitCost } from './phases.js';
 export type { CostSplit, PhaseWeights, Tokens } from './phases.js';
+export { COST_KEYS, FALLBACK_WEIGHTS_PROFILE, IDLE_KEY, UNKNOWN_KEY, costDayJson, costsByDay, profileWeights, totalOf } from './daily.js';
+export type { CostDay, CostKey } from './daily.js';

@@ -1,6 +1,7 @@
 import type { HardwareProfile } from '../../engine/index.js';
 import type { ReplicaOptions } from '../../engine/types.js';
 import { DEFAULT_SHAPE, replicaCapacity } from '../autoscaler/capacity.js';
+import { resolveConfig } from '../../engine/config.js';
 import { stepSeconds } from '../../engine/profile.js';
 
 // Cost per million tokens needs the replica's time split between the two phases it is spent on:
@@ -37,7 +38,11 @@ export function phaseWeights(profile: HardwareProfile, engine: ReplicaOptions = 
   const c = profile.step;
   const cap = replicaCapacity(profile, engine, shape, DEFAULT_SLO);
   const b = Math.max(1, Math.round(cap.batch));
-  const ctx = shape.promptTokens + shape.outputTokens / 2;
+  // the shape as the engine would take it: no longer than its context window
+  const maxLen = resolveConfig(profile, engine).maxModelLen;
+  const P = Math.max(1, Math.min(shape.promptTokens, maxLen - 1));
+  const O = Math.max(1, Math.min(shape.outputTokens, maxLen - P));
+  const ctx = P + O / 2;
   const step = stepSeconds(c, { prefillTokens: 0, decodeSeqs: b, kvTokens: b * ctx, scheduledTokens: b });
   return { inputS: c.computePerTokenS + c.tpCommPerTokenS, outputS: step / b };
 }

@@ -7,6 +7,9 @@ import type { HardwareProfile } from '../../engine/index.js';
 export const DEFAULT_GPU_HOUR_USD: Readonly<Record<string, number>> = Object.freeze({
   'H100-SXM-80GB': 2.99,
   'A100-SXM-80GB': 1.79,
+  // one-GPU instances' on-demand list price (AWS g6e.xlarge, g6.xlarge; us-east-1), whole instance ÷ 1 GPU
+  'L40S-48GB': 1.86,
+  'L4-24GB': 0.8,
 });
 
 /** the price of a GPU type nobody priced */

@@ -72,6 +72,9 @@ const requests = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('lengths'), prompt: LengthSpec, output: LengthSpec }),
 ], { error: (i) => (i.code === 'invalid_union' ? 'kind must be azure, mooncake (a trace) or lengths (prompt and output distributions)' : undefined) });
 
+/** bucket edges: each class holds lengths ≤ its edge (above the last, an open class) */
+const edges = z.array(z.number().int().positive()).min(1).max(12).refine((e) => e.every((x, i) => i === 0 || x > e[i - 1]), 'edges must increase, e.g. [512, 2048, 8192]');
+
 const ratePerS = z.number().nonnegative().max(MAX_RATE_PER_S);
 
 /** how many requests a second, hour by hour */
@@ -121,8 +124,8 @@ export const planSchema = z.strictObject({
   utilisation: z.number().gt(0).max(1).default(0.85),
   /** request-size classes (Mélange's buckets): prompt and output length edges */
   buckets: z.strictObject({
-    prompt: z.array(z.number().int().positive()).min(1).max(12).default([512, 2048, 8192, 32768]),
-    output: z.array(z.number().int().positive()).min(1).max(12).default([128, 512]),
+    prompt: edges.default([512, 2048, 8192, 32768]),
+    output: edges.default([128, 512]),
   }).prefault({}),
   regions: z.array(region).min(1).max(20),
   hardware: z.array(hardware).min(1).max(50),
@@ -153,13 +156,29 @@ export const planSchema = z.strictObject({
     Object.keys(r.latencyMs).forEach((o) => need(['regions', i, 'latencyMs', o], o));
   });
   const models = new Set(p.hardware.map((h) => h.model));
-  const offered = new Set<string>();
+  // offers are named REGION/PROFILE, so a profile is one hardware entry (one model)
+  const offered = new Map<string, number>();
+  const gpuTypes = new Set<string>();
   p.hardware.forEach((h, i) => {
-    const key = `${h.model}/${h.profile}`;
-    if (offered.has(key)) ctx.addIssue({ code: 'custom', path: ['hardware', i], message: `${h.profile} is listed twice for ${h.model}` });
-    offered.add(key);
+    const first = offered.get(h.profile);
+    if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['hardware', i, 'profile'], message: `${h.profile} is already hardware entry ${first}; list each profile once` });
+    else offered.set(h.profile, i);
+    const prof = getProfile(h.profile);
+    if (prof !== undefined) {
+      gpuTypes.add(prof.gpu.name);
+      const len = h.engine.maxModelLen;
+      if (len !== undefined && len > prof.model.maxModelLen) {
+        ctx.addIssue({ code: 'custom', path: ['hardware', i, 'engine', 'maxModelLen'], message: `${len} is beyond ${prof.model.name}'s context of ${prof.model.maxModelLen} tokens` });
+      }
+    }
     if (typeof h.usdPerGpuHour === 'object') Object.keys(h.usdPerGpuHour).forEach((r) => need(['hardware', i, 'usdPerGpuHour', r], r));
     if (h.spot !== undefined && typeof h.spot.usdPerGpuHour === 'object') Object.keys(h.spot.usdPerGpuHour).forEach((r) => need(['hardware', i, 'spot', 'usdPerGpuHour', r], r));
+  });
+  p.regions.forEach((r, i) => {
+    if (typeof r.gpuBudget !== 'object') return;
+    for (const g of Object.keys(r.gpuBudget)) {
+      if (!gpuTypes.has(g)) ctx.addIssue({ code: 'custom', path: ['regions', i, 'gpuBudget', g], message: `no hardware entry runs on "${g}"; the plan's GPU types are ${[...gpuTypes].join(', ')}` });
+    }
   });
   const names = new Set<string>();
   p.demand.forEach((d, i) => {
@@ -176,6 +195,12 @@ export const planSchema = z.strictObject({
     if (w.kind === 'region-lost' || w.kind === 'price' || (w.kind === 'demand' && w.region !== undefined) || (w.kind === 'spot' && w.region !== undefined)) need(['whatIfs', i, 'region'], w.region!);
     if ((w.kind === 'price' || w.kind === 'spot') && !profiles.has(w.profile)) {
       ctx.addIssue({ code: 'custom', path: ['whatIfs', i, 'profile'], message: `no hardware entry uses "${w.profile}"; the plan's profiles are ${[...profiles].join(', ')}` });
+    }
+    if (w.kind === 'spot' && w.region !== undefined && profiles.has(w.profile)) {
+      const h = p.hardware.find((x) => x.profile === w.profile)!;
+      if (typeof h.usdPerGpuHour === 'object' && !Object.hasOwn(h.usdPerGpuHour, w.region)) {
+        ctx.addIssue({ code: 'custom', path: ['whatIfs', i, 'region'], message: `${w.profile} has no on-demand price in ${w.region} to take the spot price from` });
+      }
     }
     if (w.kind === 'region-lost' && p.regions.length < 2) ctx.addIssue({ code: 'custom', path: ['whatIfs', i], message: 'losing the only region leaves nothing to plan' });
   });
