@@ -105,7 +105,8 @@ export function slotLayout(replicas: readonly SimReplicaSpec[], input: SimAutosc
     if (placed.has(p)) continue;
     placed.add(p);
     for (let i = 0; i < p.max; i++) {
-      specs.push({ ...spec, id: `${p.region}/${p.model}/${i}` });
+      // the slot ids are the pool's replica ids (its version or name kept), so faults aimed at them land
+      specs.push({ ...spec, id: spec.id.replace(/\/\d+$/, `/${i}`) });
       poolOf.push(p);
     }
   }

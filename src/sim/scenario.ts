@@ -35,6 +35,12 @@ const pool = z.object({
   model: z.string().min(1),
   /** the model version it serves (a rollout moves traffic between versions); default the model id */
   version: z.string().min(1).optional(),
+  /**
+   * names the pool apart from others of the same model (and version) in its region, e.g. an H100 and
+   * an A100 pool, or on-demand and spot: its replicas are `REGION/MODEL#NAME/INDEX`. The router
+   * still sees one model's replicas (routing reads the model and version, never the pool).
+   */
+  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a pool name of letters, digits, dot, dash or underscore').optional(),
   profile: z.string().superRefine((p, ctx) => {
     if (getProfile(p) === undefined) ctx.addIssue({ code: 'custom', message: `unknown profile "${p}"; known: ${profileNames().join(', ')}` });
   }),
@@ -197,6 +203,14 @@ export const scenarioSchema = z.object({
   const scaled = new Map((s.autoscale?.pools ?? []).map((a) => [`${a.region}/${a.model}`, a.max]));
   // held to the ceiling here too: zod runs this even when a max over it was refused
   const ids = new Set(s.fleet.flatMap((p) => Array.from({ length: Math.min(scaled.get(`${p.region}/${p.model}`) ?? p.replicas, Math.max(p.replicas, AUTOSCALE_MAX_SLOTS)) }, (_, i) => poolReplicaId(p, i))));
+  // replica ids name faults' targets and the report's rows: two pools must not share them
+  const pools = new Map<string, number>();
+  s.fleet.forEach((p, i) => {
+    const key = poolReplicaId(p, 0);
+    const first = pools.get(key);
+    if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['fleet', i, 'name'], message: `pools ${first} and ${i} serve ${p.version ?? p.model} in ${p.region} and ${p.name === undefined ? 'have no name' : `are both named "${p.name}"`}, so their replicas' ids collide; give each its own \`name\`` });
+    else pools.set(key, i);
+  });
   const seen = new Set<string>();
   s.autoscale?.pools.forEach((a, i) => {
     const key = `${a.region}/${a.model}`;
@@ -227,7 +241,7 @@ export const scenarioSchema = z.object({
       ctx.addIssue({ code: 'custom', path: ['faults', i, 'version'], message: `no pool serves version "${f.version}"; the pools' versions are ${[...versions].join(', ')}` });
     }
     if (f.replica !== null && !ids.has(f.replica)) {
-      ctx.addIssue({ code: 'custom', path: ['faults', i, 'replica'], message: `no replica "${f.replica}"; replicas are named REGION/MODEL/INDEX, e.g. ${[...ids][0]}` });
+      ctx.addIssue({ code: 'custom', path: ['faults', i, 'replica'], message: `no replica "${f.replica}"; replicas are named REGION/MODEL/INDEX, e.g. ${[...ids][0]} (a named pool's REGION/MODEL#NAME/INDEX)` });
     }
   });
   const blockSizes = new Set(s.fleet.map((p) => p.engine.blockSize ?? 16));
@@ -267,9 +281,13 @@ export function replicaId(region: string, model: string, index: number): string 
   return `${region}/${model}/${index}`;
 }
 
-/** A pool's replica: a pool of a version other than the model id is named apart, `REGION/MODEL@VERSION/INDEX`. */
-export function poolReplicaId(p: { readonly region: string; readonly model: string; readonly version?: string }, index: number): string {
-  return p.version === undefined || p.version === p.model ? replicaId(p.region, p.model, index) : replicaId(p.region, `${p.model}@${p.version}`, index);
+/**
+ * A pool's replica: a pool of a version other than the model id is named apart,
+ * `REGION/MODEL@VERSION/INDEX`, and a named pool `REGION/MODEL#NAME/INDEX` (both: `MODEL@VERSION#NAME`).
+ */
+export function poolReplicaId(p: { readonly region: string; readonly model: string; readonly version?: string; readonly name?: string }, index: number): string {
+  const served = p.version === undefined || p.version === p.model ? p.model : `${p.model}@${p.version}`;
+  return replicaId(p.region, p.name === undefined ? served : `${served}#${p.name}`, index);
 }
 
 export interface LoadedScenario {
