@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { admissionSchema, PRIORITIES } from '../admission/index.js';
 import { switchyardKnobsSchema } from '../control/autoscaler/index.js';
-import { STARTUP_KINDS } from '../engine/index.js';
+import { FALLBACK_GPU_HOUR_USD } from '../control/economics/prices.js';
+import { STARTUP_KINDS, getProfile, profileNames } from '../engine/index.js';
 import { outlierSchema } from '../fleet/index.js';
 import { BUILTIN_PROFILES, profileSchema } from '../routing/index.js';
 
@@ -159,6 +160,32 @@ const replica = z.strictObject({
   protocol: z.enum(['openai', 'anthropic']).default('openai'),
   /** the model version it serves; default the model's stable version */
   version: z.string().min(1).optional(),
+  /** the engine profile it runs on (its GPU type and count, for unit costs); absent: unknown, 1 GPU at `costs.fallbackGpuHourUsd` */
+  profile: z.string().refine((n) => getProfile(n) !== undefined, { error: (iss) => `unknown engine profile \`${String(iss.input)}\`; the profiles are ${profileNames().join(', ')}` }).optional(),
+  /** its own price, USD per GPU-hour, over the `costs:` prices */
+  usdPerGpuHour: z.number().nonnegative().max(1_000).optional(),
+});
+
+/** GPU type → USD per GPU-hour. */
+const gpuPrices = z.record(z.string().min(1), z.number().nonnegative().max(1_000));
+
+/**
+ * What the fleet costs (docs/configuration.md, `costs:`): prices per GPU-hour, and how often the
+ * leading gateway writes replica time to the store. A replica's price is its own `usdPerGpuHour`,
+ * else its region's price for its GPU type, else `gpuHourUsd`'s, else the built-in default.
+ */
+export const costsSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** by GPU type (the engine profile's), over the built-in defaults (H100-SXM-80GB 2.99, A100-SXM-80GB 1.79, …) */
+  gpuHourUsd: gpuPrices.default({}),
+  /** region → GPU type → price, over `gpuHourUsd` */
+  regions: z.record(z.string().min(1), gpuPrices).default({}),
+  /** a GPU type priced nowhere, or a replica whose hardware is unknown */
+  fallbackGpuHourUsd: z.number().nonnegative().max(1_000).default(FALLBACK_GPU_HOUR_USD),
+  /** how often the leading gateway writes the replica time it accrued to the store */
+  flushIntervalMs: z.number().int().min(1_000).max(3_600_000).default(15_000),
+  /** how often each replica's in-flight count is read for its busy time */
+  sampleMs: z.number().int().min(10).max(60_000).default(250),
 });
 
 /**
@@ -355,6 +382,7 @@ const configFields = z.strictObject({
   /** existing OpenAI-compatible endpoints; when any are given, no demo fleet is started */
   replicas: z.array(replica).default([]),
   autoscaler: autoscalerSchema.prefault({}),
+  costs: costsSchema.prefault({}),
 });
 
 export type ModelConfig = z.infer<typeof modelSchema>;
@@ -365,6 +393,7 @@ export type ReplicaConfig = z.infer<typeof replica> & { version: string };
 export type DemoPoolConfig = z.infer<typeof demoPool> & { version: string };
 export type DemoFaults = NonNullable<DemoPoolConfig['faults']>;
 export type RolloutsConfig = z.infer<typeof configFields>['rollouts'];
+export type CostsConfig = z.infer<typeof costsSchema>;
 
 type Fields = z.infer<typeof configFields>;
 type Resolved = Omit<Fields, 'demo' | 'replicas'> & { demo?: DemoPoolConfig[]; replicas: ReplicaConfig[] };
@@ -397,6 +426,10 @@ export const configSchema = configFields.transform((c, ctx): Resolved => {
     if (pools.has(name)) ctx.addIssue({ code: 'custom', path: at, input: name, message: `the pool ${name} is listed twice; one entry per model and region` });
     pools.add(name);
   });
+  // a misspelt region's prices would silently never apply
+  for (const r of Object.keys(c.costs.regions)) {
+    if (!regionNames.has(r)) ctx.addIssue({ code: 'custom', path: ['costs', 'regions', r], input: r, message: `\`${r}\` is not a configured region; the regions are ${[...regionNames].map((x) => `\`${x}\``).join(', ')}` });
+  }
   return {
     ...c,
     replicas: c.replicas.map((r, i) => ({ ...r, version: resolve(r.model, r.version, ['replicas', i, 'version']) })),

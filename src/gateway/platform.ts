@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { Gauge } from 'prom-client';
 import { createAdminApi } from '../api/index.js';
+import { createCostRoutes } from '../api/admin/costs.js';
+import { profileWeights } from '../control/economics/index.js';
 import type { Config } from '../config/index.js';
 import { FleetRegistry, FleetWatch, ModelVersions, type ReplicaSpec } from '../fleet/index.js';
 import { createLedgerWriter, openSpill, replaySpill, type LedgerWriter } from '../ledger/index.js';
@@ -11,6 +13,7 @@ import { wall, type TimePorts } from '../time/index.js';
 import { Admission } from './admission.js';
 import { AutoscalerService, teeCalls, type AutoscalerHooks } from './autoscaler.js';
 import { createBackend, createBackends } from './backends.js';
+import { CostMeter } from './costs.js';
 import { RateLimits } from './rate-limits.js';
 import { RolloutService } from './rollouts.js';
 import { Gateway } from './server.js';
@@ -41,6 +44,8 @@ export interface Platform {
   readonly rollouts: RolloutService;
   /** sizes the autoscaled pools (null: `autoscaler.enabled` is off) */
   readonly autoscaler: AutoscalerService | null;
+  /** what the fleet costs, live (null: `costs.enabled` is off) */
+  readonly costs: CostMeter | null;
   readonly url: string;
   /** drains requests, flushes the ledger, closes everything; resolves when done */
   close(): Promise<{ cut: number }>;
@@ -78,11 +83,16 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const rollouts = new RolloutService({ config, store, fleet, versions, backends, log, time });
   const authenticator = createAuthenticator(store, { onError: (err: unknown) => log.error({ err }, 'key refresh failed'), clock: time.clock, timers: time.timers });
   await authenticator.ready;
-  const ledger = createLedgerWriter(store, {
+  // the leader writes replica time (the rollouts lease, as the autoscaler follows it); tokens are tapped off the ledger's records
+  const meter = config.costs.enabled
+    ? new CostMeter({ config, fleet, store, leading: () => rollouts.leadership().leader, log, clock: time.clock, timers: time.timers })
+    : null;
+  const written = createLedgerWriter(store, {
     spill, flushIntervalMs: config.ledger.flushIntervalMs, closeTimeoutMs: config.ledger.finalFlushMs, clock: time.clock, timers: time.timers,
     onError: (err: unknown) => log.error({ err }, 'ledger write failed; will retry'),
     onRecovered: (failedFlushes) => log.warn({ failedFlushes }, 'ledger writes succeed again'),
   });
+  const ledger = meter === null ? written : meter.tap(written);
   let admission: Admission | null = null;
   let autoscaler: AutoscalerService | null = null;
   let gateway: Gateway | null = null;
@@ -91,6 +101,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     ledger: () => ledger.stats(),
     admission: () => admission?.snapshot() ?? [],
     autoscaler: () => autoscaler?.gauges() ?? [],
+    ...(meter === null ? {} : { costs: () => meter.scrape() }),
   });
   if (config.autoscaler.enabled) {
     autoscaler = new AutoscalerService({
@@ -103,9 +114,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   }
   const scaler = autoscaler;
   admission = new Admission(config.admission, fleet, metrics, time, scaler === null ? null : (model) => scaler.shed(model));
+  const onAdminError = (err: Error, requestId: string | null): void => log.error({ err, requestId }, 'admin request failed');
   const admin = createAdminApi({
-    store, authenticator, adminToken: opts.adminToken, tiers: Object.keys(config.tiers), rollouts, autoscaler,
-    onError: (err, requestId) => log.error({ err, requestId }, 'admin request failed'),
+    store, authenticator, adminToken: opts.adminToken, tiers: Object.keys(config.tiers), rollouts, autoscaler, onError: onAdminError,
+    costs: createCostRoutes({ store, clock: time.clock, weights: profileWeights(), live: meter }),
   });
   const { outlier } = config.fleet;
   const watch = new FleetWatch(fleet, {
@@ -158,19 +170,22 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   await rollouts.run();
   // after the rollouts' first round: a gateway that leads them leads this
   await autoscaler?.start();
+  meter?.start();
   const addr = await gw.listen(config.server.port, config.server.host);
   gw.markReady();
   const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
 
   let closing: Promise<{ cut: number }> | null = null;
   return {
-    gateway: gw, store, ledger, fleet, versions, rollouts, autoscaler,
+    gateway: gw, store, ledger, fleet, versions, rollouts, autoscaler, costs: meter,
     url: `http://${host}:${addr.port}`,
     close() {
       closing ??= (async () => {
         // no replica is started or drained by a loop that is going away
         autoscaler?.close();
         const drained = await gw.drain(config.server.drainTimeoutMs);
+        // while this gateway still holds the lead: its last seconds are its to write
+        await meter?.close();
         // the lead goes before the store does, so another gateway takes it at once
         await rollouts.close();
         time.timers.cancel(spendTimer);

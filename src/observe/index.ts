@@ -1,5 +1,5 @@
 export { createMetrics } from './metrics.js';
-export type { GatewayMetrics, ScrapeSources } from './metrics.js';
+export type { CostScrape, GatewayMetrics, ScrapeSources } from './metrics.js';
 export { createLogger } from './log.js';
 export type { Logger } from './log.js';
 export { guardProcess } from './guard.js';

@@ -198,6 +198,20 @@ export interface ScrapeSources {
   admission?(): Iterable<{ model: string; queued: number; inflight: number; capacity: number }>;
   /** per autoscaled pool: its replicas by phase, and the replicas its latest decision wants (null: none yet) */
   autoscaler?(): Iterable<{ pool: string; starting: number; ready: number; draining: number; desired: number | null }>;
+  /** the cost meter's view (gateway/costs.ts) */
+  costs?(): CostScrape;
+}
+
+/** What the cost meter shows: per pool its totals since start and its trailing hour; per tenant its trailing hour. */
+export interface CostScrape {
+  readonly pools: Iterable<{
+    model: string; pool: string; region: string;
+    /** since this gateway started */
+    usd: number; upS: number; busyS: number;
+    /** the trailing hour's; null when it had no replica time, or no tokens */
+    utilisation: number | null; inputUsdPerM: number | null; outputUsdPerM: number | null;
+  }>;
+  readonly tenants: Iterable<{ tenant: string; inputUsdPerM: number | null; outputUsdPerM: number | null }>;
 }
 
 export function createMetrics(sources: ScrapeSources): GatewayMetrics {
@@ -264,6 +278,7 @@ export function createMetrics(sources: ScrapeSources): GatewayMetrics {
       for (const p of sources.autoscaler?.() ?? []) if (p.desired !== null) this.set({ pool: p.pool }, p.desired);
     },
   });
+  costMetrics(registry, sources);
   const ledgerGauge = (name: string, help: string, key: keyof ReturnType<ScrapeSources['ledger']>) =>
     new Gauge({ name, help, registers: [registry], collect() { this.set(sources.ledger()[key]); } });
   ledgerGauge('switchyard_ledger_buffered_records', 'Usage records waiting to be written', 'buffered');
@@ -271,4 +286,63 @@ export function createMetrics(sources: ScrapeSources): GatewayMetrics {
   ledgerGauge('switchyard_ledger_dropped_records', 'Usage records lost because the buffer was full', 'dropped');
   ledgerGauge('switchyard_ledger_failed_flushes', 'Ledger batches that failed to write (and were retried)', 'failedFlushes');
   return m;
+}
+
+const POOL_LABELS = ['model', 'pool', 'region'] as const;
+
+/**
+ * Unit economics: counters of each pool's replica time and GPU cost (the cost meter's totals, read
+ * at scrape), and the trailing hour's cost per million tokens and utilisation. A figure with nothing
+ * to divide by (no tokens, no replica time) is left out rather than shown as 0.
+ */
+function costMetrics(registry: Registry, sources: ScrapeSources): void {
+  if (sources.costs === undefined) return;
+  const read = sources.costs;
+  // one read per scrape serves every series (the meter sums its windows once)
+  let cached: { at: number; value: CostScrape } | null = null;
+  const scrape = (): CostScrape => {
+    const at = wallClock.monoMs();
+    if (cached === null || at - cached.at > 100) cached = { at, value: read() };
+    return cached.value;
+  };
+  const total = (name: string, help: string, key: 'usd' | 'upS' | 'busyS') => new Counter({
+    name, help, labelNames: POOL_LABELS, registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of scrape().pools) this.inc({ model: p.model, pool: p.pool, region: p.region }, p[key]);
+    },
+  });
+  total('switchyard_gpu_cost_usd_total', 'GPU cost of the pool\'s replicas while in the fleet, USD (this gateway\'s count since it started)', 'usd');
+  total('switchyard_replica_up_seconds_total', 'Seconds the pool\'s replicas were in the fleet, draining included', 'upS');
+  total('switchyard_replica_busy_seconds_total', 'Seconds the pool\'s replicas had at least one call of this gateway in flight', 'busyS');
+  new Gauge({
+    name: 'switchyard_cost_per_million_tokens', help: 'The pool\'s GPU cost over the trailing hour per million tokens this gateway settled on it, by phase (input, output)',
+    labelNames: [...POOL_LABELS, 'phase'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of scrape().pools) {
+        if (p.inputUsdPerM !== null) this.set({ model: p.model, pool: p.pool, region: p.region, phase: 'input' }, p.inputUsdPerM);
+        if (p.outputUsdPerM !== null) this.set({ model: p.model, pool: p.pool, region: p.region, phase: 'output' }, p.outputUsdPerM);
+      }
+    },
+  });
+  new Gauge({
+    name: 'switchyard_tenant_cost_per_million_tokens', help: 'A tenant\'s share of the pools\' GPU cost over the trailing hour (by the replica time its tokens took) per million of its tokens, by phase',
+    labelNames: ['tenant', 'phase'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const t of scrape().tenants) {
+        if (t.inputUsdPerM !== null) this.set({ tenant: t.tenant, phase: 'input' }, t.inputUsdPerM);
+        if (t.outputUsdPerM !== null) this.set({ tenant: t.tenant, phase: 'output' }, t.outputUsdPerM);
+      }
+    },
+  });
+  new Gauge({
+    name: 'switchyard_pool_utilisation', help: 'Busy ÷ up seconds of the pool\'s replicas over the trailing hour (busy: a call of this gateway in flight)',
+    labelNames: POOL_LABELS, registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of scrape().pools) if (p.utilisation !== null) this.set({ model: p.model, pool: p.pool, region: p.region }, p.utilisation);
+    },
+  });
 }

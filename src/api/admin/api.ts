@@ -1,6 +1,7 @@
 import type { Store } from '../../ledger/index.js';
 import type { Authenticator, HeaderBag } from '../../tenancy/index.js';
 import { createAutoscalerRoutes, isAutoscalerPath, type AutoscalerView } from './autoscaler.js';
+import { isCostsPath, type CostsHandler } from './costs.js';
 import { actorOf, callerCheck, type Caller } from './caller.js';
 import { ALLOW, match } from './match.js';
 import { forbidden, internal, methodNotAllowed, notFound, type AdminResponse } from './reply.js';
@@ -32,6 +33,8 @@ export interface AdminApiOptions {
   rollouts?: RolloutControl | null;
   /** the gateway's autoscaler, for /admin/v1/autoscaler; absent, it answers that the autoscaler is off */
   autoscaler?: AutoscalerView | null;
+  /** /admin/v1/costs and /costs/live (costs.ts's createCostRoutes); absent, they answer 404 */
+  costs?: CostsHandler | null;
   /**
    * Anything that throws while a request is handled (a store failure, a bug): answered as a 500
    * that names the request id and nothing else, so this is where the stack reaches the log.
@@ -63,6 +66,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const route = createRoutes(opts.store, opts.authenticator, opts.tiers);
   const rollouts = createRollouts(opts.rollouts ?? null);
   const autoscaler = createAutoscalerRoutes(opts.autoscaler ?? null);
+  const costs = opts.costs ?? null;
 
   return {
     async authorize(headers) {
@@ -87,6 +91,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
         }
         // read-only, admin token only (checked after the route, as for rollouts)
         if (isAutoscalerPath(pathname)) return autoscaler(who, method, pathname, query);
+        if (costs !== null && isCostsPath(pathname)) return await costs(who, method, pathname, query);
         const m = match(pathname);
         if (m === null) return notFound(`no admin route ${pathname}; see /admin/v1/tenants`);
         if (!ALLOW[m.route].includes(method)) return methodNotAllowed(method, ALLOW[m.route]);

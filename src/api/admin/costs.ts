@@ -1,0 +1,183 @@
+import { costDayJson, costsByDay, type PhaseWeights } from '../../control/economics/index.js';
+import type { CostStore } from '../../ledger/index.js';
+import type { Clock } from '../../time/index.js';
+import type { Caller } from './caller.js';
+import { badRequest, forbidden, methodNotAllowed, notFound, ok, type AdminResponse } from './reply.js';
+
+// Unit economics under /admin/v1/costs (admin token only: it shows every tenant's share):
+//
+//   GET /admin/v1/costs?by=model|pool|region|tenant&since=YYYY-MM-DD&until=YYYY-MM-DD
+//       per UTC day and key, from the store: GPU cost, utilisation beside it, idle cost, tokens and
+//       cost per million input and output tokens (control/economics costsByDay). Default: by model,
+//       the last 7 UTC days, today included; `until` is inclusive.
+//   GET /admin/v1/costs/live
+//       this gateway's cost meter: per pool its replicas, GPUs, USD per hour now, and over the
+//       trailing hour its utilisation and cost per million tokens; per tenant its share.
+
+const PREFIX = '/admin/v1/costs';
+const LIVE = PREFIX + '/live';
+const BY = ['model', 'pool', 'region', 'tenant'] as const;
+type By = (typeof BY)[number];
+const DAY_MS = 86_400_000;
+const DEFAULT_DAYS = 7;
+/** a year and a day: a longer window is almost always a typo, and the whole of it is read at once */
+const MAX_DAYS = 366;
+
+export interface LivePoolCost {
+  readonly pool: string;
+  readonly model: string;
+  readonly region: string;
+  /** in the fleet now */
+  readonly replicas: number;
+  readonly gpus: number;
+  /** what its replicas cost per hour now */
+  readonly usdPerHour: number;
+  /** the trailing hour's */
+  readonly usd: number;
+  readonly upS: number;
+  readonly busyS: number;
+  readonly utilisation: number | null;
+  readonly inputTokens: number;
+  readonly cachedInputTokens: number;
+  readonly outputTokens: number;
+  readonly inputUsdPerM: number | null;
+  readonly outputUsdPerM: number | null;
+  /** its replicas now, grouped by what they run on and what it costs (profile null: unknown hardware) */
+  readonly hardware: ReadonlyArray<{ profile: string | null; gpu: string | null; gpus: number; usdPerGpuHour: number; priceFrom: string; replicas: number }>;
+}
+
+export interface LiveTenantCost {
+  readonly tenant: string;
+  readonly usd: number;
+  readonly inputTokens: number;
+  readonly cachedInputTokens: number;
+  readonly outputTokens: number;
+  readonly inputUsdPerM: number | null;
+  readonly outputUsdPerM: number | null;
+}
+
+export interface LiveCosts {
+  /** this gateway writes replica time to the store */
+  readonly leading: boolean;
+  /** the trailing window, seconds */
+  readonly windowS: number;
+  readonly pools: readonly LivePoolCost[];
+  readonly tenants: readonly LiveTenantCost[];
+}
+
+/** What the admin API reads of the gateway's cost meter (declared here: api/ does not import gateway/). */
+export interface CostsLiveView {
+  live(): LiveCosts;
+}
+
+export interface CostRoutesDeps {
+  readonly store: Pick<CostStore, 'replicaTime' | 'tokensByDay'>;
+  /** today, for the default window */
+  readonly clock: Clock;
+  /** the engine model's phase split for a hardware profile (null: unknown) */
+  weights(profile: string | null): PhaseWeights;
+  /** null: the gateway runs no cost meter (`costs.enabled: false`) */
+  readonly live: CostsLiveView | null;
+}
+
+/** True for every path this file answers (the routes and anything mistyped under them). */
+export function isCostsPath(pathname: string): boolean {
+  return pathname === PREFIX || pathname.startsWith(PREFIX + '/');
+}
+
+const ADMIN_ONLY = forbidden('the costs API needs the admin token; tenant API keys cannot use it');
+
+export type CostsHandler = (caller: Caller, method: string, pathname: string, query: URLSearchParams) => Promise<AdminResponse>;
+
+export function createCostRoutes(d: CostRoutesDeps): CostsHandler {
+  return async (caller, method, pathname, query) => {
+    const path = pathname.endsWith('/') ? pathname.slice(0, -1) : pathname;
+    if (path !== PREFIX && path !== LIVE) return notFound(`no admin route ${pathname}; see ${PREFIX} and ${LIVE}`);
+    if (method !== 'GET') return methodNotAllowed(method, ['GET']);
+    if (!caller.admin) return ADMIN_ONLY;
+    const stray = strayParam(query, path === PREFIX ? DAILY_PARAMS : NO_PARAMS);
+    if (stray !== null) return badRequest(stray);
+    if (path === LIVE) {
+      if (d.live === null) return ok(200, { type: 'costs_live', enabled: false, leading: false, window_s: 0, pools: [], tenants: [] });
+      return ok(200, liveView(d.live.live()));
+    }
+    const q = dailyQuery(query, d.clock.nowMs());
+    if (!q.ok) return badRequest(q.message);
+    const w = { since: q.since, before: q.until + DAY_MS };
+    const [time, tokens] = await Promise.all([d.store.replicaTime(w), d.store.tokensByDay(w)]);
+    const rows = costsByDay(time, tokens, q.by, d.weights);
+    return ok(200, {
+      type: 'costs', by: q.by, since: dayOf(q.since), until: dayOf(q.until),
+      total_usd: round(rows.reduce((n, r) => n + r.usd, 0)),
+      data: rows.map(costDayJson),
+    });
+  };
+}
+
+const NO_PARAMS: readonly string[] = [];
+const DAILY_PARAMS: readonly string[] = ['by', 'since', 'until'];
+
+/** A parameter the route does not take, or one given twice: the message naming it; null when all is well. */
+function strayParam(query: URLSearchParams, allowed: readonly string[]): string | null {
+  const seen = new Set<string>();
+  for (const k of query.keys()) {
+    if (!allowed.includes(k)) return `${k}: not a parameter of this route; it takes ${allowed.length === 0 ? 'none' : allowed.join(', ')}`;
+    if (seen.has(k)) return `${k}: given twice; give it once`;
+    seen.add(k);
+  }
+  return null;
+}
+
+type DailyQuery = { ok: true; by: By; since: number; until: number } | { ok: false; message: string };
+
+/** `by`, `since`, `until` (UTC midnights, ms); the message names the parameter at fault. */
+function dailyQuery(query: URLSearchParams, nowMs: number): DailyQuery {
+  const byRaw = query.get('by') ?? 'model';
+  if (!(BY as readonly string[]).includes(byRaw)) return { ok: false, message: `by: expected one of ${BY.join(', ')}, got '${byRaw}'` };
+  const since = parseDay(query, 'since');
+  if (!since.ok) return since;
+  const until = parseDay(query, 'until');
+  if (!until.ok) return until;
+  const today = Math.floor(nowMs / DAY_MS) * DAY_MS;
+  const u = until.value ?? (since.value === undefined ? today : Math.max(since.value, today));
+  const s = since.value ?? u - (DEFAULT_DAYS - 1) * DAY_MS;
+  if (s > u) return { ok: false, message: `since: ${dayOf(s)} is after until (${dayOf(u)}); until is inclusive, so one day is since=until` };
+  const days = (u - s) / DAY_MS + 1;
+  if (days > MAX_DAYS) return { ok: false, message: `since: the window is ${days} days; ask for at most ${MAX_DAYS} at a time` };
+  return { ok: true, by: byRaw as By, since: s, until: u };
+}
+
+function parseDay(query: URLSearchParams, field: string): { ok: true; value: number | undefined } | { ok: false; message: string } {
+  const v = query.get(field);
+  if (v === null) return { ok: true, value: undefined };
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
+  const ms = m === null ? NaN : Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  // Date.UTC rolls 2026-02-30 over into March: a day that does not round-trip does not exist
+  if (Number.isNaN(ms) || dayOf(ms) !== v) return { ok: false, message: `${field}: expected a UTC day as YYYY-MM-DD, such as 2026-01-31, got '${v}'` };
+  return { ok: true, value: ms };
+}
+
+const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+/** to a billionth: no float noise in the JSON */
+const round = (v: number): number => Math.round(v * 1e9) / 1e9;
+const roundOrNull = (v: number | null): number | null => (v === null ? null : round(v));
+
+function liveView(l: LiveCosts) {
+  return {
+    type: 'costs_live', enabled: true, leading: l.leading, window_s: l.windowS,
+    pools: l.pools.map((p) => ({
+      pool: p.pool, model: p.model, region: p.region, replicas: p.replicas, gpus: p.gpus, usd_per_hour: round(p.usdPerHour),
+      usd: round(p.usd), up_s: round(p.upS), busy_s: round(p.busyS), utilisation: roundOrNull(p.utilisation),
+      input_tokens: Math.round(p.inputTokens), cached_input_tokens: Math.round(p.cachedInputTokens), output_tokens: Math.round(p.outputTokens),
+      input_usd_per_m: roundOrNull(p.inputUsdPerM), output_usd_per_m: roundOrNull(p.outputUsdPerM),
+      hardware: p.hardware.map((h) => ({
+        profile: h.profile, gpu: h.gpu, gpus: h.gpus, usd_per_gpu_hour: h.usdPerGpuHour, price_from: h.priceFrom, replicas: h.replicas,
+        ...(h.profile === null ? { note: 'hardware unknown: counted as 1 GPU at the fallback price; state `profile` (and `usdPerGpuHour`) on the replica in `replicas:`' } : {}),
+      })),
+    })),
+    tenants: l.tenants.map((t) => ({
+      tenant: t.tenant, usd: round(t.usd), input_tokens: Math.round(t.inputTokens), cached_input_tokens: Math.round(t.cachedInputTokens), output_tokens: Math.round(t.outputTokens),
+      input_usd_per_m: roundOrNull(t.inputUsdPerM), output_usd_per_m: roundOrNull(t.outputUsdPerM),
+    })),
+  };
+}

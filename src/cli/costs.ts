@@ -1,0 +1,89 @@
+import { COST_KEYS, costDayJson, costsByDay, profileWeights, totalOf, type CostDay, type CostKey } from '../control/economics/index.js';
+import { ConfigError } from '../config/index.js';
+import { withStore, type StoreFlags } from './store.js';
+import { table } from './table.js';
+
+// `switchyard costs [--by model|pool|region|tenant] [--days N | --since DATE --until DATE] [--json]`:
+// what the fleet cost per UTC day, from the replica time the gateway flushed to the store and the
+// ledger's tokens, joined by control/economics costsByDay. Idle time is a cost: utilisation and the
+// idle share stand beside it. Two range queries, whatever the number of days.
+
+const DAY_MS = 86_400_000;
+const MAX_DAYS = 366;
+const DEFAULT_DAYS = 7;
+
+export interface CostsOptions extends StoreFlags {
+  by?: string;
+  /** the N days ending today (default 7); not with since/until */
+  days?: string;
+  since?: string;
+  until?: string;
+  json?: boolean;
+  /** "today" for tests; default the clock */
+  nowMs?: number;
+}
+
+export async function costs(opts: CostsOptions): Promise<void> {
+  const by = keyOf(opts.by);
+  const { since, until } = windowOf(opts);
+  await withStore(opts, false, async (store) => {
+    const w = { since, before: until + DAY_MS };
+    const rows = costsByDay(await store.replicaTime(w), await store.tokensByDay(w), by, profileWeights());
+    const total = totalOf(rows, 'total', '');
+    if (opts.json) {
+      const out = { by, since: iso(since), until: iso(until), data: rows.map(costDayJson), total: costDayJson(total) };
+      process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+      return;
+    }
+    if (rows.length === 0) return void process.stderr.write(`no replica time or usage from ${iso(since)} to ${iso(until)}\n`);
+    process.stdout.write(table(
+      ['day', by, 'USD', 'GPU-h', 'util %', 'idle USD', 'tokens in', 'tokens out', '$/M in', '$/M out'],
+      [...rows.map(cells), cells(total)],
+    ));
+  });
+}
+
+function keyOf(v: string | undefined): CostKey {
+  if (v === undefined) return 'model';
+  if ((COST_KEYS as readonly string[]).includes(v)) return v as CostKey;
+  throw new ConfigError(`--by expects one of ${COST_KEYS.join(', ')}, got '${v}'`);
+}
+
+/** Whole UTC days, both ends included: --days N ending today, or --since/--until. */
+function windowOf(o: CostsOptions): { since: number; until: number } {
+  const today = Math.floor((o.nowMs ?? Date.now()) / DAY_MS) * DAY_MS;
+  if (o.days !== undefined && (o.since !== undefined || o.until !== undefined)) {
+    throw new ConfigError('--days counts back from today; give it or --since/--until, not both');
+  }
+  let since: number, until: number;
+  if (o.since === undefined && o.until === undefined) {
+    const n = o.days === undefined ? DEFAULT_DAYS : Number(o.days);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_DAYS) throw new ConfigError(`--days expects a whole number of days from 1 to ${MAX_DAYS}, got '${o.days}'`);
+    until = today;
+    since = today - (n - 1) * DAY_MS;
+  } else {
+    until = o.until === undefined ? today : day('--until', o.until);
+    since = o.since === undefined ? until - (DEFAULT_DAYS - 1) * DAY_MS : day('--since', o.since);
+  }
+  if (since > until) throw new ConfigError(`--since ${o.since ?? iso(since)} is after --until ${o.until ?? iso(until)}`);
+  const days = (until - since) / DAY_MS + 1;
+  if (days > MAX_DAYS) throw new ConfigError(`at most ${MAX_DAYS} days at once; asked for ${days} (narrow --since / --until)`);
+  return { since, until };
+}
+
+/** `YYYY-MM-DD` (a real calendar day) → its UTC midnight in ms. */
+function day(flag: string, v: string): number {
+  const ms = /^\d{4}-\d{2}-\d{2}$/.test(v) ? Date.parse(`${v}T00:00:00Z`) : NaN;
+  if (Number.isNaN(ms) || iso(ms) !== v) throw new ConfigError(`${flag} expects a UTC date such as 2026-01-31, got '${v}'`);
+  return ms;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+const usd = (x: number) => x.toFixed(4);
+const perM = (x: number | null) => (x === null ? '-' : x.toFixed(4));
+
+const cells = (r: CostDay) => [
+  r.day, r.key, usd(r.usd), r.gpuHours.toFixed(2), r.utilisation === null ? '-' : (r.utilisation * 100).toFixed(1), usd(r.idleUsd),
+  r.inputTokens, r.outputTokens, perM(r.inputUsdPerM), perM(r.outputUsdPerM),
+];
