@@ -75,6 +75,18 @@ program.command('sim')
     sim({ scenario: file, out: o.out, seed: o.seed, progress: o.progress });
   });
 
+program.command('plan')
+  .description('plan the cheapest fleet per region and hour that meets the SLOs, check it in the simulator, compare it with its baselines and what-ifs; prints the report and writes it as JSON and HTML')
+  .argument('<plan>', 'PLAN.yaml (see scenarios/plan-*.yaml and docs/capacity.md)')
+  .option('--out <dir>', 'where to write <name>.json and <name>.html', 'reports')
+  .option('--no-check', 'solve only: no simulator runs')
+  .option('--json', 'print the JSON report instead of the text one')
+  .option('--no-progress', 'no progress bar')
+  .action(async (file: string, o) => {
+    const { plan } = await import('./plan.js');
+    await plan({ plan: file, out: o.out, check: o.check, json: o.json === true, progress: o.progress });
+  });
+
 // The store commands open the store `switchyard up` uses: --store, else the config's, else the data dir's SQLite file.
 const storeFlags = (c: Command): Command => c
   .option('--config <file>', 'YAML or JSON configuration')
@@ -136,6 +148,18 @@ storeFlags(program.command('usage')
     await usage({ tenant: o.tenant, since: o.since, until: o.until, json: o.json, ...flagsOf(o) });
   });
 
+storeFlags(program.command('costs')
+  .description('GPU cost per UTC day by model, pool, region or tenant: USD, GPU-hours, utilisation, idle cost, tokens and cost per million input and output tokens (default: the last 7 days)')
+  .option('--by <key>', 'model, pool, region or tenant', 'model')
+  .option('--days <n>', 'the N days ending today (default 7)')
+  .option('--since <date>', 'first day, YYYY-MM-DD (UTC), included')
+  .option('--until <date>', 'last day, YYYY-MM-DD (UTC), included (default: today)')
+  .option('--json', 'JSON instead of a table'))
+  .action(async (o) => {
+    const { costs } = await import('./costs.js');
+    await costs({ by: o.by, days: o.days, since: o.since, until: o.until, json: o.json, ...flagsOf(o) });
+  });
+
 // The rollout commands talk to a running gateway's admin API; each returns its exit code (1 refused, 2 unreachable or misused).
 const gatewayFlags = (c: Command): Command => c
   .option('--gateway <url>', 'the gateway (default SWITCHYARD_URL, else http://127.0.0.1:8080)')
@@ -190,7 +214,7 @@ program.parseAsync().catch((err: unknown) => {
     process.stderr.write(`switchyard: ${err.message}\n`);
     process.exit(2);
   }
-  if (err instanceof Error && (err.name === 'ScenarioError' || err.name === 'CliError')) process.stderr.write(`switchyard: ${err.message}\n`);
+  if (err instanceof Error && (err.name === 'ScenarioError' || err.name === 'PlanError' || err.name === 'CliError')) process.stderr.write(`switchyard: ${err.message}\n`);
   else process.stderr.write(`switchyard: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
   process.exit(1);
 });
