@@ -31,7 +31,8 @@ export async function costs(opts: CostsOptions): Promise<void> {
     const rows = costsByDay(await store.replicaTime(w), await store.tokensByDay(w), by, profileWeights());
     const total = totalOf(rows, 'total', '');
     if (opts.json) {
-      const out = { by, since: iso(since), until: iso(until), data: rows.map(costDayJson), total: costDayJson(total) };
+      // the admin API's body (GET /admin/v1/costs) field for field, but its `type`
+      const out = { by, since: iso(since), until: iso(until), total_usd: costDayJson(total).usd, data: rows.map(costDayJson), total: costDayJson(total) };
       process.stdout.write(JSON.stringify(out, null, 2) + '\n');
       return;
     }
@@ -57,13 +58,16 @@ function windowOf(o: CostsOptions): { since: number; until: number } {
   }
   let since: number, until: number;
   if (o.since === undefined && o.until === undefined) {
-    const n = o.days === undefined ? DEFAULT_DAYS : Number(o.days);
+    // digits only: Number() would take '', ' 7', '1e2' and '0x10'
+    const n = o.days === undefined ? DEFAULT_DAYS : /^\d{1,4}$/.test(o.days) ? Number(o.days) : NaN;
     if (!Number.isInteger(n) || n < 1 || n > MAX_DAYS) throw new ConfigError(`--days expects a whole number of days from 1 to ${MAX_DAYS}, got '${o.days}'`);
     until = today;
     since = today - (n - 1) * DAY_MS;
   } else {
-    until = o.until === undefined ? today : day('--until', o.until);
-    since = o.since === undefined ? until - (DEFAULT_DAYS - 1) * DAY_MS : day('--since', o.since);
+    // as the admin API: --since alone runs to today (or is the one day, when it is later)
+    const s = o.since === undefined ? undefined : day('--since', o.since);
+    until = o.until === undefined ? Math.max(s ?? today, today) : day('--until', o.until);
+    since = s ?? until - (DEFAULT_DAYS - 1) * DAY_MS;
   }
   if (since > until) throw new ConfigError(`--since ${o.since ?? iso(since)} is after --until ${o.until ?? iso(until)}`);
   const days = (until - since) / DAY_MS + 1;

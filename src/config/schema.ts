@@ -166,8 +166,18 @@ const replica = z.strictObject({
   usdPerGpuHour: z.number().nonnegative().max(1_000).optional(),
 });
 
-/** GPU type → USD per GPU-hour. */
-const gpuPrices = z.record(z.string().min(1), z.number().nonnegative().max(1_000));
+/** The GPU types the shipped engine profiles name: the only ones a replica's price is looked up by. */
+function gpuTypes(): Set<string> {
+  return new Set(profileNames().map((n) => getProfile(n)!.gpu.name));
+}
+
+/** GPU type → USD per GPU-hour; a type no profile names would never apply (a typo), so it is refused. */
+const gpuPrices = z.record(z.string().min(1), z.number().nonnegative().max(1_000)).superRefine((prices, ctx) => {
+  const known = gpuTypes();
+  for (const gpu of Object.keys(prices)) {
+    if (!known.has(gpu)) ctx.addIssue({ code: 'custom', path: [gpu], input: gpu, message: `\`${gpu}\` is not a GPU type of any engine profile, so no replica would be priced by it; the types are ${[...known].map((x) => `\`${x}\``).join(', ')}` });
+  }
+});
 
 /**
  * What the fleet costs (docs/configuration.md, `costs:`): prices per GPU-hour, and how often the

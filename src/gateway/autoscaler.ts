@@ -10,6 +10,7 @@ import type { GatewayMetrics, Logger } from '../observe/index.js';
 import type { TimePorts, TimerHandle } from '../time/index.js';
 import type { CallReport, CallReportSink } from '../upstream/index.js';
 import type { Backend } from './backends.js';
+import type { MeteredReplica } from './costs.js';
 import { fleetHands, replicaStats, type GatewayHands } from './autoscaler/hands.js';
 import { autoscaledPools, type AutoscaledPool } from './autoscaler/pools.js';
 
@@ -80,6 +81,7 @@ export class AutoscalerService implements DemandSink, CallReportSink<Backend>, A
   readonly #o: AutoscalerServiceOptions;
   readonly #driver: Autoscaler;
   readonly #actuators = new Map<PoolName, PoolActuator>();
+  readonly #starting = new Map<string, MeteredReplica>();
   /** per model, the pool its arrivals and sheds count against: the one in the gateway's region, else its first */
   readonly #primary = new Map<string, PoolName>();
   /** model → region → pool, for the call ends (no string built on the hot path) */
@@ -237,6 +239,26 @@ export class AutoscalerService implements DemandSink, CallReportSink<Backend>, A
       const s = this.#poolStatus(p.spec);
       return { pool: p.spec.name, ...s.replicas, desired: s.latest?.to ?? null };
     });
+  }
+
+  /**
+   * Replicas asked for and still starting, as the cost meter reads them: paid for while their
+   * engines load, not yet in the fleet. One object per replica for as long as it starts.
+   */
+  starting(): readonly MeteredReplica[] {
+    const now: MeteredReplica[] = [];
+    const seen = new Set<string>();
+    for (const p of this.pools) {
+      for (const r of this.#actuators.get(p.spec.name)?.replicas(p.spec.name) ?? NONE) {
+        if (r.phase !== 'starting') continue;
+        seen.add(r.id);
+        let m = this.#starting.get(r.id);
+        if (m === undefined) this.#starting.set(r.id, (m = { id: r.id, model: p.spec.model, region: p.spec.region, url: '', version: '', inflight: 0 }));
+        now.push(m);
+      }
+    }
+    for (const id of this.#starting.keys()) if (!seen.has(id)) this.#starting.delete(id);
+    return now;
   }
 
   #poolStatus(spec: PoolSpec): PoolStatus {

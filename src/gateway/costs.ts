@@ -3,7 +3,7 @@ import type { Config } from '../config/index.js';
 import { perMillion, profileWeights, splitCost, type PhaseWeights } from '../control/economics/index.js';
 import { poolName } from '../control/index.js';
 import type { Replica } from '../fleet/index.js';
-import type { CostStore, LedgerWriter, ReplicaTimeRecord, UsageRecord } from '../ledger/index.js';
+import { CostStoreError, type CostStore, type LedgerWriter, type ReplicaTimeRecord, type UsageRecord } from '../ledger/index.js';
 import type { Logger } from '../observe/index.js';
 import type { CostScrape } from '../observe/index.js';
 import type { Clock, TimerHandle, Timers } from '../time/index.js';
@@ -19,20 +19,31 @@ export type { PriceSource, ReplicaHardware } from './costs/hardware.js';
 // happen on every dispatch and release, and a hook there would put work on the hot path; a state
 // sampled at regular instants estimates its share of time without bias, and a busy spell longer
 // than a sample is never missed. (So up time is exact to a sample, busy time to a sample per spell.)
-// Draining replicas count: they are still paid for. Time is split at UTC midnight into days.
+// Draining replicas count: they are still paid for, those a drain took out of the fleet too, until
+// their last call ends. Time is split at UTC midnight into days. Not counted: an autoscaled replica
+// that is starting (its engine loading) is not in the fleet yet, so its boot time is not metered.
 //
 // The leading gateway (the rollouts lease, which the autoscaler follows too) writes the seconds to
 // the store every `flushIntervalMs`, as increments since its last successful write; a failed write
-// keeps them for the next. Seconds belong to whoever leads when they are collected; a gateway that
-// lost the lead in an outage (the store being down takes it away) keeps what it collected and
-// writes it once the store answers, and only then stops collecting. At a handover up to a flush
-// interval may be counted twice or not at all. A follower writes nothing, but serves its metrics
+// keeps them for the next (one row per day and replica, so an outage of hours holds replicas × days
+// rows, not one per flush). Seconds belong to whoever leads when they are collected, decided at each
+// walk: a follower keeps none. A gateway that stops leading keeps collecting until a write of its
+// seconds succeeds (the store being down takes the lead away, and then nobody else can lead), so
+// an outage loses nothing. At a handover the old leader's last interval and the new one's first
+// overlap by at most one flush interval; a leader that dies loses its unwritten interval, and the
+// time until another takes the lead (`rollouts.leaseTtlMs`). A batch the store refuses as invalid
+// is dropped and logged, not retried forever. A follower writes nothing, but serves its metrics
 // from its own view; each gateway sees only its own calls and tokens, so its busy time and cost per
 // token are its share's: the store's per-day figures are the fleet's.
 
 export interface CostMeterOptions {
   readonly config: Pick<Config, 'costs' | 'replicas' | 'demo' | 'models'>;
   readonly fleet: { readonly all: readonly Replica[] };
+  /**
+   * replicas asked for and still starting (an autoscaled engine loading its weights): paid for,
+   * not yet in the fleet. The same object for a replica on every call, until it is ready.
+   */
+  booting?: () => readonly MeteredReplica[];
   readonly store: Pick<CostStore, 'addReplicaTime'>;
   /** this gateway leads (the rollouts lease) */
   leading(): boolean;
@@ -42,6 +53,7 @@ export interface CostMeterOptions {
 }
 
 const DAY_MS = 86_400_000;
+const NONE: readonly MeteredReplica[] = [];
 
 /** A pool's figures: its lifetime totals (the counters) and its trailing hour (the gauges). */
 class PoolMeter {
@@ -69,8 +81,11 @@ interface Pending {
   busyMs: number;
 }
 
+/** What the meter reads of a replica: a fleet replica, or one still starting (inflight 0). */
+export type MeteredReplica = Pick<Replica, 'id' | 'model' | 'region' | 'url' | 'version' | 'inflight'>;
+
 interface Tracked {
-  readonly replica: Replica;
+  readonly replica: MeteredReplica;
   readonly pool: PoolMeter;
   readonly hw: ReplicaHardware;
   /** USD per ms of its time */
@@ -88,7 +103,7 @@ export class CostMeter implements CostsLiveView {
   readonly #weights = profileWeights();
   /** model → region → pool: found without building a string (the token tap runs per request) */
   readonly #pools = new Map<string, Map<string, PoolMeter>>();
-  readonly #tracked = new Map<Replica, Tracked>();
+  readonly #tracked = new Map<MeteredReplica, Tracked>();
   /** collected and not yet written, by `day\0replica` */
   #pending = new Map<string, Pending>();
   #gen = 0;
@@ -148,19 +163,32 @@ export class CostMeter implements CostsLiveView {
     const ms = this.#lastMono === null ? 0 : mono - this.#lastMono;
     this.#lastMono = mono;
     const walk = ++this.#walk;
-    for (const r of this.#o.fleet.all) {
-      let t = this.#tracked.get(r);
-      if (t === undefined) this.#tracked.set(r, (t = this.#track(r)));
-      t.seen = walk;
-      if (ms > 0) this.#accrue(t, now - ms, now, r.inflight > 0);
+    // this walk's seconds are ours to write while we lead (and until what we hold is written)
+    if (this.#o.leading()) this.#collecting = true;
+    const mine = this.#collecting;
+    const booting = this.#o.booting?.() ?? NONE;
+    for (const list of [this.#o.fleet.all, booting]) {
+      for (const r of list) {
+        let t = this.#tracked.get(r);
+        if (t === undefined) this.#tracked.set(r, (t = this.#track(r)));
+        t.seen = walk;
+        if (ms > 0) this.#accrue(t, now - ms, now, r.inflight > 0, mine);
+      }
     }
-    // those not seen left the fleet: their time stopped at the walk before (what is pending stays)
-    if (this.#tracked.size > this.#o.fleet.all.length) {
-      for (const [r, t] of this.#tracked) if (t.seen !== walk) this.#tracked.delete(r);
+    // those not seen left the fleet. One with calls in flight is draining (a removal or a scale-down
+    // takes it out of the fleet at once and lets its calls finish): still paid for, and busy, until
+    // they end. The others' time stopped at the walk before (what is pending stays).
+    if (this.#tracked.size > this.#o.fleet.all.length + booting.length) {
+      for (const [r, t] of this.#tracked) {
+        if (t.seen === walk) continue;
+        if (r.inflight > 0) {
+          if (ms > 0) this.#accrue(t, now - ms, now, true, mine);
+        } else this.#tracked.delete(r);
+      }
     }
   }
 
-  #track(r: Replica): Tracked {
+  #track(r: MeteredReplica): Tracked {
     const hw = this.#hardware({ model: r.model, region: r.region, url: r.url, version: r.version });
     const pool = this.#pool(r.model, r.region, hw.profile);
     return { replica: r, pool, hw, usdPerMs: (hw.gpus * hw.usdPerGpuHour) / 3_600_000, seen: 0, rowDay: -1, rowGen: -1, row: null };
@@ -175,7 +203,7 @@ export class CostMeter implements CostsLiveView {
     return p;
   }
 
-  #accrue(t: Tracked, from: number, to: number, busy: boolean): void {
+  #accrue(t: Tracked, from: number, to: number, busy: boolean, mine: boolean): void {
     const ms = to - from;
     const usd = ms * t.usdPerMs;
     const p = t.pool;
@@ -183,6 +211,7 @@ export class CostMeter implements CostsLiveView {
     p.usd += usd;
     if (busy) p.busyMs += ms;
     p.window.addTime(to, ms, busy ? ms : 0, usd);
+    if (!mine) return;
     // a span over midnight is split between the days
     for (let a = from; a < to;) {
       const day = Math.floor(a / DAY_MS);
@@ -217,9 +246,10 @@ export class CostMeter implements CostsLiveView {
   /** The ledger writer with every record also tapped here. */
   tap(ledger: LedgerWriter): LedgerWriter {
     return {
+      // the ledger first: a fault in the meter must never cost a usage record
       record: (r) => {
-        this.settled(r);
         ledger.record(r);
+        this.settled(r);
       },
       flush: () => ledger.flush(),
       close: () => ledger.close(),
@@ -239,14 +269,13 @@ export class CostMeter implements CostsLiveView {
 
   /** false when a write failed (its rows are kept in #owed) */
   async #flushOnce(): Promise<boolean> {
+    // the last walk's seconds go into this batch (a follower's walks collect none)
     this.sample();
     const leading = this.#o.leading();
-    if (leading) this.#collecting = true;
     const fresh = [...this.#pending.values()];
     this.#pending = new Map();
     this.#gen++;
-    // not ours: another gateway leads and writes them
-    if (this.#collecting) this.#owed = merge(this.#owed, fresh);
+    this.#owed = merge(this.#owed, fresh);
     if (this.#owed.length === 0) {
       if (!leading) this.#collecting = false;
       return true;
@@ -256,6 +285,12 @@ export class CostMeter implements CostsLiveView {
     try {
       await this.#o.store.addReplicaTime(batch.map(recordOf));
     } catch (err) {
+      if (isRefused(err)) {
+        // retrying a record the store will never take would hold every later second hostage
+        log.error({ err, rows: batch.length }, 'the store refused replica time as invalid; dropping this batch (its seconds are lost)');
+        this.#owed = [];
+        return false;
+      }
       // kept (as #owed) for the next flush, which adds the seconds collected meanwhile
       if (this.#failing++ === 0) log.error({ err, rows: batch.length }, 'writing replica time to the store failed; keeping it and trying again every flush');
       return false;
@@ -270,8 +305,11 @@ export class CostMeter implements CostsLiveView {
 
   // ── showing ────────────────────────────────────────────────────────────────
 
-  /** Per pool, the lifetime counters and the trailing hour's gauges; per tenant, its trailing hour. */
-  scrape(): CostScrape {
+  /**
+   * Per pool, the lifetime counters and the trailing hour's gauges; per tenant, its trailing hour
+   * (`tenants: false` leaves those out: an open /metrics must not list every tenant's id and spend).
+   */
+  scrape(o: { tenants?: boolean } = {}): CostScrape {
     const live = this.live();
     return {
       pools: live.pools.map((p) => {
@@ -281,7 +319,7 @@ export class CostMeter implements CostsLiveView {
           utilisation: p.utilisation, inputUsdPerM: p.inputUsdPerM, outputUsdPerM: p.outputUsdPerM,
         };
       }),
-      tenants: live.tenants.map((t) => ({ tenant: t.tenant, inputUsdPerM: t.inputUsdPerM, outputUsdPerM: t.outputUsdPerM })),
+      tenants: o.tenants === false ? [] : live.tenants.map((t) => ({ tenant: t.tenant, inputUsdPerM: t.inputUsdPerM, outputUsdPerM: t.outputUsdPerM })),
     };
   }
 
@@ -378,6 +416,11 @@ function merge(a: Pending[], b: Pending[]): Pending[] {
     else byKey.set(k, { ...r, upMs: o.upMs + r.upMs, busyMs: o.busyMs + r.busyMs });
   }
   return [...byKey.values()];
+}
+
+/** The store's typed refusal of a record (CostStoreError), as against an outage. */
+function isRefused(err: unknown): boolean {
+  return err instanceof CostStoreError || (err instanceof Error && err.name === 'CostStoreError');
 }
 
 function recordOf(p: Pending): ReplicaTimeRecord {

@@ -85,7 +85,11 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   await authenticator.ready;
   // the leader writes replica time (the rollouts lease, as the autoscaler follows it); tokens are tapped off the ledger's records
   const meter = config.costs.enabled
-    ? new CostMeter({ config, fleet, store, leading: () => rollouts.leadership().leader, log, clock: time.clock, timers: time.timers })
+    ? new CostMeter({
+      config, fleet, store, leading: () => rollouts.leadership().leader, log, clock: time.clock, timers: time.timers,
+      // an autoscaled replica is paid for from the moment it is asked for, while its engine loads
+      booting: () => autoscaler?.starting() ?? [],
+    })
     : null;
   const written = createLedgerWriter(store, {
     spill, flushIntervalMs: config.ledger.flushIntervalMs, closeTimeoutMs: config.ledger.finalFlushMs, clock: time.clock, timers: time.timers,
@@ -101,7 +105,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     ledger: () => ledger.stats(),
     admission: () => admission?.snapshot() ?? [],
     autoscaler: () => autoscaler?.gauges() ?? [],
-    ...(meter === null ? {} : { costs: () => meter.scrape() }),
+    // per-tenant series only behind server.metricsToken: an open /metrics is anyone's to read
+    ...(meter === null ? {} : { costs: () => meter.scrape({ tenants: config.server.metricsToken !== null }) }),
   });
   if (config.autoscaler.enabled) {
     autoscaler = new AutoscalerService({

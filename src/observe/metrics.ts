@@ -316,7 +316,7 @@ function costMetrics(registry: Registry, sources: ScrapeSources): void {
   total('switchyard_replica_up_seconds_total', 'Seconds the pool\'s replicas were in the fleet, draining included', 'upS');
   total('switchyard_replica_busy_seconds_total', 'Seconds the pool\'s replicas had at least one call of this gateway in flight', 'busyS');
   new Gauge({
-    name: 'switchyard_cost_per_million_tokens', help: 'The pool\'s GPU cost over the trailing hour per million tokens this gateway settled on it, by phase (input, output)',
+    name: 'switchyard_cost_usd_per_million_tokens', help: 'The pool\'s GPU cost over the trailing hour per million tokens this gateway settled on it, by phase (input, output)',
     labelNames: [...POOL_LABELS, 'phase'], registers: [registry],
     collect() {
       this.reset();
@@ -327,7 +327,7 @@ function costMetrics(registry: Registry, sources: ScrapeSources): void {
     },
   });
   new Gauge({
-    name: 'switchyard_tenant_cost_per_million_tokens', help: 'A tenant\'s share of the pools\' GPU cost over the trailing hour (by the replica time its tokens took) per million of its tokens, by phase',
+    name: 'switchyard_tenant_cost_usd_per_million_tokens', help: 'A tenant\'s share of the pools\' GPU cost over the trailing hour (by the replica time its tokens took) per million of its tokens, by phase',
     labelNames: ['tenant', 'phase'], registers: [registry],
     collect() {
       this.reset();
@@ -338,7 +338,7 @@ function costMetrics(registry: Registry, sources: ScrapeSources): void {
     },
   });
   new Gauge({
-    name: 'switchyard_pool_utilisation', help: 'Busy ÷ up seconds of the pool\'s replicas over the trailing hour (busy: a call of this gateway in flight)',
+    name: 'switchyard_pool_utilisation_ratio', help: 'Busy ÷ up seconds of the pool\'s replicas over the trailing hour (busy: a call of this gateway in flight)',
     labelNames: POOL_LABELS, registers: [registry],
     collect() {
       this.reset();

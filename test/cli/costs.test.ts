@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { costs, type CostsOptions } from '../../src/cli/costs.js';
+import { createCostRoutes } from '../../src/api/admin/costs.js';
+import type { Caller } from '../../src/api/admin/caller.js';
 import { ConfigError } from '../../src/config/index.js';
+import { profileWeights } from '../../src/control/economics/index.js';
 import { openStore, type ReplicaTimeRecord, type UsageRecord } from '../../src/ledger/index.js';
 
 // `switchyard costs` against a real SQLite store file, filled as the gateway fills it: usage records
@@ -125,6 +128,29 @@ describe('switchyard costs', () => {
     expect(today.data.map((r: { day: string }) => r.day)).toEqual(['2026-03-02']);
   });
 
+  it('prints with --json the body the admin API answers for the same window (but its type)', async () => {
+    const store = await openStore(`sqlite:${join(dir, 'switchyard.db')}`);
+    try {
+      const route = createCostRoutes({ store, clock: { nowMs: () => NOW, monoMs: () => 0 }, weights: profileWeights(), live: null });
+      for (const by of ['model', 'tenant'] as const) {
+        const cli = JSON.parse((await run({ ...at, by, since: '2026-03-01', until: '2026-03-02', json: true })).stdout);
+        const api = await route({ admin: true } satisfies Caller, 'GET', '/admin/v1/costs', new URLSearchParams({ by, since: '2026-03-01', until: '2026-03-02' }));
+        expect(api.status).toBe(200);
+        const { type, ...body } = JSON.parse(api.body) as Record<string, unknown>;
+        expect(type).toBe('costs');
+        expect(cli).toEqual(body);
+        expect(cli.data.length).toBeGreaterThan(0);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('takes --since alone up to today, and a --since after today as that one day', async () => {
+    expect(JSON.parse((await run({ ...at, since: '2026-02-27', json: true })).stdout)).toMatchObject({ since: '2026-02-27', until: '2026-03-02' });
+    expect(JSON.parse((await run({ ...at, since: '2026-03-05', json: true })).stdout)).toMatchObject({ since: '2026-03-05', until: '2026-03-05', data: [] });
+  });
+
   it('says so when the window holds nothing', async () => {
     const r = await run({ dataDir: empty, days: '3' });
     expect(r.stdout).toBe('');
@@ -135,6 +161,9 @@ describe('switchyard costs', () => {
     { why: 'an unknown grouping', o: { by: 'gpu' }, says: "--by expects one of model, pool, region, tenant, got 'gpu'" },
     { why: '--days with --since', o: { days: '3', since: '2026-03-01' }, says: '--days counts back from today; give it or --since/--until, not both' },
     { why: 'a --days that is not a whole number of days', o: { days: '1.5' }, says: "--days expects a whole number of days from 1 to 366, got '1.5'" },
+    { why: 'a --days written as an exponent', o: { days: '1e2' }, says: "--days expects a whole number of days from 1 to 366, got '1e2'" },
+    { why: 'an empty --days', o: { days: '' }, says: "--days expects a whole number of days from 1 to 366, got ''" },
+    { why: 'a --since so far back the window is too long', o: { since: '1970-01-01' }, says: 'at most 366 days at once' },
     { why: 'a date that is not a day', o: { since: '2026-02-30' }, says: "--since expects a UTC date such as 2026-01-31, got '2026-02-30'" },
     { why: 'a window that ends before it starts', o: { since: '2026-03-02', until: '2026-03-01' }, says: '--since 2026-03-02 is after --until 2026-03-01' },
     { why: 'more than a year at once', o: { since: '2024-01-01', until: '2026-01-01' }, says: 'at most 366 days at once' },

@@ -7,9 +7,9 @@ import { loadConfig, type Config } from '../../src/config/index.js';
 import { DEFAULT_GPU_HOUR_USD, FALLBACK_GPU_HOUR_USD, profileWeights, splitCost } from '../../src/control/economics/index.js';
 import { getProfile } from '../../src/engine/index.js';
 import { FleetRegistry, type Replica } from '../../src/fleet/index.js';
-import type { LedgerWriter, ReplicaTimeRecord, UsageRecord } from '../../src/ledger/index.js';
+import { CostStoreError, type LedgerWriter, type ReplicaTimeRecord, type UsageRecord } from '../../src/ledger/index.js';
 import { createMetrics, type Logger } from '../../src/observe/index.js';
-import { CostMeter, hardwareOf } from '../../src/gateway/costs.js';
+import { CostMeter, hardwareOf, type MeteredReplica } from '../../src/gateway/costs.js';
 import { ManualTime } from '../../src/time/index.js';
 import { scriptedPlatform } from './support.js';
 
@@ -56,6 +56,11 @@ class FakeStore {
   }
 }
 
+/** lets a flush started by a timer finish its write (a few promise turns) */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
+
 function fakeLog() {
   const log = { error: vi.fn(), warn: vi.fn(), info: vi.fn() };
   return { log, logger: log as unknown as Logger };
@@ -71,13 +76,13 @@ interface Rig {
   add(model: string, region: string, n?: number): Replica;
 }
 
-function rig(o: { config?: Config; start?: number; leading?: boolean } = {}): Rig {
+function rig(o: { config?: Config; start?: number; leading?: boolean; booting?: () => readonly MeteredReplica[] } = {}): Rig {
   const time = new ManualTime(o.start ?? T0);
   const fleet = new FleetRegistry();
   const store = new FakeStore();
   const lead = { leading: o.leading ?? true };
   const { log, logger } = fakeLog();
-  const meter = new CostMeter({ config: o.config ?? config(), fleet, store, leading: () => lead.leading, log: logger, clock: time, timers: time });
+  const meter = new CostMeter({ config: o.config ?? config(), fleet, store, leading: () => lead.leading, log: logger, clock: time, timers: time, ...(o.booting === undefined ? {} : { booting: o.booting }) });
   let port = 9000;
   const add = (model: string, region: string, n = 0): Replica => fleet.add({ id: `${region}/${model}/${n}`, model, servedModel: model, region, url: `http://127.0.0.1:${port++}` });
   return { time, fleet, store, meter, lead, log, add };
@@ -116,6 +121,23 @@ describe('replica time', () => {
     expect(pool.usd).toBeCloseTo(usd, 9);
   });
 
+  it('counts a replica from the moment it is asked for: its start-up (not yet in the fleet) is paid for, then its time in the fleet', async () => {
+    let starting: MeteredReplica[] = [{ id: 'us-east/small/7', model: 'small', region: 'us-east', url: '', version: '', inflight: 0 }];
+    const r = rig({ booting: () => starting });
+    r.meter.start();
+    r.time.advance(90_000); // a cold start-up
+    starting = [];
+    r.add('small', 'us-east', 8);
+    r.time.advance(10 * MIN);
+    await r.meter.close();
+    expect(r.store.rows()).toEqual(new Map([
+      ['2026-12-01 us-east/small/7', { upS: 90, busyS: 0 }],
+      ['2026-12-01 us-east/small/8', { upS: 600, busyS: 0 }],
+    ]));
+    const pool = [...r.meter.scrape().pools].find((p) => p.pool === 'us-east/small')!;
+    expect(pool.upS).toBe(690);
+  });
+
   it('splits a span over UTC midnight between the two days', async () => {
     // a sample a minute, from 23:30:30: the one at 00:00:30 covers 23:59:30 → 00:00:30, half on each day
     const r = rig({ start: Date.UTC(2026, 11, 1, 23, 30, 30), config: config({ costs: { sampleMs: 60_000, flushIntervalMs: 3_600_000 } }) });
@@ -146,6 +168,35 @@ describe('replica time', () => {
       ['2026-12-01 us-east/small/1', { upS: 600, busyS: 0 }],
     ]));
   });
+  it('counts a replica that leaves and rejoins under its id only while it is in the fleet, in one row per day', async () => {
+    const r = rig();
+    const a = r.add('small', 'us-east', 0);
+    r.meter.start();
+    r.time.advance(10 * MIN);
+    r.fleet.remove(a);
+    r.time.advance(20 * MIN);
+    r.add('small', 'us-east', 0);
+    r.time.advance(5 * MIN);
+    await r.meter.close();
+    expect(r.store.batches).toEqual([[expect.objectContaining({ replica: 'us-east/small/0', upS: 900 })]]);
+  });
+
+  it('counts a replica taken out of the fleet with calls in flight (a drain) as up and busy until they end', async () => {
+    const r = rig();
+    const a = r.add('small', 'us-east', 0);
+    r.meter.start();
+    r.time.advance(10 * MIN);
+    // removed with two calls running: they finish over the next 5 minutes, on a GPU still paid for
+    a.inflight = 2;
+    r.fleet.remove(a);
+    r.time.advance(5 * MIN);
+    a.inflight = 0;
+    r.time.advance(10 * MIN);
+    await r.meter.close();
+    expect(r.store.rows()).toEqual(new Map([['2026-12-01 us-east/small/0', { upS: 900, busyS: 300 }]]));
+    expect(r.meter.live().pools[0].replicas).toBe(0);
+  });
+
   it('measures spans on the monotonic clock: a wall clock stepped back neither loses nor adds time', async () => {
     const time = new ManualTime(T0);
     const fleet = new FleetRegistry();
@@ -190,9 +241,12 @@ describe('prices and hardware', () => {
     expect([of('small', 'eu-west').profile, of('small', 'us-east').profile, of('big', 'us-east').gpus]).toEqual(['llama-3.1-8b-a100', 'llama-3.1-8b-h100', 2]);
   });
 
-  it('refuses a replica profile it does not know, and prices for a region it does not have, naming the path', () => {
+  it('refuses a replica profile it does not know, and prices for a region or GPU type it does not have, naming the path', () => {
     expect(() => config({ demo: undefined, replicas: [{ model: 'small', url: 'http://10.0.0.1:8000', profile: 'h100-typo' }] })).toThrow(/replicas\.0\.profile.*h100-typo/s);
     expect(() => config({ costs: { regions: { 'us-eats': { 'H100-SXM-80GB': 3 } } } })).toThrow(/costs\.regions\.us-eats/);
+    // a GPU type no profile names would never price anything
+    expect(() => config({ costs: { gpuHourUsd: { H100: 2 } } })).toThrow(/costs\.gpuHourUsd\.H100.*H100-SXM-80GB/s);
+    expect(() => config({ costs: { regions: { 'us-east': { 'a100-sxm-80gb': 2 } } } })).toThrow(/costs\.regions\.us-east\.a100-sxm-80gb/);
   });
 
   it('shows unknown hardware as such in the live view, at the fallback price', () => {
@@ -230,6 +284,86 @@ describe('writing to the store', () => {
       await r.meter.flush();
     }
     expect(r.store.batches.map((b) => b.map((x) => x.upS))).toEqual([[60], [60], [60]]);
+  });
+
+  it('collects nothing for the store while it follows: taking the lead, it writes only the seconds since', async () => {
+    const r = rig({ leading: false });
+    r.add('small', 'us-east');
+    r.meter.start();
+    // ten minutes as a follower with no flush in between: the leader writes those, not this gateway
+    r.time.advance(10 * MIN);
+    r.lead.leading = true;
+    r.time.advance(MIN);
+    await r.meter.flush();
+    expect(r.store.rows()).toEqual(new Map([['2026-12-01 us-east/small/0', { upS: 60, busyS: 0 }]]));
+    expect(r.meter.live().pools[0].upS).toBe(660);
+  });
+
+  it('hands the lead over without losing seconds, counting at most one flush interval twice', async () => {
+    const time = new ManualTime(T0);
+    const fleet = new FleetRegistry();
+    fleet.add({ id: 'r0', model: 'small', servedModel: 'small', region: 'us-east', url: 'http://127.0.0.1:9100' });
+    const store = new FakeStore();
+    const lead = { a: true };
+    const cfg = config({ costs: { sampleMs: 1_000, flushIntervalMs: 60_000 } });
+    const meter = (leading: () => boolean) => new CostMeter({ config: cfg, fleet, store, leading, log: fakeLog().logger, clock: time, timers: time });
+    // ten seconds at a time, letting each flush's write finish
+    const run = async (ms: number) => {
+      for (let t = 0; t < ms; t += 10_000) {
+        time.advance(10_000);
+        await settle();
+      }
+    };
+    const a = meter(() => lead.a);
+    const b = meter(() => !lead.a);
+    a.start();
+    // B starts half an interval later, so its flushes fall between A's
+    await run(30_000);
+    b.start();
+    await run(5 * MIN);
+    lead.a = false;
+    await run(5 * MIN);
+    await a.close();
+    await b.close();
+    const written = [...store.rows().values()].reduce((n, x) => n + x.upS, 0);
+    // the fleet was metered 10 min 30 s: A's last interval as leader may be counted again by B
+    expect(written).toBeGreaterThanOrEqual(630);
+    expect(written - 630).toBeLessThanOrEqual(60);
+  });
+
+  it('drops a batch the store refuses as invalid rather than retrying it forever, and goes on writing', async () => {
+    const r = rig();
+    r.add('small', 'us-east');
+    r.meter.start();
+    r.time.advance(MIN);
+    const refuse = vi.spyOn(r.store, 'addReplicaTime').mockRejectedValueOnce(new CostStoreError('replicaTime[0].upS', 'must be a finite number ≥ 0, got NaN'));
+    await r.meter.flush();
+    expect(r.log.error.mock.calls[0][1]).toMatch(/refused.*dropping/);
+    refuse.mockRestore();
+    r.time.advance(MIN);
+    await r.meter.flush();
+    expect(r.store.batches.map((b) => b.map((x) => x.upS))).toEqual([[60]]);
+  });
+
+  it('holds one row per replica and day through a store outage of days, however many flushes fail', async () => {
+    const r = rig({ config: config({ costs: { sampleMs: 60_000, flushIntervalMs: HOUR } }) });
+    r.add('small', 'us-east');
+    r.add('small', 'eu-west');
+    r.meter.start();
+    r.store.failing = true;
+    // 20:00 on day 1 to 20:00 on day 4: 72 hourly flushes fail
+    for (let h = 0; h < 72; h++) {
+      r.time.advance(HOUR);
+      await settle();
+    }
+    r.store.failing = false;
+    await r.meter.flush();
+    expect(r.store.batches.length).toBe(1);
+    // four days touched × two replicas
+    expect(r.store.batches[0].length).toBe(8);
+    const up = [...r.store.rows().values()].reduce((n, x) => n + x.upS, 0);
+    expect(up).toBe(2 * 72 * 3_600);
+    expect(r.log.error).toHaveBeenCalledTimes(1);
   });
 
   it('keeps the seconds through a store outage, writes them when it answers, and says so once each way', async () => {
@@ -362,10 +496,10 @@ describe('metrics', () => {
     expect(value(`switchyard_gpu_cost_usd_total{${labels}}`)).toBeCloseTo(1 * 2 * 2.99, 9);
     expect(value(`switchyard_replica_up_seconds_total{${labels}}`)).toBe(3_600);
     expect(value(`switchyard_replica_busy_seconds_total{${labels}}`)).toBe(1_800);
-    expect(value(`switchyard_pool_utilisation{${labels}}`)).toBe(0.5);
-    expect(value(`switchyard_cost_per_million_tokens{${labels},phase="input"}`)).toBeCloseTo(live.pools[0].inputUsdPerM!, 6);
-    expect(value(`switchyard_cost_per_million_tokens{${labels},phase="output"}`)).toBeCloseTo(live.pools[0].outputUsdPerM!, 6);
-    expect(value(`switchyard_tenant_cost_per_million_tokens{tenant="ten_a",phase="output"}`)).toBeCloseTo(live.tenants[0].outputUsdPerM!, 6);
+    expect(value(`switchyard_pool_utilisation_ratio{${labels}}`)).toBe(0.5);
+    expect(value(`switchyard_cost_usd_per_million_tokens{${labels},phase="input"}`)).toBeCloseTo(live.pools[0].inputUsdPerM!, 6);
+    expect(value(`switchyard_cost_usd_per_million_tokens{${labels},phase="output"}`)).toBeCloseTo(live.pools[0].outputUsdPerM!, 6);
+    expect(value(`switchyard_tenant_cost_usd_per_million_tokens{tenant="ten_a",phase="output"}`)).toBeCloseTo(live.tenants[0].outputUsdPerM!, 6);
     expect(live.pools[0].outputUsdPerM).toBeGreaterThan(0);
   });
 });
@@ -402,12 +536,50 @@ describe('in the gateway', () => {
       expect(live.pools).toEqual([expect.objectContaining({ pool: 'us-east/llama-3.1-8b', replicas: 1, gpus: 1, input_tokens: 7, output_tokens: 2 })]);
       const metrics = await (await fetch(`${p.url}/metrics`)).text();
       expect(metrics).toMatch(/switchyard_replica_up_seconds_total\{model="llama-3\.1-8b",pool="us-east\/llama-3\.1-8b",region="us-east"\} [1-9]/);
+      expect(metrics).toMatch(/switchyard_cost_usd_per_million_tokens\{model="llama-3\.1-8b",pool="us-east\/llama-3\.1-8b",region="us-east",phase="output"\} \d/);
+      // /metrics is open here (no server.metricsToken): no tenant ids in it
+      expect(metrics).not.toContain('tenant=');
+      expect(live.pools.length).toBe(1);
       const today = new Date().toISOString().slice(0, 10);
       const rows = await p.store.replicaTime({ since: Date.parse(today), before: Date.parse(today) + 86_400_000 });
       expect(rows).toEqual([expect.objectContaining({ day: today, replica: 'r', pool: 'us-east/llama-3.1-8b', profile: 'llama-3.1-8b-h100', gpus: 1, usdPerGpuHour: 2.99 })]);
       expect(rows[0].upS).toBeGreaterThan(0.5);
       const daily = await (await fetch(`${p.url}/admin/v1/costs?by=tenant`, { headers: admin })).json() as { data: Array<{ key: string; output_tokens: number }> };
       expect(daily.data.find((x) => x.key !== '(idle)')?.output_tokens).toBe(2);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('puts each tenant\'s cost per million tokens in /metrics when /metrics wants a token', async () => {
+    const KEY = 'sk-sy-gateway-costs-test-key-11111111111111111';
+    const completion = JSON.stringify({
+      id: 'chatcmpl-ok', object: 'chat.completion', created: 1, model: 'm',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'fine' }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 70, completion_tokens: 20, total_tokens: 90 },
+    });
+    const p = await scriptedPlatform({
+      key: KEY,
+      replica: (q, s) => {
+        if (q.method === 'GET') return void s.end();
+        q.resume().on('end', () => s.writeHead(200, { 'content-type': 'application/json' }).end(completion));
+      },
+      configure: (c) => {
+        c.costs = { ...c.costs, sampleMs: 20, flushIntervalMs: 1_000 };
+        c.server.metricsToken = 'scrape-token';
+      },
+    });
+    try {
+      const res = await fetch(`${p.url}/v1/chat/completions`, {
+        method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(res.status).toBe(200);
+      await res.text();
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await fetch(`${p.url}/metrics`)).status).toBe(401);
+      const metrics = await (await fetch(`${p.url}/metrics`, { headers: { authorization: 'Bearer scrape-token' } })).text();
+      expect(metrics).toMatch(/switchyard_tenant_cost_usd_per_million_tokens\{tenant="ten_[^"]+",phase="output"\} \d/);
     } finally {
       await p.close();
     }

@@ -1,4 +1,4 @@
-import { costDayJson, costsByDay, type PhaseWeights } from '../../control/economics/index.js';
+import { costDayJson, costsByDay, totalOf, type PhaseWeights } from '../../control/economics/index.js';
 import type { CostStore } from '../../ledger/index.js';
 import type { Clock } from '../../time/index.js';
 import type { Caller } from './caller.js';
@@ -106,10 +106,13 @@ export function createCostRoutes(d: CostRoutesDeps): CostsHandler {
     const w = { since: q.since, before: q.until + DAY_MS };
     const [time, tokens] = await Promise.all([d.store.replicaTime(w), d.store.tokensByDay(w)]);
     const rows = costsByDay(time, tokens, q.by, d.weights);
+    // the same body as `switchyard costs --json`, with its type
+    const total = costDayJson(totalOf(rows, 'total', ''));
     return ok(200, {
       type: 'costs', by: q.by, since: dayOf(q.since), until: dayOf(q.until),
-      total_usd: round(rows.reduce((n, r) => n + r.usd, 0)),
+      total_usd: total.usd,
       data: rows.map(costDayJson),
+      total,
     });
   };
 }

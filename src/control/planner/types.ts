@@ -95,7 +95,7 @@ export interface PlanProblem {
   readonly mode: PlanMode;
 }
 
-/** Request rate routed from one stream's bucket to one offer, in one scenario and hour. */
+/** Request rate routed from one stream's bucket to one offer, in one scenario and hour (bucket −1 in the JSON report: summed over buckets). */
 export interface Route {
   readonly scenario: FailureScenario;
   readonly hour: number;

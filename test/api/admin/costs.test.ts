@@ -140,6 +140,10 @@ describe('GET /admin/v1/costs', () => {
     ['since=yesterday', /^since: /],
     ['since=2026-12-02&until=2026-12-01', /^since: 2026-12-02 is after until \(2026-12-01\)/],
     ['since=2020-01-01&until=2026-01-01', /^since: the window is \d+ days; ask for at most 366/],
+    // since alone runs to today: one far back is a window too long, not a scan of the whole ledger
+    ['since=1970-01-01', /^since: the window is \d+ days; ask for at most 366/],
+    ['since=', /^since: expected a UTC day as YYYY-MM-DD/],
+    ['until=2026-12-01T00:00:00Z', /^until: expected a UTC day as YYYY-MM-DD/],
     ['by=model&by=pool', /^by: given twice/],
     ['day=2026-12-01', /^day: not a parameter of this route; it takes by, since, until/],
   ])('refuses %s with a 400 naming the parameter', async (q, message) => {
@@ -150,6 +154,9 @@ describe('GET /admin/v1/costs', () => {
 
   it('answers tenant keys 403, other methods 405 and mistyped paths 404', async () => {
     expect((await get('/admin/v1/costs', TENANT)).status).toBe(403);
+    // the live view lists every tenant's share: no tenant key may read it either
+    expect((await get('/admin/v1/costs/live', TENANT)).status).toBe(403);
+    expect((await get('/admin/v1/costs?by=tenant', TENANT)).status).toBe(403);
     expect((await get('/admin/v1/costs', ADMIN, 'POST')).status).toBe(405);
     expect((await get('/admin/v1/costs/daily')).status).toBe(404);
   });

@@ -44,6 +44,17 @@ describe('phaseWeights', () => {
     expect(ratio('llama-3.1-8b-l4')).toBeGreaterThan(ratio('llama-3.1-8b-h100'));
   });
 
+  it('takes a shape longer than the context window as the engine would: cut to max_model_len', () => {
+    const l4 = profile('llama-3.1-8b-l4');
+    const maxLen = resolveConfig(l4, {}).maxModelLen;
+    expect(maxLen).toBe(16_384);
+    const cut = phaseWeights(l4, {}, { promptTokens: maxLen - 1, outputTokens: 1 });
+    expect(phaseWeights(l4, {}, { promptTokens: 32_000, outputTokens: 200 })).toEqual(cut);
+    // the cut shape is still the window's longest context: dearer per output token than a shorter one
+    const fits = phaseWeights(l4, {}, { promptTokens: 8_000, outputTokens: 200 });
+    expect(Number.isFinite(cut.outputS) && cut.outputS > fits.outputS).toBe(true);
+  });
+
   it('depends on the request shape: longer contexts make each output token dearer', () => {
     const p = profile('llama-3.1-8b-h100');
     expect(phaseWeights(p, {}, { promptTokens: 8000, outputTokens: 200 }).outputS).toBeGreaterThan(phaseWeights(p).outputS);
