@@ -44,6 +44,8 @@ interface TickInput {
   ttftP99Ms?: number | null;
   itlP99Ms?: number | null;
   latencySamples?: number;
+  /** seconds a request spends in the system (Little's law: in flight = rate × this); 2 unless said */
+  inSystemS?: number;
 }
 
 class Pool {
@@ -82,8 +84,8 @@ class Pool {
     }
     arrivals = Math.round(arrivals);
     const ready = this.reps.filter((r) => r.phase === 'ready');
-    // about 2 s a request in flight (Little's law), spread over the ready replicas
-    const inflight = Math.round((arrivals / (TICK / S)) * 2);
+    // in flight by Little's law (about 2 s a request unless said), spread over the ready replicas
+    const inflight = Math.round((arrivals / (TICK / S)) * (t.inSystemS ?? 2));
     const s: PoolSignals = {
       pool: this.spec.name, nowMs: now, intervalMs: TICK, arrivals, promptTokens: arrivals * PROMPT, outputTokens: arrivals * OUTPUT, calls: arrivals,
       shed: 0, queued: t.queued ?? 0, ttftP99Ms: t.ttftP99Ms ?? null, itlP99Ms: t.itlP99Ms ?? null, latencySamples: t.latencySamples ?? arrivals,
@@ -404,6 +406,60 @@ describe('switchyardPolicy', () => {
     const factors = ds.map((d) => Number(/corrected ×([\d.]+)/.exec(d.detail)?.[1] ?? 1));
     expect(factors.length).toBeGreaterThan(0);
     for (const f of factors) expect(f).toBeLessThan(1.05);
+  });
+
+  describe('the concurrency term', () => {
+    const shape = { promptTokens: PROMPT, outputTokens: OUTPUT };
+    const cap = replicaCapacity(profile, {}, shape, slo);
+    /** the model's time in system at its capacity: what a mean request takes */
+    const modelS = cap.inflight / cap.requestsPerS;
+    const within = { ttftP99Ms: slo.ttftMs * 0.5, itlP99Ms: slo.itlMs * 0.5, latencySamples: 500 };
+
+    it('holds what a replica is measured to hold: requests that take 4× the modelled time within the SLO ask for no more replicas', () => {
+      // a long-tailed mix: the rate is what 3 replicas carry, each request stays 4× what the model's
+      // mean request would, and latency is within the SLO. By the model's in-flight count the work
+      // would need 4 × 3 replicas; by the measured time in system it needs the 3 the rate does.
+      const spec = poolSpec();
+      const p = new Pool(spec, switchyardPolicy(spec, knobs({ correctionMax: 1 })), { ready: 4 });
+      const ds = p.run(20 * MIN, () => ({ load: 3, inSystemS: 4 * modelS, ...within }));
+      for (const d of ds) expect(d.desired).toBeLessThanOrEqual(4);
+      expect(ds.at(-1)!.detail).toMatch(/s in the system, as measured/);
+      const asked = ds.map((d) => Number(/need ([\d.]+) replicas/.exec(d.detail)![1]));
+      expect(Math.max(...asked.slice(2))).toBeLessThan(4);
+    });
+
+    it('never holds fewer in flight than the model: requests quicker than modelled leave the term as it was', () => {
+      const spec = poolSpec();
+      const p = new Pool(spec, switchyardPolicy(spec, knobs({ correctionMax: 1 })), { ready: 4 });
+      const ds = p.run(5 * MIN, () => ({ load: 3, inSystemS: modelS / 4, ...within }));
+      const held = ds.map((d) => Number(/\(([\d.]+) in flight/.exec(d.detail)![1]));
+      // the detail rounds to 3 figures
+      for (const h of held) expect(Math.abs(h / cap.inflight - 1)).toBeLessThan(0.01);
+      expect(ds.some((d) => /as measured/.test(d.detail))).toBe(false);
+    });
+
+    it('sees work pile up when requests queue: a queue is overload, not the mix, and is not learned as the usual time', () => {
+      const spec = poolSpec();
+      const policy = switchyardPolicy(spec, knobs({ correctionMax: 1 }));
+      const p = new Pool(spec, policy, { ready: 4 });
+      p.run(10 * MIN, () => ({ load: 3, inSystemS: modelS, ...within }));
+      expect(p.current).toBeLessThanOrEqual(4);
+      // the same arrivals, but requests now wait: 10× as many in flight and a queue at the gateway
+      const d = p.tick({ load: 3, inSystemS: 10 * modelS, queued: 20, ...within });
+      expect(d.reason).toBe('load');
+      expect(d.desired).toBeGreaterThanOrEqual(4 + 4);
+    });
+
+    it('sees work pile up when latency is over the SLO, with nothing queued', () => {
+      const spec = poolSpec();
+      const p = new Pool(spec, switchyardPolicy(spec, knobs({ correctionMax: 1 })), { ready: 4 });
+      p.run(10 * MIN, () => ({ load: 3, inSystemS: modelS, ...within }));
+      const over = { ttftP99Ms: slo.ttftMs * 3, itlP99Ms: slo.itlMs * 0.5, latencySamples: 500 };
+      const ds = p.run(2 * MIN, () => ({ load: 3, inSystemS: 10 * modelS, ...over }));
+      // more than the one replica the SLO term alone asks for
+      expect(Math.max(...ds.map((d) => d.desired))).toBeGreaterThanOrEqual(4 + 4);
+      expect(ds.some((d) => d.reason === 'load')).toBe(true);
+    });
   });
 
   it('stays within the pool maximum and minimum, and says so', () => {
