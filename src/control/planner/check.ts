@@ -4,8 +4,9 @@ import { parseScenario, runScenario, type RunRecords, type Scenario } from '../.
 import { poolReplicaId } from '../../sim/scenario.js';
 import { deriveSeed, readTrace, seededRandom } from '../../sim/workload/index.js';
 import type { TraceTable } from '../../sim/workload/replay.js';
+import { bucketIdOf } from './demand.js';
 import { latencyOf } from './problem.js';
-import type { LoadedPlan, PlanSpec } from './spec.js';
+import { PlanError, type LoadedPlan, type PlanSpec } from './spec.js';
 import type { CheckResult, CheckRun, FailureScenario, Offer, PlanProblem, PlanSolution, Stream, TokenCount } from './types.js';
 
 // A plan is only as good as the fleet it buys serving the traffic it was sized for. Each checked
@@ -39,6 +40,11 @@ const GOLDEN = 0.6180339887498949;
 const MIN_TRACE_RUN = 20;
 /** virtual seconds a run may drain after its arrivals end; what is still open then failed */
 const MIN_DRAIN_S = 300;
+/**
+ * requests one run may send: the simulator does ~7 000 a CPU-second here, so this is a run of a
+ * few minutes; beyond it a plan at 10⁵ req/s (which the schema admits) would run for days
+ */
+export const MAX_CHECK_REQUESTS = 1_000_000;
 
 /** Run the plan's fleet in the simulator, hour by hour and scenario by scenario. */
 export function checkPlan(loaded: LoadedPlan, problem: PlanProblem, solution: PlanSolution, opts: CheckOptions): CheckResult {
@@ -46,6 +52,12 @@ export function checkPlan(loaded: LoadedPlan, problem: PlanProblem, solution: Pl
   if (solution.status !== 'optimal') {
     // nothing was bought: there is no fleet to check
     return { runs: [], attainment: 0, worstStream: null, failureAttainment: null, target: opts.target, ok: false, simulatedS: 0, wallMs: 0 };
+  }
+  for (const hour of opts.hours) {
+    const n = problem.streams.reduce((a, s) => a + (s.ratesPerS[hour] ?? 0), 0) * opts.windowS;
+    if (n > MAX_CHECK_REQUESTS) {
+      throw new PlanError(`check.windowS: hour ${hour} sends ${Math.round(n).toLocaleString('en-US')} requests in a ${opts.windowS} s window, more than the ${MAX_CHECK_REQUESTS.toLocaleString('en-US')} one simulator run may; shorten check.windowS or plan without the check (--no-check)`);
+    }
   }
   const traces = new Map<string, TraceTable>();
   const pairs = opts.hours.flatMap((hour) => opts.scenarios.map((scenario) => ({ hour, scenario })));
@@ -99,7 +111,7 @@ interface Built {
   readonly sim: CheckScenario | null;
   /** the streams sent, with their tiers; the offers with replicas and the pool each became */
   readonly streams: readonly { readonly s: Stream; readonly tier: Tier }[];
-  readonly offers: readonly { readonly o: Offer; readonly n: number; readonly pool: Pool }[];
+  readonly offers: readonly { readonly o: Offer; readonly i: number; readonly n: number; readonly pool: Pool }[];
 }
 
 type Tier = { readonly ttftMs: number; readonly itlMs: number };
@@ -186,7 +198,7 @@ function checkOne(loaded: LoadedPlan, problem: PlanProblem, solution: PlanSoluti
     run: {
       hour, scenario,
       streams: b.streams.map(({ s, tier }) => attainmentOf(rec, s.id, tier, from)),
-      utilisation: b.offers.map(({ o, n, pool }) => utilisationOf(rec, o.id, n, pool)),
+      utilisation: b.offers.map(({ o, i, n, pool }) => utilisationOf(rec, loaded.plan, problem, i, n, pool, from, opts.windowS)),
       tokens: tokensOf(rec),
       preemptions: b.sim.preemptions,
     },
@@ -313,17 +325,49 @@ function attainmentOf(rec: RunRecords, stream: string, tier: Tier, fromS: number
   return { stream, requests, met };
 }
 
-function utilisationOf(rec: RunRecords, offer: string, replicas: number, pool: Pool): CheckRun['utilisation'][number] {
+/**
+ * How full an offer's replicas ran against the planner's own capacity model: the requests they
+ * served after the warm-up, each weighed as 1 ÷ one replica's full SLO capacity for its stream and
+ * request-size class (problem.capacity ÷ the plan's utilisation ceiling), per replica-second.
+ * 1 is the rate at which the engine model puts the p99s exactly at the SLO; the plan aims at its
+ * ceiling (0.85 by default); above 1 the replicas carry more than the model says they can.
+ * (Busy time ÷ up time, the obvious figure, reads ~1 under any steady load: a batching engine is
+ * busy whenever one sequence runs, so it says nothing of headroom.) Requests that did not finish
+ * are left out (their output length is unknown); a lost region's replicas serve nothing: 0.
+ */
+function utilisationOf(rec: RunRecords, plan: PlanSpec, problem: PlanProblem, o: number, replicas: number, pool: Pool, fromS: number, windowS: number): CheckRun['utilisation'][number] {
   const ids = new Set(Array.from({ length: replicas }, (_, j) => poolReplicaId(pool, j)));
-  let up = 0;
-  let busy = 0;
-  for (const r of rec.replicas) {
-    if (!ids.has(r.id)) continue;
-    up += r.upS;
-    busy += r.busyS;
+  const streams = new Map(problem.streams.map((s, i) => [s.id, i]));
+  /** per stream: bucket id → one replica's full capacity; and the share-weighted fallback for a shape its buckets never saw */
+  const caps = new Map<number, { byId: Map<string, number>; mix: number }>();
+  const capsOf = (s: number) => {
+    let c = caps.get(s);
+    if (c === undefined) {
+      const byId = new Map<string, number>();
+      let share = 0;
+      let work = 0;
+      problem.streams[s].buckets.forEach((b, bi) => {
+        const cap = (problem.capacity[s]?.[bi]?.[o] ?? 0) / plan.utilisation;
+        if (!(cap > 0)) return;
+        byId.set(b.id, cap);
+        share += b.share;
+        work += b.share / cap;
+      });
+      caps.set(s, (c = { byId, mix: work > 0 ? share / work : 0 }));
+    }
+    return c;
+  };
+  let load = 0;
+  for (const q of rec.requests) {
+    if (q.replica === null || !ids.has(q.replica) || q.outcome !== 'ok' || q.arrivalS < fromS || q.arrivalS > windowS) continue;
+    const s = streams.get(q.tenant);
+    if (s === undefined) continue;
+    const c = capsOf(s);
+    const cap = c.byId.get(bucketIdOf(q.promptLen, Math.max(1, q.outputLen), plan.buckets.prompt, plan.buckets.output)) ?? c.mix;
+    if (cap > 0) load += 1 / cap;
   }
-  // a lost region's replicas were never up: busy 0
-  return { offer, replicas, busy: up > 0 ? Math.min(1, busy / up) : 0 };
+  const replicaS = replicas * (windowS - fromS);
+  return { offer: problem.offers[o].id, replicas, busy: replicaS > 0 ? load / replicaS : 0 };
 }
 
 /** From the engines' counters: prompt tokens (cached ones included, as vLLM counts them), the prefix cache's hits, tokens generated. */

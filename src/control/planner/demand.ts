@@ -101,6 +101,11 @@ function classOf(x: number, edges: readonly number[]): number {
 const label = (axis: string, c: number, edges: readonly number[]): string =>
   c < edges.length ? `${axis}≤${edges[c]}` : `${axis}>${edges[edges.length - 1]}`;
 
+/** The id of the bucket a request of this shape falls in (bucketsOf's ids). */
+export function bucketIdOf(prompt: number, output: number, promptEdges: readonly number[], outputEdges: readonly number[]): string {
+  return `${label('p', classOf(prompt, promptEdges), promptEdges)},${label('o', classOf(output, outputEdges), outputEdges)}`;
+}
+
 /** Requests cut into buckets at the edges (prompt ≤ edge, output ≤ edge; above the last, open); empty buckets dropped. */
 export function bucketsOf(s: Shapes, promptEdges: readonly number[], outputEdges: readonly number[]): Bucket[] {
   const nO = outputEdges.length + 1;

@@ -69,6 +69,47 @@ export function buildProblem(loaded: LoadedPlan, streams: readonly Stream[], opt
   };
 }
 
+/**
+ * What the report must say about offers the solver can never buy: an offer whose capacity is 0 for
+ * every request-size class of every stream that may reach it (requests too long for its context or
+ * KV cache, or an SLO it cannot meet even idle once the network is taken off), and hardware entries
+ * whose model no demand asks for. Without them a plan quietly leaves a GPU type out, and a user
+ * reads "never the cheapest" where the truth is "never able".
+ */
+export function offerWarnings(loaded: LoadedPlan, p: PlanProblem): string[] {
+  const out: string[] = [];
+  const engines = new Map(loaded.plan.hardware.map((h) => [h.profile, engineOf(h.engine)]));
+  const wanted = new Set(p.streams.map((s) => s.model));
+  for (const h of loaded.plan.hardware) {
+    if (!wanted.has(h.model)) out.push(`${h.profile} serves ${h.model}, which no demand entry asks for: it is never bought`);
+  }
+  p.offers.forEach((o, oi) => {
+    if (!wanted.has(o.model)) return;
+    let classes = 0;
+    let tooLong = 0;
+    p.streams.forEach((s, si) => {
+      if (s.model !== o.model || !s.allowed.includes(o.region) || (p.mode.local && o.region !== s.origin)) return;
+      s.buckets.forEach((b, bi) => {
+        classes++;
+        if ((p.capacity[si]?.[bi]?.[oi] ?? 0) > 0) classes = -Infinity;
+        else {
+          const cfg = resolveConfig(profileOf(o.profile), engines.get(o.profile) ?? {});
+          const len = Math.round(b.promptTokens) + Math.max(1, Math.round(b.outputTokens));
+          if (len > cfg.maxModelLen || len > cfg.numGpuBlocks * cfg.blockSize) tooLong++;
+        }
+      });
+    });
+    if (!(classes > 0)) return; // it can serve something, or nothing may reach it (residency)
+    const why = tooLong === classes
+      ? 'every request class is too long for its context or KV cache'
+      : tooLong > 0
+        ? `${tooLong} of ${classes} request classes are too long for its context or KV cache and it misses the tiers' TTFT/ITL on the rest even idle`
+        : "it misses the tiers' TTFT/ITL even idle, once the network from the clients is taken off";
+    out.push(`${o.id} can serve none of the ${o.model} demand that may reach it (${why}): it is never bought`);
+  });
+  return out;
+}
+
 /** requests a second one replica serves of this shape within the SLO; 0 when it cannot hold the shape or meet the SLO at any load */
 function perReplica(profile: HardwareProfile, engine: ReplicaOptions, P: number, O: number, slo: { ttftMs: number; itlMs: number }): number {
   const cfg = resolveConfig(profile, engine);

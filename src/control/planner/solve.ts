@@ -21,10 +21,27 @@ import type { FailureScenario, PlanProblem, PlanSolution, Route } from './types.
 export interface SolveOptions {
   /** wall seconds the solver may take over every hour together (default 60) */
   readonly timeLimitS?: number;
+  /**
+   * where the normal scenario (every region up) may route a stream. `home` (default): in its origin
+   * region wherever an offer there can serve the request size, as the gateway's local-first routing
+   * does (it spills to another region only once the local replicas are saturated, i.e. past the SLO,
+   * so a plan that counts on sending part of a region's traffic away in normal hours overloads the
+   * origin in the simulator and live). `free`: anywhere its residency allows, for a router that
+   * follows the plan's routes. Failure scenarios route freely either way.
+   */
+  readonly normalRouting?: 'home' | 'free';
 }
 
 /** USD per req/s routed away from its origin: breaks ties towards local routing, far below any GPU price */
 const CROSS_REGION_USD = 1e-6;
+/**
+ * the most the tie-break may add to one model's objective, USD: with a fixed ε per req/s, a plan
+ * of 10⁴ req/s in 20 scenarios could weigh whole dollars against the GPU cost and buy a dearer
+ * fleet to keep traffic local; scaled down so it only ever decides between fleets within 0.1 cent
+ */
+const MAX_TIE_BREAK_USD = 1e-3;
+/** routing variables one model may hold (a static fleet's block holds several hours): beyond it, memory, not time, runs out */
+const MAX_MODEL_ROUTES = 1_000_000;
 /** demand below this (req/s) is none */
 const NO_DEMAND = 1e-12;
 /** routes below this (req/s) are solver noise */
@@ -81,7 +98,7 @@ function lostRegion(f: FailureScenario): string | null {
   return f === 'normal' ? null : f.slice('lost:'.length);
 }
 
-function reachOf(p: PlanProblem): Reach {
+function reachOf(p: PlanProblem, normalRouting: 'home' | 'free'): Reach {
   const regions = new Set(p.regions);
   const allowed = p.streams.map((st) => st.allowed.filter((r) => regions.has(r) && (!p.mode.local || r === st.origin)));
   const lost = p.scenarios.map(lostRegion);
@@ -94,7 +111,9 @@ function reachOf(p: PlanProblem): Reach {
         p.offers.forEach((of, o) => {
           if ((p.capacity[s]?.[b]?.[o] ?? 0) > 0 && here.includes(of.region) && of.region !== lost[f]) out.push(o);
         });
-        return out;
+        // local-first: with every region up, a size the origin can serve is served there
+        const home = out.filter((o) => p.offers[o].region === st.origin);
+        return normalRouting === 'home' && lost[f] === null && home.length > 0 ? home : out;
       });
     }),
   );
@@ -161,6 +180,8 @@ function buildModel(p: PlanProblem, reach: Reach, hours: readonly number[], buil
   const used = new Set<string>();
   const xs: XVar[] = [];
   const obj: string[] = [];
+  /** the tie-break's terms: routed away from the origin, weighed once their total is known */
+  const cross: XVar[] = [];
   const rows: string[] = [];
   let row = 0;
 
@@ -179,9 +200,11 @@ function buildModel(p: PlanProblem, reach: Reach, hours: readonly number[], buil
           for (const o of bySb[b]) {
             if (fleet !== null && !(fleet[o] > 0)) continue;
             const name = `x_${f}_${h}_${s}_${b}_${o}`;
-            xs.push({ name, f, h, s, b, o, demand: d });
+            const x = { name, f, h, s, b, o, demand: d };
+            xs.push(x);
+            if (xs.length > MAX_MODEL_ROUTES) throw new Stop('error', `the model for ${hoursLabel(hours)} needs more than ${MAX_MODEL_ROUTES.toLocaleString('en-US')} routing variables; plan fewer streams, buckets or offers, or fewer hours`);
             terms.push(name);
-            if (build.kind !== 'elastic' && p.offers[o].region !== st.origin) obj.push(`+ ${num(CROSS_REGION_USD * d)} ${name}`);
+            if (build.kind !== 'elastic' && p.offers[o].region !== st.origin) cross.push(x);
             const l = load.get(o) ?? [];
             l.push(`+ ${num(d / p.capacity[s][b][o])} ${name}`);
             load.set(o, l);
@@ -201,6 +224,10 @@ function buildModel(p: PlanProblem, reach: Reach, hours: readonly number[], buil
       }
     }
   }
+
+  const crossTotal = cross.reduce((a, x) => a + x.demand, 0);
+  const eps = crossTotal > 0 ? Math.min(CROSS_REGION_USD, MAX_TIE_BREAK_USD / crossTotal) : 0;
+  for (const x of cross) obj.push(`+ ${num(eps * x.demand)} ${x.name}`);
 
   const slacks: { name: string; h: number; budget: number }[] = [];
   const budgetHours = fleet !== null ? [] : shared ? [hours[0]] : hours;
@@ -231,7 +258,9 @@ function buildModel(p: PlanProblem, reach: Reach, hours: readonly number[], buil
     }
   }
   if (obj.length === 0) obj.push(`+ 0 ${ints[0] ?? xs[0]?.name}`);
-  const general = ints.length > 0 ? ['General', ` ${ints.join(' ')}`] : [];
+  // the elastic model is an LP: its least excess is a lower bound on the integer one, found in
+  // milliseconds, where the integer model (slack priced alone, many optima) can run for minutes
+  const general = ints.length > 0 && build.kind !== 'elastic' ? ['General', ` ${ints.join(' ')}`] : [];
   const text = ['Minimize', ` obj: ${obj.join(' ')}`, 'Subject To', ...rows, ...general, 'End', ''].join('\n');
   return { text, xs, nName: (h, o) => (used.has(nOf(h, o)) ? nOf(h, o) : null), slacks };
 }
@@ -259,7 +288,7 @@ function run(h: Highs, text: string, deadline: number): Outcome {
   const r = h.solve(text, { ...OPTIONS, time_limit: timeLimit } as Parameters<Highs['solve']>[1]);
   if (r.Status === 'Optimal') return { kind: 'optimal', values: r.Columns as Record<string, { Primal: number }> };
   if (r.Status === 'Infeasible') return { kind: 'infeasible', message: 'infeasible' };
-  if (r.Status === 'Time limit reached') return { kind: 'error', message: `the solver reached its time limit (${timeLimit.toFixed(1)} s) before proving a plan optimal; give it more time (timeLimitS) or plan fewer hours` };
+  if (r.Status === 'Time limit reached') return { kind: 'error', message: `the solver reached its time limit (the ${timeLimit.toFixed(1)} s left of the solve's whole limit, timeLimitS) before proving a plan optimal; give it more time, or plan fewer hours, streams, buckets or offers` };
   return { kind: 'error', message: `the solver stopped with status "${r.Status}"` };
 }
 
@@ -269,10 +298,11 @@ const hoursLabel = (hours: readonly number[]) => (hours.length === 1 ? `hour ${h
 function explain(h: Highs, p: PlanProblem, reach: Reach, hours: readonly number[], deadline: number): string {
   const m = buildModel(p, reach, hours, { kind: 'elastic' })!;
   const r = run(h, m.text, deadline);
-  if (r.kind !== 'optimal') return `${hoursLabel(hours)}: the demand cannot be carried even without GPU budgets (solver: ${r.message})`;
+  if (r.kind === 'infeasible') return `${hoursLabel(hours)}: the demand cannot be carried even without GPU budgets`;
+  if (r.kind === 'error') return `${hoursLabel(hours)}: no fleet within the GPU budgets carries the demand, and the solver stopped before naming the budget at fault (${r.message})`;
   const short = new Map<number, { gpus: number; hour: number }>();
   for (const u of m.slacks) {
-    const v = Math.round(r.values[u.name]?.Primal ?? 0);
+    const v = Math.ceil((r.values[u.name]?.Primal ?? 0) - 1e-6);
     const prev = short.get(u.budget);
     if (v > 0 && (prev === undefined || v > prev.gpus)) short.set(u.budget, { gpus: v, hour: u.h });
   }
@@ -281,7 +311,7 @@ function explain(h: Highs, p: PlanProblem, reach: Reach, hours: readonly number[
     const bu = p.budgets[k];
     const types = bu.gpuTypes === null ? 'GPUs' : `${bu.gpuTypes.join('/')} GPUs`;
     const when = p.mode.fleet === 'static' ? `for a fleet held through ${hoursLabel(hours)}` : `at hour ${s.hour}`;
-    return `${bu.region}'s budget of ${bu.gpus} ${types} is ${s.gpus} short ${when}`;
+    return `${bu.region}'s budget of ${bu.gpus} ${types} is at least ${s.gpus} short ${when}`;
   });
   return `over the GPU budget: ${parts.join('; ')} (raise the budget, allow other GPU types there, or widen residency)`;
 }
@@ -314,8 +344,12 @@ class Stop extends Error {
   }
 }
 
-/** Mode hourly: one exact MILP per distinct hour. */
-function solveHourly(h: Highs, p: PlanProblem, reach: Reach, deadline: number, replicas: number[][], routes: Route[]): void {
+/**
+ * Mode hourly: one exact MILP per distinct hour. `reaches` are tried in order (local-first routing,
+ * then free): an hour whose origin cannot hold its own traffic within its GPU budget spills, as the
+ * gateway spills a saturated region.
+ */
+function solveHourly(h: Highs, p: PlanProblem, reaches: readonly Reach[], deadline: number, replicas: number[][], routes: Route[]): void {
   const infeasible: string[] = [];
   const solved = new Map<string, { hour: number; routes: Route[] }>();
   for (let hr = 0; hr < p.hours; hr++) {
@@ -328,12 +362,16 @@ function solveHourly(h: Highs, p: PlanProblem, reach: Reach, deadline: number, r
     }
     const mine: Route[] = [];
     solved.set(key, { hour: hr, routes: mine });
-    const m = buildModel(p, reach, [hr], { kind: 'plan' })!;
+    let m = buildModel(p, reaches[0], [hr], { kind: 'plan' })!;
     if (m.xs.length === 0) continue; // no demand this hour: nothing to buy
-    const r = run(h, m.text, deadline);
+    let r = run(h, m.text, deadline);
+    for (let k = 1; k < reaches.length && r.kind === 'infeasible'; k++) {
+      m = buildModel(p, reaches[k], [hr], { kind: 'plan' })!;
+      r = run(h, m.text, deadline);
+    }
     if (r.kind === 'error') throw new Stop('error', `hour ${hr}: ${r.message}`);
     if (r.kind === 'infeasible') {
-      infeasible.push(explain(h, p, reach, [hr], deadline));
+      infeasible.push(explain(h, p, reaches[reaches.length - 1], [hr], deadline));
       continue;
     }
     p.offers.forEach((_of, o) => {
@@ -409,11 +447,26 @@ function solveStatic(h: Highs, p: PlanProblem, reach: Reach, deadline: number, r
   }
 }
 
+/** A static fleet under the first routing rule it is feasible under (solveHourly's `reaches`). */
+function staticFirstFeasible(h: Highs, p: PlanProblem, reaches: readonly Reach[], deadline: number, replicas: number[][], routes: Route[]): void {
+  for (let k = 0; ; k++) {
+    try {
+      solveStatic(h, p, reaches[k], deadline, replicas, routes);
+      return;
+    } catch (err) {
+      if (!(err instanceof Stop) || err.status !== 'infeasible' || k === reaches.length - 1) throw err;
+      routes.length = 0;
+    }
+  }
+}
+
 /** The cheapest fleet that carries every stream's demand in every scenario, exactly (a MILP). */
 export async function solvePlan(p: PlanProblem, opts: SolveOptions = {}): Promise<PlanSolution> {
   const t0 = performance.now();
   const deadline = t0 + (opts.timeLimitS ?? 60) * 1000;
-  const reach = reachOf(p);
+  // local-first where the origin can hold its traffic, else free (reach is the freest, for checks and messages)
+  const reach = reachOf(p, 'free');
+  const reaches = (opts.normalRouting ?? 'home') === 'home' ? [reachOf(p, 'home'), reach] : [reach];
   const unprotected: { scenario: FailureScenario; stream: string }[] = [];
   p.scenarios.forEach((f, fi) => p.streams.forEach((st, s) => {
     if (reach.eligible[fi][s] === null && st.ratesPerS.some((r) => r > NO_DEMAND)) unprotected.push({ scenario: f, stream: st.id });
@@ -432,8 +485,8 @@ export async function solvePlan(p: PlanProblem, opts: SolveOptions = {}): Promis
   const replicas = Array.from({ length: p.hours }, () => p.offers.map(() => 0));
   const routes: Route[] = [];
   try {
-    if (p.mode.fleet === 'static') solveStatic(h, p, reach, deadline, replicas, routes);
-    else solveHourly(h, p, reach, deadline, replicas, routes);
+    if (p.mode.fleet === 'static') staticFirstFeasible(h, p, reaches, deadline, replicas, routes);
+    else solveHourly(h, p, reaches, deadline, replicas, routes);
   } catch (err) {
     if (err instanceof Stop) return empty(p, err.status, err.message, unprotected, t0);
     return empty(p, 'error', `the solver failed: ${(err as Error).message}`, unprotected, t0);

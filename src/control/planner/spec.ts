@@ -16,6 +16,13 @@ export const MAX_HOURS = 168;
 /** bounds that keep a typo from asking the solver for a fleet the size of a country */
 const MAX_RATE_PER_S = 1e5;
 const MAX_GPUS = 1e5;
+/**
+ * the most routing variables one hour's MILP may hold, counted before any trace is read as
+ * scenarios × Σ over demand entries of (bucket classes × offers of its model): about 30 000 take
+ * HiGHS 6 s on this project's 2-core machine, so this bound keeps a worst-case hour near a minute
+ * (the schema's other bounds alone admit ~2·10⁸, which would exhaust memory building the model)
+ */
+export const MAX_ROUTES_PER_HOUR = 200_000;
 
 const name = z.string().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash or underscore');
 const usd = z.number().nonnegative().max(1_000);
@@ -140,7 +147,7 @@ export const planSchema = z.strictObject({
     attainment: z.number().gt(0).max(1).default(0.99),
     windowS: z.number().min(10).max(3_600).default(120),
     /** `all`, `peak` (each region's busiest hour and the horizon's quietest), or hour numbers */
-    hours: z.union([z.enum(['all', 'peak']), z.array(z.number().int().nonnegative()).min(1)]).default('all'),
+    hours: z.union([z.enum(['all', 'peak']), z.array(z.number().int().nonnegative()).min(1).max(MAX_HOURS)]).default('all'),
     /** also run the busiest hour with each region lost (when failure.survive is any-region) */
     failures: z.boolean().default(true),
   }).prefault({}),
@@ -153,7 +160,10 @@ export const planSchema = z.strictObject({
   p.regions.forEach((r, i) => {
     if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: ['regions', i, 'name'], message: `region "${r.name}" is listed twice` });
     seen.add(r.name);
-    Object.keys(r.latencyMs).forEach((o) => need(['regions', i, 'latencyMs', o], o));
+    Object.keys(r.latencyMs).forEach((o) => {
+      need(['regions', i, 'latencyMs', o], o);
+      if (o === r.name) ctx.addIssue({ code: 'custom', path: ['regions', i, 'latencyMs', o], message: `a region's latency to itself is not stated (within a region it is under 1 ms); list the other regions only` });
+    });
   });
   const models = new Set(p.hardware.map((h) => h.model));
   // offers are named REGION/PROFILE, so a profile is one hardware entry (one model)
@@ -172,6 +182,11 @@ export const planSchema = z.strictObject({
       }
     }
     if (typeof h.usdPerGpuHour === 'object') Object.keys(h.usdPerGpuHour).forEach((r) => need(['hardware', i, 'usdPerGpuHour', r], r));
+    // a profile priced nowhere would be silently left out of every plan
+    const pricedSomewhere = (p: number | Record<string, number> | undefined) => p !== undefined && (typeof p === 'number' || Object.keys(p).length > 0);
+    if (!pricedSomewhere(h.usdPerGpuHour) && !pricedSomewhere(h.spot?.usdPerGpuHour)) {
+      ctx.addIssue({ code: 'custom', path: ['hardware', i, 'usdPerGpuHour'], message: `${h.profile} has a price in no region, so no plan can buy it: give a price per region that offers it, or remove the entry` });
+    }
     if (h.spot !== undefined && typeof h.spot.usdPerGpuHour === 'object') Object.keys(h.spot.usdPerGpuHour).forEach((r) => need(['hardware', i, 'spot', 'usdPerGpuHour', r], r));
   });
   p.regions.forEach((r, i) => {
@@ -204,11 +219,38 @@ export const planSchema = z.strictObject({
     }
     if (w.kind === 'region-lost' && p.regions.length < 2) ctx.addIssue({ code: 'custom', path: ['whatIfs', i], message: 'losing the only region leaves nothing to plan' });
   });
+  const checked = new Set<number>();
   for (const [i, h] of (Array.isArray(p.check.hours) ? p.check.hours : []).entries()) {
     if (h >= p.hours) ctx.addIssue({ code: 'custom', path: ['check', 'hours', i], message: `hour ${h} is past the horizon (hours 0–${p.hours - 1})` });
+    if (checked.has(h)) ctx.addIssue({ code: 'custom', path: ['check', 'hours', i], message: `hour ${h} is listed twice (each listed hour is one simulator run)` });
+    checked.add(h);
+  }
+  const routes = routesBound(p);
+  if (routes > MAX_ROUTES_PER_HOUR) {
+    ctx.addIssue({
+      code: 'custom', path: ['demand'],
+      message: `the plan may need up to ${routes.toLocaleString('en-US')} routing variables an hour (failure scenarios × demand entries × bucket classes × offers of their model), more than the ${MAX_ROUTES_PER_HOUR.toLocaleString('en-US')} one hour's solve is allowed: use fewer bucket edges, merge demand entries, or offer fewer profiles or regions`,
+    });
   }
   if (p.failure.survive === 'any-region' && p.regions.length < 2) ctx.addIssue({ code: 'custom', path: ['failure', 'survive'], message: 'surviving the loss of a region needs at least two regions' });
 });
+
+type PlanShape = Pick<z.output<typeof planSchema>, 'regions' | 'hardware' | 'demand' | 'buckets' | 'failure'>;
+
+/**
+ * An upper bound on one hour's routing variables (solve.ts's x): every scenario × every demand
+ * entry × every bucket class × every offer of its model (on demand and spot, in every region that
+ * prices it). Known before traces are read, so a plan too big to solve is refused at once.
+ */
+export function routesBound(p: PlanShape): number {
+  const regions = p.regions.map((r) => r.name);
+  const pricedIn = (x: number | Record<string, number> | undefined) => (x === undefined ? 0 : typeof x === 'number' ? regions.length : Object.keys(x).filter((r) => regions.includes(r)).length);
+  const offers = new Map<string, number>();
+  for (const h of p.hardware) offers.set(h.model, (offers.get(h.model) ?? 0) + pricedIn(h.usdPerGpuHour) + pricedIn(h.spot?.usdPerGpuHour));
+  const cells = (p.buckets.prompt.length + 1) * (p.buckets.output.length + 1);
+  const scenarios = 1 + (p.failure.survive === 'any-region' ? regions.length : 0);
+  return scenarios * cells * p.demand.reduce((a, d) => a + (offers.get(d.model) ?? 0), 0);
+}
 
 export type PlanSpec = z.output<typeof planSchema>;
 export type PlanSpecInput = z.input<typeof planSchema>;

@@ -5,7 +5,7 @@ import { replicaCapacity } from '../../../src/control/autoscaler/capacity.js';
 import { checkHours, checkPlan, checkScenarioOf } from '../../../src/control/planner/check.js';
 import { buildProblem } from '../../../src/control/planner/problem.js';
 import { streamsOf } from '../../../src/control/planner/demand.js';
-import { loadPlan, parsePlan, type LoadedPlan, type PlanSpecInput } from '../../../src/control/planner/spec.js';
+import { loadPlan, parsePlan, PlanError, type LoadedPlan, type PlanSpecInput } from '../../../src/control/planner/spec.js';
 import type { CheckResult, FailureScenario, Offer, PlanProblem, PlanSolution, Stream } from '../../../src/control/planner/types.js';
 import { getProfile } from '../../../src/engine/index.js';
 import { parseScenario, runScenario } from '../../../src/sim/index.js';
@@ -143,7 +143,7 @@ describe('checkPlan: a plan run in the simulator', () => {
     expect(r.simulatedS).toBe(2 * WINDOW_S);
     expect(r.wallMs).toBeGreaterThan(0);
     expect(fractions).toEqual([0.5, 1]);
-    // the busy share is a modelled figure between 0 and 1, and the offers with replicas are listed
+    // the load against the modelled capacity, at most about the ceiling the fleet was sized to, and the offers with replicas are listed
     for (const run of r.runs) {
       expect(run.utilisation.map((u) => u.offer).sort()).toEqual(['eu-west/llama-3.1-8b-h100', 'us-east/llama-3.1-8b-h100']);
       for (const u of run.utilisation) expect(u.busy).toBeGreaterThan(0.05), expect(u.busy).toBeLessThanOrEqual(1);
@@ -151,6 +151,35 @@ describe('checkPlan: a plan run in the simulator', () => {
       expect(tokens.outputTokens).toBeGreaterThan(0);
       expect(tokens.inputTokens).toBeGreaterThan(tokens.outputTokens);
     }
+  });
+
+  it('utilisation is served load against the capacity model, so it shows headroom where busy time reads ~1', () => {
+    const us = p.offers.findIndex((o) => o.id === 'us-east/llama-3.1-8b-h100');
+    const chat = p.streams.find((x) => x.id === 'us-chat')!;
+    const full = capacityOf(p.offers[us], chat) / UTILISATION; // one replica's rate with the p99s at the SLO
+    for (const factor of [1, 2]) {
+      const fleet = solutionOf(p, sized(p, factor));
+      const n = fleet.replicas[0][us];
+      const u = checkPlan(loaded, p, fleet, opts()).runs[0].utilisation.find((x) => x.offer === p.offers[us].id)!;
+      // the hour's rate over n replicas' modelled capacity, within Poisson noise of 40 s
+      const planned = chat.ratesPerS[0] / (n * full);
+      expect(u.busy).toBeGreaterThan(planned * 0.85);
+      expect(u.busy).toBeLessThan(planned * 1.15);
+      if (factor === 2) {
+        expect(u.busy).toBeLessThan(0.5);
+        // the engine's busy time (any sequence running) says nothing of that headroom
+        const { run } = recordsOf(loaded, p, fleet, 0, 'normal');
+        const mine = run.replicas.filter((r) => r.region === 'us-east');
+        expect(mine.reduce((a, r) => a + r.busyS, 0) / mine.reduce((a, r) => a + r.upS, 0)).toBeGreaterThan(0.8);
+      }
+    }
+  });
+
+  it('refuses, before simulating anything, a window that would send more requests than a run may', () => {
+    const huge = loadedOf([{ name: 'flood', region: 'us-east', ratesPerS: [30_000] }]);
+    const hp = problemOf(huge);
+    expect(() => checkPlan(huge, hp, solutionOf(hp, () => 1), opts())).toThrow(PlanError);
+    expect(() => checkPlan(huge, hp, solutionOf(hp, () => 1), opts())).toThrow(/check\.windowS: hour 0 sends 1,200,000 requests in a 40 s window, more than the 1,000,000/);
   });
 
   it('the same fleet with half its replicas misses: attainment drops below the target', () => {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { replicaCapacity, replicaLatency } from '../../../src/control/autoscaler/capacity.js';
 import { streamsOf } from '../../../src/control/planner/demand.js';
-import { applyWhatIf, buildProblem, DEFAULT_REPLACE_S, scenariosOf, whatIfName } from '../../../src/control/planner/problem.js';
+import { applyWhatIf, buildProblem, DEFAULT_REPLACE_S, offerWarnings, scenariosOf, whatIfName } from '../../../src/control/planner/problem.js';
 import { loadPlan, parsePlan, type LoadedPlan, type PlanSpec, type PlanSpecInput } from '../../../src/control/planner/spec.js';
 import type { PlanMode, PlanProblem } from '../../../src/control/planner/types.js';
 import { PROFILES, profileNames } from '../../../src/engine/profiles.js';
@@ -202,6 +202,43 @@ describe('capacity', () => {
       if (o.region !== 'us') expect(l.capacity[0][0][i]).toBe(0);
     });
     expect(l.capacity[0][0][offerIndex(l, 'us/llama-3.1-8b-a100')]).toBeGreaterThan(0);
+  });
+});
+
+describe('offerWarnings: offers the solver can never buy are reported, not silently left out', () => {
+  it('names an offer whose context is too short for every request that may reach it', () => {
+    const raw = base();
+    raw.hardware[1].engine = { maxModelLen: 4096 };
+    raw.demand[0].requests = { kind: 'lengths', prompt: 5000, output: 100 };
+    raw.tiers.fast.ttftMs = 5000;
+    const { loaded, p } = build(raw);
+    const w = offerWarnings(loaded, p);
+    // the A100 is priced in all three regions and can serve none of it anywhere
+    for (const r of ['us', 'eu', 'ap']) expect(w).toContain(`${r}/llama-3.1-8b-a100 can serve none of the m demand that may reach it (every request class is too long for its context or KV cache): it is never bought`);
+    expect(w.some((x) => x.includes('llama-3.1-8b-h100'))).toBe(false);
+  });
+
+  it('names an offer too slow for the tier once the network is taken off, and says nothing of offers that serve', () => {
+    const raw = base();
+    // 400 ms TTFT: ap is 150 ms one way from us, so 300 ms of it goes to the network
+    raw.demand[0].requests = { kind: 'lengths', prompt: 6000, output: 200 };
+    const { loaded, p } = build(raw);
+    const w = offerWarnings(loaded, p);
+    const ap = p.offers.findIndex((o) => o.id === 'ap/llama-3.1-8b-a100');
+    expect(p.capacity[streamIndex(p, 'us-chat')].every((row) => row[ap] === 0)).toBe(true);
+    expect(w).toContain("ap/llama-3.1-8b-a100 can serve none of the m demand that may reach it (it misses the tiers' TTFT/ITL even idle, once the network from the clients is taken off): it is never bought");
+    expect(w.some((x) => x.startsWith('us/llama-3.1-8b-h100'))).toBe(false);
+    expect(w.some((x) => x.startsWith('eu-big') || x.includes('llama-2-70b'))).toBe(false);
+  });
+
+  it('names hardware whose model no demand asks for, and is empty for a plan where every offer serves', () => {
+    const raw = base();
+    raw.demand = raw.demand.filter((d) => d.model === 'm');
+    raw.tiers.fast.ttftMs = 2000; // every offer of m can meet it from us
+    const { loaded, p } = build(raw);
+    expect(offerWarnings(loaded, p)).toEqual(['llama-2-70b-h100-tp2 serves big, which no demand entry asks for: it is never bought']);
+    const fixture = loadPlan(join(import.meta.dirname, 'fixtures', 'small.yaml'));
+    expect(offerWarnings(fixture, buildProblem(fixture, streamsOf(fixture), { mode: HOURLY }))).toEqual([]);
   });
 });
 

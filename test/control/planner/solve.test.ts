@@ -178,7 +178,8 @@ describe('solvePlan', () => {
     let infeasible = 0;
     for (let i = 0; i < 40; i++) {
       const p = randomProblem(rng.fork(i));
-      const s = await solvePlan(p);
+      // the reference routes freely (a router that follows the plan)
+      const s = await solvePlan(p, { normalRouting: 'free' });
       const best = bruteForce(p, 30);
       if (best === null) {
         expect(s.status, `world ${i}`).toBe('infeasible');
@@ -242,7 +243,7 @@ describe('solvePlan', () => {
     const s = await solvePlan(p);
     expect(s.status).toBe('infeasible');
     expect(s.message).toContain('over the GPU budget');
-    expect(s.message).toContain("r0's budget of 3 GPUs is 2 short at hour 1");
+    expect(s.message).toContain("r0's budget of 3 GPUs is at least 2 short at hour 1");
     expect(s.replicas.flat().every((n) => n === 0)).toBe(true);
   });
 
@@ -331,11 +332,30 @@ describe('solvePlan', () => {
   it('serves every stream in its origin only in mode local', async () => {
     const offers = [offer('r0', 'a', 3), offer('r1', 'a', 1)];
     const streams = [stream('s0', 'r0', [5], { allowed: ['r0', 'r1'] })];
-    const global = await solvePlan(problem({ offers, streams, capacity: [[[1, 1]]] }));
-    const local = await solvePlan(problem({ offers, streams, capacity: [[[1, 1]]], mode: { fleet: 'hourly', local: true } }));
+    const global = await solvePlan(problem({ offers, streams, capacity: [[[1, 1]]] }), { normalRouting: 'free' });
+    const local = await solvePlan(problem({ offers, streams, capacity: [[[1, 1]]], mode: { fleet: 'hourly', local: true } }), { normalRouting: 'free' });
     expect(global.replicas[0]).toEqual([0, 5]);
     expect(local.replicas[0]).toEqual([5, 0]);
     expect(local.routes.every((r) => offers[r.offer].region === 'r0')).toBe(true);
+  });
+
+  it('keeps normal traffic in its origin by default, as the gateway routes local-first, and spills only what the origin cannot hold', async () => {
+    // r1 is cheaper, but with every region up the gateway serves r0's clients in r0
+    const offers = [offer('r0', 'a', 3), offer('r1', 'a', 1)];
+    const streams = [stream('s0', 'r0', [5, 9], { allowed: ['r0', 'r1'] })];
+    const p = problem({ offers, streams, capacity: [[[1, 1]]], scenarios: ['normal', 'lost:r0'] });
+    const home = await solvePlan(p);
+    expect(home.replicas[0]).toEqual([5, 5]); // r1 still holds the lost-r0 capacity
+    expect(home.routes.filter((r) => r.scenario === 'normal').every((r) => offers[r.offer].region === 'r0')).toBe(true);
+    // with r0's budget at 6 GPUs, hour 1's 9 req/s cannot stay home: 6 there, 3 spill to r1
+    const tight = await solvePlan({ ...p, budgets: [{ region: 'r0', gpuTypes: null, gpus: 6 }] });
+    expect(tight.status).toBe('optimal');
+    expect(tight.replicas[0]).toEqual([5, 5]);
+    expect(tight.replicas[1][0]).toBeLessThanOrEqual(6);
+    expect(tight.routes.some((r) => r.scenario === 'normal' && r.hour === 1 && offers[r.offer].region === 'r1')).toBe(true);
+    // a router that follows the plan can use the cheaper region in normal hours too
+    const free = await solvePlan(p, { normalRouting: 'free' });
+    expect(free.usd).toBeLessThan(home.usd);
   });
 
   it('routes locally among equally cheap plans', async () => {
@@ -351,6 +371,83 @@ describe('solvePlan', () => {
     const s = await solvePlan(problem({ offers, streams: [stream('s', 'r0', [8])], capacity: [[[2, 2]]] }));
     // 4 replicas' worth of load: 5 spot replicas at 0.8 (5 USD) beat 4 on demand (8 USD)
     expect(s.replicas[0]).toEqual([0, 5]);
+  });
+
+  it('keeps every region within its GPU budget in every hour, spot replicas counted, in both modes, through every lost region', async () => {
+    // cheap spot and dear on demand of one GPU type in each of two regions; a budget of 8 GPUs of
+    // that type in r0 and 7 (any type) in r1 must bind: unbudgeted, surviving any loss on cheap spot
+    // would hold about 14 in each
+    const offers = [
+      offer('r0', 'h', 3, { gpu: 'H' }), offer('r0', 'h', 1, { gpu: 'H', spot: true, availability: 0.9, preemptionsPerHour: 1, replaceS: 360 }),
+      offer('r1', 'h', 3, { gpu: 'H' }), offer('r1', 'h', 1, { gpu: 'H', spot: true, availability: 0.9, preemptionsPerHour: 1, replaceS: 360 }),
+      offer('r2', 'h', 4, { gpu: 'H' }),
+    ];
+    const all = ['r0', 'r1', 'r2'];
+    const streams = [stream('s0', 'r0', [6, 9, 4], { allowed: all }), stream('s1', 'r1', [5, 3, 8], { allowed: all })];
+    const capacity = streams.map(() => [offers.map(() => 1)]);
+    const budgets: Budget[] = [{ region: 'r0', gpuTypes: ['H'], gpus: 8 }, { region: 'r1', gpuTypes: null, gpus: 7 }];
+    const scenarios: FailureScenario[] = ['normal', 'lost:r0', 'lost:r1', 'lost:r2'];
+    for (const fleet of ['hourly', 'static'] as const) {
+      const free = await solvePlan(problem({ offers, streams, capacity, scenarios, mode: { fleet, local: false } }));
+      const p = problem({ offers, streams, capacity, scenarios, budgets, mode: { fleet, local: false } });
+      const s = await solvePlan(p);
+      expect(s.status, s.message ?? '').toBe('optimal');
+      const inRegion = (sol: PlanSolution, h: number, r: string) => sol.replicas[h].reduce((a, n, o) => a + (offers[o].region === r ? n * offers[o].gpus : 0), 0);
+      // the budgets bind: without them some hour holds more than they allow
+      expect([0, 1, 2].some((h) => inRegion(free, h, 'r0') > 8 || inRegion(free, h, 'r1') > 7)).toBe(true);
+      for (let h = 0; h < 3; h++) {
+        expect(inRegion(s, h, 'r0')).toBeLessThanOrEqual(8);
+        expect(inRegion(s, h, 'r1')).toBeLessThanOrEqual(7);
+      }
+      expect(s.usd).toBeGreaterThan(free.usd);
+      expectDemandMet(p, s);
+      expectCapacityHeld(p, s);
+    }
+  });
+
+  it('lets the local tie-break decide only between fleets within a tenth of a cent, however large the demand', async () => {
+    // serving s0 (origin r0) from r1 saves 0.01 USD an hour; at 10⁴ req/s in 2 scenarios a tie-break
+    // of 1e-6 USD per req/s would weigh 0.02 USD and keep it home at the dearer fleet
+    const offers = [offer('r0', 'a', 1.01), offer('r1', 'a', 1)];
+    const streams = [stream('s0', 'r0', [10_000], { allowed: ['r0', 'r1'] })];
+    const s = await solvePlan(problem({ offers, streams, capacity: [[[10_000, 10_000]]], scenarios: ['normal', 'lost:r2'], regions: ['r0', 'r1', 'r2'] }), { normalRouting: 'free' });
+    expect(s.status).toBe('optimal');
+    expect(s.replicas[0]).toEqual([0, 1]);
+  });
+
+  it('refuses, with an error naming the size, a model with more routing variables than memory allows', async () => {
+    // 1 stream × 2 000 buckets × 600 offers: 1.2 million routing shares in one hour
+    const offers = Array.from({ length: 600 }, (_, i) => offer('r0', `p${i}`, 1 + i / 1000));
+    const buckets = Array.from({ length: 2000 }, (_, b) => ({ id: `b${b}`, share: 1 / 2000, promptTokens: 100, outputTokens: 10 }));
+    const s = await solvePlan(problem({ offers, streams: [stream('s', 'r0', [10], { buckets })], capacity: [buckets.map(() => offers.map(() => 1))] }));
+    expect(s.status).toBe('error');
+    expect(s.message).toMatch(/more than 1,000,000 routing variables; plan fewer streams, buckets or offers/);
+  });
+
+  describe('on a world where budgets are far short (24 offers × 8 streams × 12 buckets × 5 scenarios)', () => {
+    const rng = new RandomStream(3);
+    const regions = ['r0', 'r1', 'r2', 'r3'];
+    const offers = Array.from({ length: 24 }, (_, i) => offer(regions[i % 4], `p${i}`, 1 + rng.float() * 3, { gpu: `g${i % 3}`, gpus: 1 + (i % 2) }));
+    const buckets = Array.from({ length: 12 }, (_, b) => ({ id: `b${b}`, share: 1 / 12, promptTokens: 100, outputTokens: 10 }));
+    const streams = Array.from({ length: 8 }, (_, i) => stream(`s${i}`, regions[i % 4], [5 + rng.float() * 20], { allowed: regions, buckets }));
+    const p = problem({
+      offers, streams, regions, capacity: streams.map(() => buckets.map(() => offers.map(() => 0.3 + rng.float() * 3))),
+      budgets: regions.map((region) => ({ region, gpuTypes: null, gpus: 9 })), scenarios: ['normal', ...regions.map((r): FailureScenario => `lost:${r}`)],
+    });
+
+    it('never calls a plan optimal when the time limit stops the solver', async () => {
+      const s = await solvePlan(p, { timeLimitS: 0.0001 });
+      expect(s.status).toBe('error');
+      expect(s.message).toMatch(/time limit .* before proving a plan optimal/);
+    });
+
+    it('names every short budget within seconds (the elastic model is an LP)', async () => {
+      const t0 = performance.now();
+      const s = await solvePlan(p, { timeLimitS: 60 });
+      expect(s.status).toBe('infeasible');
+      for (const r of regions) expect(s.message).toMatch(new RegExp(`${r}'s budget of 9 GPUs is at least \\d+ short at hour 0`));
+      expect(performance.now() - t0).toBeLessThan(30_000);
+    });
   });
 
   it('returns an error naming the cause when the model cannot be written', async () => {

@@ -1,8 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loadPlan, MAX_HOURS, parsePlan, PlanError, type PlanSpecInput } from '../../../src/control/planner/spec.js';
+import { loadPlan, MAX_HOURS, MAX_ROUTES_PER_HOUR, parsePlan, PlanError, routesBound, type PlanSpecInput } from '../../../src/control/planner/spec.js';
 
 // PLAN.yaml is typed by people: every mistake must be refused with the path of the key to fix, and
 // a plan that leaves things out must get the documented defaults.
@@ -168,6 +169,70 @@ describe('parsePlan', () => {
     expectError(p, 'utilisation', /.+/);
     expectError(p, 'tiers.fast.ttftMs', /number/);
     expectError(p, 'buckets.prompt', /increase/);
+  });
+
+  it('refuses a check hour listed twice, and more check hours than the horizon has', () => {
+    const p = good();
+    p.hours = 4;
+    p.check = { hours: [1, 2, 1] };
+    expectError(p, 'check.hours.2', /hour 1 is listed twice/);
+    p.check = { hours: Array.from({ length: MAX_HOURS + 1 }, () => 0) };
+    expectError(p, 'check.hours', /.+/);
+  });
+
+  it("refuses a region's latency to itself", () => {
+    const p = good();
+    p.regions[0].latencyMs = { us: 5, eu: 40 };
+    expectError(p, 'regions.0.latencyMs.us', /latency to itself/);
+  });
+
+  it('refuses hardware priced in no region (it could never be bought)', () => {
+    const p = good();
+    p.hardware[1].usdPerGpuHour = {};
+    expectError(p, 'hardware.1.usdPerGpuHour', /price in no region/);
+    // spot alone is a price
+    p.hardware[1].spot = { usdPerGpuHour: { eu: 0.7 }, preemptionsPerHour: 1 };
+    expect(errorsOf(p)).toEqual([]);
+  });
+
+  it('refuses a plan too big to solve an hour of, saying what to cut', () => {
+    const p = good();
+    p.regions = Array.from({ length: 20 }, (_, i) => ({ name: `r${i}` }));
+    p.hardware = ['llama-3.1-8b-h100', 'llama-3.1-8b-a100', 'llama-3.1-8b-l40s'].map((profile) => ({ profile, model: 'm', usdPerGpuHour: 2, spot: { usdPerGpuHour: 1, preemptionsPerHour: 1 } }));
+    p.failure = { survive: 'any-region' };
+    p.demand = Array.from({ length: 200 }, (_, i) => ({ ...good().demand[0], name: `d${i}`, region: `r${i % 20}` }));
+    // 21 scenarios × 15 bucket classes × 200 entries × 120 offers
+    expect(routesBound(parsePlan({ ...p, demand: p.demand.slice(0, 1) }))).toBe(21 * 15 * 120);
+    expectError(p, 'demand', new RegExp(`7,560,000 routing variables.*${MAX_ROUTES_PER_HOUR.toLocaleString('en-US')}.*fewer bucket edges`));
+    // the example-sized plan is far inside the bound
+    // (H100 in us and eu, A100 everywhere: 4 offers)
+    expect(routesBound(parsePlan(good()))).toBe(1 * 15 * 4);
+  });
+
+  it('answers any hostile value anywhere with a PlanError naming a path, never another error', () => {
+    const paths: (string | number)[][] = [
+      ['name'], ['hours'], ['seed'], ['utilisation'], ['buckets'], ['buckets', 'prompt'], ['regions'], ['regions', 0], ['regions', 0, 'latencyMs'],
+      ['regions', 0, 'gpuBudget'], ['regions', 1, 'gpuBudget', 'H100-SXM-80GB'], ['hardware'], ['hardware', 0, 'profile'], ['hardware', 0, 'usdPerGpuHour'],
+      ['hardware', 1, 'engine'], ['hardware', 0, 'spot'], ['tiers'], ['tiers', 'fast', 'ttftMs'], ['demand'], ['demand', 0, 'residency'], ['demand', 0, 'requests'],
+      ['demand', 0, 'requests', 'prompt'], ['demand', 0, 'rate'], ['demand', 0, 'rate', 'peakPerS'], ['failure'], ['whatIfs'], ['check'], ['check', 'hours'],
+    ];
+    const hostile = fc.oneof(
+      fc.anything(),
+      fc.constantFrom(Number.NaN, Infinity, -Infinity, -1, 0, 1e308, -0, '', '__proto__', null, [], {}, { kind: 'fixed', value: -5 }),
+      fc.array(fc.integer(), { maxLength: 300 }),
+    );
+    fc.assert(fc.property(fc.constantFrom(...paths), hostile, (path, value) => {
+      const raw = good() as unknown as Record<string | number, unknown>;
+      let at: Record<string | number, unknown> = raw;
+      for (const k of path.slice(0, -1)) at = (at[k] ??= {}) as Record<string | number, unknown>;
+      at[path[path.length - 1]] = value;
+      try {
+        parsePlan(raw);
+      } catch (err) {
+        expect(err).toBeInstanceOf(PlanError);
+        expect((err as Error).message).toMatch(/not a valid plan:\n {2}\S/);
+      }
+    }), { numRuns: 400, seed: 15 });
   });
 
   it('names the rate forms when a rate fits none', () => {
