@@ -1,6 +1,6 @@
 import { checkHours, checkPlan } from './check.js';
 import { streamsOf } from './demand.js';
-import { applyWhatIf, buildProblem, whatIfName } from './problem.js';
+import { applyWhatIf, buildProblem, offerWarnings, whatIfName } from './problem.js';
 import { solvePlan } from './solve.js';
 import type { LoadedPlan } from './spec.js';
 import type { CheckResult, CheckRun, FailureScenario, PlanMode, PlanOutcome, PlanProblem, PlanReport, PlanSolution, Stream, WhatIfRow } from './types.js';
@@ -77,6 +77,7 @@ export async function runPlan(loaded: LoadedPlan, opts: RunPlanOptions = {}): Pr
   });
 
   // the plan
+  const warnings = offerWarnings(loaded, problem);
   const solution = await solvePlan(problem);
   step('solve plan', SOLVE_WEIGHT);
   const normal = check(problem, solution, 'check plan', planHours, ['normal']);
@@ -107,6 +108,8 @@ export async function runPlan(loaded: LoadedPlan, opts: RunPlanOptions = {}): Pr
     // only a demand what-if changes the streams; the others change what is offered
     const ws = w.kind === 'demand' ? streamsOf(changed) : streams;
     const p = buildProblem(changed, ws, { mode: HOURLY });
+    // what the changed world cannot use that the plan could (a new price, spot capacity)
+    for (const line of offerWarnings(changed, p)) if (!warnings.includes(line)) warnings.push(`${name}: ${line}`);
     const s = await solvePlan(p);
     step(`solve what-if ${name}`, SOLVE_WEIGHT);
     const o = outcome(name, p, s, null, check(p, s, `check what-if ${name}`, peakHours, ['normal'], changed));
@@ -129,7 +132,7 @@ export async function runPlan(loaded: LoadedPlan, opts: RunPlanOptions = {}): Pr
   return {
     name: plan.name, description: plan.description, seed: plan.seed, hours: plan.hours,
     regions: problem.regions, streams,
-    plan: planOutcome, singleType: singles, peak, whatIfs,
+    plan: planOutcome, singleType: singles, peak, whatIfs, warnings,
     savings: { vsPeak: saving(peakSolution), vsBestSingleType: saving(best?.solution) },
   };
 }

@@ -89,6 +89,28 @@ export interface PlanProblem {
    * long for its context, or the objective is out of its reach)
    */
   readonly capacity: readonly (readonly (readonly number[])[])[];
+  /**
+   * prefillS[s][b][o]: seconds one replica of offers[o] takes to prefill a mean prompt of
+   * streams[s].buckets[b], from the same engine model as `capacity` (0 where capacity is 0)
+   */
+  readonly prefillS: readonly (readonly (readonly number[])[])[];
+  /**
+   * blocking[s][b][o]: (prefillS − B)⁺ seconds, where B is the tightest time a request of the streams
+   * that may reach offers[o] can wait for another's prefill and still meet its TTFT (its tier's TTFT
+   * less the network and its own prefill). A request of bucket b holds the replica for this long in
+   * a state where a tight request arriving then misses (head-of-line blocking); 0 where capacity is 0
+   */
+  readonly blocking: readonly (readonly (readonly number[])[])[];
+  /**
+   * the share of a replica's time it may spend blocking tight requests (ε): Σ rate · blocking ≤ ε ·
+   * availability · replicas per (scenario, hour, offer); half the plan's miss budget, 1 − attainment
+   */
+  readonly blockingShare: number;
+  /**
+   * false: one GPU type per (model, region, hour), spot and on-demand of it together, as a
+   * size-blind router needs; true: any mix (Mélange), for a router that sends each size to its type
+   */
+  readonly mixTypesInRegion: boolean;
   readonly budgets: readonly Budget[];
   /** the failure scenarios the fleet must carry its demand through: `normal`, then each region lost */
   readonly scenarios: readonly FailureScenario[];
@@ -130,7 +152,11 @@ export interface CheckRun {
   readonly scenario: FailureScenario;
   /** per stream: requests sent, requests within their tier's TTFT and ITL objectives */
   readonly streams: readonly { readonly stream: string; readonly requests: number; readonly met: number }[];
-  /** per offer with replicas: modelled busy share of the replicas' up time, 0–1 */
+  /**
+   * per offer with replicas: requests served after the warm-up, each weighed by 1 ÷ one replica's
+   * modelled SLO capacity for its stream and size class, per replica-second. 1 = the p99s at the
+   * SLO (a plan fills `utilisation` of it); above 1 = more than the model says the replicas carry
+   */
   readonly utilisation: readonly { readonly offer: string; readonly replicas: number; readonly busy: number }[];
   /** tokens the run served per model and region (cached prompt tokens included in input) */
   readonly tokens: readonly TokenCount[];
@@ -219,6 +245,8 @@ export interface PlanReport {
    */
   readonly peak: PlanOutcome;
   readonly whatIfs: readonly WhatIfRow[];
+  /** what the plan cannot use and why: offers that can serve none of the demand that may reach them, hardware no demand asks for */
+  readonly warnings: readonly string[];
   /** 1 − plan ÷ baseline (null when either is infeasible) */
   readonly savings: { readonly vsPeak: number | null; readonly vsBestSingleType: number | null };
 }

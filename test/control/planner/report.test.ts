@@ -68,7 +68,7 @@ function report(wall = 12.5): PlanReport {
   ];
   return {
     name: 'hand-built', description: `a plan with ${HOSTILE} in it`, seed: 3, hours: HOURS, regions: ['us-east', 'eu-west'], streams: [stream],
-    plan, singleType: [single, none], peak, whatIfs,
+    plan, singleType: [single, none], peak, whatIfs, warnings: [`us-east/llama-3.1-8b-l4 can serve none of its demand: ${HOSTILE}`],
     savings: { vsPeak: 1 - plan.solution.usd / peak.solution.usd, vsBestSingleType: 1 - plan.solution.usd / single.solution.usd },
   };
 }
@@ -120,10 +120,16 @@ describe('the text report', () => {
     expect(text).toContain('over budget');
   });
 
-  it('gives cost per million input and output tokens per model and region', () => {
-    const row = lines.find((l) => l.includes('0.125') && l.includes('2.500'));
-    expect(row).toBeDefined();
-    expect(row).toContain('us-east');
+  it('gives cost per million input and output tokens per model and region, for the plan beside the best single type and peak provisioning', () => {
+    const rows = lines.filter((l) => l.includes('0.125') && l.includes('2.500'));
+    expect(rows.map((l) => l.trim().split(/\s{2,}/)[0])).toEqual(['plan', r.singleType[0].label.replace('single type: ', 'only '), 'per-region peak']);
+    for (const row of rows) expect(row).toContain('us-east');
+  });
+
+  it('names what the plan cannot use, and why', () => {
+    expect(text).toContain('warnings:');
+    expect(text).toContain(r.warnings[0]);
+    expect(renderPlanHtml(r)).toContain('<h2>Warnings</h2>');
   });
 
   it('fits in 100 columns', () => {

@@ -88,8 +88,9 @@ ${table(STREAM_HEAD, streamRows(r))}
 <h2>The plan beside its baselines</h2>
 ${table(COMPARISON_HEAD, comparisonRows(r))}
 ${r.whatIfs.length > 0 ? `<h2>What-ifs</h2>\n${table(WHAT_IF_HEAD, whatIfRows(r))}` : ''}
-<h2>Cost per million tokens (the plan)</h2>
-${r.plan.unitCosts.length > 0 ? table(UNIT_COST_HEAD, unitCostRows(r.plan)) : '<p>nothing served</p>'}
+<h2>Cost per million tokens</h2>
+${unitCostRows(r).length > 0 ? table(UNIT_COST_HEAD, unitCostRows(r)) : '<p>nothing served</p>'}
+${r.warnings.length > 0 ? `<h2>Warnings</h2>\n<ul>${r.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>` : ''}
 <h2>The simulator's check (the plan)</h2>
 ${checkHtml(r.plan)}
 </body></html>

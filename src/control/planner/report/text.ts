@@ -79,11 +79,16 @@ export function whatIfRows(r: PlanReport): string[][] {
 export const WHAT_IF_HEAD = ['what-if', 'kind', 'USD / day', 'vs plan', 'attainment', 'note'];
 
 
-export function unitCostRows(o: PlanOutcome): string[][] {
+/** Cost per million tokens per model and region: the plan's, beside the best single type's and peak provisioning's. */
+export function unitCostRows(r: PlanReport): string[][] {
   const perM = (x: number | null) => (x === null ? '—' : num(x, 3));
-  return o.unitCosts.map((u) => [u.model, u.region, usd(u.usd), num(u.inputTokens / 1e6, 1), num(u.outputTokens / 1e6, 1), perM(u.inputUsdPerM), perM(u.outputUsdPerM)]);
+  const best = r.singleType.find((o) => o.solution.status === 'optimal');
+  const outcomes = [r.plan, ...(best === undefined ? [] : [best]), r.peak].filter((o) => o.unitCosts.length > 0);
+  return outcomes.flatMap((o) => o.unitCosts.map((u) => [
+    o.label.replace(/^single type: /, 'only '), clip(u.model, 20), u.region, usd(u.usd), num(u.inputTokens / 1e6, 1), num(u.outputTokens / 1e6, 1), perM(u.inputUsdPerM), perM(u.outputUsdPerM),
+  ]));
 }
-export const UNIT_COST_HEAD = ['model', 'region', 'GPU USD', 'in Mtok', 'out Mtok', 'USD/M in', 'USD/M out'];
+export const UNIT_COST_HEAD = ['outcome', 'model', 'region', 'GPU USD', 'in Mtok', 'out Mtok', '$/M in', '$/M out'];
 
 export function streamRows(r: PlanReport): string[][] {
   return r.streams.map((s) => {
@@ -155,7 +160,9 @@ export function renderPlanText(r: PlanReport): string {
     const rows = whatIfRows(r).map((row) => drop([clip(row[0], NAME_CHARS), ...row.slice(1, -1), clip(row[row.length - 1], NOTE_CHARS)]));
     out.push('', 'what-ifs:', indent(table(drop(WHAT_IF_HEAD), rows, new Set([0, 4]))));
   }
-  if (r.plan.unitCosts.length > 0) out.push('', `cost per million tokens (the plan, normal scenario, over ${r.hours} h):`, indent(table(UNIT_COST_HEAD, unitCostRows(r.plan), new Set([0, 1]))));
+  const costs = unitCostRows(r);
+  if (costs.length > 0) out.push('', `cost per million tokens (normal scenario, over ${plural(r.hours, 'hour')}):`, indent(table(UNIT_COST_HEAD, costs, new Set([0, 1, 2]))));
+  if (r.warnings.length > 0) out.push('', 'warnings:', ...r.warnings.map((w) => `  ${w}`));
   return out.join('\n') + '\n';
 }
 
