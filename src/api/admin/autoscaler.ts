@@ -2,6 +2,7 @@ import type { PoolName, PoolSpec, ScaleDecision } from '../../control/index.js';
 import { parseLimit } from './bodies.js';
 import type { Caller } from './caller.js';
 import { badRequest, forbidden, methodNotAllowed, notFound, ok, type AdminResponse } from './reply.js';
+import { strayParam } from './query.js';
 
 // The autoscaler under /admin/v1/autoscaler (admin token only, like the fleet): what each pool is,
 // has and wants, and the decisions behind it. Read-only: the loop decides; a person changes its
@@ -73,17 +74,6 @@ export function createAutoscalerRoutes(view: AutoscalerView | null): AutoscalerH
 
 const NO_PARAMS: readonly string[] = [];
 const DECISION_PARAMS: readonly string[] = ['pool', 'limit'];
-
-/** A parameter the route does not take, or one given twice: the message naming it; null when all is well. */
-function strayParam(query: URLSearchParams, allowed: readonly string[]): string | null {
-  const seen = new Set<string>();
-  for (const k of query.keys()) {
-    if (!allowed.includes(k)) return `${k}: not a parameter of this route; it takes ${allowed.length === 0 ? 'none' : allowed.join(', ')}`;
-    if (seen.has(k)) return `${k}: given twice; give it once`;
-    seen.add(k);
-  }
-  return null;
-}
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 

@@ -3,6 +3,7 @@ import type { CostStore } from '../../ledger/index.js';
 import type { Clock } from '../../time/index.js';
 import type { Caller } from './caller.js';
 import { badRequest, forbidden, methodNotAllowed, notFound, ok, type AdminResponse } from './reply.js';
+import { strayParam } from './query.js';
 
 // Unit economics under /admin/v1/costs (admin token only: it shows every tenant's share):
 //
@@ -119,17 +120,6 @@ export function createCostRoutes(d: CostRoutesDeps): CostsHandler {
 
 const NO_PARAMS: readonly string[] = [];
 const DAILY_PARAMS: readonly string[] = ['by', 'since', 'until'];
-
-/** A parameter the route does not take, or one given twice: the message naming it; null when all is well. */
-function strayParam(query: URLSearchParams, allowed: readonly string[]): string | null {
-  const seen = new Set<string>();
-  for (const k of query.keys()) {
-    if (!allowed.includes(k)) return `${k}: not a parameter of this route; it takes ${allowed.length === 0 ? 'none' : allowed.join(', ')}`;
-    if (seen.has(k)) return `${k}: given twice; give it once`;
-    seen.add(k);
-  }
-  return null;
-}
 
 type DailyQuery = { ok: true; by: By; since: number; until: number } | { ok: false; message: string };
 
