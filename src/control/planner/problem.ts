@@ -37,15 +37,15 @@ export function buildProblem(loaded: LoadedPlan, streams: readonly Stream[], opt
   const offers = offersOf(plan).filter((o) => keep === null || keep.has(o.gpu));
   const engines = new Map(plan.hardware.map((h) => [h.profile, engineOf(h.engine)]));
   const latency = latencyOf(plan);
-  const cache = new Map<string, number>();
-  const capacity = streams.map((s) => {
+  const cache = new Map<string, Served>();
+  const served = streams.map((s) => {
     const tier = plan.tiers[s.tier];
     if (tier === undefined) throw new PlanError(`stream ${s.id}: unknown tier "${s.tier}"`);
     const allowed = new Set(opts.mode.local ? s.allowed.filter((r) => r === s.origin) : s.allowed);
-    return s.buckets.map((b) => offers.map((o) => {
-      if (o.model !== s.model || !allowed.has(o.region)) return 0;
+    return s.buckets.map((b) => offers.map((o): Served => {
+      if (o.model !== s.model || !allowed.has(o.region)) return NOT_SERVED;
       const ttftMs = tier.ttftMs - networkMs(latency, s.origin, o.region);
-      if (!(ttftMs > 0)) return 0;
+      if (!(ttftMs > 0)) return NOT_SERVED;
       const P = Math.round(b.promptTokens);
       const O = Math.max(1, Math.round(b.outputTokens));
       const key = `${o.profile}|${P}|${O}|${ttftMs}|${tier.itlMs}`;
@@ -54,20 +54,62 @@ export function buildProblem(loaded: LoadedPlan, streams: readonly Stream[], opt
         c = perReplica(profileOf(o.profile), engines.get(o.profile) ?? {}, P, O, { ttftMs, itlMs: tier.itlMs });
         cache.set(key, c);
       }
-      return c * plan.utilisation;
+      // the wait a tight request of this class can bear behind another's prefill: its TTFT budget
+      // less the network and its own prefill (and the step that emits its first token, which its
+      // own prefill at rate 0 includes: see perReplica)
+      return c.requestsPerS > 0 ? { ...c, requestsPerS: c.requestsPerS * plan.utilisation, slackS: ttftMs / 1000 - c.ttftIdleS } : NOT_SERVED;
     }));
   });
+  const capacity = served.map((bs) => bs.map((os) => os.map((c) => c.requestsPerS)));
+  const prefillS = served.map((bs) => bs.map((os) => os.map((c) => c.prefillS)));
+  // Head-of-line blocking (solve.ts derives the row): a tight request of class b′ misses when it
+  // lands on a replica whose current prefill has more than its slack B_b′ left. By PASTA the share
+  // of stream t's requests at offer o that find a prefill of class b with more than B_b′ left is
+  // λ_b·(S_b − B_b′)⁺ for each b′, so per request of class b the cost to stream t is the
+  // share-weighted Σ_b′ (S_b − B_b′)⁺ over t's classes that may land there. Attainment is judged per
+  // stream, so the coefficient is the worst stream's: the tightest tier sets it, each of its classes
+  // at its own share (the single tightest class would let a class of 0.01 % of requests price all).
+  const patience = offers.map((_o, oi) => served.flatMap((bs, si) => {
+    const here = bs.map((os, bi) => ({ share: streams[si].buckets[bi].share, slackS: os[oi].slackS, ok: os[oi].requestsPerS > 0 })).filter((c) => c.ok);
+    const total = here.reduce((a, c) => a + c.share, 0);
+    return total > 0 ? [here.map((c) => ({ w: c.share / total, slackS: c.slackS }))] : [];
+  }));
+  const blocking = served.map((bs) => bs.map((os) => os.map((c, oi) => {
+    if (!(c.requestsPerS > 0)) return 0;
+    let worst = 0;
+    for (const classes of patience[oi]) worst = Math.max(worst, classes.reduce((a, k) => a + k.w * Math.max(0, c.prefillS - k.slackS), 0));
+    return worst;
+  })));
   return {
     hours: plan.hours,
     regions: plan.regions.map((r) => r.name),
     offers,
     streams,
     capacity,
+    prefillS,
+    blocking,
+    // Head-of-line blocking and queueing are two ways to miss, and their misses add. The capacity
+    // model spends its tail on queueing (p99s at the SLO at full rate, the plan at `utilisation` of
+    // it); blocking is given the other half of the miss budget, so the two together stay within it
+    blockingShare: (1 - plan.check.attainment) / 2,
+    mixTypesInRegion: (plan as PlanSpec & { readonly mixTypesInRegion?: boolean }).mixTypesInRegion ?? false,
     budgets: budgetsOf(plan),
     scenarios: scenariosOf(plan),
     mode: opts.mode,
   };
 }
+
+/** what one replica does with one request class: its capacity within the SLO, its prefill, and its idle TTFT */
+interface Served {
+  readonly requestsPerS: number;
+  readonly prefillS: number;
+  /** an idle replica's TTFT for the class: its prefill and the step that emits the first token, s */
+  readonly ttftIdleS: number;
+  /** the TTFT budget left for waiting behind other prefills, s (set once the network is known) */
+  readonly slackS: number;
+}
+
+const NOT_SERVED: Served = { requestsPerS: 0, prefillS: 0, ttftIdleS: 0, slackS: Infinity };
 
 /**
  * What the report must say about offers the solver can never buy: an offer whose capacity is 0 for
@@ -110,19 +152,25 @@ export function offerWarnings(loaded: LoadedPlan, p: PlanProblem): string[] {
   return out;
 }
 
-/** requests a second one replica serves of this shape within the SLO; 0 when it cannot hold the shape or meet the SLO at any load */
-function perReplica(profile: HardwareProfile, engine: ReplicaOptions, P: number, O: number, slo: { ttftMs: number; itlMs: number }): number {
+/**
+ * What one replica serves of this shape within the SLO: its rate (0 when it cannot hold the shape or
+ * meet the SLO at any load), and its prefill, from the same engine model (capacity.ts): an idle
+ * replica's TTFT is the prefill plus one decode step, so the prefill is the difference
+ */
+function perReplica(profile: HardwareProfile, engine: ReplicaOptions, P: number, O: number, slo: { ttftMs: number; itlMs: number }): Served {
   const cfg = resolveConfig(profile, engine);
   // the engine refuses a request beyond its context or its whole KV cache
-  if (P + O > cfg.maxModelLen || P + O > cfg.numGpuBlocks * cfg.blockSize) return 0;
+  if (P + O > cfg.maxModelLen || P + O > cfg.numGpuBlocks * cfg.blockSize) return NOT_SERVED;
   const shape = { promptTokens: P, outputTokens: O };
+  const idle = replicaLatency(profile, engine, shape, 0);
+  const timing = { prefillS: (idle.ttftMs - idle.stepMs) / 1000, ttftIdleS: idle.ttftMs / 1000, slackS: Infinity };
   const cap = replicaCapacity(profile, engine, shape, slo);
   const meets = (l: { ttftMs: number; itlMs: number }) => l.ttftMs <= slo.ttftMs * (1 + 1e-9) && l.itlMs <= slo.itlMs * (1 + 1e-9);
-  if (meets(cap)) return cap.requestsPerS;
+  if (meets(cap)) return { requestsPerS: cap.requestsPerS, ...timing };
   // replicaCapacity floors its rate (10 % prefill busy) so a pool never asks for infinity; the
   // planner needs the truth below that floor: the highest rate that meets both, or 0 when even an
   // idle replica misses them
-  if (!meets(replicaLatency(profile, engine, shape, 0))) return 0;
+  if (!meets(idle)) return NOT_SERVED;
   let lo = 0;
   let hi = cap.requestsPerS;
   for (let i = 0; i < 50; i++) {
@@ -130,7 +178,7 @@ function perReplica(profile: HardwareProfile, engine: ReplicaOptions, P: number,
     if (meets(replicaLatency(profile, engine, shape, mid))) lo = mid;
     else hi = mid;
   }
-  return lo;
+  return { requestsPerS: lo, ...timing };
 }
 
 function profileOf(name: string): HardwareProfile {

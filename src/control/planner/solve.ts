@@ -9,8 +9,24 @@ import type { FailureScenario, PlanProblem, PlanSolution, Route } from './types.
 //                    region lost in f, and in mode local the stream's origin)
 //   demand    Σ_o x = 1                                          every (f, h, s, b) with demand
 //   capacity  Σ_{s,b} x · demand/capacity ≤ availability · n      every (f, h, o)
+//   blocking  Σ_{s,b} x · demand · blocking ≤ blockingShare · availability · n   every (f, h, o)
+//   one type  n ≤ M · y,  Σ_gpu y ≤ 1,  y ∈ {0, 1}                 every (h, model, region) unless mixTypesInRegion
 //   budget    Σ gpus · n ≤ budget                                 every (h, region budget)
 //   minimise  Σ n · gpus · usdPerGpuHour  +  ε · cross-region routed req/s
+//
+// Blocking (head-of-line): the gateway spreads a region's requests over its replicas blind to their
+// size, and a replica prefills one prompt's chunks ahead of a newer one's. A request of bucket b
+// arriving at rate λ_b on a replica holds it in a prefill with more than B seconds left for
+// (S_b − B)⁺ seconds (S_b its prefill, B the wait a tight request can bear). Poisson arrivals see
+// time averages (PASTA), so a share Σ_b λ_b·(S_b − B)⁺ of tight arrivals find such a prefill and
+// miss their TTFT, whatever the capacity row says (it is linear in load and cannot see one class
+// stall another). blocking[s][b][o] is (S_b − B)⁺ weighed over the least patient stream's classes
+// (problem.ts). With the offer's demand balanced over its n replicas, λ_b = x·demand/n, and that
+// share ≤ blockingShare is the row above: linear in x and n.
+// One type: with every size sent to every replica of a region, a plan that buys H100s for long
+// prompts and A100s for chat sees long prompts on the A100s; so a region holds one GPU type per model
+// and hour (y picks it; spot and on-demand of it mix). M is the most replicas the offer could need,
+// every request that may reach it routed to it in the worst scenario: never binding otherwise.
 //
 // Routing shares rather than rates keep the rows well scaled whatever the rates (1e-3…1e4 req/s):
 // demand rows are all 1 and a capacity coefficient is the replicas the bucket would need alone.
@@ -85,6 +101,9 @@ interface Model {
   readonly slacks: readonly { readonly name: string; readonly h: number; readonly budget: number }[];
 }
 
+/** where the one-type rule applies: one model in one region */
+const siteOf = (of: PlanProblem['offers'][number]) => `${of.model}\n${of.region}`;
+
 /** Where each (scenario, stream, bucket) may go, hour-independent: offer indices. */
 interface Reach {
   /** eligible[f][s][b]: offers that can carry it; eligible[f][s] null when the stream is left out of f (unprotected) */
@@ -109,7 +128,9 @@ function reachOf(p: PlanProblem, normalRouting: 'home' | 'free'): Reach {
       return st.buckets.map((_b, b) => {
         const out: number[] = [];
         p.offers.forEach((of, o) => {
-          if ((p.capacity[s]?.[b]?.[o] ?? 0) > 0 && here.includes(of.region) && of.region !== lost[f]) out.push(o);
+          // with no blocking allowance (attainment 1) a class that blocks tight requests cannot go there at all
+          const blocks = !(p.blockingShare > 0) && (p.blocking[s]?.[b]?.[o] ?? 0) > 0;
+          if ((p.capacity[s]?.[b]?.[o] ?? 0) > 0 && !blocks && here.includes(of.region) && of.region !== lost[f]) out.push(o);
         });
         // local-first: with every region up, a size the origin can serve is served there
         const home = out.filter((o) => p.offers[o].region === st.origin);
@@ -184,11 +205,16 @@ function buildModel(p: PlanProblem, reach: Reach, hours: readonly number[], buil
   const cross: XVar[] = [];
   const rows: string[] = [];
   let row = 0;
+  /** per replica variable: the most replicas its offer could need (the one-type rule's M) */
+  const most = new Map<string, number>();
 
   for (const h of hours) {
     for (let f = 0; f < p.scenarios.length; f++) {
-      /** per offer, the capacity row's terms */
+      /** per offer, the capacity row's terms, and the blocking row's */
       const load = new Map<number, string[]>();
+      const block = new Map<number, string[]>();
+      /** per offer, replicas it needs if it carries everything that may reach it: capacity, blocking */
+      const need = new Map<number, [number, number]>();
       for (let s = 0; s < p.streams.length; s++) {
         const st = p.streams[s];
         const bySb = reach.eligible[f][s];
@@ -208,19 +234,66 @@ function buildModel(p: PlanProblem, reach: Reach, hours: readonly number[], buil
             const l = load.get(o) ?? [];
             l.push(`+ ${num(d / p.capacity[s][b][o])} ${name}`);
             load.set(o, l);
+            // scaled by 1/ε like the capacity row: a coefficient is the replicas the bucket alone would need
+            const bl = p.blocking[s]?.[b]?.[o] ?? 0;
+            const bc = bl > 0 ? (d * bl) / p.blockingShare : 0;
+            if (bc > 0) {
+              const t = block.get(o) ?? [];
+              t.push(`+ ${num(bc)} ${name}`);
+              block.set(o, t);
+            }
+            const nd = need.get(o) ?? [0, 0];
+            need.set(o, [nd[0] + d / p.capacity[s][b][o], nd[1] + bc]);
           }
           if (terms.length === 0) return null; // only when routing a fleet that holds nothing able to carry it
           rows.push(` r${row++}: ${terms.join(' + ')} = 1`);
         }
       }
-      for (const [o, terms] of load) {
-        if (fleet !== null) {
-          rows.push(` r${row++}: ${terms.join(' ')} <= ${num(p.offers[o].availability * fleet[o])}`);
-          continue;
+      for (const rowsOf of [load, block]) {
+        for (const [o, terms] of rowsOf) {
+          if (fleet !== null) {
+            rows.push(` r${row++}: ${terms.join(' ')} <= ${num(p.offers[o].availability * fleet[o])}`);
+            continue;
+          }
+          const n = nOf(h, o);
+          used.add(n);
+          rows.push(` r${row++}: ${terms.join(' ')} - ${num(p.offers[o].availability)} ${n} <= 0`);
         }
+      }
+      for (const [o, [c, bc]] of need) {
+        const a = p.offers[o].availability;
+        const m = a > 0 ? Math.ceil(Math.max(c, bc) / a - 1e-9) : 0;
         const n = nOf(h, o);
-        used.add(n);
-        rows.push(` r${row++}: ${terms.join(' ')} - ${num(p.offers[o].availability)} ${n} <= 0`);
+        most.set(n, Math.max(most.get(n) ?? 0, m));
+      }
+    }
+  }
+
+  // one GPU type per (model, region, hour): y per type where a site could buy more than one
+  const picks: string[] = [];
+  if (!p.mixTypesInRegion && fleet === null) {
+    for (const h of shared ? [hours[0]] : hours) {
+      const sites = new Map<string, Map<string, number[]>>();
+      p.offers.forEach((of, o) => {
+        if (!used.has(nOf(h, o))) return;
+        const types = sites.get(siteOf(of)) ?? new Map<string, number[]>();
+        types.set(of.gpu, [...(types.get(of.gpu) ?? []), o]);
+        sites.set(siteOf(of), types);
+      });
+      let k = 0;
+      for (const types of sites.values()) {
+        if (types.size < 2) continue;
+        const ys: string[] = [];
+        for (const offersOfType of types.values()) {
+          const y = `y_${shared ? '' : `${h}_`}${k++}`;
+          ys.push(y);
+          picks.push(y);
+          for (const o of offersOfType) {
+            const n = nOf(h, o);
+            rows.push(` r${row++}: ${n} - ${num(most.get(n) ?? 0)} ${y} <= 0`);
+          }
+        }
+        rows.push(` r${row++}: ${ys.join(' + ')} <= 1`);
       }
     }
   }
@@ -258,10 +331,13 @@ function buildModel(p: PlanProblem, reach: Reach, hours: readonly number[], buil
     }
   }
   if (obj.length === 0) obj.push(`+ 0 ${ints[0] ?? xs[0]?.name}`);
-  // the elastic model is an LP: its least excess is a lower bound on the integer one, found in
-  // milliseconds, where the integer model (slack priced alone, many optima) can run for minutes
+  // the elastic model relaxes the replicas: its least excess is a lower bound on the integer one,
+  // found in milliseconds, where the integer model (slack priced alone, many optima) can run for minutes
   const general = ints.length > 0 && build.kind !== 'elastic' ? ['General', ` ${ints.join(' ')}`] : [];
-  const text = ['Minimize', ` obj: ${obj.join(' ')}`, 'Subject To', ...rows, ...general, 'End', ''].join('\n');
+  // the type picks stay binary in the elastic model (a relaxed pick mixes types and finds no
+  // excess where there is one); with replicas continuous it is a small MILP, still a lower bound
+  const binary = picks.length > 0 ? ['Binary', ` ${picks.join(' ')}`] : [];
+  const text = ['Minimize', ` obj: ${obj.join(' ')}`, 'Subject To', ...rows, ...general, ...binary, 'End', ''].join('\n');
   return { text, xs, nName: (h, o) => (used.has(nOf(h, o)) ? nOf(h, o) : null), slacks };
 }
 
@@ -298,7 +374,10 @@ const hoursLabel = (hours: readonly number[]) => (hours.length === 1 ? `hour ${h
 function explain(h: Highs, p: PlanProblem, reach: Reach, hours: readonly number[], deadline: number): string {
   const m = buildModel(p, reach, hours, { kind: 'elastic' })!;
   const r = run(h, m.text, deadline);
-  if (r.kind === 'infeasible') return `${hoursLabel(hours)}: the demand cannot be carried even without GPU budgets`;
+  if (r.kind === 'infeasible') {
+    const rule = p.mixTypesInRegion ? '' : ' by one GPU type per model and region (set mixTypesInRegion: true only for a gateway that routes each request size to its own GPU type)';
+    return `${hoursLabel(hours)}: the demand cannot be carried even without GPU budgets${rule}`;
+  }
   if (r.kind === 'error') return `${hoursLabel(hours)}: no fleet within the GPU budgets carries the demand, and the solver stopped before naming the budget at fault (${r.message})`;
   const short = new Map<number, { gpus: number; hour: number }>();
   for (const u of m.slacks) {

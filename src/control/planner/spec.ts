@@ -129,6 +129,14 @@ export const planSchema = z.strictObject({
   hours: z.number().int().min(1).max(MAX_HOURS).default(24),
   /** the share of a replica's modelled SLO capacity the plan fills (headroom for bursts) */
   utilisation: z.number().gt(0).max(1).default(0.85),
+  /**
+   * may one region hold replicas of more than one GPU type for a model in the same hour? false
+   * (default): one type per (model, region, hour), spot and on-demand of it together, because the
+   * gateway routes a region's requests across all its replicas blind to size and type, so a plan
+   * that sends long prompts to one type and chat to another does not hold live. true: Mélange's
+   * freedom, for a gateway that routes by request size
+   */
+  mixTypesInRegion: z.boolean().default(false),
   /** request-size classes (Mélange's buckets): prompt and output length edges */
   buckets: z.strictObject({
     prompt: edges.default([512, 2048, 8192, 32768]),

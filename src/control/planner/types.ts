@@ -95,10 +95,11 @@ export interface PlanProblem {
    */
   readonly prefillS: readonly (readonly (readonly number[])[])[];
   /**
-   * blocking[s][b][o]: (prefillS − B)⁺ seconds, where B is the tightest time a request of the streams
-   * that may reach offers[o] can wait for another's prefill and still meet its TTFT (its tier's TTFT
-   * less the network and its own prefill). A request of bucket b holds the replica for this long in
-   * a state where a tight request arriving then misses (head-of-line blocking); 0 where capacity is 0
+   * blocking[s][b][o]: seconds, max over the streams t that may reach offers[o] of the share-weighted
+   * Σ_b′ (prefillS[s][b][o] − B_t,b′)⁺ over t's classes b′, B the wait a request of t's class b′ can
+   * bear behind another's prefill and still meet its TTFT (its tier's TTFT less the network, its own
+   * prefill and first step). A request of bucket b makes that share of the time's arrivals of the
+   * tightest stream miss (head-of-line blocking, solve.ts); 0 where capacity is 0
    */
   readonly blocking: readonly (readonly (readonly number[])[])[];
   /**

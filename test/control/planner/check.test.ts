@@ -76,6 +76,9 @@ function capacityOf(o: Offer, s: Stream): number {
   return replicaCapacity(getProfile(o.profile)!, {}, SHAPE, { ttftMs: TIER.ttftMs - net, itlMs: TIER.itlMs }).requestsPerS * UTILISATION;
 }
 
+/** a hand-built world's interference fields: none stated (the solver reads missing coefficients as 0) */
+const NO_INTERFERENCE = { prefillS: [], blocking: [], blockingShare: 0.005, mixTypesInRegion: true } as const;
+
 function problemOf(loaded: LoadedPlan, scenarios: readonly FailureScenario[] = ['normal']): PlanProblem {
   const streams: Stream[] = loaded.plan.demand.map((d) => ({
     id: d.name, origin: d.region, model: d.model, tier: d.tier,
@@ -86,7 +89,7 @@ function problemOf(loaded: LoadedPlan, scenarios: readonly FailureScenario[] = [
   return {
     hours: loaded.plan.hours, regions: loaded.plan.regions.map((r) => r.name), offers: OFFERS, streams,
     capacity: streams.map((s) => [OFFERS.map((o) => capacityOf(o, s))]),
-    budgets: [], scenarios, mode: { fleet: 'hourly', local: false },
+    budgets: [], scenarios, mode: { fleet: 'hourly', local: false }, ...NO_INTERFERENCE,
   };
 }
 

@@ -205,6 +205,89 @@ describe('capacity', () => {
   });
 });
 
+describe('interference: what the size-blind gateway makes one request class do to another', () => {
+  /** one region, one H100 offer, a tight chat stream and a long-prompt batch stream */
+  function world(attainment = 0.99): Input {
+    return {
+      name: 't', hours: 1,
+      regions: [{ name: 'us', latencyMs: { eu: 40 } }, { name: 'eu' }],
+      hardware: [{ profile: H100, model: 'm', usdPerGpuHour: 3 }],
+      tiers: { fast: { ttftMs: 1000, itlMs: 100 }, slow: { ttftMs: 20_000, itlMs: 200 } },
+      buckets: { prompt: [2048], output: [512] },
+      demand: [
+        { name: 'chat', region: 'us', model: 'm', tier: 'fast', requests: { kind: 'lengths', prompt: 800, output: 100 }, rate: { ratesPerS: [4] } },
+        { name: 'docs', region: 'us', model: 'm', tier: 'slow', requests: { kind: 'lengths', prompt: 40_000, output: 100 }, rate: { ratesPerS: [0.2] } },
+      ],
+      check: { attainment },
+    };
+  }
+
+  it('prefill is the engine model’s: an idle replica’s TTFT less its first step', () => {
+    const { p } = build(world());
+    const o = offerIndex(p, 'us/llama-3.1-8b-h100');
+    const docs = streamIndex(p, 'docs');
+    const idle = replicaLatency(PROFILES[H100], {}, { promptTokens: 40_000, outputTokens: 100 }, 0);
+    expect(p.prefillS[docs][0][o]).toBeCloseTo((idle.ttftMs - idle.stepMs) / 1000, 9);
+    // a 40k-token prompt takes far longer than an 800-token one, and both are positive
+    expect(p.prefillS[docs][0][o]).toBeGreaterThan(20 * p.prefillS[streamIndex(p, 'chat')][0][o]);
+  });
+
+  it('blocking is the long prefill beyond the tightest tier’s patience: (S − B)⁺ with B the TTFT less network, own prefill and step', () => {
+    const { p } = build(world());
+    const chat = streamIndex(p, 'chat');
+    const docs = streamIndex(p, 'docs');
+    for (const id of ['us/llama-3.1-8b-h100', 'eu/llama-3.1-8b-h100']) {
+      const o = offerIndex(p, id);
+      const idleChat = replicaLatency(PROFILES[H100], {}, { promptTokens: 800, outputTokens: 100 }, 0);
+      // chat's clients are in us: 1 ms within a region, 81 ms to eu and back
+      const net = id.startsWith('us') ? 1 : 81;
+      const B = (1000 - net - idleChat.ttftMs) / 1000;
+      expect(p.blocking[docs][0][o]).toBeCloseTo(Math.max(0, p.prefillS[docs][0][o] - B), 6);
+      expect(p.blocking[docs][0][o]).toBeGreaterThan(0);
+      // a short chat prompt stalls nobody: its prefill is well inside every class's patience
+      expect(p.blocking[chat][0][o]).toBe(0);
+    }
+    // farther clients are less patient, so the same prefill blocks more there
+    expect(p.blocking[docs][0][offerIndex(p, 'eu/llama-3.1-8b-h100')]).toBeGreaterThan(p.blocking[docs][0][offerIndex(p, 'us/llama-3.1-8b-h100')]);
+  });
+
+  it('weighs the tight stream’s classes by their share, so a rare long chat prompt does not set the patience', () => {
+    const raw = world();
+    raw.demand[0] = { ...raw.demand[0], requests: { kind: 'lengths', prompt: { kind: 'lognormal', p50: 600, p90: 1500, max: 8000 }, output: 100 } };
+    const { p } = build(raw);
+    const o = offerIndex(p, 'us/llama-3.1-8b-h100');
+    const chat = p.streams[streamIndex(p, 'chat')];
+    const docs = streamIndex(p, 'docs');
+    const S = p.prefillS[docs][0][o];
+    const expected = chat.buckets.reduce((a, b) => {
+      const idle = replicaLatency(PROFILES[H100], {}, { promptTokens: Math.round(b.promptTokens), outputTokens: Math.max(1, Math.round(b.outputTokens)) }, 0);
+      return a + b.share * Math.max(0, S - (1000 - 1 - idle.ttftMs) / 1000);
+    }, 0);
+    expect(chat.buckets.length).toBeGreaterThan(1);
+    expect(p.blocking[docs][0][o]).toBeCloseTo(expected, 6);
+  });
+
+  it('allows blocking half the miss budget, and holds one GPU type per region unless the plan says otherwise', () => {
+    expect(build(world(0.99)).p.blockingShare).toBeCloseTo(0.005, 12);
+    expect(build(world(0.9)).p.blockingShare).toBeCloseTo(0.05, 12);
+    expect(build(world()).p.mixTypesInRegion).toBe(false);
+    // the plan key (spec.ts to come) restores the mix, for a gateway that routes each size to its type
+    const plan = { ...parsePlan(world()), mixTypesInRegion: true };
+    const loaded = { plan, baseDir: '.' };
+    expect(buildProblem(loaded, streamsOf(loaded), { mode: HOURLY }).mixTypesInRegion).toBe(true);
+  });
+
+  it('is zero where the offer cannot serve the class at all', () => {
+    const { p } = build(base());
+    p.capacity.forEach((bs, s) => bs.forEach((os, b) => os.forEach((c, o) => {
+      if (c === 0) {
+        expect(p.blocking[s][b][o]).toBe(0);
+        expect(p.prefillS[s][b][o]).toBe(0);
+      }
+    })));
+  });
+});
+
 describe('offerWarnings: offers the solver can never buy are reported, not silently left out', () => {
   it('names an offer whose context is too short for every request that may reach it', () => {
     const raw = base();

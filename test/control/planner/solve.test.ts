@@ -25,7 +25,12 @@ function stream(id: string, origin: string, ratesPerS: number[], o: Partial<Stre
 
 function problem(o: Partial<PlanProblem> & Pick<PlanProblem, 'offers' | 'streams' | 'capacity'>): PlanProblem {
   const regions = o.regions ?? [...new Set([...o.offers.map((of) => of.region), ...o.streams.map((s) => s.origin)])];
-  return { hours: o.streams[0].ratesPerS.length, regions, budgets: [], scenarios: ['normal'], mode: HOURLY, ...o };
+  // no interference unless a test states it: the rows under test elsewhere in this file stay alone
+  const zeros = o.capacity.map((bs) => bs.map((os) => os.map(() => 0)));
+  return {
+    hours: o.streams[0].ratesPerS.length, regions, budgets: [], scenarios: ['normal'], mode: HOURLY,
+    prefillS: zeros, blocking: zeros, blockingShare: 0.005, mixTypesInRegion: true, ...o,
+  };
 }
 
 /** replicas of each offer summed over the hours */
@@ -511,6 +516,16 @@ describe('solvePlan', () => {
     expectCapacityHeld(p, fixed);
     expectDemandMet(p, fixed, (f, si) => fixed.unprotected.some((u) => u.scenario === f && u.stream === p.streams[si].id));
     expect(fixed.usd).toBeGreaterThan(s.usd);
+
+    // the rows for the size-blind gateway: one type per (region, hour) and the longest prompts blocking
+    const blocking = streams.map((st) => st.buckets.map((bk) => offers.map(() => (bk.promptTokens > 16_000 ? 0.002 : 0))));
+    const c2 = process.cpuUsage();
+    const blind = await solvePlan({ ...p, mixTypesInRegion: false, blocking, blockingShare: 0.005 }, { timeLimitS: 60 });
+    const cpu2 = cpuMs(process.cpuUsage(c2));
+    console.log(`  one type per region, blocking rows: ${cpu2.toFixed(0)} ms CPU, ${blind.usd.toFixed(2)} USD`);
+    expect(blind.status, blind.message ?? '').toBe('optimal');
+    expect(cpu2).toBeLessThan(10_000);
+    expect(blind.usd).toBeGreaterThan(s.usd);
   }, 180_000);
 
   it('reports a held offer\'s replicas by index with nothing for offers no stream can use', async () => {
@@ -518,5 +533,150 @@ describe('solvePlan', () => {
     const s = await solvePlan(problem({ offers, streams: [stream('s', 'r0', [3])], capacity: [[[1, 0]]] }));
     expect(s.replicas).toEqual([[3, 0]]);
     expect(held(s, 1)).toBe(0);
+  });
+});
+
+describe('solvePlan under the gateway’s size-blind routing', () => {
+  /** the blocking row of (scenario, hour, offer): Σ rate · blocking ≤ ε · availability · replicas */
+  function expectBlockingHeld(p: PlanProblem, s: PlanSolution) {
+    for (const f of p.scenarios) {
+      for (let h = 0; h < p.hours; h++) {
+        p.offers.forEach((of, o) => {
+          const blocked = s.routes.filter((r) => r.scenario === f && r.hour === h && r.offer === o).reduce((a, r) => a + r.ratePerS * p.blocking[r.stream][r.bucket][o], 0);
+          expect(blocked).toBeLessThanOrEqual(p.blockingShare * of.availability * s.replicas[h][o] + 1e-9);
+        });
+      }
+    }
+  }
+
+  const twoClasses = [{ id: 'short', share: 0.9, promptTokens: 500, outputTokens: 100 }, { id: 'long', share: 0.1, promptTokens: 50_000, outputTokens: 100 }];
+
+  it('buys the replicas a long class needs to keep its prefills from stalling tight requests, beyond what its load needs', async () => {
+    // 5 req/s, 0.5 of them long; capacity 10 req/s for either class: 1 replica carries the load.
+    // Each long request holds a replica 0.05 s past the tightest patience; with ε = 0.005 the long
+    // class may take 0.005 / 0.05 = 0.1 req/s per replica, so 0.5 req/s needs 5 replicas
+    const base = { offers: [offer('r0', 'a', 2)], streams: [stream('s', 'r0', [5], { buckets: twoClasses })], capacity: [[[10], [10]]] };
+    const blind = await solvePlan(problem(base));
+    expect(blind.replicas[0]).toEqual([1]);
+    const p = problem({ ...base, blocking: [[[0], [0.05]]], blockingShare: 0.005 });
+    const s = await solvePlan(p);
+    expect(s.status).toBe('optimal');
+    expect(s.replicas[0]).toEqual([Math.ceil((0.5 * 0.05) / 0.005 - 1e-9)]);
+    expect(s.usd).toBeCloseTo(10, 9);
+    expectBlockingHeld(p, s);
+    expectCapacityHeld(p, s);
+  });
+
+  it('counts a spot replica’s blocking allowance at its availability', async () => {
+    const p = problem({
+      offers: [offer('r0', 'a', 2, { availability: 0.5 })], streams: [stream('s', 'r0', [5], { buckets: twoClasses })],
+      capacity: [[[10], [10]]], blocking: [[[0], [0.05]]], blockingShare: 0.005,
+    });
+    const s = await solvePlan(p);
+    expect(s.replicas[0]).toEqual([10]);
+    expectBlockingHeld(p, s);
+  });
+
+  it('sends the long class where it blocks less when that is cheaper than diluting it', async () => {
+    // a: 1 USD, blocks 0.05 s per long request (5 replicas for 0.5 req/s); b: 2 USD, blocks 0.01 s
+    // (1 replica) but serves short requests slowly. Mixed: short on a (1 replica), long on b (1
+    // replica) = 3 USD, against 5 on a alone and 10 on b alone (4.5 + 0.05 replicas of load)
+    const offers = [offer('r0', 'a', 1, { gpu: 'A' }), offer('r0', 'b', 2, { gpu: 'B' })];
+    const base = { offers, streams: [stream('s', 'r0', [5], { buckets: twoClasses })], capacity: [[[10, 1], [10, 10]]], blocking: [[[0, 0], [0.05, 0.01]]], blockingShare: 0.005 };
+    const mixed = problem({ ...base, mixTypesInRegion: true });
+    const s = await solvePlan(mixed);
+    expect(s.replicas[0]).toEqual([1, 1]);
+    expect(s.usd).toBeCloseTo(3, 9);
+    // a's one replica may still take 0.005 / 0.05 = 0.1 req/s of the long class, no more
+    const longOnA = s.routes.filter((r) => r.bucket === 1 && r.offer === 0).reduce((x, r) => x + r.ratePerS, 0);
+    expect(longOnA).toBeLessThanOrEqual(0.1 + 1e-9);
+    expectBlockingHeld(mixed, s);
+    // one type only: a alone, diluted over 5 replicas (5 USD), beats b alone (10)
+    const one = await solvePlan(problem({ ...base, mixTypesInRegion: false }));
+    expect(one.replicas[0]).toEqual([5, 0]);
+    expect(one.usd).toBeCloseTo(5, 9);
+  });
+
+  it('leaves a class that blocks at all off an offer when the plan allows no misses (attainment 1)', async () => {
+    const offers = [offer('r0', 'a', 1), offer('r0', 'b', 3)];
+    // b blocks nobody but serves short requests slowly; a would be cheaper for both classes
+    const p = problem({ offers, streams: [stream('s', 'r0', [5], { buckets: twoClasses })], capacity: [[[10, 1], [10, 10]]], blocking: [[[0, 0], [0.05, 0]]], blockingShare: 0 });
+    const s = await solvePlan(p);
+    expect(s.status).toBe('optimal');
+    expect(s.routes.filter((r) => r.bucket === 1).every((r) => r.offer === 1)).toBe(true);
+    expect(s.replicas[0]).toEqual([1, 1]);
+  });
+
+  describe('one GPU type per model and region', () => {
+    // Mélange's saving: chat is cheapest on a (0.2 USD per req/s), long prompts on b (0.5 against 1)
+    const offers = [offer('r0', 'a', 1, { gpu: 'A' }), offer('r0', 'b', 2, { gpu: 'B' })];
+    const streams = [stream('chat', 'r0', [20]), stream('docs', 'r0', [4])];
+    const capacity = [[[5, 4]], [[1, 4]]];
+
+    it('turns two GPU types in one region into one: the cheaper single-type fleet, found by hand', async () => {
+      const mixed = await solvePlan(problem({ offers, streams, capacity, mixTypesInRegion: true }));
+      expect(mixed.replicas[0]).toEqual([4, 1]); // 4 + 2 = 6 USD
+      const one = await solvePlan(problem({ offers, streams, capacity, mixTypesInRegion: false }));
+      // a alone: 20/5 + 4/1 = 8 replicas, 8 USD; b alone: 20/4 + 4/4 = 6 replicas, 12 USD
+      expect(one.replicas[0]).toEqual([8, 0]);
+      expect(one.usd).toBeCloseTo(8, 9);
+      expect(one.usd).toBeGreaterThan(mixed.usd);
+    });
+
+    it('applies per region and per hour: each region, each hour, picks its own type', async () => {
+      const two = [...offers, offer('r1', 'a', 1, { gpu: 'A' }), offer('r1', 'b', 2, { gpu: 'B' })];
+      // where chat is small and docs large, b wins: 1/4 + 10/4 → 3 b = 6 USD against 1/5 + 10 → 11 a
+      const st = [stream('chat', 'r0', [20, 1]), stream('docs', 'r0', [4, 10]), stream('chat1', 'r1', [1, 20]), stream('docs1', 'r1', [10, 4])];
+      const cap = [[[5, 4, 0, 0]], [[1, 4, 0, 0]], [[0, 0, 5, 4]], [[0, 0, 1, 4]]];
+      const s = await solvePlan(problem({ offers: two, streams: st, capacity: cap, mixTypesInRegion: false }));
+      expect(s.status).toBe('optimal');
+      for (let h = 0; h < 2; h++) {
+        for (const r of ['r0', 'r1']) {
+          const types = new Set(two.flatMap((of, o) => (of.region === r && s.replicas[h][o] > 0 ? [of.gpu] : [])));
+          expect(types.size, `${r} hour ${h}`).toBe(1);
+        }
+      }
+      // r0 hour 0: 8 a (chat 4 + docs 4) = 8 USD against 6 b = 12; hour 1: 3 b
+      expect(s.replicas[0].slice(0, 2)).toEqual([8, 0]);
+      expect(s.replicas[1].slice(0, 2)).toEqual([0, 3]);
+      // r1 mirrors r0 with the hours swapped
+      expect(s.replicas[0].slice(2)).toEqual([0, 3]);
+      expect(s.replicas[1].slice(2)).toEqual([8, 0]);
+    });
+
+    it('lets spot and on-demand replicas of the same type mix', async () => {
+      const withSpot = [offer('r0', 'a', 1, { gpu: 'A' }), offer('r0', 'a', 0.5, { gpu: 'A', spot: true, availability: 0.9 }), offer('r0', 'b', 2, { gpu: 'B' })];
+      // load 17.25/5 + 4/1 = 7.45 replicas of A. Spot alone is cheapest per carried req/s (0.5/0.9
+      // < 1) but needs 9 against A's budget of 8: 0.9 s + o ≥ 7.45 and s + o ≤ 8 give s ≤ 5, so
+      // 5 spot + 3 on demand = 5.5 USD (b alone: 17.25/4 + 1 → 6 b = 12 USD)
+      const s = await solvePlan(problem({
+        offers: withSpot, streams: [stream('chat', 'r0', [17.25]), stream('docs', 'r0', [4])], capacity: [[[5, 5, 4]], [[1, 1, 4]]],
+        mixTypesInRegion: false, budgets: [{ region: 'r0', gpuTypes: ['A'], gpus: 8 }],
+      }));
+      expect(s.status).toBe('optimal');
+      expect(s.replicas[0]).toEqual([3, 5, 0]);
+      expect(s.usd).toBeCloseTo(5.5, 9);
+    });
+
+    it('holds for a static fleet too', async () => {
+      const st = [stream('chat', 'r0', [20, 1]), stream('docs', 'r0', [4, 10])];
+      const s = await solvePlan(problem({ offers, streams: st, capacity, mixTypesInRegion: false, mode: { fleet: 'static', local: false } }));
+      expect(s.status).toBe('optimal');
+      const types = new Set(offers.flatMap((of, o) => (s.replicas[0][o] > 0 ? [of.gpu] : [])));
+      expect(types.size).toBe(1);
+      // a: max over hours (8, 1 + 10 = 11) = 11 USD/h; b: max(6, 1 + 3 = 4) = 6 b = 12 USD/h: a wins
+      expect(s.replicas[0]).toEqual([11, 0]);
+      expect(s.usd).toBeCloseTo(22, 9);
+    });
+
+    it('names the budget that one type cannot fit within, where a mix would', async () => {
+      const budgets: Budget[] = [{ region: 'r0', gpuTypes: ['A'], gpus: 5 }, { region: 'r0', gpuTypes: ['B'], gpus: 5 }];
+      const mixed = await solvePlan(problem({ offers, streams, capacity, budgets, mixTypesInRegion: true }));
+      expect(mixed.status).toBe('optimal');
+      const one = await solvePlan(problem({ offers, streams, capacity, budgets, mixTypesInRegion: false }));
+      expect(one.status).toBe('infeasible');
+      // b alone needs 6 against its 5 (a alone 8 against 5): the least excess is b's, 1 GPU
+      expect(one.message).toContain("r0's budget of 5 B GPUs is at least 1 short at hour 0");
+    });
   });
 });

@@ -26,6 +26,9 @@ function stream(id: string, origin: string, ratesPerS: number[], o: Partial<Stre
   };
 }
 
+/** a hand-built world's interference fields: none stated (the solver reads missing coefficients as 0) */
+const NO_INTERFERENCE = { prefillS: [], blocking: [], blockingShare: 0.005, mixTypesInRegion: true } as const;
+
 /** a world of two regions and two profiles, with a second model in one region */
 function world(): PlanProblem {
   const offers = [
@@ -42,7 +45,7 @@ function world(): PlanProblem {
     [[7.5, 2.8, 8, 0], [1.4, 0.45, 1.5, 0]],
     [[0, 0, 0, 2]],
   ];
-  return { hours: 3, regions: ['us', 'eu'], offers, streams, capacity, budgets: [{ region: 'us', gpuTypes: ['H100'], gpus: 6 }], scenarios: ['normal', 'lost:us', 'lost:eu'], mode: { fleet: 'hourly', local: false } };
+  return { hours: 3, regions: ['us', 'eu'], offers, streams, capacity, budgets: [{ region: 'us', gpuTypes: ['H100'], gpus: 6 }], scenarios: ['normal', 'lost:us', 'lost:eu'], mode: { fleet: 'hourly', local: false }, ...NO_INTERFERENCE };
 }
 
 describe('unitCostsOf', () => {
@@ -80,7 +83,7 @@ describe('unitCostsOf', () => {
   it('splits each offer\'s cost by its profile\'s phase weights and divides by the tokens', () => {
     const p: PlanProblem = {
       hours: 1, regions: ['us'], offers: [offer('us', H100, 3)], streams: [stream('s', 'us', [2])],
-      capacity: [[[4], [1]]], budgets: [], scenarios: ['normal'], mode: { fleet: 'hourly', local: false },
+      capacity: [[[4], [1]]], budgets: [], scenarios: ['normal'], mode: { fleet: 'hourly', local: false }, ...NO_INTERFERENCE,
     };
     const routes: Route[] = [
       { scenario: 'normal', hour: 0, stream: 0, bucket: 0, offer: 0, ratePerS: 1.5 },
@@ -105,7 +108,7 @@ describe('unitCostsOf', () => {
   it('prices idle replicas with no tokens as cost with nothing to divide it by', () => {
     const p: PlanProblem = {
       hours: 2, regions: ['us', 'eu'], offers: [offer('us', H100, 3), offer('eu', A100, 2)], streams: [stream('s', 'us', [1, 1])],
-      capacity: [[[4, 4], [1, 1]]], budgets: [], scenarios: ['normal', 'lost:us'], mode: { fleet: 'hourly', local: false },
+      capacity: [[[4, 4], [1, 1]]], budgets: [], scenarios: ['normal', 'lost:us'], mode: { fleet: 'hourly', local: false }, ...NO_INTERFERENCE,
     };
     const routes: Route[] = [0, 1].map((hour) => ({ scenario: 'normal', hour, stream: 0, bucket: 0, offer: 0, ratePerS: 1 }));
     const s: PlanSolution = { status: 'optimal', message: null, replicas: [[1, 1], [1, 0]], usd: 8, gpuHours: 3, routes, unprotected: [], solveMs: 0 };
@@ -129,7 +132,7 @@ describe('plannedUtilisation', () => {
   it('reads a fleet filled to the ceiling as that ceiling', () => {
     const p: PlanProblem = {
       hours: 1, regions: ['us'], offers: [offer('us', H100, 3)], streams: [stream('s', 'us', [8])],
-      capacity: [[[4], [4]]], budgets: [], scenarios: ['normal'], mode: { fleet: 'hourly', local: false },
+      capacity: [[[4], [4]]], budgets: [], scenarios: ['normal'], mode: { fleet: 'hourly', local: false }, ...NO_INTERFERENCE,
     };
     const routes: Route[] = [{ scenario: 'normal', hour: 0, stream: 0, bucket: 0, offer: 0, ratePerS: 8 }];
     const s: PlanSolution = { status: 'optimal', message: null, replicas: [[2]], usd: 6, gpuHours: 2, routes, unprotected: [], solveMs: 0 };
