@@ -92,7 +92,7 @@ export function buildProblem(loaded: LoadedPlan, streams: readonly Stream[], opt
     // model spends its tail on queueing (p99s at the SLO at full rate, the plan at `utilisation` of
     // it); blocking is given the other half of the miss budget, so the two together stay within it
     blockingShare: (1 - plan.check.attainment) / 2,
-    mixTypesInRegion: (plan as PlanSpec & { readonly mixTypesInRegion?: boolean }).mixTypesInRegion ?? false,
+    mixTypesInRegion: plan.mixTypesInRegion,
     budgets: budgetsOf(plan),
     scenarios: scenariosOf(plan),
     mode: opts.mode,
