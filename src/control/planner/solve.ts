@@ -1,4 +1,5 @@
 import highsModule, { type Highs } from 'highs';
+import { wallClock, type Clock } from '../../time/index.js';
 import type { FailureScenario, PlanProblem, PlanSolution, Route } from './types.js';
 
 // The planner's exact solver: a mixed-integer programme handed to HiGHS as CPLEX LP text.
@@ -37,6 +38,8 @@ import type { FailureScenario, PlanProblem, PlanSolution, Route } from './types.
 export interface SolveOptions {
   /** wall seconds the solver may take over every hour together (default 60) */
   readonly timeLimitS?: number;
+  /** what times the solve and its limit (default the wall's) */
+  readonly clock?: Clock;
   /**
    * where the normal scenario (every region up) may route a stream. `home` (default): in its origin
    * region wherever an offer there can serve the request size, as the gateway's local-first routing
@@ -46,6 +49,12 @@ export interface SolveOptions {
    * follows the plan's routes. Failure scenarios route freely either way.
    */
   readonly normalRouting?: 'home' | 'free';
+}
+
+/** when the solver must stop: a time on `clock`'s monotonic ms */
+interface Deadline {
+  readonly clock: Clock;
+  readonly atMs: number;
 }
 
 /** USD per req/s routed away from its origin: breaks ties towards local routing, far below any GPU price */
@@ -358,8 +367,8 @@ const OPTIONS = {
   mip_heuristic_run_root_reduced_cost: false, mip_heuristic_run_zi_round: false, mip_heuristic_run_shifting: false,
 } as const;
 
-function run(h: Highs, text: string, deadline: number): Outcome {
-  const timeLimit = Math.max(0.1, (deadline - performance.now()) / 1000);
+function run(h: Highs, text: string, deadline: Deadline): Outcome {
+  const timeLimit = Math.max(0.1, (deadline.atMs - deadline.clock.monoMs()) / 1000);
   // the mip_heuristic_run_* switches are native HiGHS options the legacy options type does not list
   const r = h.solve(text, { ...OPTIONS, time_limit: timeLimit } as Parameters<Highs['solve']>[1]);
   if (r.Status === 'Optimal') return { kind: 'optimal', values: r.Columns as Record<string, { Primal: number }> };
@@ -371,7 +380,7 @@ function run(h: Highs, text: string, deadline: number): Outcome {
 const hoursLabel = (hours: readonly number[]) => (hours.length === 1 ? `hour ${hours[0]}` : `hours ${hours.join(', ')}`);
 
 /** Why a block of hours is infeasible: the least GPU-budget excess that would carry its demand. */
-function explain(h: Highs, p: PlanProblem, reach: Reach, hours: readonly number[], deadline: number): string {
+function explain(h: Highs, p: PlanProblem, reach: Reach, hours: readonly number[], deadline: Deadline): string {
   const m = buildModel(p, reach, hours, { kind: 'elastic' })!;
   const r = run(h, m.text, deadline);
   if (r.kind === 'infeasible') {
@@ -395,10 +404,10 @@ function explain(h: Highs, p: PlanProblem, reach: Reach, hours: readonly number[
   return `over the GPU budget: ${parts.join('; ')} (raise the budget, allow other GPU types there, or widen residency)`;
 }
 
-function empty(p: PlanProblem, status: 'infeasible' | 'error', message: string, unprotected: PlanSolution['unprotected'], t0: number): PlanSolution {
+function empty(p: PlanProblem, status: 'infeasible' | 'error', message: string, unprotected: PlanSolution['unprotected'], t0: number, clock: Clock): PlanSolution {
   return {
     status, message, replicas: Array.from({ length: p.hours }, () => p.offers.map(() => 0)),
-    usd: 0, gpuHours: 0, routes: [], unprotected, solveMs: performance.now() - t0,
+    usd: 0, gpuHours: 0, routes: [], unprotected, solveMs: clock.monoMs() - t0,
   };
 }
 
@@ -428,7 +437,7 @@ class Stop extends Error {
  * then free): an hour whose origin cannot hold its own traffic within its GPU budget spills, as the
  * gateway spills a saturated region.
  */
-function solveHourly(h: Highs, p: PlanProblem, reaches: readonly Reach[], deadline: number, replicas: number[][], routes: Route[]): void {
+function solveHourly(h: Highs, p: PlanProblem, reaches: readonly Reach[], deadline: Deadline, replicas: number[][], routes: Route[]): void {
   const infeasible: string[] = [];
   const solved = new Map<string, { hour: number; routes: Route[] }>();
   for (let hr = 0; hr < p.hours; hr++) {
@@ -472,7 +481,7 @@ const HOURS_PER_ROUND = 3;
  * the model until none is left. The last fleet is the cheapest for its hours and carries every hour,
  * so it is the cheapest for the whole horizon: exact, and far smaller than every hour at once.
  */
-function solveStatic(h: Highs, p: PlanProblem, reach: Reach, deadline: number, replicas: number[][], routes: Route[]): void {
+function solveStatic(h: Highs, p: PlanProblem, reach: Reach, deadline: Deadline, replicas: number[][], routes: Route[]): void {
   const busy = (hr: number) => p.streams.reduce((a, st) => a + (st.ratesPerS[hr] ?? 0), 0);
   const hours = Array.from({ length: p.hours }, (_, i) => i).filter((hr) => busy(hr) > NO_DEMAND);
   if (hours.length === 0) return;
@@ -527,7 +536,7 @@ function solveStatic(h: Highs, p: PlanProblem, reach: Reach, deadline: number, r
 }
 
 /** A static fleet under the first routing rule it is feasible under (solveHourly's `reaches`). */
-function staticFirstFeasible(h: Highs, p: PlanProblem, reaches: readonly Reach[], deadline: number, replicas: number[][], routes: Route[]): void {
+function staticFirstFeasible(h: Highs, p: PlanProblem, reaches: readonly Reach[], deadline: Deadline, replicas: number[][], routes: Route[]): void {
   for (let k = 0; ; k++) {
     try {
       solveStatic(h, p, reaches[k], deadline, replicas, routes);
@@ -541,8 +550,9 @@ function staticFirstFeasible(h: Highs, p: PlanProblem, reaches: readonly Reach[]
 
 /** The cheapest fleet that carries every stream's demand in every scenario, exactly (a MILP). */
 export async function solvePlan(p: PlanProblem, opts: SolveOptions = {}): Promise<PlanSolution> {
-  const t0 = performance.now();
-  const deadline = t0 + (opts.timeLimitS ?? 60) * 1000;
+  const clock = opts.clock ?? wallClock;
+  const t0 = clock.monoMs();
+  const deadline: Deadline = { clock, atMs: t0 + (opts.timeLimitS ?? 60) * 1000 };
   // local-first where the origin can hold its traffic, else free (reach is the freest, for checks and messages)
   const reach = reachOf(p, 'free');
   const reaches = (opts.normalRouting ?? 'home') === 'home' ? [reachOf(p, 'home'), reach] : [reach];
@@ -552,13 +562,13 @@ export async function solvePlan(p: PlanProblem, opts: SolveOptions = {}): Promis
   }));
 
   const cannot = unservable(p, reach);
-  if (cannot.length > 0) return empty(p, 'infeasible', `no offer can serve: ${namedList(cannot)}`, unprotected, t0);
+  if (cannot.length > 0) return empty(p, 'infeasible', `no offer can serve: ${namedList(cannot)}`, unprotected, t0, clock);
 
   let h: Highs;
   try {
     h = await solver();
   } catch (err) {
-    return empty(p, 'error', `cannot load the HiGHS solver: ${(err as Error).message}`, unprotected, t0);
+    return empty(p, 'error', `cannot load the HiGHS solver: ${(err as Error).message}`, unprotected, t0, clock);
   }
 
   const replicas = Array.from({ length: p.hours }, () => p.offers.map(() => 0));
@@ -567,8 +577,8 @@ export async function solvePlan(p: PlanProblem, opts: SolveOptions = {}): Promis
     if (p.mode.fleet === 'static') staticFirstFeasible(h, p, reaches, deadline, replicas, routes);
     else solveHourly(h, p, reaches, deadline, replicas, routes);
   } catch (err) {
-    if (err instanceof Stop) return empty(p, err.status, err.message, unprotected, t0);
-    return empty(p, 'error', `the solver failed: ${(err as Error).message}`, unprotected, t0);
+    if (err instanceof Stop) return empty(p, err.status, err.message, unprotected, t0, clock);
+    return empty(p, 'error', `the solver failed: ${(err as Error).message}`, unprotected, t0, clock);
   }
   routes.sort((a, b) => p.scenarios.indexOf(a.scenario) - p.scenarios.indexOf(b.scenario) || a.hour - b.hour || a.stream - b.stream || a.bucket - b.bucket || a.offer - b.offer);
 
@@ -578,5 +588,5 @@ export async function solvePlan(p: PlanProblem, opts: SolveOptions = {}): Promis
     gpuHours += n * p.offers[o].gpus;
     usd += n * p.offers[o].gpus * p.offers[o].usdPerGpuHour;
   }));
-  return { status: 'optimal', message: null, replicas, usd, gpuHours, routes, unprotected, solveMs: performance.now() - t0 };
+  return { status: 'optimal', message: null, replicas, usd, gpuHours, routes, unprotected, solveMs: clock.monoMs() - t0 };
 }
