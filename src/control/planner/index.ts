@@ -7,7 +7,7 @@ export type { DemandSpec, LoadedPlan, PlanSpec, PlanSpecInput, WhatIf } from './
 export { runPlan } from './run.js';
 export type { RunPlanOptions } from './run.js';
 export { streamsOf } from './demand.js';
-export { applyWhatIf, buildProblem, whatIfName } from './problem.js';
+export { applyWhatIf, buildProblem, offerWarnings, whatIfName } from './problem.js';
 export { solvePlan } from './solve.js';
 export { checkHours, checkPlan } from './check.js';
 export { plannedUtilisation, unitCostsOf } from './unit-costs.js';
