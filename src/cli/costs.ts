@@ -1,4 +1,6 @@
-import { COST_KEYS, costDayJson, costsByDay, profileWeights, totalOf, type CostDay, type CostKey } from '../control/economics/index.js';
+import {
+  COST_KEYS, DEFAULT_COST_DAYS, MAX_COST_DAYS, costDayJson, costDays, costsByDay, profileWeights, totalOf, utcDay, type CostDay, type CostKey,
+} from '../control/economics/index.js';
 import { ConfigError } from '../config/index.js';
 import { withStore, type StoreFlags } from './store.js';
 import { table } from './table.js';
@@ -9,8 +11,6 @@ import { table } from './table.js';
 // idle share stand beside it. Two range queries, whatever the number of days.
 
 const DAY_MS = 86_400_000;
-const MAX_DAYS = 366;
-const DEFAULT_DAYS = 7;
 
 export interface CostsOptions extends StoreFlags {
   by?: string;
@@ -52,33 +52,28 @@ function keyOf(v: string | undefined): CostKey {
 
 /** Whole UTC days, both ends included: --days N ending today, or --since/--until. */
 function windowOf(o: CostsOptions): { since: number; until: number } {
-  const today = Math.floor((o.nowMs ?? Date.now()) / DAY_MS) * DAY_MS;
+  const nowMs = o.nowMs ?? Date.now();
+  const today = Math.floor(nowMs / DAY_MS) * DAY_MS;
   if (o.days !== undefined && (o.since !== undefined || o.until !== undefined)) {
     throw new ConfigError('--days counts back from today; give it or --since/--until, not both');
   }
-  let since: number, until: number;
   if (o.since === undefined && o.until === undefined) {
     // digits only: Number() would take '', ' 7', '1e2' and '0x10'
-    const n = o.days === undefined ? DEFAULT_DAYS : /^\d{1,4}$/.test(o.days) ? Number(o.days) : NaN;
-    if (!Number.isInteger(n) || n < 1 || n > MAX_DAYS) throw new ConfigError(`--days expects a whole number of days from 1 to ${MAX_DAYS}, got '${o.days}'`);
-    until = today;
-    since = today - (n - 1) * DAY_MS;
-  } else {
-    // as the admin API: --since alone runs to today (or is the one day, when it is later)
-    const s = o.since === undefined ? undefined : day('--since', o.since);
-    until = o.until === undefined ? Math.max(s ?? today, today) : day('--until', o.until);
-    since = s ?? until - (DEFAULT_DAYS - 1) * DAY_MS;
+    const n = o.days === undefined ? DEFAULT_COST_DAYS : /^\d{1,4}$/.test(o.days) ? Number(o.days) : NaN;
+    if (!Number.isInteger(n) || n < 1 || n > MAX_COST_DAYS) throw new ConfigError(`--days expects a whole number of days from 1 to ${MAX_COST_DAYS}, got '${o.days}'`);
+    return { since: today - (n - 1) * DAY_MS, until: today };
   }
-  if (since > until) throw new ConfigError(`--since ${o.since ?? iso(since)} is after --until ${o.until ?? iso(until)}`);
-  const days = (until - since) / DAY_MS + 1;
-  if (days > MAX_DAYS) throw new ConfigError(`at most ${MAX_DAYS} days at once; asked for ${days} (narrow --since / --until)`);
-  return { since, until };
+  // as the admin API: --since alone runs to today (or is the one day, when it is later)
+  const w = costDays(o.since === undefined ? undefined : day('--since', o.since), o.until === undefined ? undefined : day('--until', o.until), nowMs);
+  if (w.ok) return { since: w.since, until: w.until };
+  if (w.problem === 'reversed') throw new ConfigError(`--since ${o.since ?? iso(w.since)} is after --until ${o.until ?? iso(w.until)}`);
+  throw new ConfigError(`at most ${MAX_COST_DAYS} days at once; asked for ${w.days} (narrow --since / --until)`);
 }
 
 /** `YYYY-MM-DD` (a real calendar day) → its UTC midnight in ms. */
 function day(flag: string, v: string): number {
-  const ms = /^\d{4}-\d{2}-\d{2}$/.test(v) ? Date.parse(`${v}T00:00:00Z`) : NaN;
-  if (Number.isNaN(ms) || iso(ms) !== v) throw new ConfigError(`${flag} expects a UTC date such as 2026-01-31, got '${v}'`);
+  const ms = utcDay(v);
+  if (ms === null) throw new ConfigError(`${flag} expects a UTC date such as 2026-01-31, got '${v}'`);
   return ms;
 }
 

@@ -1,4 +1,4 @@
-import { costDayJson, costsByDay, totalOf, type PhaseWeights } from '../../control/economics/index.js';
+import { COST_KEYS, MAX_COST_DAYS, costDayJson, costDays, costsByDay, totalOf, utcDay, type CostKey, type PhaseWeights } from '../../control/economics/index.js';
 import type { CostStore } from '../../ledger/index.js';
 import type { Clock } from '../../time/index.js';
 import type { Caller } from './caller.js';
@@ -17,12 +17,7 @@ import { strayParam } from './query.js';
 
 const PREFIX = '/admin/v1/costs';
 const LIVE = PREFIX + '/live';
-const BY = ['model', 'pool', 'region', 'tenant'] as const;
-type By = (typeof BY)[number];
 const DAY_MS = 86_400_000;
-const DEFAULT_DAYS = 7;
-/** a year and a day: a longer window is almost always a typo, and the whole of it is read at once */
-const MAX_DAYS = 366;
 
 export interface LivePoolCost {
   readonly pool: string;
@@ -121,32 +116,31 @@ export function createCostRoutes(d: CostRoutesDeps): CostsHandler {
 const NO_PARAMS: readonly string[] = [];
 const DAILY_PARAMS: readonly string[] = ['by', 'since', 'until'];
 
-type DailyQuery = { ok: true; by: By; since: number; until: number } | { ok: false; message: string };
+type DailyQuery = { ok: true; by: CostKey; since: number; until: number } | { ok: false; message: string };
 
 /** `by`, `since`, `until` (UTC midnights, ms); the message names the parameter at fault. */
 function dailyQuery(query: URLSearchParams, nowMs: number): DailyQuery {
   const byRaw = query.get('by') ?? 'model';
-  if (!(BY as readonly string[]).includes(byRaw)) return { ok: false, message: `by: expected one of ${BY.join(', ')}, got '${byRaw}'` };
+  if (!(COST_KEYS as readonly string[]).includes(byRaw)) return { ok: false, message: `by: expected one of ${COST_KEYS.join(', ')}, got '${byRaw}'` };
   const since = parseDay(query, 'since');
   if (!since.ok) return since;
   const until = parseDay(query, 'until');
   if (!until.ok) return until;
-  const today = Math.floor(nowMs / DAY_MS) * DAY_MS;
-  const u = until.value ?? (since.value === undefined ? today : Math.max(since.value, today));
-  const s = since.value ?? u - (DEFAULT_DAYS - 1) * DAY_MS;
-  if (s > u) return { ok: false, message: `since: ${dayOf(s)} is after until (${dayOf(u)}); until is inclusive, so one day is since=until` };
-  const days = (u - s) / DAY_MS + 1;
-  if (days > MAX_DAYS) return { ok: false, message: `since: the window is ${days} days; ask for at most ${MAX_DAYS} at a time` };
-  return { ok: true, by: byRaw as By, since: s, until: u };
+  const w = costDays(since.value, until.value, nowMs);
+  if (w.ok) return { ok: true, by: byRaw as CostKey, since: w.since, until: w.until };
+  return {
+    ok: false,
+    message: w.problem === 'reversed'
+      ? `since: ${dayOf(w.since)} is after until (${dayOf(w.until)}); until is inclusive, so one day is since=until`
+      : `since: the window is ${w.days} days; ask for at most ${MAX_COST_DAYS} at a time`,
+  };
 }
 
 function parseDay(query: URLSearchParams, field: string): { ok: true; value: number | undefined } | { ok: false; message: string } {
   const v = query.get(field);
   if (v === null) return { ok: true, value: undefined };
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
-  const ms = m === null ? NaN : Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-  // Date.UTC rolls 2026-02-30 over into March: a day that does not round-trip does not exist
-  if (Number.isNaN(ms) || dayOf(ms) !== v) return { ok: false, message: `${field}: expected a UTC day as YYYY-MM-DD, such as 2026-01-31, got '${v}'` };
+  const ms = utcDay(v);
+  if (ms === null) return { ok: false, message: `${field}: expected a UTC day as YYYY-MM-DD, such as 2026-01-31, got '${v}'` };
   return { ok: true, value: ms };
 }
 

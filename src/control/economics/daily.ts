@@ -242,3 +242,33 @@ export function profileWeights(): (profile: string | null) => PhaseWeights {
     return w;
   };
 }
+
+/** a costs query's default window, and the longest one answered at once: a year and a day (a longer one is almost always a typo, and the whole of it is read at once) */
+export const DEFAULT_COST_DAYS = 7;
+export const MAX_COST_DAYS = 366;
+const DAY_MS = 86_400_000;
+
+/** `YYYY-MM-DD` of a real calendar day → its UTC midnight, ms; null otherwise (2026-02-30 does not round-trip). */
+export function utcDay(v: string): number | null {
+  const ms = /^\d{4}-\d{2}-\d{2}$/.test(v) ? Date.parse(`${v}T00:00:00Z`) : NaN;
+  return Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== v ? null : ms;
+}
+
+export type CostDays =
+  | { readonly ok: true; readonly since: number; readonly until: number }
+  | { readonly ok: false; readonly problem: 'reversed' | 'too-long'; readonly since: number; readonly until: number; readonly days: number };
+
+/**
+ * Whole UTC days, both ends included, as the admin API and the CLI read `since` / `until` (UTC
+ * midnights): neither, the last DEFAULT_COST_DAYS days to today; `since` alone, to today (or the one
+ * day, when it is later); `until` alone, the DEFAULT_COST_DAYS days ending then.
+ */
+export function costDays(since: number | undefined, until: number | undefined, nowMs: number): CostDays {
+  const today = Math.floor(nowMs / DAY_MS) * DAY_MS;
+  const u = until ?? (since === undefined ? today : Math.max(since, today));
+  const s = since ?? u - (DEFAULT_COST_DAYS - 1) * DAY_MS;
+  const days = (u - s) / DAY_MS + 1;
+  if (s > u) return { ok: false, problem: 'reversed', since: s, until: u, days };
+  if (days > MAX_COST_DAYS) return { ok: false, problem: 'too-long', since: s, until: u, days };
+  return { ok: true, since: s, until: u };
+}

@@ -4,5 +4,7 @@
 export { DEFAULT_GPU_HOUR_USD, FALLBACK_GPU_HOUR_USD, gpuHourUsd } from './prices.js';
 export { perMillion, phaseWeights, splitCost } from './phases.js';
 export type { CostSplit, PhaseWeights, Tokens } from './phases.js';
-export { COST_KEYS, FALLBACK_WEIGHTS_PROFILE, IDLE_KEY, UNKNOWN_KEY, costDayJson, costsByDay, profileWeights, totalOf } from './daily.js';
+export {
+  COST_KEYS, DEFAULT_COST_DAYS, FALLBACK_WEIGHTS_PROFILE, IDLE_KEY, MAX_COST_DAYS, UNKNOWN_KEY, costDayJson, costDays, costsByDay, profileWeights, totalOf, utcDay,
+} from './daily.js';
 export type { CostDay, CostKey } from './daily.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  IDLE_KEY, UNKNOWN_KEY, costsByDay, phaseWeights, profileWeights, type CostDay, type CostKey, type PhaseWeights,
+  costDays, utcDay, IDLE_KEY, UNKNOWN_KEY, costsByDay, phaseWeights, profileWeights, type CostDay, type CostKey, type PhaseWeights,
 } from '../../../src/control/economics/index.js';
 import { getProfile } from '../../../src/engine/index.js';
 import type { ReplicaTimeRecord, TokensByDay } from '../../../src/ledger/types.js';
@@ -190,5 +190,28 @@ describe('profileWeights', () => {
     expect(w(null)).toEqual(phaseWeights(h100));
     expect(w('no-such-profile')).toEqual(phaseWeights(h100));
     expect(w('llama-3.1-8b-l4').outputS).toBeGreaterThan(w(null).outputS);
+  });
+});
+
+describe('a costs query\'s days', () => {
+  const now = Date.parse('2026-03-02T15:00:00Z');
+  const day = (s: string) => Date.parse(`${s}T00:00:00Z`);
+
+  it('reads only real calendar days', () => {
+    expect(utcDay('2026-03-01')).toBe(day('2026-03-01'));
+    for (const bad of ['2026-02-30', '2026-3-1', '2026-03-01T00:00:00Z', '', ' 2026-03-01']) expect(utcDay(bad), bad).toBeNull();
+  });
+
+  it('defaults to the last 7 days to today; since alone runs to today, or is the one day when later', () => {
+    expect(costDays(undefined, undefined, now)).toEqual({ ok: true, since: day('2026-02-24'), until: day('2026-03-02') });
+    expect(costDays(day('2026-02-27'), undefined, now)).toEqual({ ok: true, since: day('2026-02-27'), until: day('2026-03-02') });
+    expect(costDays(day('2026-03-05'), undefined, now)).toEqual({ ok: true, since: day('2026-03-05'), until: day('2026-03-05') });
+    expect(costDays(undefined, day('2026-01-10'), now)).toEqual({ ok: true, since: day('2026-01-04'), until: day('2026-01-10') });
+  });
+
+  it('refuses a window that ends before it starts, or is longer than a year and a day', () => {
+    expect(costDays(day('2026-03-02'), day('2026-03-01'), now)).toMatchObject({ ok: false, problem: 'reversed' });
+    expect(costDays(day('2024-01-01'), day('2026-01-01'), now)).toMatchObject({ ok: false, problem: 'too-long', days: 732 });
+    expect(costDays(day('2025-03-01'), day('2026-03-01'), now)).toEqual({ ok: true, since: day('2025-03-01'), until: day('2026-03-01') });
   });
 });
