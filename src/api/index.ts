@@ -14,7 +14,7 @@ export { renderModel, renderModels } from './models.js';
 export { newMessageId, newRequestId } from './ids.js';
 // The admin API (api/admin/); the door re-exports it.
 export { createAdminApi } from './admin/api.js';
-export type { AdminApi, AdminApiOptions, AdminResponse, Caller, RolloutControl, RolloutView, Who } from './admin/api.js';
+export type { AdminApi, AdminApiOptions, AdminResponse, AdminView, Caller, RolloutControl, RolloutView, Who } from './admin/api.js';
 // Upstreams that speak the Anthropic Messages API: the canonical body out, their answers back.
 export { toAnthropicRequest } from './anthropic/upstream.js';
 export { fromAnthropicMessage } from './anthropic/upstream-answer.js';

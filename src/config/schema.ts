@@ -5,6 +5,7 @@ import { FALLBACK_GPU_HOUR_USD } from '../control/economics/prices.js';
 import { STARTUP_KINDS, getProfile, profileNames } from '../engine/index.js';
 import { outlierSchema } from '../fleet/index.js';
 import { BUILTIN_PROFILES, profileSchema } from '../routing/index.js';
+import { observabilitySchema, sloSchema } from './observability.js';
 
 export { outlierSchema };
 
@@ -393,6 +394,10 @@ const configFields = z.strictObject({
   replicas: z.array(replica).default([]),
   autoscaler: autoscalerSchema.prefault({}),
   costs: costsSchema.prefault({}),
+  /** traces and metrics options (config/observability.ts) */
+  observability: observabilitySchema,
+  /** service level objectives per model and tier, with error budgets and burn-rate alerts */
+  slos: z.array(sloSchema).max(200).default([]),
 });
 
 export type ModelConfig = z.infer<typeof modelSchema>;
@@ -440,6 +445,15 @@ export const configSchema = configFields.transform((c, ctx): Resolved => {
   for (const r of Object.keys(c.costs.regions)) {
     if (!regionNames.has(r)) ctx.addIssue({ code: 'custom', path: ['costs', 'regions', r], input: r, message: `\`${r}\` is not a configured region; the regions are ${[...regionNames].map((x) => `\`${x}\``).join(', ')}` });
   }
+  // an SLO names a configured model and tier (or `*`), once
+  const sloNames = new Set<string>();
+  c.slos.forEach((o, i) => {
+    const at = ['slos', i];
+    if (sloNames.has(o.name)) ctx.addIssue({ code: 'custom', path: [...at, 'name'], input: o.name, message: `the SLO \`${o.name}\` is defined twice; names are unique` });
+    sloNames.add(o.name);
+    if (o.model !== '*' && !modelIds.has(o.model)) ctx.addIssue({ code: 'custom', path: [...at, 'model'], input: o.model, message: `\`${o.model}\` is not a configured model; the models are ${[...modelIds].map((x) => `\`${x}\``).join(', ')}, or \`*\`` });
+    if (o.tier !== '*' && !Object.hasOwn(c.tiers, o.tier)) ctx.addIssue({ code: 'custom', path: [...at, 'tier'], input: o.tier, message: `\`${o.tier}\` is not a configured tier; the tiers are ${Object.keys(c.tiers).map((x) => `\`${x}\``).join(', ')}, or \`*\`` });
+  });
   return {
     ...c,
     replicas: c.replicas.map((r, i) => ({ ...r, version: resolve(r.model, r.version, ['replicas', i, 'version']) })),

@@ -38,6 +38,11 @@ export class FleetWatch {
   #sweeper: TimerHandle | null = null;
   readonly #ports: TimePorts;
 
+  /** every replica's last scraped metrics (vLLM names) with `replica`, `model` and `region` labels, as Prometheus text; '' when none. STUB: H2 */
+  replicaExposition(): string {
+    return '';
+  }
+
   constructor(fleet: FleetRegistry, opts: FleetWatchOptions) {
     this.#fleet = fleet;
     this.#opts = opts;

@@ -3,6 +3,7 @@ import type { InferenceRequest, ModelInfo, Wire } from '../api/index.js';
 import type { Priority } from '../admission/index.js';
 import type { ModelConfig } from '../config/index.js';
 import type { Replica } from '../fleet/index.js';
+import type { RequestTrace } from '../observe/index.js';
 import type { AuthContext } from '../tenancy/index.js';
 import type { Phase } from './boundary.js';
 import type { Exchange } from './exchange.js';
@@ -51,6 +52,8 @@ export interface RequestContext {
   ticket: RouteTicket | null;
   /** once it exists, the exchange owns the request's ending */
   exchange: Exchange | null;
+  /** its trace, when tracing is on and it is sampled; null otherwise (nothing is recorded) */
+  trace: RequestTrace | null;
 }
 
 /** A request every stage has passed: what the exchange is built from. */
@@ -69,6 +72,6 @@ export function requestContext(req: IncomingMessage, res: ServerResponse, wire: 
   return {
     requestId, t0, startedAt, wire, req, res, heads: [], phase: 'auth',
     auth: null, tier: null, body: null, ireq: null, entry: null, priority: null, deadlineMs: 0,
-    reservation: null, ticket: null, exchange: null,
+    reservation: null, ticket: null, exchange: null, trace: null,
   };
 }

@@ -13,6 +13,8 @@ export interface OpsDeps {
   readonly token: Buffer | null;
   readonly bodies: Pick<BodyReader, 'discard'>;
   readonly replies: Replies;
+  /** more Prometheus text after the gateway's own (the replicas' re-exported metrics); '' when none */
+  readonly more?: () => string;
 }
 
 /** 200 once ready; 503 while starting, and while draining (with `connection: close`). */
@@ -34,7 +36,9 @@ export async function metricsText(d: OpsDeps, req: IncomingMessage, res: ServerR
       res.end('/metrics needs Authorization: Bearer <server.metricsToken>\n');
       return;
     }
-    const text = await d.registry.metrics();
+    const own = await d.registry.metrics();
+    const more = d.more?.() ?? '';
+    const text = more === '' ? own : own + more;
     res.writeHead(200, { 'content-type': d.registry.contentType });
     res.end(text);
   } catch (err) {

@@ -2,12 +2,18 @@ import { join } from 'node:path';
 import { Gauge } from 'prom-client';
 import { createAdminApi } from '../api/index.js';
 import { createCostRoutes } from '../api/admin/costs.js';
+import { dashboardViews } from '../api/admin/dashboard.js';
+import { sloView } from '../api/admin/slo.js';
 import { profileWeights } from '../control/economics/index.js';
 import type { Config } from '../config/index.js';
 import { FleetRegistry, FleetWatch, ModelVersions, type ReplicaSpec } from '../fleet/index.js';
 import { createLedgerWriter, openSpill, replaySpill, type LedgerWriter } from '../ledger/index.js';
 import { MonthlySpend } from '../limits/index.js';
 import { createLogger, createMetrics, type Logger } from '../observe/index.js';
+import { createGenAiMetrics } from '../observe/genai.js';
+import { createSloTracker, type SloTracker } from '../observe/slo/index.js';
+import { createTracing } from '../observe/tracing/index.js';
+import { TrafficWindow } from '../observe/traffic.js';
 import { createAuthenticator, openStore, type Store } from '../tenancy/index.js';
 import { wall, type TimePorts } from '../time/index.js';
 import { Admission } from './admission.js';
@@ -17,6 +23,7 @@ import { CostMeter } from './costs.js';
 import { RateLimits } from './rate-limits.js';
 import { RolloutService } from './rollouts.js';
 import { Gateway } from './server.js';
+import { createUi } from './ui.js';
 
 export interface PlatformOptions {
   config: Config;
@@ -46,6 +53,10 @@ export interface Platform {
   readonly autoscaler: AutoscalerService | null;
   /** what the fleet costs, live (null: `costs.enabled` is off) */
   readonly costs: CostMeter | null;
+  /** the SLOs' budgets and burn (null: none configured) */
+  readonly slo: SloTracker | null;
+  /** the last minutes of traffic, for the dashboard */
+  readonly traffic: TrafficWindow;
   readonly url: string;
   /** drains requests, flushes the ledger, closes everything; resolves when done */
   close(): Promise<{ cut: number }>;
@@ -118,11 +129,22 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     });
   }
   const scaler = autoscaler;
+  // what settled requests tell: the GenAI metrics, the SLOs' budgets, the dashboard's live traffic
+  const obs = config.observability;
+  const tracing = createTracing(obs.tracing, { log });
+  const slo = createSloTracker(config.slos, { clock: time.clock, timers: time.timers, log });
+  const traffic = new TrafficWindow(time.clock);
+  const observers = [
+    createGenAiMetrics(metrics.registry, { options: obs.metrics, served: (m) => gateway?.models.has(m) ?? false }),
+    traffic,
+    ...(slo === null ? [] : [slo]),
+  ];
   admission = new Admission(config.admission, fleet, metrics, time, scaler === null ? null : (model) => scaler.shed(model));
   const onAdminError = (err: Error, requestId: string | null): void => log.error({ err, requestId }, 'admin request failed');
   const admin = createAdminApi({
     store, authenticator, adminToken: opts.adminToken, tiers: Object.keys(config.tiers), rollouts, autoscaler, onError: onAdminError,
     costs: createCostRoutes({ store, clock: time.clock, weights: profileWeights(), live: meter }),
+    views: [sloView(slo), ...dashboardViews({ traffic })],
   });
   const { outlier } = config.fleet;
   const watch = new FleetWatch(fleet, {
@@ -169,6 +191,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const gw = gateway = new Gateway({
     config, fleet, watch, rateLimits, admission, spend, store, backends, authenticator, ledger, admin, metrics, log, time, versions,
     calls: autoscaler === null ? rollouts : teeCalls(rollouts, autoscaler), demand: autoscaler,
+    observers, tracing, ui: createUi(),
+    ...(obs.metrics.replicaMetrics ? { exposition: () => watch.replicaExposition() } : {}),
   });
   await watch.start();
   // after the first probes, so a rollout resumed at start-up finds its candidate's replicas ready
@@ -182,7 +206,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
 
   let closing: Promise<{ cut: number }> | null = null;
   return {
-    gateway: gw, store, ledger, fleet, versions, rollouts, autoscaler, costs: meter,
+    gateway: gw, store, ledger, fleet, versions, rollouts, autoscaler, costs: meter, slo, traffic,
     url: `http://${host}:${addr.port}`,
     close() {
       closing ??= (async () => {
@@ -200,6 +224,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         await ledger.close();
         spill?.close();
         authenticator.close();
+        slo?.close();
+        // the last spans go out before the process does
+        await tracing?.close();
         // Drained: whatever is still open was cut with its client, so nothing is lost by destroying.
         await Promise.all([...backends.values()].map((b) => b.client.destroy()));
         await store.close();

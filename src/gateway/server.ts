@@ -4,7 +4,7 @@ import type { Config } from '../config/index.js';
 import type { FleetRegistry, FleetWatch, ModelVersions, Replica } from '../fleet/index.js';
 import type { MonthlySpend } from '../limits/index.js';
 import type { LedgerWriter, Store } from '../ledger/index.js';
-import type { GatewayMetrics, Logger } from '../observe/index.js';
+import type { GatewayMetrics, Logger, RequestObserver, Tracing } from '../observe/index.js';
 import type { Authenticator } from '../tenancy/index.js';
 import { sleep, wall, type TimePorts } from '../time/index.js';
 import { RetryBudget, type CallReportSink } from '../upstream/index.js';
@@ -52,7 +52,18 @@ export interface GatewayDeps {
   demand?: DemandSink | null;
   /** each model's versions, for the fleet admin API (replicas of a version, registering one); absent: the versions routes answer 404 */
   versions?: ModelVersions;
+  /** told of every settled request (GenAI metrics, SLOs, live traffic) */
+  observers?: readonly RequestObserver[];
+  /** null or absent: tracing is off, and costs nothing */
+  tracing?: Tracing | null;
+  /** more Prometheus text for /metrics after the gateway's own (the replicas' re-exported metrics) */
+  exposition?: () => string;
+  /** the dashboard under /ui (gateway/ui.ts); absent: /ui is not served */
+  ui?: UiHandler | null;
 }
+
+/** Serves GET/HEAD under /ui: `path` is the request's path, `/ui` included. */
+export type UiHandler = (req: IncomingMessage, res: ServerResponse, path: string) => void;
 
 const DRAINING: GatewayError = { kind: 'overloaded', message: 'The gateway is shutting down; retry on another instance.', retryAfterS: 1 };
 
@@ -74,6 +85,7 @@ export class Gateway {
   readonly #modelsApi: ModelsApi;
   readonly #admin: AdminHttpDeps;
   readonly #ops: OpsDeps;
+  readonly #ui: UiHandler | null;
   #inflight = 0;
   #draining = false;
   #ready = false;
@@ -91,10 +103,11 @@ export class Gateway {
     this.models = new ModelCatalogue(config, deps.fleet);
     this.upstreams = new Upstreams({ routing: this.routing, backends: deps.backends, fleet: deps.fleet, watch: deps.watch, metrics, log, clock });
     const replies = this.replies = new Replies(metrics, log);
-    const settlement = new Settlement({ ledger: deps.ledger, spend: deps.spend, metrics, log, accessLog: s.accessLog, served: (m) => this.models.has(m), clock });
+    const settlement = new Settlement({ ledger: deps.ledger, spend: deps.spend, metrics, log, accessLog: s.accessLog, served: (m) => this.models.has(m), clock, observers: deps.observers ?? [] });
     const bodies = this.#bodies = new BodyReader({ timeoutMs: s.bodyTimeoutMs, minBytesPerSecond: s.bodyMinBytesPerSecond }, time);
     this.#bodyLimit = s.bodyLimitBytes;
-    this.#ops = { registry: metrics.registry, token: s.metricsToken === null ? null : sha256(s.metricsToken), bodies, replies };
+    this.#ui = deps.ui ?? null;
+    this.#ops = { registry: metrics.registry, token: s.metricsToken === null ? null : sha256(s.metricsToken), bodies, replies, ...(deps.exposition === undefined ? {} : { more: deps.exposition }) };
     const policy = {
       upstreams: this.upstreams, replies, settlement, admission: deps.admission, rateLimits: deps.rateLimits, metrics, time,
       retries: new RetryBudget(up.retryBudget.percent / 100, up.retryBudget.minConcurrency),
@@ -219,6 +232,10 @@ export class Gateway {
         return void metricsText(this.#ops, req, res);
     }
     if (path.startsWith('/v1/models/') && method === 'GET') return void this.#modelsApi.get(req, res, path.slice(11));
+    if (this.#ui !== null && (path === '/ui' || path.startsWith('/ui/'))) {
+      this.#bodies.discard(req);
+      return this.#ui(req, res, path);
+    }
     if (path.startsWith('/admin/v1/')) return void adminHttp(this.#admin, req, res, method, path, q === -1 ? '' : url.slice(q + 1));
     this.#refuse(req, res, wireOf(req, path), { kind: 'not_found', message: `There is no ${method} ${path} here. Inference is at POST /v1/messages (Anthropic) and POST /v1/chat/completions (OpenAI).` });
   }

@@ -2,7 +2,7 @@ import type { GatewayError } from '../api/index.js';
 import type { Replica } from '../fleet/index.js';
 import type { MonthlySpend } from '../limits/index.js';
 import type { LedgerWriter, UsageOutcome, UsageRecord } from '../ledger/index.js';
-import type { GatewayMetrics, Logger } from '../observe/index.js';
+import type { GatewayMetrics, Logger, RequestObserver } from '../observe/index.js';
 import { wallClock, type Clock } from '../time/index.js';
 import type { RequestContext } from './context.js';
 
@@ -70,26 +70,32 @@ export interface SettlementDeps {
   /** whether the gateway serves a model (others are labelled `unknown` in metrics) */
   served(model: string): boolean;
   readonly clock?: Clock;
+  /** told of every settled request (GenAI metrics, SLOs, live traffic); absent: none */
+  readonly observers?: readonly RequestObserver[];
 }
 
 export class Settlement {
   readonly #d: SettlementDeps;
   readonly #clock: Clock;
   readonly #seriesCache = new Map<string, RequestSeries>();
+  readonly #observers: readonly RequestObserver[];
 
   constructor(d: SettlementDeps) {
     this.#d = d;
+    this.#observers = d.observers ?? [];
     this.#clock = d.clock ?? wallClock;
   }
 
   /** Ends an authenticated request: builds its record and writes it. Call once per request. */
   settle(cx: RequestContext, status: number, outcome: UsageOutcome, served: Served = NOTHING_SERVED): void {
-    this.#write(usageRecord(cx, status, outcome, served, this.#clock.monoMs()));
+    this.#write(usageRecord(cx, status, outcome, served, this.#clock.monoMs()), cx.auth!.tier);
   }
 
   /** The one place a finished request is counted and written to the ledger. */
-  #write(r: UsageRecord): void {
+  #write(r: UsageRecord, tier: string): void {
     const d = this.#d;
+    const observers = this.#observers;
+    for (let i = 0; i < observers.length; i++) observers[i].settled(r, tier);
     d.ledger.record(r);
     if (r.costUsd > 0) d.spend.add(r.workspaceId, r.costUsd, r.startedAt);
     const s = this.#series(r);

@@ -2,7 +2,7 @@
 // to the fleet), and one usage record per request. One Store interface, SQLite (embedded default)
 // and PostgreSQL behind it; a writer that keeps usage writes off the hot path.
 export type {
-  ApiKey, AuditActor, CostStore, DayWindow, ReplicaTimeRecord, TokensByDay, AuditQuery, AuditRecord, DemoTenant, KeyEntitlement, KeyPatch, NewAuditRecord, NewKey, NewTenant, Priority, Store,
+  ApiKey, AuditActor, CostStore, RollupQuery, RollupStore, UsagePeriod, DayWindow, ReplicaTimeRecord, TokensByDay, AuditQuery, AuditRecord, DemoTenant, KeyEntitlement, KeyPatch, NewAuditRecord, NewKey, NewTenant, Priority, Store,
   StoreError, StoreOptions, StoreResult, Tenant, TenantPatch, UsageOutcome, UsageQuery, UsageRecord, UsageSummary, UsageTotals,
   UsageWindow, Workspace, WorkspacePatch,
 } from './types.js';

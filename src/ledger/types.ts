@@ -283,6 +283,52 @@ export interface CostStore {
   tokensByDay(w: DayWindow): Promise<TokensByDay[]>;
 }
 
+/**
+ * One period (a minute, or a UTC day) of one tenant's requests to one model, from the ledger's
+ * roll-up (kept by the store as usage records are written, so reading it never scans them).
+ */
+export interface UsagePeriod {
+  /** epoch ms of the period's start */
+  at: number;
+  tenantId: string;
+  model: string;
+  /** every settled request */
+  requests: number;
+  /** status 400–499 (429 and 499 included): the client's, not the platform's */
+  clientErrors: number;
+  /** status ≥ 500 (529 included) */
+  serverErrors: number;
+  /** successful (status < 400) streamed requests with a time to first token */
+  streamed: number;
+  /** of those streamed, how many had their first token within each bound of SLO_LATENCY_BOUNDS_MS, in order */
+  ttftWithin: number[];
+  /** successful requests (status < 400) */
+  succeeded: number;
+  /** of those, how many ended within each bound of SLO_LATENCY_BOUNDS_MS, in order */
+  latencyWithin: number[];
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+export interface RollupQuery {
+  /** inclusive, epoch ms (rounded down to the period) */
+  since: number;
+  /** exclusive, epoch ms */
+  before?: number;
+  tenantId?: string;
+  model?: string;
+}
+
+/** The ledger's roll-up of usage records by minute and by UTC day (both backends). */
+export interface RollupStore {
+  /** Per minute, tenant and model; ordered by minute, tenant, model. */
+  usageMinutes(q: RollupQuery): Promise<UsagePeriod[]>;
+  /** Per UTC day, tenant and model; ordered by day, tenant, model. */
+  usageDays(q: RollupQuery): Promise<UsagePeriod[]>;
+}
+
 /** Also keeps rollouts and the lead over them (the rollout room's port, both backends). */
 export interface Store extends RolloutStore, CostStore {
   readonly backend: 'sqlite' | 'postgres';

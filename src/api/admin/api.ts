@@ -35,11 +35,21 @@ export interface AdminApiOptions {
   autoscaler?: AutoscalerView | null;
   /** /admin/v1/costs and /costs/live (costs.ts's createCostRoutes); absent, they answer 404 */
   costs?: CostsHandler | null;
+  /** more read-only routes (/admin/v1/slo, the dashboard's), each deciding who may read it; asked in order before the tenant routes */
+  views?: readonly AdminView[];
   /**
    * Anything that throws while a request is handled (a store failure, a bug): answered as a 500
    * that names the request id and nothing else, so this is where the stack reaches the log.
    */
   onError: (err: Error, requestId: string | null) => void;
+}
+
+/** A read-only admin route served beside the built-in ones. */
+export interface AdminView {
+  /** whether it serves the path (then it answers every method: 405 for all but GET) */
+  matches(pathname: string): boolean;
+  /** the answer; a tenant key's caller sees only its own tenant's data, or 403/404 */
+  handle(caller: Caller, method: string, pathname: string, query: URLSearchParams): AdminResponse | Promise<AdminResponse>;
 }
 
 export interface AdminApi {
@@ -67,6 +77,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const rollouts = createRollouts(opts.rollouts ?? null);
   const autoscaler = createAutoscalerRoutes(opts.autoscaler ?? null);
   const costs = opts.costs ?? null;
+  const views = opts.views ?? [];
 
   return {
     async authorize(headers) {
@@ -92,6 +103,7 @@ export function createAdminApi(opts: AdminApiOptions): AdminApi {
         // read-only, admin token only (checked after the route, as for rollouts)
         if (isAutoscalerPath(pathname)) return autoscaler(who, method, pathname, query);
         if (costs !== null && isCostsPath(pathname)) return await costs(who, method, pathname, query);
+        for (const v of views) if (v.matches(pathname)) return await v.handle(who, method, pathname, query);
         const m = match(pathname);
         if (m === null) return notFound(`no admin route ${pathname}; see /admin/v1/tenants`);
         if (!ALLOW[m.route].includes(method)) return methodNotAllowed(method, ALLOW[m.route]);
