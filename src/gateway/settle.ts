@@ -43,7 +43,7 @@ export function usageRecord(cx: RequestContext, status: number, outcome: UsageOu
   const auth = cx.auth!;
   const pricing = cx.entry?.config.pricing;
   return {
-    requestId: cx.requestId, startedAt: cx.startedAt, tenantId: auth.tenantId, workspaceId: auth.workspaceId, keyId: auth.keyId,
+    requestId: cx.requestId, startedAt: cx.startedAt, tenantId: auth.tenantId, workspaceId: auth.workspaceId, keyId: auth.keyId, tier: auth.tier,
     model: cx.ireq?.model ?? '', replica: s.replica?.id ?? null, region: s.replica?.region ?? null,
     wire: cx.wire, stream: cx.ireq?.stream ?? false, status, outcome,
     inputTokens: s.inputTokens, cachedInputTokens: s.cachedInputTokens, outputTokens: s.outputTokens,

@@ -118,6 +118,7 @@ export function usageFromRow(r: Record<string, unknown>): UsageRecord {
     tenantId: r.tenant_id as string,
     workspaceId: r.workspace_id as string,
     keyId: r.key_id as string,
+    tier: typeof r.tier === 'string' ? r.tier : '',
     model: r.model as string,
     replica: (r.replica as string | null) ?? null,
     region: (r.region as string | null) ?? null,

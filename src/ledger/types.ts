@@ -80,6 +80,8 @@ export interface UsageRecord {
   tenantId: string;
   workspaceId: string;
   keyId: string;
+  /** the tenant's tier when the request came (SLOs are kept per tier); '' in records older than the field */
+  tier: string;
   model: string;
   replica: string | null;
   region: string | null;
