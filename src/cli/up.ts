@@ -219,7 +219,9 @@ function printBanner(url: string, config: Config, replicas: ReplicaSpec[], secre
     `  Anthropic: new Anthropic({ baseURL: '${url}', apiKey })`,
     `  OpenAI:    new OpenAI({ baseURL: '${url}/v1', apiKey })`,
     `  admin API: ${url}/admin/v1/ ${process.env.SWITCHYARD_ADMIN_TOKEN ? '(Bearer $SWITCHYARD_ADMIN_TOKEN)' : '(set SWITCHYARD_ADMIN_TOKEN to enable admin writes)'}`,
+    `  dashboard: ${url}/ui ${process.env.SWITCHYARD_ADMIN_TOKEN ? '(sign in with $SWITCHYARD_ADMIN_TOKEN, or a tenant\'s API key for its own view)' : '(sign in with a tenant\'s API key, such as the demo key; set SWITCHYARD_ADMIN_TOKEN for the whole platform)'}`,
     `  metrics:   ${url}/metrics${config.server.metricsToken ? ' (Bearer token)' : ''}    data: ${resolve(config.dataDir)}`,
+    ...(config.observability.tracing.enabled ? [`  traces:    OTLP to ${config.observability.tracing.endpoint.replace(/\/\/[^@/]*@/, "//***@")}, ${Math.round(config.observability.tracing.sampleRate * 1000) / 10} % of requests sampled`] : []),
     ...(scaled === null ? [] : [
       `  autoscaler: on, ${scaled.map((p) => `${p.spec.name} ${p.spec.min}–${p.spec.max}`).join(', ')}`,
       `             decisions: ${url}/admin/v1/autoscaler ${process.env.SWITCHYARD_ADMIN_TOKEN ? '(Bearer $SWITCHYARD_ADMIN_TOKEN)' : '(set SWITCHYARD_ADMIN_TOKEN to read them)'}`,

@@ -17,6 +17,8 @@ export interface ConfigOverrides {
   store?: string;
   /** `MODEL=URL` pairs from `--replica` (`MODEL@VERSION=URL` for a version other than the stable one) */
   replicas?: string[];
+  /** where the OpenTelemetry variables (`OTEL_…`) are read from; default: the process's environment */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Replicas per model and region when the demo fleet is derived from the models. */
@@ -41,6 +43,7 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
   if (overrides.store !== undefined) raw.store = overrides.store;
   const flagReplicas = overrides.replicas?.length ? overrides.replicas.map(parseReplicaFlag) : null;
   if (flagReplicas) raw.replicas = flagReplicas;
+  applyOtelEnv(raw, overrides.env ?? process.env);
 
   const result = configSchema.safeParse(raw);
   if (!result.success) {
@@ -69,6 +72,42 @@ function readRaw(file: string): Record<string, unknown> {
   if (parsed === null || parsed === undefined) return {};
   if (!isMapping(parsed)) throw new ConfigError(`${file}: the top level must be a mapping`);
   return parsed;
+}
+
+/**
+ * The OpenTelemetry SDK's variables, over the file's `observability.tracing`:
+ * OTEL_SDK_DISABLED=true turns tracing off and OTEL_TRACES_EXPORTER (`otlp` or `none`) on or off;
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is the traces URL as is, else OTEL_EXPORTER_OTLP_ENDPOINT
+ * is its base (`/v1/traces` appended); OTEL_TRACES_SAMPLER_ARG is the sample rate and
+ * OTEL_SERVICE_NAME the service name. Values are checked by the schema like the file's.
+ */
+function applyOtelEnv(raw: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>): void {
+  const set = (v: string | undefined): v is string => v !== undefined && v.trim() !== '';
+  const tracesUrl = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  const baseUrl = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const rate = env.OTEL_TRACES_SAMPLER_ARG;
+  const service = env.OTEL_SERVICE_NAME;
+  const disabled = env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
+  const exporter = env.OTEL_TRACES_EXPORTER?.trim().toLowerCase();
+  if (!set(tracesUrl) && !set(baseUrl) && !set(rate) && !set(service) && !disabled && !set(exporter)) return;
+  if (raw.observability === undefined || raw.observability === null) raw.observability = {};
+  if (!isMapping(raw.observability)) return; // the schema names it
+  const obs = raw.observability = { ...raw.observability };
+  if (obs.tracing === undefined || obs.tracing === null) obs.tracing = {};
+  if (!isMapping(obs.tracing)) return;
+  const t = obs.tracing = { ...obs.tracing };
+  if (set(tracesUrl)) t.endpoint = tracesUrl.trim();
+  else if (set(baseUrl)) t.endpoint = `${baseUrl.trim().replace(/\/+$/, '')}/v1/traces`;
+  if (set(rate)) {
+    const n = Number(rate);
+    if (!Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(`OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1 (the share of requests traced), got "${rate}"`);
+    t.sampleRate = n;
+  }
+  if (set(service)) t.serviceName = service.trim();
+  if (exporter === 'none') t.enabled = false;
+  else if (exporter === 'otlp') t.enabled = true;
+  else if (set(exporter)) throw new ConfigError(`OTEL_TRACES_EXPORTER must be otlp or none (traces go over OTLP/HTTP), got "${exporter}"`);
+  if (disabled) t.enabled = false;
 }
 
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

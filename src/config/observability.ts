@@ -34,7 +34,7 @@ export const metricsOptionsSchema = z.strictObject({
    * the tenants that get their own label value on the per-tenant series; the rest are counted
    * under `tenant="other"`, so a tenant count in the thousands cannot blow up /metrics
    */
-  maxTenantSeries: z.number().int().nonnegative().max(10_000).default(100),
+  maxTenantSeries: z.number().int().nonnegative().max(10_000).default(20),
   /** re-export each replica's last scraped vLLM metrics on /metrics, with `replica`, `model` and `region` labels */
   replicaMetrics: z.boolean().default(true),
   /** push the gateway's metrics to an OTLP/HTTP collector as well (they stay on /metrics) */

@@ -16,6 +16,8 @@ export interface Telemetry {
   readonly prefixHits: number;
   /** when the scrape was answered (wall clock handed by the caller) */
   readonly atMs: number;
+  /** the whole /metrics text, when asked for (`keepTextBytes`) and no longer than that */
+  readonly text?: string;
 }
 
 // What each line is, by index. Several engines (data parallel) print one sample each:
@@ -157,6 +159,8 @@ export interface MetricsScraperOptions {
   timers?: Timers;
   /** refuse a /metrics body larger than this; default 8 MiB */
   maxBytes?: number;
+  /** hand each sample's whole text over (`Telemetry.text`) when it is at most this long, in bytes; default 0: never */
+  keepTextBytes?: number;
 }
 
 /** `http://h:8000/v1/` → `http://h:8000/metrics`; a path prefix before /v1 is kept. */
@@ -252,9 +256,11 @@ export class MetricsScraper {
       }
       chunks.push(chunk as Buffer);
     }
-    const parsed = parseVllmMetrics(Buffer.concat(chunks, size).toString('utf8'));
+    const text = Buffer.concat(chunks, size).toString('utf8');
+    const parsed = parseVllmMetrics(text);
     if (!parsed) throw new Error(`GET /metrics of replica ${target.id} has none of vllm:num_requests_running, vllm:num_requests_waiting, vllm:kv_cache_usage_perc; is it a vLLM server?`);
-    return { ...parsed, atMs: this.#clock.nowMs() };
+    const keep = this.opts.keepTextBytes ?? 0;
+    return size <= keep ? { ...parsed, atMs: this.#clock.nowMs(), text } : { ...parsed, atMs: this.#clock.nowMs() };
   }
 
   #report(target: ScrapeTarget, err: unknown): void {

@@ -1,3 +1,4 @@
+import { ReplicaMetrics } from '../observe/replica-metrics.js';
 import { wall, type TimePorts, type TimerHandle } from '../time/index.js';
 import { HealthProber } from './health.js';
 import type { OutlierPolicy, OutlierStats } from './outlier.js';
@@ -19,7 +20,14 @@ export interface FleetWatchOptions {
   readonly onEvent?: (e: FleetEvent) => void;
   /** the clock the outlier detector and scrape stamps read, and the sweep's timer (default: the wall's) */
   readonly ports?: TimePorts;
+  /** keep each replica's last /metrics text for `replicaExposition()` (default true; needs scraping on) */
+  readonly replicaMetrics?: boolean;
 }
+
+/** The most of a replica's /metrics text kept for re-export; a longer one is not re-exported. */
+const MAX_KEPT_TEXT = 256 * 1024;
+/** A replica's re-exported metrics go stale after this many scrape intervals without a good scrape. */
+const STALE_INTERVALS = 3;
 
 export type FleetEvent =
   | { kind: 'health'; replica: Replica; healthy: boolean }
@@ -38,9 +46,17 @@ export class FleetWatch {
   #sweeper: TimerHandle | null = null;
   readonly #ports: TimePorts;
 
-  /** every replica's last scraped metrics (vLLM names) with `replica`, `model` and `region` labels, as Prometheus text; '' when none. STUB: H2 */
+  readonly #exported: ReplicaMetrics | null;
+
+  /** every replica's last scraped metrics (vLLM names) with `replica`, `model` and `region` labels, as Prometheus text; '' when none */
   replicaExposition(): string {
-    return '';
+    if (this.#exported === null) return '';
+    try {
+      return this.#exported.render(this.#fleet.all, this.#ports.clock.monoMs());
+    } catch {
+      // what a replica printed must never break the gateway's own /metrics
+      return '';
+    }
   }
 
   constructor(fleet: FleetRegistry, opts: FleetWatchOptions) {
@@ -68,14 +84,19 @@ export class FleetWatch {
         if (healthy) this.readmit(replica);
       },
     });
+    const exported = (this.#exported = opts.scrapeIntervalMs > 0 && opts.replicaMetrics !== false
+      ? new ReplicaMetrics({ maxAgeMs: STALE_INTERVALS * opts.scrapeIntervalMs })
+      : null);
     this.#scraper = opts.scrapeIntervalMs > 0
       // an Anthropic-protocol upstream publishes no vLLM metrics: nothing to scrape there
       ? new MetricsScraper(() => fleet.all.filter((r) => r.protocol !== 'anthropic'), {
         intervalMs: opts.scrapeIntervalMs,
         timeoutMs: Math.min(opts.scrapeIntervalMs, opts.healthTimeoutMs),
         clock: ports.clock, timers: ports.timers,
+        ...(exported === null ? {} : { keepTextBytes: MAX_KEPT_TEXT }),
         onSample: (target, t) => {
           const r = target as Replica;
+          if (exported !== null && t.text !== undefined) exported.keep(r, t.text, ports.clock.monoMs());
           // stamped on the router's clock, with what this gateway had in flight then
           r.scraped = { waiting: t.waiting, running: t.running, kvUsage: t.kvUsage, atS: ports.clock.monoMs() / 1000, inflightAtScrape: r.inflight };
         },

@@ -4,7 +4,7 @@ import {
 } from '../api/index.js';
 import type { Config } from '../config/index.js';
 import type { FleetRegistry, Replica } from '../fleet/index.js';
-import { ReplicaClient, type CallSink, type UpstreamCall, type UpstreamFailure, type UpstreamSink } from '../upstream/index.js';
+import { ReplicaClient, type CallHeaders, type CallSink, type UpstreamCall, type UpstreamFailure, type UpstreamSink } from '../upstream/index.js';
 
 // A Backend is how one replica is reached. The exchange speaks canonical (OpenAI-compatible)
 // shapes to every backend; one whose replica speaks the Anthropic Messages API translates the
@@ -21,7 +21,7 @@ export interface Backend {
    * Sends a canonical chat body. Null when the body cannot be sent in the replica's protocol: the
    * sink has then already heard why (a 400-like failure), before this returns.
    */
-  chat(body: UpstreamChatBody, stream: boolean, sink: CallSink): UpstreamCall | null;
+  chat(body: UpstreamChatBody, stream: boolean, sink: CallSink, trace?: CallHeaders | null): UpstreamCall | null;
   /** Counts a prompt's tokens with the replica's own tokenizer. */
   countTokens(body: TokenizeBody, done: (r: CountResult) => void): void;
 }
@@ -61,8 +61,8 @@ class OpenAIBackend implements Backend {
     this.#tokenizePath = `${v1.slice(0, -3)}/tokenize`;
   }
 
-  chat(body: UpstreamChatBody, stream: boolean, sink: CallSink): UpstreamCall {
-    return this.client.post(this.#chatPath, JSON.stringify(body), stream, sink);
+  chat(body: UpstreamChatBody, stream: boolean, sink: CallSink, trace?: CallHeaders | null): UpstreamCall {
+    return this.client.post(this.#chatPath, JSON.stringify(body), stream, sink, trace);
   }
 
   countTokens(body: TokenizeBody, done: (r: CountResult) => void): void {
@@ -80,13 +80,13 @@ class AnthropicBackend implements Backend {
     this.#countPath = `${v1}/messages/count_tokens`;
   }
 
-  chat(body: UpstreamChatBody, stream: boolean, sink: CallSink): UpstreamCall | null {
+  chat(body: UpstreamChatBody, stream: boolean, sink: CallSink, trace?: CallHeaders | null): UpstreamCall | null {
     const req = toAnthropicRequest(body, this.defaultMaxTokens);
     if (!req.ok) {
       sink.onFailure(untranslatable(req.error.message));
       return null;
     }
-    return this.client.post(this.#messagesPath, JSON.stringify(req.value), stream, new AnthropicRelay(sink, stream));
+    return this.client.post(this.#messagesPath, JSON.stringify(req.value), stream, new AnthropicRelay(sink, stream), trace);
   }
 
   countTokens(body: TokenizeBody, done: (r: CountResult) => void): void {

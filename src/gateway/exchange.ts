@@ -2,12 +2,12 @@ import type { ServerResponse } from 'node:http';
 import type { GatewayError, InferenceRequest, UpstreamChatBody, UpstreamChunk, UpstreamCompletion } from '../api/index.js';
 import type { Replica } from '../fleet/index.js';
 import type { UsageOutcome } from '../ledger/index.js';
-import type { GatewayMetrics } from '../observe/index.js';
-import type { TimePorts } from '../time/index.js';
+import type { GatewayMetrics, RequestTrace, Tracing } from '../observe/index.js';
+import type { Clock, TimePorts } from '../time/index.js';
 import { promptChars } from '../routing/index.js';
 import {
-  callReport, classify, compose, hedge, outlierReport, replicaDispatch, retry,
-  type CallReportSink, type Dispatch, type SizedRequest, type DispatchController, type DispatchHandler, type RetryBudget, type RetryMetrics, type RetryRule,
+  callReport, classify, compose, hedge, outlierReport, replicaDispatch, retry, traceReport,
+  type CallHeaders, type CallReportSink, type CallTracer, type Dispatch, type SizedRequest, type DispatchController, type DispatchHandler, type RetryBudget, type RetryMetrics, type RetryRule,
   type UpstreamFailure, type UpstreamRequest,
 } from '../upstream/index.js';
 import type { Admissible, Admission, Grant } from './admission.js';
@@ -37,6 +37,8 @@ export interface ExchangeDeps {
   readonly calls: CallReportSink<Backend> | null;
   /** the composed upstream side (`upstreamDispatch`), built once per gateway */
   readonly upstream: Dispatch<Backend>;
+  /** null or absent when tracing is off: no call is traced, and no trace interceptor is composed */
+  readonly tracing?: Tracing | null;
 }
 
 /**
@@ -48,6 +50,7 @@ export function upstreamDispatch(d: Omit<ExchangeDeps, 'upstream'>): Dispatch<Ba
   const { retries: budget, retryRule: rule, time } = d;
   const metrics = new RetryCounts(d.metrics);
   return compose<Backend>(replicaDispatch, [
+    d.tracing == null ? null : traceReport<Backend>(),
     outlierReport(d.upstreams, time.clock),
     d.calls === null ? null : callReport(d.calls, time.clock),
     d.hedge === null ? null : hedge({ delayMs: d.hedge.delayMs, rule, budget, timers: time.timers, metrics }),
@@ -67,6 +70,10 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, SizedRequ
   readonly model: string;
   attempts = 0;
   budgetShare: RetryBudget | null = null;
+  /** the client's own trace context while untraced (passed on as is); each call's span's once traced */
+  callHeaders: CallHeaders | null;
+  /** the calls' tracer, when the request is traced */
+  readonly tracer: CallTracer<Backend> | null;
   readonly #ireq: InferenceRequest;
   /** the request upstream, once a call went out: pauses, resumes, aborts, and names its replica */
   #upstream: DispatchController<Backend> | null = null;
@@ -80,6 +87,9 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, SizedRequ
   #answeredBy: Replica | null = null;
   /** what admission granted it, from dispatch to the end (none when it bypassed admission) */
   #grant: Grant | null = null;
+  /** its trace, or null; and when it went to admission (monotonic ms), when traced */
+  readonly #trace: RequestTrace | null;
+  readonly #admitAt: number;
 
   constructor(readonly cx: AdmittedContext, readonly deps: ExchangeDeps) {
     this.res = cx.res;
@@ -87,6 +97,16 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, SizedRequ
     this.body = ireq.upstream;
     this.stream = ireq.stream;
     this.model = ireq.model;
+    const t = this.#trace = cx.trace;
+    if (t === null) {
+      this.tracer = null;
+      this.#admitAt = 0;
+      this.callHeaders = clientTraceContext(cx.req.headers.traceparent, cx.req.headers.tracestate);
+    } else {
+      this.tracer = new CallSpans(t, deps.time.clock);
+      this.#admitAt = deps.time.clock.monoMs();
+      this.callHeaders = null;
+    }
   }
 
   // ── admission ──────────────────────────────────────────────────────────────
@@ -99,6 +119,7 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, SizedRequ
       return;
     }
     this.#grant = grant;
+    if (this.#trace !== null) this.#trace.stage('admission', this.#admitAt, this.deps.time.clock.monoMs());
     this.res.on('close', this.#onClientClose);
     try {
       if (!this.deps.upstream(this, this)) this.#fail(this.#noReplica());
@@ -110,6 +131,7 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, SizedRequ
   /** Admission turned it away, before or while it waited. */
   refuse(err: GatewayError): void {
     try {
+      if (this.#trace !== null) this.#trace.stage('admission', this.#admitAt, this.deps.time.clock.monoMs(), err.kind);
       this.#fail(err);
     } catch (e) {
       this.crash(e, 'admission');
@@ -119,6 +141,7 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, SizedRequ
   /** Its client left while it waited for admission. */
   abandon(): void {
     try {
+      if (this.#trace !== null) this.#trace.stage('admission', this.#admitAt, this.deps.time.clock.monoMs(), 'cancelled');
       this.#settleUsage(499, 'cancelled', 0, 0, 0);
     } catch (err) {
       this.crash(err, 'admission');
@@ -168,6 +191,7 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, SizedRequ
       const head = this.deps.replies.headersFor(this.#ireq.wire, this.cx.requestId, SSE_HEAD, this.cx.heads);
       r = this.#relay = new StreamRelay(this.res, this.#ireq, this.cx.requestId, head, this.deps.time, call);
     }
+    if (this.#trace !== null) heardChunk(this.#trace, c);
     r.chunk(c);
   }
 
@@ -179,6 +203,7 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, SizedRequ
   onCompletion(_call: DispatchController<Backend>, c: UpstreamCompletion): void {
     if (this.#done) return;
     this.#firstByte();
+    if (this.#trace !== null) heardCompletion(this.#trace, c);
     const rendered = renderCompletion(this.#ireq, this.cx.requestId, c, this.deps.time);
     this.deps.replies.sendJson(this.res, this.#ireq.wire, this.cx.requestId, 200, rendered.body, null, this.cx.heads);
     const u = rendered.usage;
@@ -197,7 +222,9 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, SizedRequ
 
   /** The first byte for the client: time to first token, and admission hears its prefill is done. */
   #firstByte(): void {
-    this.#ttftMs = this.deps.time.clock.monoMs() - this.cx.t0;
+    const now = this.deps.time.clock.monoMs();
+    this.#ttftMs = now - this.cx.t0;
+    if (this.#trace !== null) this.#trace.firstByte(now);
     if (this.#grant !== null) this.deps.admission.firstToken(this.#grant);
   }
 
@@ -306,4 +333,59 @@ class RetryCounts implements RetryMetrics {
   overflowed(model: string): void {
     this.m.retryOverflow.inc({ model });
   }
+}
+
+/** A W3C traceparent of any version but ff: what a proxy that does not take part may pass on. */
+const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}(-[^\s]*)?$/;
+/** the W3C bound on what a `tracestate` passed on need carry (32 members fit in it) */
+const TRACESTATE_MAX = 512;
+
+/**
+ * The client's `traceparent` (and `tracestate`), passed on as they came; null (nothing) when it
+ * sent none, or a malformed or oversized one: untrusted headers are not relayed to every replica
+ * unchecked. A `tracestate` over 512 characters or 32 members is dropped (the W3C allows it).
+ */
+function clientTraceContext(traceparent: string | string[] | undefined, tracestate: string | string[] | undefined): CallHeaders | null {
+  if (typeof traceparent !== 'string' || traceparent.length > 256 || !TRACEPARENT.test(traceparent) || traceparent.startsWith('ff')) return null;
+  return typeof tracestate === 'string' && tracestate.length <= TRACESTATE_MAX && members(tracestate) <= 32 ? { traceparent, tracestate } : { traceparent };
+}
+
+function members(s: string): number {
+  let n = 1;
+  for (let i = s.indexOf(','); i !== -1; i = s.indexOf(',', i + 1)) n++;
+  return n;
+}
+
+/** A traced request's calls to replicas, each a span of its trace timed on the gateway's clock. */
+class CallSpans implements CallTracer<Backend> {
+  constructor(private readonly trace: RequestTrace, private readonly clock: Clock) {}
+
+  attempt(target: Backend, attempt: number): CallSpan {
+    const r = target.replica;
+    return new CallSpan(this.trace.attempt({ id: r.id, region: r.region, url: r.url, protocol: r.protocol ?? 'openai', servedModel: r.servedModel }, attempt, this.clock.monoMs()), this.clock);
+  }
+}
+
+class CallSpan {
+  readonly headers: CallHeaders;
+
+  constructor(private readonly a: ReturnType<RequestTrace['attempt']>, private readonly clock: Clock) {
+    this.headers = a.headers;
+  }
+
+  end(error?: string, status?: number): void {
+    this.a.end(this.clock.monoMs(), error, status);
+  }
+}
+
+/** What a traced request's stream says of its answer: the replica's model, the answer's id, its finish reasons. */
+function heardChunk(t: RequestTrace, c: UpstreamChunk): void {
+  const choices = c.choices;
+  if (choices === undefined || choices.length === 0) return t.answered(c.model, c.id, null);
+  for (let i = 0; i < choices.length; i++) t.answered(c.model, c.id, choices[i].finish_reason);
+}
+
+function heardCompletion(t: RequestTrace, c: UpstreamCompletion): void {
+  if (c.choices.length === 0) return t.answered(c.model, c.id, null);
+  for (let i = 0; i < c.choices.length; i++) t.answered(c.model, c.id, c.choices[i].finish_reason);
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { newRequestId, type GatewayError, type Wire } from '../api/index.js';
 import type { UsageOutcome } from '../ledger/index.js';
+import type { Tracing } from '../observe/index.js';
 import type { Clock } from '../time/index.js';
 import type { Admission } from './admission.js';
 import type { DemandSink } from './autoscaler.js';
@@ -29,6 +30,8 @@ export interface InferenceDeps {
   readonly sessionHeader: string;
   /** told of every request that reaches admission (the autoscaler's demand); absent: none */
   readonly demand?: DemandSink | null;
+  /** null or absent: tracing is off, and no request is traced */
+  readonly tracing?: Tracing | null;
 }
 
 /**
@@ -50,6 +53,8 @@ export class Inference implements Ending {
   handle(req: IncomingMessage, res: ServerResponse, wire: Wire): void {
     const clock = this.#d.clock;
     const cx = requestContext(req, res, wire, newRequestId(), clock.monoMs(), clock.nowMs());
+    const tracing = this.#d.tracing;
+    if (tracing != null) cx.trace = tracing.start(req.headers, wire, cx.t0, cx.startedAt);
     try {
       const p = (wire === 'anthropic' ? this.#anthropic : this.#openai)(cx);
       if (p instanceof Promise) p.catch((err: unknown) => this.#crash(cx, err));
@@ -67,10 +72,12 @@ export class Inference implements Ending {
     if (cx.phase === 'auth') d.bodies.discard(cx.req);
     if (err === CLIENT_LEFT) {
       if (cx.auth !== null) this.#settle(cx, 499, 'cancelled');
+      else if (cx.trace !== null) this.#endTrace(cx, 499, 'cancelled');
       return;
     }
     const status = d.replies.sendError(cx.res, cx.wire, err, cx.requestId, cx.heads);
     if (cx.auth !== null) this.#settle(cx, status, outcomeOf(err));
+    else if (cx.trace !== null) this.#endTrace(cx, status, outcomeOf(err));
   }
 
   /** Every stage passed: its routing key, then the admission queue, which starts the exchange. */
@@ -84,8 +91,11 @@ export class Inference implements Ending {
       return this.refuse(cx, CLIENT_LEFT);
     }
     cx.phase = 'routing';
+    const trace = cx.trace;
+    const routedAt = trace === null ? 0 : d.clock.monoMs();
     const session = cx.req.headers[d.sessionHeader];
     cx.ticket = d.routing.ticket(ready.ireq, ready.auth.allowedRegions, typeof session === 'string' && session !== '' ? session : undefined, ready.auth.tenantId);
+    if (trace !== null) trace.stage('routing', routedAt, d.clock.monoMs());
     cx.heads.push('x-switchyard-priority', ready.priority);
     const exchange = cx.exchange = new Exchange(ready, d.exchange);
     // demand, whatever admission then does with it (served, queued or shed)
@@ -101,6 +111,13 @@ export class Inference implements Ending {
     this.#d.settlement.settle(cx, status, outcome);
   }
 
+  /** Ends the trace of a request refused before its key was known (it has no record to settle). */
+  #endTrace(cx: RequestContext, status: number, outcome: UsageOutcome): void {
+    try {
+      cx.trace!.end({ requestId: cx.requestId, status, outcome, record: null, maxTokens: null, priority: null }, this.#d.clock.monoMs());
+    } catch { /* the trace is dropped */ }
+  }
+
   #crash(cx: RequestContext, err: unknown): void {
     if (cx.exchange !== null) return cx.exchange.crash(err, cx.phase);
     const d = this.#d;
@@ -114,6 +131,7 @@ export class Inference implements Ending {
     }
     const status = d.replies.failInternal(cx.res, cx.wire, cx.requestId, cx.heads);
     // not a second record for a request whose settling itself threw
+    if (cx.auth === null && cx.trace !== null) this.#endTrace(cx, status, 'internal_error');
     if (cx.auth === null || cx.phase === 'settle') return;
     try {
       d.settlement.settle(cx, status, 'internal_error');

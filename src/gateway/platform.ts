@@ -13,6 +13,7 @@ import { createLogger, createMetrics, type Logger } from '../observe/index.js';
 import { createGenAiMetrics } from '../observe/genai.js';
 import { createSloTracker, type SloTracker } from '../observe/slo/index.js';
 import { createTracing } from '../observe/tracing/index.js';
+import { startOtlpMetrics } from '../observe/otlp-metrics.js';
 import { TrafficWindow } from '../observe/traffic.js';
 import { createAuthenticator, openStore, type Store } from '../tenancy/index.js';
 import { wall, type TimePorts } from '../time/index.js';
@@ -131,11 +132,12 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const scaler = autoscaler;
   // what settled requests tell: the GenAI metrics, the SLOs' budgets, the dashboard's live traffic
   const obs = config.observability;
-  const tracing = createTracing(obs.tracing, { log });
-  const slo = createSloTracker(config.slos, { clock: time.clock, timers: time.timers, log });
+  const tracing = createTracing(obs.tracing, { log, time });
+  const otlpMetrics = startOtlpMetrics(metrics.registry, obs.metrics.otlp, { log, clock: time.clock });
+  const slo = createSloTracker(config.slos, { clock: time.clock, timers: time.timers, log, registry: metrics.registry, history: store });
   const traffic = new TrafficWindow(time.clock);
   const observers = [
-    createGenAiMetrics(metrics.registry, { options: obs.metrics, served: (m) => gateway?.models.has(m) ?? false }),
+    createGenAiMetrics(metrics.registry, { options: obs.metrics, served: (m) => gateway?.models.has(m) ?? false, perTenant: config.server.metricsToken !== null }),
     traffic,
     ...(slo === null ? [] : [slo]),
   ];
@@ -144,10 +146,11 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const admin = createAdminApi({
     store, authenticator, adminToken: opts.adminToken, tiers: Object.keys(config.tiers), rollouts, autoscaler, onError: onAdminError,
     costs: createCostRoutes({ store, clock: time.clock, weights: profileWeights(), live: meter }),
-    views: [sloView(slo), ...dashboardViews({ traffic })],
+    views: [sloView(slo), ...dashboardViews({ traffic, fleet, store, tiers: config.tiers, spend: () => spend, rollouts, autoscaler, slo, clock: time.clock })],
   });
   const { outlier } = config.fleet;
   const watch = new FleetWatch(fleet, {
+    replicaMetrics: obs.metrics.replicaMetrics,
     healthIntervalMs: config.fleet.healthIntervalMs,
     healthTimeoutMs: config.fleet.healthTimeoutMs,
     scrapeIntervalMs: config.fleet.scrapeIntervalMs,
@@ -227,6 +230,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         slo?.close();
         // the last spans go out before the process does
         await tracing?.close();
+        // and the last values, once every request has settled
+        await otlpMetrics?.close();
         // Drained: whatever is still open was cut with its client, so nothing is lost by destroying.
         await Promise.all([...backends.values()].map((b) => b.client.destroy()));
         await store.close();

@@ -114,12 +114,13 @@ export class Gateway {
       retryRule: { maxAttempts: up.maxAttempts, backoff: up.backoff },
       hedge: up.hedge.enabled ? { delayMs: up.hedge.delayMs } : null,
       calls: deps.calls ?? null,
+      tracing: deps.tracing ?? null,
     };
     const exchange: ExchangeDeps = { ...policy, upstream: upstreamDispatch(policy) };
-    const stages = inferenceStages({ ...deps, bodies, models: this.models, clock });
+    const stages = inferenceStages({ ...deps, bodies, models: this.models, clock, tracing: deps.tracing ?? null });
     this.#inference = new Inference({
       stages, exchange, routing: this.routing, admission: deps.admission, rateLimits: deps.rateLimits, replies, settlement, bodies, clock,
-      sessionHeader: config.routing.sessionHeader.toLowerCase(), demand: deps.demand ?? null,
+      sessionHeader: config.routing.sessionHeader.toLowerCase(), demand: deps.demand ?? null, tracing: deps.tracing ?? null,
     });
     this.#countTokens = new CountTokens({ stages: stages.anthropicHead, catalogue: this.models, upstreams: this.upstreams, replies, bodies, clock });
     this.#modelsApi = new ModelsApi({ authenticate: stages.authenticate, catalogue: this.models, replies, bodies, clock });

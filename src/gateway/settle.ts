@@ -54,6 +54,16 @@ export function usageRecord(cx: RequestContext, status: number, outcome: UsageOu
   };
 }
 
+/**
+ * The request's root span ends with its record. A trace that fails is the trace's loss: the
+ * request keeps its record whatever the tracer does.
+ */
+function endTrace(cx: RequestContext, r: UsageRecord, nowMono: number): void {
+  try {
+    cx.trace!.end({ requestId: r.requestId, status: r.status, outcome: r.outcome, record: r, maxTokens: cx.ireq?.maxTokens ?? null, priority: cx.priority }, nowMono);
+  } catch { /* the trace is dropped */ }
+}
+
 interface RequestSeries {
   requests: { inc(): void };
   latency: { observe(v: number): void };
@@ -88,7 +98,10 @@ export class Settlement {
 
   /** Ends an authenticated request: builds its record and writes it. Call once per request. */
   settle(cx: RequestContext, status: number, outcome: UsageOutcome, served: Served = NOTHING_SERVED): void {
-    this.#write(usageRecord(cx, status, outcome, served, this.#clock.monoMs()), cx.auth!.tier);
+    const now = this.#clock.monoMs();
+    const r = usageRecord(cx, status, outcome, served, now);
+    if (cx.trace !== null) endTrace(cx, r, now);
+    this.#write(r, cx.auth!.tier);
   }
 
   /** The one place a finished request is counted and written to the ledger. */

@@ -7,6 +7,8 @@ import type {
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 10_000;
+/** listWorkspacesOf's most ids in one call (a page of tenants is at most MAX_LIMIT) */
+export const MAX_TENANT_IDS = MAX_LIMIT;
 
 export function clampLimit(limit: number | undefined): number {
   if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_LIMIT;
@@ -153,7 +155,7 @@ export function usageWhere(q: Omit<UsageQuery, 'limit'>, placeholder: (i: number
 
 export const USAGE_COLUMNS = [
   'request_id', 'started_at', 'tenant_id', 'workspace_id', 'key_id', 'model', 'replica', 'region', 'wire', 'stream',
-  'status', 'outcome', 'input_tokens', 'cached_input_tokens', 'output_tokens', 'ttft_ms', 'latency_ms', 'cost_usd',
+  'status', 'outcome', 'input_tokens', 'cached_input_tokens', 'output_tokens', 'ttft_ms', 'latency_ms', 'cost_usd', 'tier',
 ] as const;
 
 /** How each usage column is read from a record, in USAGE_COLUMNS order (both backends use it). */
@@ -161,7 +163,7 @@ export const USAGE_VALUES: ReadonlyArray<(r: UsageRecord) => unknown> = [
   (r) => r.requestId, (r) => r.startedAt, (r) => r.tenantId, (r) => r.workspaceId, (r) => r.keyId, (r) => r.model,
   (r) => r.replica, (r) => r.region, (r) => r.wire, (r) => r.stream, (r) => r.status, (r) => r.outcome,
   (r) => r.inputTokens, (r) => r.cachedInputTokens, (r) => r.outputTokens, (r) => r.ttftMs, (r) => r.latencyMs,
-  (r) => r.costUsd,
+  (r) => r.costUsd, (r) => r.tier ?? '',
 ];
 
 export const SUMMARY_SELECT =

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { LeaseToken, RolloutState, RolloutStoreResult, RolloutTransition, StoredRollout } from '../control/rollouts/index.js';
 import { deadline, wallTimers, type Clock, type Timers } from '../time/index.js';
 import { appendedRow, changeRow, checkActor, keyJson, recordOf, tenantJson, workspaceJson } from './audit.js';
-import { checkName, clampLimit, fail, ENTITLEMENT_SELECT, entitlementFromRow, invalid, keyFromRow, newTenantRecords, workspaceFromRow, type DbRow } from './common.js';
+import { checkName, clampLimit, fail, MAX_TENANT_IDS, ENTITLEMENT_SELECT, entitlementFromRow, invalid, keyFromRow, newTenantRecords, workspaceFromRow, type DbRow } from './common.js';
 import { ensureDemoTenant } from './demo.js';
 import { checkImportedSecret, hashSecret, newId, newSecret, secretHint } from './ids.js';
 import { checkPriority } from './patch.js';
@@ -10,11 +10,12 @@ import { PostgresAudit } from './postgres-audit.js';
 import { PostgresCosts } from './postgres-costs.js';
 import { FOREIGN_KEY, inTransaction, pgCode, PostgresChanges, tenantFromRow, UNIQUE } from './postgres-changes.js';
 import { PostgresRollouts } from './postgres-rollouts.js';
+import { PostgresRollup } from './postgres-rollup.js';
 import { PostgresUsage } from './postgres-usage.js';
 import { POSTGRES_MIGRATIONS } from './schema.js';
 import type {
-  ApiKey, AuditActor, AuditQuery, AuditRecord, DayWindow, DemoTenant, KeyEntitlement, KeyPatch, NewAuditRecord, NewKey, NewTenant, ReplicaTimeRecord, Store, StoreOptions, StoreResult, Tenant,
-  TenantPatch, TokensByDay, UsageQuery, UsageRecord, UsageSummary, UsageWindow, Workspace, WorkspacePatch,
+  ApiKey, AuditActor, AuditQuery, AuditRecord, DayWindow, DemoTenant, KeyEntitlement, KeyPatch, NewAuditRecord, NewKey, NewTenant, ReplicaTimeRecord, RollupQuery, Store, StoreOptions, StoreResult, Tenant,
+  TenantPatch, TokensByDay, UsagePeriod, UsageQuery, UsageRecord, UsageSummary, UsageWindow, Workspace, WorkspacePatch,
 } from './types.js';
 
 // The scaled-out store: several gateway instances share one PostgreSQL. Reads and usage writes are
@@ -94,6 +95,7 @@ class PostgresStore implements Store {
   readonly backend = 'postgres' as const;
 
   private readonly usage: PostgresUsage;
+  private readonly rollup: PostgresRollup;
   private readonly audit: PostgresAudit;
   private readonly changes: PostgresChanges;
   private readonly rollouts: PostgresRollouts;
@@ -101,6 +103,7 @@ class PostgresStore implements Store {
 
   constructor(private readonly pool: pg.Pool, private readonly clock: Clock, private readonly timeoutMs: number, private readonly timers: Timers) {
     this.usage = new PostgresUsage(pool);
+    this.rollup = new PostgresRollup(pool);
     this.audit = new PostgresAudit(pool);
     this.changes = new PostgresChanges(pool, this.audit, clock);
     this.rollouts = new PostgresRollouts(pool, this.audit, clock);
@@ -180,6 +183,11 @@ class PostgresStore implements Store {
 
   async listWorkspaces(tenantId: string): Promise<Workspace[]> {
     return (await this.rows('SELECT * FROM workspaces WHERE tenant_id = $1 ORDER BY id', [tenantId])).map(workspaceFromRow);
+  }
+
+  async listWorkspacesOf(tenantIds: readonly string[]): Promise<Workspace[]> {
+    if (tenantIds.length > MAX_TENANT_IDS) throw new RangeError(`listWorkspacesOf takes at most ${MAX_TENANT_IDS} tenant ids; page the tenants`);
+    return (await this.rows('SELECT * FROM workspaces WHERE tenant_id = ANY($1::text[]) ORDER BY tenant_id, id', [tenantIds])).map(workspaceFromRow);
   }
 
   async createKey(input: NewKey, audit?: AuditActor): Promise<StoreResult<{ key: ApiKey; secret: string }>> {
@@ -296,6 +304,14 @@ class PostgresStore implements Store {
 
   spendByWorkspace(since: number, workspaceIds?: readonly string[]): Promise<Map<string, number>> {
     return this.usage.spend(since, workspaceIds);
+  }
+
+  usageMinutes(q: Omit<RollupQuery, 'tenantId'>): Promise<UsagePeriod[]> {
+    return this.rollup.minutes(q);
+  }
+
+  usageDays(q: RollupQuery): Promise<UsagePeriod[]> {
+    return this.rollup.days(q);
   }
 
   addReplicaTime(batch: readonly ReplicaTimeRecord[]): Promise<void> {

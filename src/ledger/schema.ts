@@ -26,6 +26,17 @@
 // a week 320 → 190 ms in PostgreSQL; SQLite, which cannot hash-aggregate, gains more (a week
 // ~1.5 s → ~0.2–0.5 s). Like migration 2's, building it on a large PostgreSQL ledger holds writes to
 // usage_records until it is built.
+//
+// Migration 5: each record's tier ('' for the records before it), and the roll-up: per minute ×
+// tier × model (the SLOs' history: its size grows with time, not with tenants) and per UTC day ×
+// tenant × tier × model (the dashboard's daily view), the counters of rollup-common.ts. Periods are
+// the epoch ms of their start. The store adds to them in the transaction that writes the records
+// (only records actually inserted); the migration back-fills them from the records already held.
+// A (tier, model, minute) index serves one SLO's history; (tenant_id, day) one tenant's days.
+// The back-fill reads every record once inside the migration's transaction: on a large PostgreSQL
+// ledger, writes to usage_records wait for it (1M records: 4.4 s in SQLite, 6.1 s in PostgreSQL).
+
+import { counterAggregates, counterColumns } from './rollup-common.js';
 
 export const SQLITE_MIGRATIONS: readonly string[] = [
   `
@@ -133,6 +144,28 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (day, replica)
   );
   CREATE INDEX usage_day_tokens ON usage_records (CAST(started_at / 86400000 AS INTEGER), replica, region, tenant_id, model, started_at, input_tokens, cached_input_tokens, output_tokens);
+  `,
+  `
+  ALTER TABLE usage_records ADD COLUMN tier TEXT NOT NULL DEFAULT '';
+  CREATE TABLE usage_minutes (
+    minute INTEGER NOT NULL,
+    tier TEXT NOT NULL,
+    model TEXT NOT NULL,
+    ${counterColumns('INTEGER', 'REAL')},
+    PRIMARY KEY (minute, tier, model)
+  ) WITHOUT ROWID;
+  CREATE INDEX usage_minutes_tier ON usage_minutes (tier, model, minute);
+  CREATE TABLE usage_days (
+    day INTEGER NOT NULL,
+    tenant_id TEXT NOT NULL,
+    tier TEXT NOT NULL,
+    model TEXT NOT NULL,
+    ${counterColumns('INTEGER', 'REAL')},
+    PRIMARY KEY (day, tenant_id, tier, model)
+  ) WITHOUT ROWID;
+  CREATE INDEX usage_days_tenant ON usage_days (tenant_id, day);
+  INSERT INTO usage_minutes SELECT CAST(started_at / 60000 AS INTEGER) * 60000, tier, model, ${counterAggregates()} FROM usage_records GROUP BY 1, 2, 3;
+  INSERT INTO usage_days SELECT CAST(started_at / 86400000 AS INTEGER) * 86400000, tenant_id, tier, model, ${counterAggregates()} FROM usage_records GROUP BY 1, 2, 3, 4;
   `,
 ];
 
@@ -243,5 +276,27 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (day, replica)
   );
   CREATE INDEX usage_day_tokens ON usage_records ((started_at / 86400000), replica, region, tenant_id, model) INCLUDE (started_at, input_tokens, cached_input_tokens, output_tokens);
+  `,
+  `
+  ALTER TABLE usage_records ADD COLUMN tier TEXT NOT NULL DEFAULT '';
+  CREATE TABLE usage_minutes (
+    minute BIGINT NOT NULL,
+    tier TEXT COLLATE "C" NOT NULL,
+    model TEXT COLLATE "C" NOT NULL,
+    ${counterColumns('BIGINT', 'DOUBLE PRECISION')},
+    PRIMARY KEY (minute, tier, model)
+  );
+  CREATE INDEX usage_minutes_tier ON usage_minutes (tier, model, minute);
+  CREATE TABLE usage_days (
+    day BIGINT NOT NULL,
+    tenant_id TEXT COLLATE "C" NOT NULL,
+    tier TEXT COLLATE "C" NOT NULL,
+    model TEXT COLLATE "C" NOT NULL,
+    ${counterColumns('BIGINT', 'DOUBLE PRECISION')},
+    PRIMARY KEY (day, tenant_id, tier, model)
+  );
+  CREATE INDEX usage_days_tenant ON usage_days (tenant_id, day);
+  INSERT INTO usage_minutes SELECT (started_at / 60000) * 60000, tier, model, ${counterAggregates()} FROM usage_records GROUP BY 1, 2, 3;
+  INSERT INTO usage_days SELECT (started_at / 86400000) * 86400000, tenant_id, tier, model, ${counterAggregates()} FROM usage_records GROUP BY 1, 2, 3, 4;
   `,
 ];

@@ -70,7 +70,11 @@ export async function replaySpill(store: Store, path: string, batch = 500): Prom
       skipped++;
       continue;
     }
-    if (wellFormed(r as UsageRecord)) records.push(r as UsageRecord);
+    if (wellFormed(r as UsageRecord)) {
+      // a file written before records carried their tier
+      (r as UsageRecord).tier ??= '';
+      records.push(r as UsageRecord);
+    }
     else skipped++;
   }
   for (let i = 0; i < records.length; i += batch) await store.insertUsage(records.slice(i, i + batch));

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { LeaseToken, RolloutState, RolloutStoreResult, RolloutTransition, StoredRollout } from '../control/rollouts/index.js';
 import type { Clock } from '../time/index.js';
 import { appendedRow, changeRow, checkActor, keyJson, recordOf, tenantJson, workspaceJson } from './audit.js';
-import { checkName, clampLimit, fail, ENTITLEMENT_SELECT, entitlementFromRow, invalid, keyFromRow, newTenantRecords, workspaceFromRow, type DbRow } from './common.js';
+import { checkName, clampLimit, fail, MAX_TENANT_IDS, ENTITLEMENT_SELECT, entitlementFromRow, invalid, keyFromRow, newTenantRecords, workspaceFromRow, type DbRow } from './common.js';
 import { ensureDemoTenant } from './demo.js';
 import { checkImportedSecret, hashSecret, newId, newSecret, secretHint } from './ids.js';
 import { checkPriority } from './patch.js';
@@ -13,10 +13,11 @@ import { SqliteAudit } from './sqlite-audit.js';
 import { isConstraint, regionsJson, SqliteChanges, tenantFromRow } from './sqlite-changes.js';
 import { SqliteCosts } from './sqlite-costs.js';
 import { SqliteRollouts } from './sqlite-rollouts.js';
+import { SqliteRollup } from './sqlite-rollup.js';
 import { SqliteUsage } from './sqlite-usage.js';
 import type {
-  ApiKey, AuditActor, AuditQuery, AuditRecord, DayWindow, DemoTenant, KeyEntitlement, KeyPatch, NewAuditRecord, NewKey, NewTenant, ReplicaTimeRecord, Store, StoreResult, Tenant,
-  TenantPatch, TokensByDay, UsageQuery, UsageRecord, UsageSummary, UsageWindow, Workspace, WorkspacePatch,
+  ApiKey, AuditActor, AuditQuery, AuditRecord, DayWindow, DemoTenant, KeyEntitlement, KeyPatch, NewAuditRecord, NewKey, NewTenant, ReplicaTimeRecord, RollupQuery, Store, StoreResult, Tenant,
+  TenantPatch, TokensByDay, UsagePeriod, UsageQuery, UsageRecord, UsageSummary, UsageWindow, Workspace, WorkspacePatch,
 } from './types.js';
 
 // The embedded store: one file, WAL so readers never wait for the ledger's writes, NORMAL sync
@@ -70,6 +71,7 @@ class SqliteStore implements Store {
   readonly backend = 'sqlite' as const;
   private readonly q;
   private readonly usage: SqliteUsage;
+  private readonly rollup: SqliteRollup;
   private readonly audit: SqliteAudit;
   private readonly changes: SqliteChanges;
   private readonly rollouts: SqliteRollouts;
@@ -86,6 +88,8 @@ class SqliteStore implements Store {
       getWorkspace: p('SELECT * FROM workspaces WHERE id = ?'),
       defaultWorkspace: p("SELECT * FROM workspaces WHERE tenant_id = ? ORDER BY name = 'default' DESC, id LIMIT 1"),
       listWorkspaces: p('SELECT * FROM workspaces WHERE tenant_id = ? ORDER BY id'),
+      // the ids travel as one JSON array, so any number of them is one prepared statement
+      workspacesOf: p('SELECT * FROM workspaces WHERE tenant_id IN (SELECT value FROM json_each(?)) ORDER BY tenant_id, id'),
       insertKey: p('INSERT INTO api_keys (id, tenant_id, workspace_id, name, hash, hint, priority, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       getKey: p('SELECT * FROM api_keys WHERE id = ?'),
       listKeys: p('SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY id'),
@@ -94,7 +98,8 @@ class SqliteStore implements Store {
       activeKeys: p(ENTITLEMENT_SELECT + 'k.revoked_at IS NULL'),
       revokeKey: p('UPDATE api_keys SET revoked_at = ? WHERE id = ?'),
     };
-    this.usage = new SqliteUsage(db);
+    this.rollup = new SqliteRollup(db);
+    this.usage = new SqliteUsage(db, this.rollup);
     this.audit = new SqliteAudit(db);
     this.changes = new SqliteChanges(db, this.audit, clock);
     this.rollouts = new SqliteRollouts(db, this.audit, clock);
@@ -170,6 +175,11 @@ class SqliteStore implements Store {
 
   async listWorkspaces(tenantId: string): Promise<Workspace[]> {
     return (this.q.listWorkspaces.all(tenantId) as DbRow[]).map(workspaceFromRow);
+  }
+
+  async listWorkspacesOf(tenantIds: readonly string[]): Promise<Workspace[]> {
+    if (tenantIds.length > MAX_TENANT_IDS) throw new RangeError(`listWorkspacesOf takes at most ${MAX_TENANT_IDS} tenant ids; page the tenants`);
+    return (this.q.workspacesOf.all(JSON.stringify(tenantIds)) as DbRow[]).map(workspaceFromRow);
   }
 
   async createKey(input: NewKey, audit?: AuditActor): Promise<StoreResult<{ key: ApiKey; secret: string }>> {
@@ -276,6 +286,14 @@ class SqliteStore implements Store {
 
   async spendByWorkspace(since: number, workspaceIds?: readonly string[]): Promise<Map<string, number>> {
     return this.usage.spend(since, workspaceIds);
+  }
+
+  async usageMinutes(q: Omit<RollupQuery, 'tenantId'>): Promise<UsagePeriod[]> {
+    return this.rollup.minutes(q);
+  }
+
+  async usageDays(q: RollupQuery): Promise<UsagePeriod[]> {
+    return this.rollup.days(q);
   }
 
   async addReplicaTime(batch: readonly ReplicaTimeRecord[]): Promise<void> {

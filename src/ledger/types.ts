@@ -286,13 +286,18 @@ export interface CostStore {
 }
 
 /**
- * One period (a minute, or a UTC day) of one tenant's requests to one model, from the ledger's
- * roll-up (kept by the store as usage records are written, so reading it never scans them).
+ * One period of requests to one model, from the ledger's roll-up (kept by the store as usage
+ * records are written, so reading it never scans them): a UTC day of one tenant, or a minute of
+ * one tier (minutes are kept per tier, not per tenant: the SLOs' history, and a size that does not
+ * grow with the tenants).
  */
 export interface UsagePeriod {
   /** epoch ms of the period's start */
   at: number;
-  tenantId: string;
+  /** the tenant (day roll-up); null in the minute roll-up */
+  tenantId: string | null;
+  /** the tier the requests came under ('' for records older than the field) */
+  tier: string;
   model: string;
   /** every settled request */
   requests: number;
@@ -314,25 +319,28 @@ export interface UsagePeriod {
   costUsd: number;
 }
 
+/** Selects the periods overlapping [since, before): the one holding `since` included, whole. */
 export interface RollupQuery {
   /** inclusive, epoch ms (rounded down to the period) */
   since: number;
-  /** exclusive, epoch ms */
+  /** exclusive, epoch ms: periods starting before it */
   before?: number;
+  /** the day roll-up only */
   tenantId?: string;
+  tier?: string;
   model?: string;
 }
 
 /** The ledger's roll-up of usage records by minute and by UTC day (both backends). */
 export interface RollupStore {
-  /** Per minute, tenant and model; ordered by minute, tenant, model. */
-  usageMinutes(q: RollupQuery): Promise<UsagePeriod[]>;
-  /** Per UTC day, tenant and model; ordered by day, tenant, model. */
+  /** Per minute, tier and model; ordered by minute, tier, model. */
+  usageMinutes(q: Omit<RollupQuery, 'tenantId'>): Promise<UsagePeriod[]>;
+  /** Per UTC day, tenant, tier and model; ordered by day, tenant, tier, model. */
   usageDays(q: RollupQuery): Promise<UsagePeriod[]>;
 }
 
 /** Also keeps rollouts and the lead over them (the rollout room's port, both backends). */
-export interface Store extends RolloutStore, CostStore {
+export interface Store extends RolloutStore, CostStore, RollupStore {
   readonly backend: 'sqlite' | 'postgres';
 
   /** Creates the tenant and its `default` workspace together. */
@@ -349,6 +357,8 @@ export interface Store extends RolloutStore, CostStore {
   updateWorkspace(id: string, patch: WorkspacePatch, audit?: AuditActor): Promise<StoreResult<Workspace>>;
   getWorkspace(id: string): Promise<Workspace | null>;
   listWorkspaces(tenantId: string): Promise<Workspace[]>;
+  /** The workspaces of these tenants (at most 10 000 ids), ordered by tenant id, then id: one query for a page of tenants. */
+  listWorkspacesOf(tenantIds: readonly string[]): Promise<Workspace[]>;
 
   /** Generates a secret; it is returned here once and never stored. */
   createKey(input: NewKey, audit?: AuditActor): Promise<StoreResult<{ key: ApiKey; secret: string }>>;

@@ -63,7 +63,7 @@ class CounterChild {
 }
 
 /** A Counter whose labels(...values) children skip the per-call hashing. */
-class SeriesCounter<T extends string> extends Counter<T> {
+export class SeriesCounter<T extends string> extends Counter<T> {
   /** bumped by remove(): a child's remembered entry may be gone */
   removals = 0;
   readonly #children = new Map<string, CounterChild>();
@@ -132,7 +132,7 @@ class HistogramChild {
 }
 
 /** A Histogram whose labels(...values) children skip the per-call hashing. */
-class SeriesHistogram<T extends string> extends Histogram<T> {
+export class SeriesHistogram<T extends string> extends Histogram<T> {
   /** bumped by remove(): a child's remembered entry may be gone */
   removals = 0;
   readonly #children = new Map<string, HistogramChild>();

@@ -1,6 +1,7 @@
 import { Pool } from 'undici';
 import { wall } from '../time/index.js';
 import { UpstreamCall, type CallTime } from './call.js';
+import type { CallHeaders } from './dispatch.js';
 import type { UpstreamSink, UpstreamTimeouts } from './types.js';
 
 export interface ReplicaClientOptions {
@@ -37,8 +38,11 @@ export class ReplicaClient {
     if (opts.apiKey) this.#headers.authorization = `Bearer ${opts.apiKey}`;
   }
 
-  /** POSTs a JSON body; the sink hears how it went. The returned call can be paused or aborted. */
-  post(path: string, body: string, stream: boolean, sink: UpstreamSink): UpstreamCall {
+  /**
+   * POSTs a JSON body; the sink hears how it went. The returned call can be paused or aborted.
+   * `trace`: the call's trace context headers; without them the shared headers go as they are.
+   */
+  post(path: string, body: string, stream: boolean, sink: UpstreamSink, trace?: CallHeaders | null): UpstreamCall {
     const call = new UpstreamCall(sink, stream, this.timeouts, this.#time);
     this.#pool.dispatch(
       {
@@ -46,7 +50,7 @@ export class ReplicaClient {
         path,
         method: 'POST',
         body,
-        headers: this.#headers,
+        headers: trace == null ? this.#headers : withTrace(this.#headers, trace),
         headersTimeout: this.timeouts.headersTimeoutMs,
         bodyTimeout: this.timeouts.idleTimeoutMs,
       },
@@ -64,3 +68,9 @@ export class ReplicaClient {
   }
 }
 
+
+function withTrace(headers: Record<string, string>, t: CallHeaders): Record<string, string> {
+  const out: Record<string, string> = { ...headers, traceparent: t.traceparent };
+  if (t.tracestate !== undefined) out.tracestate = t.tracestate;
+  return out;
+}

@@ -21,11 +21,25 @@ export interface CallSink extends UpstreamSink {
   onCompletion(c: UpstreamCompletion): void;
 }
 
+/** W3C trace context headers one call carries to its replica. */
+export interface CallHeaders {
+  readonly traceparent: string;
+  readonly tracestate?: string;
+}
+
 /** A replica and the way to reach it (the gateway's `Backend`). */
 export interface Target {
   readonly replica: InFlightCounts & { readonly servedModel: string };
-  /** Null when the body has no form in the replica's protocol: the sink has then already heard why. */
-  chat(body: UpstreamChatBody, stream: boolean, sink: CallSink): CallControl | null;
+  /**
+   * Null when the body has no form in the replica's protocol: the sink has then already heard why.
+   * `headers`: the trace context the call carries, or null (nothing added).
+   */
+  chat(body: UpstreamChatBody, stream: boolean, sink: CallSink, headers?: CallHeaders | null): CallControl | null;
+}
+
+/** A traced request's calls: one span each (`traceReport`), whose context the call carries. */
+export interface CallTracer<T extends Target = Target> {
+  attempt(target: T, attempt: number): { readonly headers: CallHeaders; end(error?: string, status?: number): void };
 }
 
 /** What a dispatch carries: one request, and what its calls need to pick, count and fail. */
@@ -47,6 +61,13 @@ export interface UpstreamRequest<T extends Target = Target> {
   budgetShare: RetryBudget | null;
   /** the client has left: a failure is not worth another replica */
   readonly clientGone: boolean;
+  /**
+   * The trace context the next call carries: the client's own while the request is not traced
+   * (passed on as is), its call span's once `traceReport` opened one; absent or null: none.
+   */
+  callHeaders?: CallHeaders | null;
+  /** the request's tracer, when it is traced; absent or null: it is not */
+  readonly tracer?: CallTracer<T> | null;
   /** The replica for the next call, or null when none is usable. */
   pick(): T | null;
   /** A throw while handling a call's report or a timer: the request's crash, never undici's (its handler must not throw). */
@@ -109,7 +130,7 @@ export function replicaDispatch<T extends Target>(req: UpstreamRequest<T>, handl
   dispatched(target.replica, req.tokens, c.prefillOwed);
   req.body.model = target.replica.servedModel;
   handler.onStart(c);
-  c.call = target.chat(req.body, req.stream, c);
+  c.call = target.chat(req.body, req.stream, c, req.callHeaders);
   return true;
 }
 

@@ -7,7 +7,7 @@ export { backoffMs, decideRetry, isRetryable, mayHedge, RetryBudget } from './re
 export type { Backoff, RetryRule, RetryVerdict } from './retry-policy.js';
 export { blamesReplica, classify, unreachable, upstreamMessage } from './classify.js';
 export { compose, replicaDispatch } from './dispatch.js';
-export type { CallControl, CallSink, Dispatch, DispatchController, DispatchHandler, Interceptor, Target, UpstreamRequest } from './dispatch.js';
+export type { CallControl, CallHeaders, CallSink, CallTracer, Dispatch, DispatchController, DispatchHandler, Interceptor, Target, UpstreamRequest } from './dispatch.js';
 export { retry } from './interceptors/retry.js';
 export type { RetryMetrics, RetryOptions } from './interceptors/retry.js';
 export { hedge } from './interceptors/hedge.js';
@@ -16,3 +16,4 @@ export { outlierReport } from './interceptors/outlier-report.js';
 export type { UpstreamHealth } from './interceptors/outlier-report.js';
 export { callReport } from './interceptors/call-report.js';
 export type { CallReport, CallReportSink, SizedRequest } from './interceptors/call-report.js';
+export { traceReport } from './interceptors/trace-report.js';

@@ -16,7 +16,7 @@ describe('a tenant key on the admin API', () => {
     if (!k.ok) throw new Error(k.error.message);
     await rig.store.insertUsage([{
       requestId: `req_${name}`, startedAt: 1_760_000_000_000, tenantId: t.value.tenant.id, workspaceId: t.value.workspace.id,
-      keyId: k.value.key.id, model: 'm', replica: null, region: null, wire: 'openai', stream: false, status: 200, outcome: 'ok',
+      keyId: k.value.key.id, tier: 'default', model: 'm', replica: null, region: null, wire: 'openai', stream: false, status: 200, outcome: 'ok',
       inputTokens: 1, cachedInputTokens: 0, outputTokens: 1, ttftMs: null, latencyMs: 1, costUsd: 0,
     }]);
     return { tenant: t.value.tenant.id, workspace: t.value.workspace.id, key: k.value.secret, keyId: k.value.key.id };

@@ -7,7 +7,7 @@ const T0 = Date.parse('2026-03-01T00:00:00Z');
 function record(tenantId: string, i: number, over: Partial<UsageRecord> = {}): UsageRecord {
   return {
     requestId: `req_${tenantId}_${String(i).padStart(4, '0')}`, startedAt: T0 + i * 1000, tenantId, workspaceId: 'wrk_a', keyId: 'key_a',
-    model: 'llama-3.1-8b', replica: 'r0', region: 'us-east', wire: 'anthropic', stream: false, status: 200, outcome: 'ok',
+    tier: 'default', model: 'llama-3.1-8b', replica: 'r0', region: 'us-east', wire: 'anthropic', stream: false, status: 200, outcome: 'ok',
     inputTokens: 10, cachedInputTokens: 2, outputTokens: 5, ttftMs: null, latencyMs: 40, costUsd: 0.001, ...over,
   };
 }

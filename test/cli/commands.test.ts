@@ -158,7 +158,7 @@ describe.concurrent('usage by model and day', () => {
       const [k] = await store.listKeys(t.id);
       let n = 0;
       const rec = (startedAt: number, model: string, input: number, output: number, cost: number): UsageRecord => ({
-        requestId: `req_${n++}`, startedAt, tenantId: t.id, workspaceId: k.workspaceId, keyId: k.id, model, replica: null, region: null,
+        requestId: `req_${n++}`, startedAt, tenantId: t.id, workspaceId: k.workspaceId, keyId: k.id, tier: 'default', model, replica: null, region: null,
         wire: 'openai', stream: false, status: 200, outcome: 'ok', inputTokens: input, cachedInputTokens: 0, outputTokens: output,
         ttftMs: null, latencyMs: 5, costUsd: cost,
       });

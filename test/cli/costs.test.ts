@@ -44,7 +44,7 @@ describe('switchyard costs', () => {
         if (!fill) continue;
         let n = 0;
         const use = (startedAt: number, replica: string | null, input: number, cached: number, output: number): UsageRecord => ({
-          requestId: `req_${n++}`, startedAt, tenantId: tenant.id, workspaceId: workspace.id, keyId: key.id, model: 'llama', replica, region: replica === null ? null : 'eu',
+          requestId: `req_${n++}`, startedAt, tenantId: tenant.id, workspaceId: workspace.id, keyId: key.id, tier: 'default', model: 'llama', replica, region: replica === null ? null : 'eu',
           wire: 'openai', stream: false, status: 200, outcome: 'ok', inputTokens: input, cachedInputTokens: cached, outputTokens: output,
           ttftMs: null, latencyMs: 5, costUsd: 0,
         });

@@ -22,7 +22,7 @@ export function usage(over: Partial<UsageRecord> = {}): UsageRecord {
   seq++;
   return {
     requestId: `req_${String(seq).padStart(8, '0')}`, startedAt: 1_750_000_000_000, tenantId: 'ten_x', workspaceId: 'wrk_x', keyId: 'key_x',
-    model: 'llama-3.1-8b', replica: 'us-east/llama-3.1-8b/0', region: 'us-east', wire: 'anthropic', stream: false, status: 200,
+    tier: 'default', model: 'llama-3.1-8b', replica: 'us-east/llama-3.1-8b/0', region: 'us-east', wire: 'anthropic', stream: false, status: 200,
     outcome: 'ok', inputTokens: 100, cachedInputTokens: 20, outputTokens: 10, ttftMs: 12.5, latencyMs: 80.25, costUsd: 0.0001,
     ...over,
   };

@@ -1,6 +1,6 @@
 import type { Config } from '../../config/index.js';
 import type { MonthlySpend } from '../../limits/index.js';
-import type { GatewayMetrics } from '../../observe/index.js';
+import type { GatewayMetrics, Tracing } from '../../observe/index.js';
 import type { Authenticator } from '../../tenancy/index.js';
 import type { Clock } from '../../time/index.js';
 import type { BodyReader } from '../body.js';
@@ -14,6 +14,7 @@ import { resolveModel } from './model.js';
 import { parse } from './parse.js';
 import { priorityAndDeadline } from './priority.js';
 import { spendLimit } from './spend.js';
+import { traced } from './traced.js';
 import { anthropicVersion } from './version.js';
 
 export { CLIENT_LEFT } from './body.js';
@@ -27,6 +28,8 @@ export interface StageDeps {
   readonly rateLimits: Pick<RateLimits, 'tierOf' | 'admit'>;
   readonly spend: Pick<MonthlySpend, 'spent'>;
   readonly clock: Clock;
+  /** null or absent: tracing is off, and the stages run unwrapped */
+  readonly tracing?: Tracing | null;
 }
 
 export interface Stages {
@@ -42,17 +45,26 @@ export interface Stages {
 export function inferenceStages(d: StageDeps): Stages {
   const auth = authenticate(d);
   const body = readBody({ bodies: d.bodies, limitBytes: d.config.server.bodyLimitBytes });
-  const rest = [
-    parse,
-    resolveModel(d.models),
-    priorityAndDeadline({ rateLimits: d.rateLimits, admission: d.config.admission }),
-    spendLimit(d),
-    rateLimit(d),
-  ];
+  const parsing = [parse, resolveModel(d.models), priorityAndDeadline({ rateLimits: d.rateLimits, admission: d.config.admission })];
+  const limits = [spendLimit(d), rateLimit(d)];
+  if (d.tracing == null) {
+    const rest = [...parsing, ...limits];
+    return {
+      authenticate: auth,
+      anthropicHead: [auth, anthropicVersion, body],
+      anthropic: [auth, anthropicVersion, body, ...rest],
+      openai: [auth, body, ...rest],
+    };
+  }
+  // each group of stages is one span of a traced request's trace (the version check, a header compare, is not)
+  const c = d.clock;
+  const tAuth = traced('auth', [auth], c);
+  const tBody = traced('read_body', [body], c);
+  const rest = [traced('parse', parsing, c), traced('limits', limits, c)];
   return {
     authenticate: auth,
     anthropicHead: [auth, anthropicVersion, body],
-    anthropic: [auth, anthropicVersion, body, ...rest],
-    openai: [auth, body, ...rest],
+    anthropic: [tAuth, anthropicVersion, tBody, ...rest],
+    openai: [tAuth, tBody, ...rest],
   };
 }

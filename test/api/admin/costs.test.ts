@@ -30,7 +30,7 @@ function time(day: string, replica: string, region: string, model: string, upS: 
 let n = 0;
 function usage(startedAt: number, tenantId: string, replica: string, region: string, model: string, input: number, cached: number, output: number): UsageRecord {
   return {
-    requestId: `req_costs_${n++}`, startedAt, tenantId, workspaceId: 'w', keyId: 'k', model, replica, region, wire: 'openai', stream: false,
+    requestId: `req_costs_${n++}`, startedAt, tenantId, workspaceId: 'w', keyId: 'k', tier: 'default', model, replica, region, wire: 'openai', stream: false,
     status: 200, outcome: 'ok', inputTokens: input, cachedInputTokens: cached, outputTokens: output, ttftMs: null, latencyMs: 1, costUsd: 0,
   };
 }
