@@ -44,13 +44,22 @@ const good = (b: any, s: ServerResponse): void => {
 };
 const fail500 = (_b: any, s: ServerResponse): void => void s.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"engine crashed"}}');
 
-let urls: { good: string; fail500: string };
+/** streams its first chunk at once, then holds the stream open (a long generation) */
+const stall = (_b: any, s: ServerResponse): void => {
+  s.writeHead(200, { 'content-type': 'text/event-stream' });
+  s.write(chunk({ role: 'assistant', content: 'thinking' }));
+  setTimeout(() => { if (!s.destroyed) s.end(chunk({}, 'stop') + 'data: [DONE]\n\n'); }, 2_000);
+};
+/** says nothing for 400 ms, then answers well: a hedge's loser */
+const late = (b: any, s: ServerResponse): void => void setTimeout(() => { if (!s.destroyed) good(b, s); }, 400);
+
+let urls: { good: string; fail500: string; stall: string; late: string };
 
 async function platformWith(tracing: Partial<Config['observability']['tracing']> | null, log: Logger = createLogger('silent'), configure?: (c: Config) => void): Promise<Platform> {
   const config = loadConfig(undefined, { port: 0, env: {} });
   config.fleet.scrapeIntervalMs = 0;
   if (tracing !== null) config.observability.tracing = { ...config.observability.tracing, enabled: true, exportIntervalMs: 20, ...tracing };
-  config.models.push({ ...config.models[0], id: 'flaky', displayName: 'flaky' });
+  for (const id of ['flaky', 'stall', 'hedged']) config.models.push({ ...config.models[0], id, displayName: id });
   configure?.(config);
   return startPlatform({
     config, storeUrl: await demoStore(KEY), adminToken: null, log,
@@ -59,6 +68,10 @@ async function platformWith(tracing: Partial<Config['observability']['tracing']>
       // `flaky`: the home replica answers 500 before anything was relayed; another answers
       { id: 'us-east/flaky/0', model: 'flaky', servedModel: 'm-served', region: 'us-east', url: urls.fail500 },
       { id: 'eu-west/flaky/1', model: 'flaky', servedModel: 'm-served', region: 'eu-west', url: urls.good },
+      { id: 'us-east/stall/0', model: 'stall', servedModel: 'm-served', region: 'us-east', url: urls.stall },
+      // `hedged`: the home replica is slow to a first token; a hedge to another answers first
+      { id: 'us-east/hedged/0', model: 'hedged', servedModel: 'm-served', region: 'us-east', url: urls.late },
+      { id: 'eu-west/hedged/1', model: 'hedged', servedModel: 'm-served', region: 'eu-west', url: urls.good },
     ],
   });
 }
@@ -94,7 +107,7 @@ let unsampled: Platform;
 let off: Platform;
 
 beforeAll(async () => {
-  urls = { good: await replica('good', good), fail500: await replica('fail500', fail500) };
+  urls = { good: await replica('good', good), fail500: await replica('fail500', fail500), stall: await replica('stall', stall), late: await replica('late', late) };
   collector = await otlpReceiver();
   traced = await platformWith({ endpoint: collector.url, sampleRate: 1 });
   unsampled = await platformWith({ endpoint: collector.url, sampleRate: 0 });
@@ -221,6 +234,27 @@ describe('a traced request', () => {
     expect(heard.map((h) => h.traceparent?.split('-')[2])).toEqual([first.spanId, second.spanId]);
   });
 
+  it('ends every span when its client leaves mid-stream: the call as cancelled, the root as a 499', async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${traced.url}/v1/chat/completions`, {
+      method: 'POST', signal: ac.signal,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ model: 'stall', stream: true, messages: [{ role: 'user', content: 'hello' }] }),
+    });
+    const requestId = res.headers.get('request-id')!;
+    await res.body!.getReader().read();
+    ac.abort();
+    const spans = await collector.traceOf(requestId, 2 + STAGES.length + 1);
+    const root = rootOf(spans);
+    expect(root.attributes).toMatchObject({ 'http.response.status_code': 499, 'error.type': 'cancelled' });
+    const [call] = attempts(spans);
+    expect(call.attributes['error.type']).toBe('cancelled');
+    expect(call.end <= root.end).toBe(true);
+    expect(named(spans, 'relay')).toHaveLength(1);
+    // long before the replica would have finished (2 s)
+    expect(Number(root.end - root.start) / 1e6).toBeLessThan(1_500);
+  });
+
   it('is traced when refused: a bad key ends at auth, with error.type', async () => {
     const traceId = hex(32);
     const r = await send(traced, 'openai', { key: 'sk-sy-not-a-key-000000000000000000000000', headers: { traceparent: `00-${traceId}-${hex(16)}-01` } });
@@ -260,6 +294,62 @@ describe('a rate-limited request', () => {
     } finally {
       await p.close();
     }
+  });
+});
+
+describe('a hedged request', () => {
+  let hedging: Platform;
+  beforeAll(async () => {
+    hedging = await platformWith({ endpoint: collector.url, sampleRate: 1 }, undefined, (c) => { c.upstream.hedge = { enabled: true, delayMs: 50 }; });
+  });
+  afterAll(async () => { await hedging?.close(); });
+
+  it('has a span per call, each replica handed its own, the aborted loser ended as cancelled', async () => {
+    heard.length = 0;
+    const r = await send(hedging, 'openai', { model: 'hedged', stream: true });
+    expect(r.status).toBe(200);
+    const spans = await collector.traceOf(r.requestId, 2 + STAGES.length + 2);
+    const calls = attempts(spans);
+    expect(calls.map((c) => c.attributes['switchyard.replica.id'])).toEqual(['us-east/hedged/0', 'eu-west/hedged/1']);
+    expect(calls[0].attributes['error.type']).toBe('cancelled');
+    expect(calls[1].attributes['error.type']).toBeUndefined();
+    expect(new Set(calls.map((c) => c.spanId)).size).toBe(2);
+    const root = rootOf(spans);
+    for (const c of calls) {
+      expect(c.parentSpanId).toBe(root.spanId);
+      expect(c.end <= root.end).toBe(true);
+    }
+    await new Promise((res) => setTimeout(res, 450)); // the loser's replica hears the request late
+    expect(heard.map((h) => h.traceparent?.split('-')[2]).sort()).toEqual(calls.map((c) => c.spanId).sort());
+  });
+});
+
+describe('untrusted trace context', () => {
+  it('is bounded: an oversized tracestate is not handed to replicas whole', async () => {
+    const huge = Array.from({ length: 200 }, (_, i) => `k${i}=${'v'.repeat(30)}`).join(',');
+    heard.length = 0;
+    const traced1 = await send(traced, 'openai', { headers: { traceparent: `00-${hex(32)}-${hex(16)}-01`, tracestate: huge } });
+    const untraced = await send(unsampled, 'openai', { headers: { traceparent: `00-${hex(32)}-${hex(16)}-00`, tracestate: huge } });
+    const offToo = await send(off, 'openai', { headers: { traceparent: `00-${hex(32)}-${hex(16)}-01`, tracestate: huge } });
+    for (const r of [traced1, untraced, offToo]) expect(r.status).toBe(200);
+    expect(heard).toHaveLength(3);
+    for (const h of heard) {
+      expect(h.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+      expect((h.tracestate ?? '').length).toBeLessThanOrEqual(512);
+    }
+  });
+
+  it('is not passed on when malformed, traced or not', async () => {
+    heard.length = 0;
+    for (const p of [traced, unsampled, off]) {
+      const r = await send(p, 'openai', { headers: { traceparent: 'zz-not-a-trace', tracestate: 'a=1' } });
+      expect(r.status).toBe(200);
+    }
+    expect(heard).toHaveLength(3);
+    // the traced one starts its own trace; the others add nothing and relay nothing
+    expect(heard[0].traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(heard[0].tracestate).toBeUndefined();
+    expect(heard.slice(1)).toEqual([{ replica: 'good' }, { replica: 'good' }]);
   });
 });
 

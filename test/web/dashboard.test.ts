@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page, type Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wall } from '../../src/time/index.js';
-import { ADMIN, startRig, type Rig } from './rig.js';
+import { ADMIN, HOSTILE_NAME, startRig, type Rig } from './rig.js';
 
 // The dashboard in a real browser against a real gateway holding a million ledger rows: every view
 // opened, its numbers checked against the very JSON the page was answered with, a replica drained
@@ -113,9 +113,15 @@ describe.skipIf(!present)('the dashboard in a browser', () => {
         const row = page.locator(`tr[data-pool="${region.name}/${pool.model}"]`);
         expect(await row.locator('[data-field="replicas"]').innerText()).toBe(String(pool.replicas));
         expect(await row.locator('[data-field="routable"]').innerText()).toBe(String(pool.routable));
+        expect(await row.locator('[data-field="kv_usage"]').innerText()).toBe(await fmt(page, 'pct', pool.kv_usage, 0));
       }
     }
     expect(await page.locator('tr[data-pool]').count()).toBe(o.fleet.regions.reduce((n: number, r: any) => n + r.pools.length, 0));
+    // the replicas are scraped: live load shows as KV use somewhere
+    expect(Math.max(...o.fleet.regions.flatMap((r: any) => r.pools.map((p: any) => p.kv_usage ?? 0)))).toBeGreaterThan(0);
+    // the static placeholder is gone once the app has rendered
+    expect(await page.getByText('Loading the dashboard').count()).toBe(0);
+    expect(await page.locator('#app > *').count()).toBe(1);
     await shot(page, 'overview');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Admin token or API key').waitFor();
@@ -235,8 +241,52 @@ describe.skipIf(!present)('the dashboard in a browser', () => {
     });
     await expect.poll(() => asked).toBeGreaterThan(0);
     await shot(page, 'traffic');
+    // signed out: no view polls any more
+    let after = 0;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Admin token or API key').waitFor();
+    page.on('request', (r) => { if (r.url().includes('/admin/v1/')) after++; });
+    await page.waitForTimeout(3_500);
+    expect(after).toBe(0);
     await page.context().close();
   }, 30_000);
+
+  it('shows a route this gateway lacks as "not available", and a failing one as its error, without throwing', async () => {
+    const page = await open(ADMIN, '#/slos', /status of (404|503)/);
+    await page.route('**/admin/v1/slo', (r) => r.fulfill({
+      status: 404, contentType: 'application/json',
+      body: JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: 'No route GET /admin/v1/slo.' }, request_id: 'req_x' }),
+    }));
+    await page.route('**/admin/v1/spend?*', (r) => r.fulfill({
+      status: 503, contentType: 'application/json',
+      body: JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'The ledger is busy; try again.' }, request_id: 'req_y' }),
+    }));
+    await page.reload();
+    await expect.poll(() => text(page, '[data-state="unavailable"]')).toContain('No route GET /admin/v1/slo.');
+    await page.goto(`${rig.url}/ui#/tenants`);
+    await expect.poll(() => text(page, '[data-state="error"]')).toContain('The ledger is busy; try again.');
+    // the shell is still there: the error is a state of the view, not a crashed page
+    expect(await page.getByRole('navigation', { name: 'Views' }).count()).toBe(1);
+    await page.context().close();
+  });
+
+  it('renders tenant-controlled text as text, and its CSP refuses inline script', async () => {
+    const page = await open(null, '#/tenants', /Content Security Policy|status of 404/);
+    await page.getByLabel('Admin token or API key').fill(rig.hostileKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const row = page.locator(`tr[data-tenant="${rig.hostileId}"]`);
+    await row.waitFor();
+    expect(await row.locator('th').innerText()).toContain(HOSTILE_NAME);
+    await page.locator(`[data-daily="${rig.hostileId}"]`).waitFor();
+    expect(await page.locator('#daily-title').innerText()).toContain(HOSTILE_NAME);
+    expect(await page.locator('main img, main script').count()).toBe(0);
+    // an inline script that got into the page anyway is refused by the policy
+    const violated = page.evaluate(() => new Promise<string>((resolve) => document.addEventListener('securitypolicyviolation', (e) => resolve(e.violatedDirective), { once: true })));
+    await page.evaluate(() => { const s = document.createElement('script'); s.textContent = 'window.__xss = 3'; document.body.append(s); });
+    expect(await violated).toMatch(/^script-src/);
+    expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();
+    await page.context().close();
+  });
 
   it('lists rollouts and scaling decisions on Changes, saying so when there are none', async () => {
     const page = await open(ADMIN, '#/changes');

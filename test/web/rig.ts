@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { loadConfig } from '../../src/config/index.js';
 import { startPlatform, type Platform } from '../../src/gateway/index.js';
 import type { UsageRecord } from '../../src/ledger/types.js';
@@ -14,6 +15,8 @@ import { seedTenants, seedUsage } from '../helpers/seed-ledger.js';
 // vLLM replicas, a ledger of 30 days of seeded usage across many tenants, SLOs, and live traffic.
 
 export const ADMIN = 'web-admin-token-0123456789';
+/** a tenant's name that would run a script if any view rendered API strings as HTML */
+export const HOSTILE_NAME = `<img src=x onerror="window.__xss=1">Bobby's "Tables" & Co<script>window.__xss=2</script>`;
 export const DEMO_KEY = 'sk-sy-web-demo-key-0123456789abcdefghijklmnop';
 const MODELS = ['llama-3.1-8b', 'llama-3.3-70b'];
 const PROFILE: Record<string, string> = { 'llama-3.1-8b': 'llama-3.1-8b-h100', 'llama-3.3-70b': 'llama-3.3-70b-fp8-h100-tp2' };
@@ -31,6 +34,9 @@ export interface Rig {
   /** a seeded tenant's own API key, and its id (the heaviest tenant of the seed) */
   tenantKey: string;
   tenantId: string;
+  /** the key of the tenant named HOSTILE_NAME, and its id */
+  hostileKey: string;
+  hostileId: string;
   /** another seeded tenant's id, which the tenant key must never see */
   foreignTenantId: string;
   /** ms spent seeding the ledger */
@@ -64,18 +70,32 @@ export async function startRig(o: { rows: number; tenants?: number }): Promise<R
   const tenants = await seedTenants(store, { count: o.tenants ?? 60, tiers: ['default', 'free'], namePrefix: 'Acme' });
   const key = await store.createKey({ tenantId: tenants[0].tenantId, name: 'dashboard test' });
   if (!key.ok) throw new Error(key.error.message);
+  // tenant names are the user's own text: one is markup, which the page must show as text
+  const hostile = await store.createTenant({ name: HOSTILE_NAME, tier: 'default' });
+  if (!hostile.ok) throw new Error(hostile.error.message);
+  const hostileKey = await store.createKey({ tenantId: hostile.value.tenant.id, name: 'dashboard test' });
+  if (!hostileKey.ok) throw new Error(hostileKey.error.message);
+  tenants.push({ tenantId: hostile.value.tenant.id, workspaceId: hostile.value.workspace.id, keyId: hostileKey.value.key.id, tier: 'default' });
   const until = wall.clock.nowMs() - HISTORY_MS;
   const t0 = wall.clock.monoMs();
+  // A bulk load's classic fast path: the usage table's secondary indexes are dropped while the rows
+  // go in through the store's own insertUsage (roll-up kept as in production), then rebuilt from
+  // their own SQL, so the file ends up as the gateway would have written it, in half the time.
+  const raw = new Database(join(dir, 'db.sqlite'));
+  const indexes = raw.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'usage_records' AND sql IS NOT NULL").all() as Array<{ name: string; sql: string }>;
+  for (const i of indexes) raw.exec(`DROP INDEX "${i.name}"`);
   await seedUsage(store, {
-    rows: o.rows, tenants, models: MODELS, since: until - 30 * 86_400_000, until, seed: 7,
+    rows: o.rows, tenants, models: MODELS, since: until - 30 * 86_400_000, until, seed: 7, batch: 50_000,
     // a bad afternoon two days ago, and a smaller one last night: SLOs have spent some budget
     incidents: [
       { since: until - 2 * 86_400_000, until: until - 2 * 86_400_000 + 2 * 3_600_000, errorRatio: 0.08 },
       { since: until - 10 * 3_600_000, until: until - 9 * 3_600_000, errorRatio: 0.05 },
     ],
   });
-  const seedMs = wall.clock.monoMs() - t0;
   await store.close();
+  for (const i of indexes) raw.exec(i.sql);
+  raw.close();
+  const seedMs = wall.clock.monoMs() - t0;
 
   const engines: EngineServer[] = [];
   for (const r of LAYOUT) engines.push(await startEngineServer({ model: `${r.model}-served`, profile: PROFILE[r.model] }));
@@ -102,7 +122,8 @@ export async function startRig(o: { rows: number; tenants?: number }): Promise<R
   };
   let traffic: { stop(): Promise<void> } | null = null;
   return {
-    platform, url, tenantKey: key.value.secret, tenantId: tenants[0].tenantId, foreignTenantId: tenants[1].tenantId, seedMs, admin,
+    platform, url, tenantKey: key.value.secret, tenantId: tenants[0].tenantId,
+    hostileKey: hostileKey.value.secret, hostileId: hostile.value.tenant.id, foreignTenantId: tenants[1].tenantId, seedMs, admin,
     startTraffic() {
       if (traffic !== null) return;
       // the window's history up to now, then clients at once: no gap between the two
@@ -129,13 +150,15 @@ function replayHistory(p: Platform, clock: ShiftedClock, tenantIds: string[]): v
     requestId: '', startedAt: 0, tenantId: '', workspaceId: '', keyId: '', tier: 'default', model: '', replica: null, region: null,
     wire: 'openai', stream: true, status: 200, outcome: 'ok' as UsageRecord['outcome'], inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, ttftMs: null, latencyMs: 0, costUsd: 0,
   };
-  for (let t = -HISTORY_MS + 10_000; t <= -10_000; t += 10_000) {
+  // the bucket filling now gets its elapsed share too, so the live clients carry on without a dip
+  const elapsed = (wall.clock.nowMs() % 10_000) / 10_000;
+  for (let t = -HISTORY_MS + 10_000; t <= 0; t += 10_000) {
     clock.offsetMs = t;
     const phase = (t + HISTORY_MS) / HISTORY_MS;
     const rps = 18 + 8 * Math.sin(phase * Math.PI * 2.2) + 4 * rand();
     // a short brown-out about 6 minutes ago: slower, and some 5xx
     const incident = t > -7 * 60_000 && t < -5.5 * 60_000;
-    const n = Math.round(rps * 10);
+    const n = Math.round(rps * 10 * (t === 0 ? elapsed : 1));
     for (let i = 0; i < n; i++) {
       const model = rand() < 0.7 ? MODELS[0] : MODELS[1];
       const slow = model === MODELS[1] ? 2.2 : 1;
@@ -154,6 +177,14 @@ function replayHistory(p: Platform, clock: ShiftedClock, tenantIds: string[]): v
   clock.offsetMs = 0;
 }
 
+/** A shipment manifest of about 200–1,500 tokens, different for every request (no prefix-cache hit). */
+function manifest(i: number): string {
+  const lines = 20 + ((i * 7_919) % 130);
+  let s = '';
+  for (let k = 0; k < lines; k++) s += `crate ${i}-${k} pallets ${(k * 31 + i) % 97} dock ${k % 13}\n`;
+  return s;
+}
+
 /** A few clients in a loop: mostly short chats, 70 % streamed, now and then a request the gateway refuses (4xx). */
 function liveTraffic(url: string, keys: string[]): { stop(): Promise<void> } {
   let stopped = false;
@@ -162,9 +193,11 @@ function liveTraffic(url: string, keys: string[]): { stop(): Promise<void> } {
     while (!stopped) {
       const i = n++;
       const bad = i % 23 === 22;
+      const large = i % 4 === 3;
       const body = {
-        model: i % 3 === 2 ? MODELS[1] : MODELS[0], stream: i % 10 < 7, max_tokens: bad ? -1 : 16 + ((i * 37) % 96),
-        messages: [{ role: 'user', content: `Summarise shipment ${i} for the ${worker % 2 ? 'morning' : 'evening'} report.` }],
+        model: large ? MODELS[1] : MODELS[0], stream: i % 10 < 7, max_tokens: bad ? -1 : 16 + ((i * 37) % 96),
+        // a manifest to summarise: prompts of real size hold KV cache, as real chats do
+        messages: [{ role: 'user', content: `Summarise shipment ${i} for the ${worker % 2 ? 'morning' : 'evening'} report.\n${manifest(i)}` }],
       };
       try {
         const res = await fetch(`${url}/v1/chat/completions`, {
@@ -177,6 +210,6 @@ function liveTraffic(url: string, keys: string[]): { stop(): Promise<void> } {
       }
     }
   };
-  const workers = Array.from({ length: 10 }, (_, w) => one(w));
+  const workers = Array.from({ length: 16 }, (_, w) => one(w));
   return { async stop() { stopped = true; await Promise.all(workers); } };
 }

@@ -93,9 +93,23 @@ describe('the dashboard at /ui', () => {
 
   it('refuses other methods with 405 and allow: GET, HEAD', async () => {
     for (const method of ['POST', 'PUT', 'DELETE']) {
-      const r = await raw('/ui/app.js', { method });
-      expect(r.status, method).toBe(405);
-      expect(r.headers.allow).toBe('GET, HEAD');
+      for (const path of ['/ui/app.js', '/ui', '/ui/missing.js']) {
+        const r = await raw(path, { method });
+        expect(r.status, `${method} ${path}`).toBe(405);
+        expect(r.headers.allow).toBe('GET, HEAD');
+      }
     }
+  });
+
+  it('ignores a query string, and answers HEAD for a missing file with a bodiless 404', async () => {
+    const app = await raw('/ui/app.js?v=2');
+    expect(app.status).toBe(200);
+    expect(app.body).toBe(readFileSync(new URL('../../web/app.js', import.meta.url), 'utf8'));
+    const page = await raw('/ui/?next=%2Ffleet');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<script type="importmap">');
+    const head = await raw('/ui/missing.js', { method: 'HEAD' });
+    expect(head.status).toBe(404);
+    expect(head.body).toBe('');
   });
 });

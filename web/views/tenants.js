@@ -21,7 +21,7 @@ export function Tenants({ session }) {
   const chosen = picked ?? (!admin && rows.length > 0 ? rows[0].tenant_id : null);
   return html`<section aria-labelledby="tn-title">
     <h1 id="tn-title">${admin ? 'Tenants' : 'My tenant'}</h1>
-    <p class="sub">Month-to-date spend against each tenant's budget. Burn is the share of its limit used by the workspace closest to its limit.</p>
+    <p class="sub">${admin ? "Month-to-date spend against each tenant's budget." : 'Your month-to-date spend against your budget.'} Burn is the share of its limit used by the workspace closest to its limit.</p>
     <table class="grid" aria-label="Spend per tenant">
       <thead><tr><th scope="col">Tenant</th><th scope="col">Tier</th><th scope="col" class="n">Month to date</th><th scope="col" class="n">Budget</th>
         <th scope="col">Burn</th><th scope="col" class="n">Projected month</th><th scope="col" class="n">Workspaces</th><th scope="col"><span class="sr">Actions</span></th></tr></thead>

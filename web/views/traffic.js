@@ -14,8 +14,10 @@ export function Traffic({ session }) {
   const models = useMemo(() => (fleet?.ok ? [...new Set(fleet.data.data.map((r) => r.model))].sort() : []), [fleet]);
   const charts = useMemo(() => {
     if (!res?.ok) return null;
-    const s = res.data.series;
+    const all = res.data.series;
     const step = res.data.bucket_s ?? 10;
+    // the newest bucket is still filling: charted, it would read as a sudden drop; the totals keep it
+    const s = all.length > 1 ? all.slice(0, -1) : all;
     const xs = s.map((p) => p.at / 1000);
     const nz = (v) => (v === undefined ? null : v);
     return {
@@ -23,8 +25,8 @@ export function Traffic({ session }) {
       errors: [xs, s.map((p) => p.errors_5xx / step), s.map((p) => p.errors_4xx / step)],
       latency: [xs, s.map((p) => nz(p.latency_p50_ms)), s.map((p) => nz(p.latency_p95_ms))],
       ttft: [xs, s.map((p) => nz(p.ttft_p50_ms)), s.map((p) => nz(p.ttft_p95_ms))],
-      totals: s.reduce((a, p) => ({ requests: a.requests + p.requests, e5: a.e5 + p.errors_5xx, e4: a.e4 + p.errors_4xx, out: a.out + p.output_tokens }), { requests: 0, e5: 0, e4: 0, out: 0 }),
-      seconds: s.length * step,
+      totals: all.reduce((a, p) => ({ requests: a.requests + p.requests, e5: a.e5 + p.errors_5xx, e4: a.e4 + p.errors_4xx, out: a.out + p.output_tokens }), { requests: 0, e5: 0, e4: 0, out: 0 }),
+      seconds: all.length * step,
     };
   }, [res]);
   return html`<section aria-labelledby="tr-title">
