@@ -102,7 +102,7 @@ describe('closing', () => {
   it('is bounded when the exporter never answers', async () => {
     const time = new ManualTime();
     const stuck: SpanExporter = { export: () => {}, shutdown: () => new Promise(() => {}) };
-    const t = createTracing(cfg(), { log, exporter: stuck, time: { clock: time, timers: time } })!;
+    const t = createTracing(cfg(), { log, exporter: stuck, time: { clock: time, timers: time, rng: Math.random } })!;
     t.start({}, 'openai', 0, 1e12)!.end({ requestId: 'r', status: 200, outcome: 'ok', record: null, maxTokens: null, priority: null }, 1);
     let closed = false;
     const p = t.close().then(() => { closed = true; });
@@ -119,7 +119,7 @@ describe('closing', () => {
     const lines: Array<Record<string, unknown>> = [];
     const spy = { warn: (o: Record<string, unknown>) => void lines.push(o) } as unknown as ReturnType<typeof createLogger>;
     const failing: SpanExporter = { export: (_s, done) => done({ code: ExportResultCode.FAILED, error: new Error('ECONNREFUSED') }), shutdown: async () => {} };
-    const t = createTracing(cfg({ headers: { authorization: 'Bearer very-secret' }, maxBatchSize: 1 }), { log: spy, exporter: failing, time: { clock: time, timers: time } })!;
+    const t = createTracing(cfg({ headers: { authorization: 'Bearer very-secret' }, maxBatchSize: 1 }), { log: spy, exporter: failing, time: { clock: time, timers: time, rng: Math.random } })!;
     for (let i = 0; i < 5; i++) t.start({}, 'openai', 0, 1e12)!.end({ requestId: `r${i}`, status: 200, outcome: 'ok', record: null, maxTokens: null, priority: null }, 1);
     await new Promise((r) => setImmediate(r));
     await new Promise((r) => globalThis.setTimeout(r, 20));

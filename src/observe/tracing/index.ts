@@ -22,7 +22,7 @@ const CLOSE_BOUND_MS = 3_000;
 export interface TracingOptions {
   readonly log: Logger;
   /** the clock failures are rate-limited on and the timers `close` is bounded by (default: the wall's) */
-  readonly time?: Pick<TimePorts, 'clock' | 'timers'>;
+  readonly time?: TimePorts;
   /** where spans go instead of OTLP (a test's in-memory exporter) */
   readonly exporter?: SpanExporter;
 }
@@ -97,7 +97,7 @@ function clientSpan(headers: IncomingHttpHeaders): SpanContext | null {
 class OtelTracing implements Tracing {
   #closed = false;
 
-  constructor(private readonly shared: TraceShared, private readonly rate: number, private readonly exporter: ReportingExporter, private readonly time: Pick<TimePorts, 'clock' | 'timers'>) {}
+  constructor(private readonly shared: TraceShared, private readonly rate: number, private readonly exporter: ReportingExporter, private readonly time: TimePorts) {}
 
   start(headers: IncomingHttpHeaders, wire: string, startMono: number, startEpochMs: number): RequestTrace | null {
     if (this.#closed) return null;
@@ -106,7 +106,8 @@ class OtelTracing implements Tracing {
       parent = clientSpan(headers);
       if (parent !== null && (parent.traceFlags & TraceFlags.SAMPLED) === 0) return null;
     }
-    if (parent === null && !(Math.random() < this.rate)) return null;
+    // the ratio sampler's draw, from the Rng port (seeded in specs)
+    if (parent === null && !(this.time.rng() < this.rate)) return null;
     return new OtelRequestTrace(this.shared, parent ?? undefined, wire, startMono, startEpochMs);
   }
 
