@@ -308,7 +308,10 @@ async function rolledBack(c: BadCandidate): Promise<void> {
 
 describe('a faulty candidate under SDK traffic', () => {
   it('that fails half its calls is rolled back on errors, and the clients never see its failures', async () => {
-    await rolledBack({ faults: '{ errorRate: 0.5 }', kinds: KINDS, maxTokens: 8, metric: /^errors$/, tag: 'half-failing' });
+    // Two signals race, both right: the analysis's error test, or outlier detection ejecting every
+    // candidate replica first (the machine then fails the rollout on `outliers`); which comes first
+    // depends on the machine's load.
+    await rolledBack({ faults: '{ errorRate: 0.5 }', kinds: KINDS, maxTokens: 8, metric: /^(errors|outliers)$/, tag: 'half-failing' });
   }, 60_000);
 
   it('that runs three times slower is rolled back on latency, with streaming clients', async () => {
