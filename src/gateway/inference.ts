@@ -54,8 +54,9 @@ export class Inference implements Ending {
     const clock = this.#d.clock;
     const cx = requestContext(req, res, wire, newRequestId(), clock.monoMs(), clock.nowMs());
     const tracing = this.#d.tracing;
-    if (tracing != null) cx.trace = tracing.start(req.headers, wire, cx.t0, cx.startedAt);
     try {
+      // inside the boundary: a trace that cannot start (whatever the client's headers) is this request's 500, not the server's
+      if (tracing != null) cx.trace = tracing.start(req.headers, wire, cx.t0, cx.startedAt);
       const p = (wire === 'anthropic' ? this.#anthropic : this.#openai)(cx);
       if (p instanceof Promise) p.catch((err: unknown) => this.#crash(cx, err));
     } catch (err) {
