@@ -52,7 +52,8 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`) });
 }
 
-describe.skipIf(!present)('the dashboard in a browser', () => {
+// under CI nothing is skipped: a missing chromium fails above, and the suite runs (and fails) too
+describe.skipIf(!present && !process.env.CI)('the dashboard in a browser', () => {
   beforeAll(async () => {
     rig = await startRig({ rows: ROWS });
     console.log(`seeded ${ROWS.toLocaleString('en-US')} ledger rows in ${(rig.seedMs / 1000).toFixed(1)} s`);
