@@ -47,20 +47,13 @@ export function inferenceStages(d: StageDeps): Stages {
   const body = readBody({ bodies: d.bodies, limitBytes: d.config.server.bodyLimitBytes });
   const parsing = [parse, resolveModel(d.models), priorityAndDeadline({ rateLimits: d.rateLimits, admission: d.config.admission })];
   const limits = [spendLimit(d), rateLimit(d)];
-  if (d.tracing == null) {
-    const rest = [...parsing, ...limits];
-    return {
-      authenticate: auth,
-      anthropicHead: [auth, anthropicVersion, body],
-      anthropic: [auth, anthropicVersion, body, ...rest],
-      openai: [auth, body, ...rest],
-    };
-  }
-  // each group of stages is one span of a traced request's trace (the version check, a header compare, is not)
-  const c = d.clock;
-  const tAuth = traced('auth', [auth], c);
-  const tBody = traced('read_body', [body], c);
-  const rest = [traced('parse', parsing, c), traced('limits', limits, c)];
+  // traced, each group of stages is one span of a traced request's trace (the version check, a
+  // header compare, is not); untraced, the stages run unwrapped and cost nothing more
+  const c = d.tracing == null ? null : d.clock;
+  const group = (name: Parameters<typeof traced>[0], stages: Stage[]): Stage[] => (c === null ? stages : [traced(name, stages, c)]);
+  const [tAuth] = group('auth', [auth]);
+  const [tBody] = group('read_body', [body]);
+  const rest = [...group('parse', parsing), ...group('limits', limits)];
   return {
     authenticate: auth,
     anthropicHead: [auth, anthropicVersion, body],
