@@ -332,6 +332,8 @@ const configFields = z.strictObject({
   fleet: z.strictObject({
     healthIntervalMs: z.number().int().positive().default(KNOB_DEFAULTS.healthIntervalMs),
     healthTimeoutMs: z.number().int().positive().default(1_000),
+    /** probes in a row without an answer before a replica leaves rotation (Kubernetes' failureThreshold); a refusal or an error status takes it out at once */
+    unhealthyThreshold: z.number().int().positive().default(3),
     /** each replica's /metrics (vLLM names) is read this often; 0 turns scraping off */
     scrapeIntervalMs: z.number().int().nonnegative().default(KNOB_DEFAULTS.scrapeIntervalMs),
     /** Envoy-style outlier detection: replicas that fail or lag are ejected for a growing time */

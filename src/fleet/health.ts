@@ -5,6 +5,12 @@ import type { FleetRegistry, Replica } from './registry.js';
 export interface HealthProberOptions {
   intervalMs: number;
   timeoutMs: number;
+  /**
+   * consecutive probes without an answer (timed out, connection dropped) before a replica leaves
+   * rotation; default 1. A refused connection or an error status takes it out at once: those are
+   * answers, where silence from a busy engine may only be a slow event loop.
+   */
+  unhealthyThreshold?: number;
   onChange?: (r: Replica, healthy: boolean) => void;
   /** stamps each verdict (`nowMs`, the registry's wall-clock time); default the wall clock */
   clock?: Clock;
@@ -51,6 +57,8 @@ export class HealthProber {
 
   async #probe(r: Replica): Promise<void> {
     let ok = false;
+    // an answer that says no (an error status, a refused connection), rather than no answer
+    let refused = false;
     try {
       const res = await request(probeUrl(r), {
         method: 'GET',
@@ -61,13 +69,16 @@ export class HealthProber {
       await res.body.dump();
       // the Messages API has no health endpoint: any answer short of a 5xx says the server is up
       ok = r.protocol === 'anthropic' ? res.statusCode < 500 : res.statusCode === 200;
-    } catch {
-      ok = false;
+      refused = !ok;
+    } catch (err) {
+      refused = refusedConnection((err as { code?: string } | null)?.code);
     }
     const was = r.healthy;
-    if (ok) this.fleet.markHealthy(r, this.#clock.nowMs());
-    else this.fleet.markFailed(r, this.#clock.nowMs());
-    if (was !== ok) this.opts.onChange?.(r, ok);
+    const now = this.#clock.nowMs();
+    if (ok) this.fleet.markHealthy(r, now);
+    else if (refused) this.fleet.markFailed(r, now);
+    else this.fleet.missedProbe(r, now, this.opts.unhealthyThreshold ?? 1);
+    if (was !== r.healthy) this.opts.onChange?.(r, r.healthy);
   }
 }
 
@@ -78,4 +89,12 @@ function probeUrl(r: Replica): URL {
   const base = u.pathname.replace(/\/+$/, '');
   u.pathname = `${base.endsWith('/v1') ? base : `${base}/v1`}/models`;
   return u;
+}
+
+/** The error codes of a connection nothing took: no listener, no route, no such host. */
+const REFUSING = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
+
+/** Whether a transport error's code says nothing took the connection (rather than one that was dropped or slow). */
+export function refusedConnection(code: string | undefined): boolean {
+  return code !== undefined && REFUSING.has(code);
 }

@@ -3,7 +3,7 @@ export { FleetRegistry, readyForTraffic } from './registry.js';
 export { ModelVersions } from './versions.js';
 export type { VersionsError, VersionsResult } from './versions.js';
 export type { Replica, ReplicaSpec } from './registry.js';
-export { HealthProber } from './health.js';
+export { HealthProber, refusedConnection } from './health.js';
 export type { HealthProberOptions } from './health.js';
 export { PrefixIndex } from './prefix-index.js';
 export { hash53, SessionTable } from './session-table.js';

@@ -126,6 +126,16 @@ export class FleetRegistry {
     this.#set(r, () => { r.healthy = false; });
   }
 
+  /**
+   * A health probe went unanswered (timed out, dropped): out of rotation once `threshold` failures
+   * in a row have come, so one slow answer from a busy replica does not take it out.
+   */
+  missedProbe(r: Replica, nowMs: number, threshold: number): void {
+    r.consecutiveFailures++;
+    r.checkedAtMs = nowMs;
+    if (r.consecutiveFailures >= threshold) this.#set(r, () => { r.healthy = false; });
+  }
+
   /** A health probe passed (the prober's verdict: a request that merely succeeded is not one). */
   markHealthy(r: Replica, nowMs: number): void {
     r.consecutiveFailures = 0;

@@ -13,6 +13,8 @@ import { MetricsScraper } from './scraper.js';
 export interface FleetWatchOptions {
   readonly healthIntervalMs: number;
   readonly healthTimeoutMs: number;
+  /** probes in a row without an answer before a replica leaves rotation; default 1 */
+  readonly unhealthyThreshold?: number;
   /** 0 = no scraping */
   readonly scrapeIntervalMs: number;
   /** null = no outlier detection */
@@ -75,7 +77,7 @@ export class FleetWatch {
       },
     }, (r) => r.model);
     this.#prober = new HealthProber(fleet, {
-      intervalMs: opts.healthIntervalMs, timeoutMs: opts.healthTimeoutMs, clock: ports.clock, timers: ports.timers,
+      intervalMs: opts.healthIntervalMs, timeoutMs: opts.healthTimeoutMs, unhealthyThreshold: opts.unhealthyThreshold, clock: ports.clock, timers: ports.timers,
       onChange: (replica, healthy) => {
         opts.onEvent?.({ kind: 'health', replica, healthy });
         // a replica that was down and answers again is a fresh process: lift its ejection (Envoy's

@@ -153,6 +153,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     replicaMetrics: obs.metrics.replicaMetrics,
     healthIntervalMs: config.fleet.healthIntervalMs,
     healthTimeoutMs: config.fleet.healthTimeoutMs,
+    unhealthyThreshold: config.fleet.unhealthyThreshold,
     scrapeIntervalMs: config.fleet.scrapeIntervalMs,
     outlier: outlier.enabled ? outlier : null,
     ports: time,

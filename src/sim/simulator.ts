@@ -182,7 +182,7 @@ class SimRequest {
 
 const EMPTY = new Float64Array(0);
 const BROKEN: UpstreamFailure = { kind: 'broken', message: 'the replica crashed' };
-const REFUSED: UpstreamFailure = { kind: 'connect', message: 'connection refused' };
+const REFUSED: UpstreamFailure = { kind: 'connect', message: 'connection refused', refused: true };
 const SERVER_ERROR: UpstreamFailure = { kind: 'status', status: 500, body: '{"object":"error","message":"Internal Server Error","type":"InternalServerError","code":500}' };
 
 /** The simulator hands the engine's own block hashes along, for the precise prefix scorer. */

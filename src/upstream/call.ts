@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { refusedConnection } from '../fleet/index.js';
 import { wall, type Clock, type TimerHandle, type Timers } from '../time/index.js';
 import { SseReader, type SseDataHandler } from './sse.js';
 import type { TimeoutPhase, UpstreamSink, UpstreamTimeouts } from './types.js';
@@ -108,7 +109,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, SseDataHandler 
     else if (code === 'UND_ERR_HEADERS_TIMEOUT') this.sink.onFailure({ kind: 'timeout', phase: 'headers' });
     else if (code === 'UND_ERR_BODY_TIMEOUT') this.sink.onFailure({ kind: 'timeout', phase: 'idle' });
     else if (this.responded) this.sink.onFailure({ kind: 'broken', message: err.message });
-    else this.sink.onFailure({ kind: 'connect', message: err.message || String(code) });
+    else this.sink.onFailure({ kind: 'connect', message: err.message || String(code), refused: refusedConnection(code) });
   }
 
   #finishStream(): void {

@@ -35,7 +35,13 @@ export function blamesReplica(f: UpstreamFailure): boolean {
   return f.kind !== 'status' || f.status >= 500;
 }
 
-/** A failure that says the replica cannot be reached at all: passive health takes it out of rotation. */
+/**
+ * A failure that says the replica cannot be reached at all: passive health takes it out of
+ * rotation. A connection dropped before an answer is not one: a single reset (a kept-alive
+ * connection closed under a request is the common one) would otherwise take the last replica of a
+ * pool out until its next probe, and fail every request meanwhile; outlier detection counts it.
+ */
 export function unreachable(f: UpstreamFailure): boolean {
-  return f.kind === 'connect' || (f.kind === 'timeout' && f.phase === 'connect');
+  return (f.kind === 'connect' && f.refused) || (f.kind === 'timeout' && f.phase === 'connect');
 }
+

@@ -183,7 +183,7 @@ class ReplicaCall<T extends Target> implements CallSink, DispatchController<T> {
     try {
       if (this.#over) return;
       // An empty stream: nothing reached the client yet, so it may go elsewhere.
-      if (!this.#answered) return this.#fail({ kind: 'connect', message: 'the replica ended the stream without sending anything' });
+      if (!this.#answered) return this.#fail({ kind: 'connect', message: 'the replica ended the stream without sending anything', refused: false });
       this.#end();
       this.handler.onDone(this);
     } catch (err) {

@@ -1,7 +1,12 @@
 /** Why a call to a replica did not complete; the gateway decides what the client sees. */
 export type UpstreamFailure =
-  /** nothing came back (refused, reset, DNS): safe to try another replica */
-  | { kind: 'connect'; message: string }
+  /**
+   * nothing came back: safe to try another replica. `refused`: nothing took the connection
+   * (refused, no route, no such host), so the replica is not there; otherwise a connection closed
+   * before any answer (a reset, a reused connection the replica had just closed, an empty stream),
+   * which says little about the replica on its own
+   */
+  | { kind: 'connect'; message: string; refused: boolean }
   /** the replica answered with an error status */
   | { kind: 'status'; status: number; body: string }
   | { kind: 'timeout'; phase: TimeoutPhase }

@@ -199,7 +199,7 @@ describe('switchyard up --autoscale', () => {
     const trickle = traffic(sy, { loops: 2, until: () => quietOver || Date.now() > quietDeadline, maxTokens: 16, pauseMs: 150, tag: 'trickle' });
     const duringBurst = await burst;
     const grewMs = Date.now() - t0;
-    expect(failures(duringBurst)).toEqual([]);
+    expect(failures(duringBurst), `gateway log:\n${tail(sy)}`).toEqual([]);
     expect(grown.desired).toBeGreaterThan(1);
     expect(grown.replicas.ready).toBeLessThanOrEqual(3);
 
@@ -244,7 +244,7 @@ describe('switchyard up --autoscale', () => {
 
     // Every request across the scale-down succeeded, and there were enough of them to mean it.
     expect(duringQuiet.length).toBeGreaterThan(10);
-    expect(failures(duringQuiet)).toEqual([]);
+    expect(failures(duringQuiet), `gateway log:\n${tail(sy)}`).toEqual([]);
 
     // It went down for a reason that scales down, one step at a time, to the pool's minimum.
     const all = await decisions(sy);

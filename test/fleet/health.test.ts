@@ -8,7 +8,8 @@ let server: Server;
 let url: string;
 beforeAll(async () => {
   server = createServer((req, res) => {
-    if (req.url === '/health') res.writeHead(status).end();
+    // status 0: a replica too busy to answer in time (its answer comes long after the probe gave up)
+    if (req.url === '/health') status === 0 ? setTimeout(() => res.writeHead(200).end(), 1_000) : res.writeHead(status).end();
     else res.writeHead(404).end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -33,6 +34,51 @@ describe('health probes', () => {
     expect(r.healthy).toBe(true);
     expect(r.consecutiveFailures).toBe(0);
     expect(changes).toEqual([false, true]);
+  });
+
+  it('keep a replica that fails to answer in time in rotation until it has missed the threshold in a row', async () => {
+    const fleet = new FleetRegistry();
+    const r = fleet.add({ id: 'slow', model: 'm', servedModel: 'm', region: 'x', url });
+    const changes: boolean[] = [];
+    const prober = new HealthProber(fleet, { intervalMs: 60_000, timeoutMs: 100, unhealthyThreshold: 3, onChange: (_r, h) => changes.push(h) });
+    try {
+      status = 0;
+      await prober.probeAll();
+      await prober.probeAll();
+      // two probes without an answer: still serving, counted
+      expect(r).toMatchObject({ healthy: true, routable: true, consecutiveFailures: 2 });
+      status = 200;
+      await prober.probeAll();
+      expect(r.consecutiveFailures).toBe(0);
+      // an answer resets the count: three more misses are needed, and the third takes it out
+      status = 0;
+      for (let i = 0; i < 2; i++) await prober.probeAll();
+      expect(r.healthy).toBe(true);
+      await prober.probeAll();
+      expect(r).toMatchObject({ healthy: false, routable: false, consecutiveFailures: 3 });
+      expect(changes).toEqual([false]);
+    } finally {
+      status = 200;
+    }
+  });
+
+  it('take a replica out at once when its /health answers an error, whatever the threshold', async () => {
+    const fleet = new FleetRegistry();
+    const r = fleet.add({ id: 'down', model: 'm', servedModel: 'm', region: 'x', url });
+    status = 503;
+    try {
+      await new HealthProber(fleet, { intervalMs: 60_000, timeoutMs: 500, unhealthyThreshold: 3 }).probeAll();
+      expect(r.healthy).toBe(false);
+    } finally {
+      status = 200;
+    }
+  });
+
+  it('take a replica whose address refuses connections out at once, whatever the threshold', async () => {
+    const fleet = new FleetRegistry();
+    const r = fleet.add({ id: 'gone', model: 'm', servedModel: 'm', region: 'x', url: 'http://127.0.0.1:1' });
+    await new HealthProber(fleet, { intervalMs: 60_000, timeoutMs: 300, unhealthyThreshold: 3 }).probeAll();
+    expect(r.healthy).toBe(false);
   });
 
   it('count an unreachable replica as failed within the probe timeout', async () => {

@@ -95,6 +95,9 @@ let openai: OpenAI;
 
 beforeAll(async () => {
   const good = await replica('good');
+  // `vanished`: its replica passes the first health probe, then its process is gone (the port refuses)
+  const vanishing = await replica('good');
+  const vanishingServer = servers.at(-1)!;
   const urls = { malformed: await replica('malformed'), midError: await replica('midError'), flood: await replica('flood'), drop: await replica('drop'), cut: await replica('cut'), unfinished: await replica('unfinished'), fail500: await replica('fail500'), toolong: await replica('toolong') };
   const storeUrl = await demoStore(KEY);
   const config = loadConfig(undefined, { port: 0 });
@@ -103,6 +106,8 @@ beforeAll(async () => {
     // request (a process dying mid-accept); a remote one answers.
     { id: 'us-east/retry/0', model: 'retry', servedModel: 'm', region: 'us-east', url: urls.drop },
     { id: 'eu-west/retry/1', model: 'retry', servedModel: 'm', region: 'eu-west', url: good },
+    { id: 'us-east/vanished/0', model: 'vanished', servedModel: 'm', region: 'us-east', url: vanishing },
+    { id: 'eu-west/vanished/1', model: 'vanished', servedModel: 'm', region: 'eu-west', url: good },
     // `flaky`: the home replica answers 500 before anything was relayed; another answers.
     { id: 'us-east/flaky/0', model: 'flaky', servedModel: 'm', region: 'us-east', url: urls.fail500 },
     { id: 'eu-west/flaky/1', model: 'flaky', servedModel: 'm', region: 'eu-west', url: good },
@@ -115,6 +120,9 @@ beforeAll(async () => {
   ];
   for (const r of replicas) if (!config.models.some((m) => m.id === r.model)) config.models.push({ ...config.models[0], id: r.model, displayName: r.model });
   platform = await startPlatform({ config, replicas, storeUrl, adminToken: null, log: createLogger('silent') });
+  // its first probe passed; now nothing listens at its address
+  vanishingServer.closeAllConnections();
+  await new Promise((r) => vanishingServer.close(r));
   anthropic = new Anthropic({ baseURL: platform.url, apiKey: KEY, maxRetries: 0 });
   openai = new OpenAI({ baseURL: `${platform.url}/v1`, apiKey: KEY, maxRetries: 0 });
 });
@@ -147,8 +155,22 @@ describe('when a replica fails before anything reached the client', () => {
     expect(row?.replica).toBe('eu-west/retry/1');
     expect(row?.outcome).toBe('ok');
     expect(seen.drop).toBe(1);
-    // The dropping replica is out of rotation until a health probe passes.
-    expect(platform.fleet.replicasOf('retry')[0].healthy).toBe(false);
+    // One connection closed before an answer is no verdict on a replica (a kept-alive connection
+    // it had just closed looks the same): it stays in rotation, and outlier detection counts it.
+    const dropping = platform.fleet.replicasOf('retry')[0];
+    expect(dropping.healthy).toBe(true);
+    expect(dropping.routable).toBe(true);
+  });
+
+  it('takes a replica whose address refuses connections out of rotation at once, and answers from another', async () => {
+    const vanished = platform.fleet.replicasOf('vanished')[0];
+    expect(vanished.healthy).toBe(true); // it passed its probe at start
+    const { data, response } = await openai.chat.completions.create({ model: 'vanished', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).withResponse();
+    expect(data.choices[0].message.content).toBe('fine');
+    expect((await ledgerRow(response.headers.get('x-request-id')!))?.replica).toBe('eu-west/vanished/1');
+    // the refused connection took it out, without waiting for a probe
+    expect(vanished.healthy).toBe(false);
+    expect(vanished.routable).toBe(false);
   });
 
   it('retries a 500 from the replica on another one', async () => {

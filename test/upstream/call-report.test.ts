@@ -166,7 +166,7 @@ describe('call report: failures', () => {
     { why: 'a 5xx', f: S500 },
     { why: 'a broken stream', f: { kind: 'broken', message: 'reset' } as UpstreamFailure },
     { why: 'a timeout', f: { kind: 'timeout', phase: 'first_token' } as UpstreamFailure },
-    { why: 'a refused connection', f: { kind: 'connect', message: 'ECONNREFUSED' } as UpstreamFailure },
+    { why: 'a refused connection', f: { kind: 'connect', message: 'ECONNREFUSED', refused: true } as UpstreamFailure },
   ])('$why is a failed call (the version\'s fault)', ({ f }) => {
     const { sink, send } = rig();
     const r = new FakeReplica('a');

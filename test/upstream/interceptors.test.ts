@@ -106,7 +106,7 @@ function seeded(seed: number): Rng {
   };
 }
 
-const CONNECT: UpstreamFailure = { kind: 'connect', message: 'ECONNREFUSED' };
+const CONNECT: UpstreamFailure = { kind: 'connect', message: 'ECONNREFUSED', refused: true };
 const S500: UpstreamFailure = { kind: 'status', status: 500, body: '{"error":{"message":"boom"}}' };
 
 interface RigOptions {

@@ -59,7 +59,7 @@ function send(backend: Backend, r: Replica, w: WarmupConfig): Promise<UpstreamFa
     try {
       backend.chat({ model: r.servedModel, messages: [{ role: 'user', content: w.prompt }], max_tokens: w.maxTokens, stream: false }, false, sink);
     } catch (err) {
-      sink.onFailure({ kind: 'connect', message: err instanceof Error ? err.message : String(err) });
+      sink.onFailure({ kind: 'connect', message: err instanceof Error ? err.message : String(err), refused: false });
     }
   });
 }
