@@ -340,10 +340,11 @@ const configFields = z.strictObject({
     outlier: outlierSchema.prefault({}),
   }).prefault({}),
   /** rate-limit tiers by name; a tenant names its tier (unknown names get `default`) */
-  tiers: z.record(z.string(), tierSchema).default({
-    default: { requestsPerMinute: 4_000, inputTokensPerMinute: 2_000_000, outputTokensPerMinute: 400_000, concurrentRequests: null, priority: 'standard', weight: 1, monthlySpendUsd: null },
-    free: { requestsPerMinute: 50, inputTokensPerMinute: 50_000, outputTokensPerMinute: 10_000, concurrentRequests: 5, priority: 'batch', weight: 1, monthlySpendUsd: 10 },
-  }).refine((t) => Object.hasOwn(t, 'default'), { message: 'tiers must define a `default` tier (tenants with an unknown tier get it)' }),
+  // a fresh object per parse: one loaded config's tiers are never another's
+  tiers: z.record(z.string(), tierSchema).default(() => ({
+    default: { requestsPerMinute: 4_000, inputTokensPerMinute: 2_000_000, outputTokensPerMinute: 400_000, concurrentRequests: null, priority: 'standard' as const, weight: 1, monthlySpendUsd: null },
+    free: { requestsPerMinute: 50, inputTokensPerMinute: 50_000, outputTokensPerMinute: 10_000, concurrentRequests: 5, priority: 'batch' as const, weight: 1, monthlySpendUsd: 10 },
+  })).refine((t) => Object.hasOwn(t, 'default'), { message: 'tiers must define a `default` tier (tenants with an unknown tier get it)' }),
   /** per pool (a model): how many requests run at once, who waits, who is shed (docs/admission.md) */
   admission: admissionSchema.prefault({}),
   /** monthly spend limits: the ledger's month-to-date sum per workspace is re-read this often */

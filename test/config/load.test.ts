@@ -20,6 +20,22 @@ describe('loading the configuration', () => {
     expect(c.demo.every((p) => p.replicas >= 2)).toBe(true);
   });
 
+  it('gives each loaded configuration its own default tiers: a change to one is never another\'s', () => {
+    const a = loadConfig(undefined);
+    const b = loadConfig(undefined);
+    a.tiers.default.requestsPerMinute = 1;
+    a.tiers.free.concurrentRequests = 99;
+    expect(b.tiers.default.requestsPerMinute).toBe(4_000);
+    expect(b.tiers.free.concurrentRequests).toBe(5);
+    expect(loadConfig(undefined).tiers.default.requestsPerMinute).toBe(4_000);
+  });
+
+  it('has a replica leave rotation after three unanswered probes by default (a refusal or an error status at once)', () => {
+    expect(loadConfig(undefined).fleet.unhealthyThreshold).toBe(3);
+    expect(loadConfig(file('fleet: { unhealthyThreshold: 1 }\n')).fleet.unhealthyThreshold).toBe(1);
+    expect(() => loadConfig(file('fleet: { unhealthyThreshold: 0 }\n'))).toThrow(/fleet\.unhealthyThreshold/);
+  });
+
   it('lets command-line flags override the file', () => {
     const c = loadConfig(file('server: { port: 9000, host: 0.0.0.0 }\n'), { port: 7000 });
     expect(c.server.port).toBe(7000);
