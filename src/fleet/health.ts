@@ -76,8 +76,7 @@ export class HealthProber {
     const was = r.healthy;
     const now = this.#clock.nowMs();
     if (ok) this.fleet.markHealthy(r, now);
-    else if (refused) this.fleet.markFailed(r, now);
-    else this.fleet.missedProbe(r, now, this.opts.unhealthyThreshold ?? 1);
+    else this.fleet.markFailed(r, now, refused ? 1 : this.opts.unhealthyThreshold ?? 1);
     if (was !== r.healthy) this.opts.onChange?.(r, r.healthy);
   }
 }

@@ -119,18 +119,12 @@ export class FleetRegistry {
     this.#listeners.push(fn);
   }
 
-  /** A replica failed a probe or a connection: out of rotation until a probe succeeds. */
-  markFailed(r: Replica, nowMs: number): void {
-    r.consecutiveFailures++;
-    r.checkedAtMs = nowMs;
-    this.#set(r, () => { r.healthy = false; });
-  }
-
   /**
-   * A health probe went unanswered (timed out, dropped): out of rotation once `threshold` failures
-   * in a row have come, so one slow answer from a busy replica does not take it out.
+   * A replica failed a probe or a connection: out of rotation, until a probe succeeds, once
+   * `threshold` failures in a row have come (1, the default: at once). A probe that went unanswered
+   * passes the prober's threshold, so one slow answer from a busy replica does not take it out.
    */
-  missedProbe(r: Replica, nowMs: number, threshold: number): void {
+  markFailed(r: Replica, nowMs: number, threshold = 1): void {
     r.consecutiveFailures++;
     r.checkedAtMs = nowMs;
     if (r.consecutiveFailures >= threshold) this.#set(r, () => { r.healthy = false; });

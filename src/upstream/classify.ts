@@ -44,4 +44,3 @@ export function blamesReplica(f: UpstreamFailure): boolean {
 export function unreachable(f: UpstreamFailure): boolean {
   return (f.kind === 'connect' && f.refused) || (f.kind === 'timeout' && f.phase === 'connect');
 }
-
