@@ -32,7 +32,7 @@ const run = {
     for (let i = 0; i < n; i++) {
       const key = keys[i % keys.length];
       mem.admitNow({ key, limits, inputTokens: 800, outputTokens: 1024, nowMs: now + i / 1000 });
-      mem.settle(key, limits, { inputTokens: 40, outputTokens: 1024 - 300 }, now + i / 1000);
+      mem.commitNow(key, limits, { inputTokens: 40, outputTokens: 1024 - 300 }, now + i / 1000);
     }
   },
 };
@@ -51,7 +51,7 @@ run['admission, saturated'] = (n) => { for (let i = 0; i < n; i++) { busy.offer(
 for (let round = 0; round < 2; round++) {
   const rows = Object.entries(run).map(([name, fn]) => [name, cpuPer(1_000_000, fn)]);
   if (round === 0) continue;
-  console.log('| per request | CPU ns (limiter: admit + settle; admission: offer + finish (+ pull)) | ÷ baseline | goal |');
+  console.log('| per request | CPU ns (limiter: admit + commit; admission: offer + finish (+ pull)) | ÷ baseline | goal |');
   console.log('| --- | ---: | ---: | --- |');
   for (const [name, ns] of rows) console.log(`| ${name} | ${ns.toFixed(0)} | ${(ns / rows[0][1]).toFixed(1)} | ${name === 'baseline' ? '' : ns <= 10_000 ? 'met (≤ 10,000)' : '**missed**'} |`);
 }

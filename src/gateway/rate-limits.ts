@@ -67,7 +67,7 @@ export class RateLimits {
     this.#failOpen = config.limits.failMode === 'open';
     this.#log = log;
     this.#limiter = limiter ?? (config.limits.backend === 'redis'
-      ? new RedisLimiter({ url: config.limits.redisUrl, prefix: config.limits.redisKeyPrefix, redis: { commandTimeout: config.limits.timeoutMs }, breaker: config.limits.breaker })
+      ? new RedisLimiter({ url: config.limits.redisUrl, prefix: config.limits.redisKeyPrefix, timeoutMs: config.limits.timeoutMs, timers: this.#timers, breaker: config.limits.breaker })
       : new MemoryLimiter());
   }
 

@@ -1,4 +1,4 @@
-import { deadline, sleep, wallClock, wallTimers, type Clock, type TimerHandle, type Timers } from '../time/index.js';
+import { sleep, wallClock, wallTimers, withDeadline, type Clock, type TimerHandle, type Timers } from '../time/index.js';
 import type { SpillFile } from './spill.js';
 import type { Store, UsageRecord } from './types.js';
 import { wellFormed } from './well-formed.js';
@@ -365,15 +365,5 @@ function noop(): void {}
 
 function runTick(tick: () => void): void {
   tick();
-}
-
-/** The promise, or a rejection once `ms` have passed (the timer does not hold the process open). */
-function withDeadline<T>(timers: Timers, p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: TimerHandle | null = null;
-  const late = new Promise<never>((_, reject) => {
-    timer = deadline(timers, ms, reject, new Error(message));
-  });
-  p.catch(noop); // a late rejection, after the deadline won, is not unhandled
-  return Promise.race([p, late]).finally(() => timers.cancel(timer));
 }
 

@@ -1,6 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { bucketState } from './bucket.js';
 import { Breaker, type BreakerOptions, type BreakerState, type Permit } from './breaker.js';
+import { wallTimers, withDeadline, type Timers } from '../time/index.js';
 import type { Correction, Lease, LimitDecision, LimitDimension, LimitRequest, RateLimiter, TierLimits } from './types.js';
 
 // Buckets shared by every gateway instance through Redis: one hash per key, read, refilled,
@@ -84,6 +85,14 @@ export interface RedisLimiterOptions {
   readonly redis?: RedisOptions;
   /** when to stop asking a Redis that does not answer, and how often to probe it */
   readonly breaker?: BreakerOptions;
+  /**
+   * a call not answered in this long fails (default 200 ms). Judged on `timers` after the answers
+   * already in are read, so a stall of this process does not fail calls Redis answered in time
+   * (ioredis' own commandTimeout would).
+   */
+  readonly timeoutMs?: number;
+  /** the deadlines' timers (default Node's) */
+  readonly timers?: Timers;
 }
 
 /** The breaker is open: Redis was not asked. The caller falls back at once, as for a failed call. */
@@ -100,9 +109,13 @@ export class RedisLimiter implements RateLimiter {
   readonly #redis: ScriptedRedis;
   readonly #prefix: string;
   readonly #breaker: Breaker;
+  readonly #timeoutMs: number;
+  readonly #timers: Timers;
 
   constructor(opts: RedisLimiterOptions) {
     this.#breaker = new Breaker(opts.breaker);
+    this.#timeoutMs = opts.timeoutMs ?? 200;
+    this.#timers = opts.timers ?? wallTimers;
     const redis = new Redis(opts.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, ...opts.redis });
     // a connection error surfaces as the failed command the caller falls back from; unheard here,
     // ioredis would print every reconnect attempt to stderr
@@ -139,7 +152,7 @@ export class RedisLimiter implements RateLimiter {
   }
 
   #watch<T>(p: Promise<T>, permit: Permit, nowMs: number): Promise<T> {
-    return p.then(
+    return withDeadline(this.#timers, p, this.#timeoutMs, `Redis did not answer in ${this.#timeoutMs} ms`).then(
       (v) => {
         this.#breaker.success(permit);
         return v;

@@ -59,9 +59,12 @@ const post = (url: string) => fetch(`${url}/v1/messages`, {
   method: 'POST', body,
   headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': DEMO_KEY },
 }).then(async (r) => {
-  await r.arrayBuffer();
+  const text = await r.text();
+  if (r.status !== 200 && r.status !== 429) unexpected.push(`${r.status} ${text}`);
   return r.status;
 });
+// what the answers other than 200 and 429 said, so a failure says why
+const unexpected: string[] = [];
 
 describe('three gateways sharing Redis and PostgreSQL', () => {
   it('admit a burst, in total, within 2 % of the tier\'s limit, and ledger every request in PostgreSQL', async () => {
@@ -70,7 +73,7 @@ describe('three gateways sharing Redis and PostgreSQL', () => {
     const seconds = (performance.now() - t0) / 1000;
     const admitted = statuses.filter((s) => s === 200).length;
     const limited = statuses.filter((s) => s === 429).length;
-    expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
+    expect(unexpected, `gateway logs:\n${gateways.map((g) => g.output().slice(-1500)).join('\n')}`).toEqual([]);
     // a full bucket of RPM, plus what refilled (RPM / 60 a second) while the burst lasted
     const allowed = RPM + (RPM / 60) * seconds;
     console.log(`[scale-out] ${BURST} requests over 3 gateways in ${seconds.toFixed(2)} s: ${admitted} admitted, ${limited} limited; bucket + refill = ${allowed.toFixed(1)}`);
