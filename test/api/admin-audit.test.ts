@@ -111,6 +111,20 @@ describe('the audit trail on the admin API', () => {
     }]);
   });
 
+  it('shows a key rotation (two key ids, not a key row) as written, and the rest of the trail beside it', async () => {
+    // `switchyard keys rotate` writes this shape; read as a key row it once made every listing a 500
+    const t = await call('POST', '/admin/v1/tenants', { name: 'Acme' });
+    const { secret: _, ...k } = await call('POST', `/admin/v1/tenants/${t.id}/keys`, {});
+    const rec = await rig.store.appendAudit({ actor: 'cli', action: 'key.rotate', target: k.id, tenantId: t.id, before: { key_id: k.id }, after: { key_id: 'key_new' } });
+    expect(rec.ok).toBe(true);
+    const all = await audit();
+    expect(all.data.map((a: any) => [a.action, a.before, a.after]).slice(0, 2)).toEqual([
+      ['key.rotate', { key_id: k.id }, { key_id: 'key_new' }],
+      ['key.create', null, k],
+    ]);
+    expect((await audit('?action=key.rotate')).data).toHaveLength(1);
+  });
+
   it('tells the gateway who is acting, for the changes it records itself', () => {
     expect(rig.api.actor({})).toBe('admin');
     expect(rig.api.actor({ 'x-switchyard-actor': 'carol' })).toBe('admin:carol');

@@ -33,14 +33,20 @@ export function auditView(r: AuditRecord) {
   };
 }
 
+// the actions whose before/after the store writes as its own snapshot of the row; any other record
+// (`key.rotate` links two key ids, `fleet.…` carries its own shape) passes through as written
+const SNAPSHOTS: ReadonlyMap<string, (row: never) => unknown> = new Map<string, (row: never) => unknown>([
+  ['tenant.create', tenantView], ['tenant.update', tenantView],
+  ['workspace.create', workspaceView], ['workspace.update', workspaceView],
+  ['key.create', keyView], ['key.update', keyView], ['key.revoke', keyView],
+]);
+
 function rowView(action: string, row: unknown): unknown {
   if (typeof row !== 'object' || row === null) return row;
-  switch (action.split('.', 1)[0]) {
-    case 'tenant': return tenantView(row as Tenant);
-    case 'workspace': return workspaceView(row as Workspace);
-    case 'key': return keyView(row as ApiKey);
-    default: return row;
-  }
+  const view = SNAPSHOTS.get(action);
+  // a snapshot always has its creation time; a row without one is not a snapshot, whatever it says
+  if (view === undefined || typeof (row as { createdAt?: unknown }).createdAt !== 'number') return row;
+  return view(row as never);
 }
 
 export function usageView(r: UsageRecord) {
