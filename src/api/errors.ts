@@ -69,12 +69,12 @@ export function statusOf(wire: Wire, e: GatewayError): number {
 /** Status, JSON body and extra headers (retry-after) for an error before the response began. */
 export function renderError(wire: Wire, e: GatewayError, requestId: string): WireError {
   const headers: Record<string, string> = {};
-  if (e.kind === 'rate_limited' || (e.kind === 'overloaded' && e.retryAfterS !== undefined)) {
-    // Whole seconds, at least 1: a 0 would invite an immediate retry storm.
-    headers['retry-after'] = String(Math.max(1, Math.ceil(e.retryAfterS ?? 1)));
-  }
-  // both SDKs would retry a 429; a spent budget does not come back in seconds
-  if (e.kind === 'spend_limited') headers['x-should-retry'] = 'false';
+  const retryAfterS = e.kind === 'rate_limited' ? e.retryAfterS : e.kind === 'overloaded' ? e.retryAfterS ?? null : null;
+  // Whole seconds, at least 1: a 0 would invite an immediate retry storm.
+  if (retryAfterS !== null) headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterS)));
+  // both SDKs would retry a 429; a spent budget does not come back in seconds, and a request over a
+  // whole minute's limit never gets in
+  if (e.kind === 'spend_limited' || (e.kind === 'rate_limited' && e.retryAfterS === null)) headers['x-should-retry'] = 'false';
   return {
     status: statusOf(wire, e),
     body: wire === 'anthropic' ? anthropicErrorBody(e, requestId) : openaiErrorBody(e),

@@ -81,7 +81,8 @@ export type GatewayError =
   | { kind: 'not_found'; message: string; param?: string }
   | { kind: 'method_not_allowed'; message: string }
   | { kind: 'request_too_large'; message: string }
-  | { kind: 'rate_limited'; message: string; retryAfterS: number }
+  /** retryAfterS null: never at this tier (the request alone is over a whole minute's limit); retrying cannot help */
+  | { kind: 'rate_limited'; message: string; retryAfterS: number | null }
   /** the workspace's monthly spend limit is reached: no retry helps until the month turns or it is raised */
   | { kind: 'spend_limited'; message: string }
   | { kind: 'overloaded'; message: string; retryAfterS?: number }

@@ -144,7 +144,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   admission = new Admission(config.admission, fleet, metrics, time, scaler === null ? null : (model) => scaler.shed(model));
   const onAdminError = (err: Error, requestId: string | null): void => log.error({ err, requestId }, 'admin request failed');
   const admin = createAdminApi({
-    store, authenticator, adminToken: opts.adminToken, tiers: Object.keys(config.tiers), rollouts, autoscaler, onError: onAdminError,
+    store, authenticator, adminToken: opts.adminToken, tiers: Object.keys(config.tiers), regions: config.regions.map((r) => r.name), rollouts, autoscaler, onError: onAdminError,
     costs: createCostRoutes({ store, clock: time.clock, weights: profileWeights(), live: meter }),
     views: [sloView(slo), ...dashboardViews({ traffic, fleet, store, tiers: config.tiers, spend: () => spend, rollouts, autoscaler, slo, clock: time.clock })],
   });

@@ -187,7 +187,7 @@ export class RateLimits {
     }
     if (d.retryAfterMs === Infinity) {
       const what = d.dimension === 'input_tokens' ? 'input tokens' : 'output tokens (max_tokens)';
-      return { ok: false, error: { kind: 'rate_limited', retryAfterS: 60, message: `This request's ${what} exceed your tier's whole per-minute limit; send a smaller request.` } };
+      return { ok: false, error: { kind: 'rate_limited', retryAfterS: null, message: `This request's ${what} exceed your tier's whole per-minute limit (${limitOf(d.state, d.dimension)}), so it can never be admitted at this tier; send a smaller request.` } };
     }
     res.setHeader('retry-after-ms', String(d.retryAfterMs));
     const what = d.dimension === 'requests' ? 'requests per minute' : d.dimension === 'input_tokens' ? 'input tokens per minute' : 'output tokens per minute';

@@ -5,10 +5,11 @@ import { adminRig, type AdminRig } from './admin-harness.js';
 // and why, and that the change reaches this process's authenticator at once.
 
 const TIERS = ['default', 'free', 'gold'];
+const REGIONS = ['us-east', 'eu-west'];
 
 describe('changing things with the admin API', () => {
   let rig: AdminRig;
-  beforeEach(async () => { rig = await adminRig({ tiers: TIERS }); });
+  beforeEach(async () => { rig = await adminRig({ tiers: TIERS, regions: REGIONS }); });
   afterEach(async () => { await rig.close(); });
 
   async function post(path: string, body: unknown): Promise<any> {
@@ -34,6 +35,17 @@ describe('changing things with the admin API', () => {
       const r = await call();
       expect(r.status).toBe(400);
       expect(r.json.error).toEqual({ type: 'invalid_request_error', message: "tier: unknown tier 'platinum'; the configured tiers are default, free, gold" });
+    });
+
+    it.each([
+      ['creating', () => rig.call('POST', '/admin/v1/tenants', { body: { name: 'a', allowed_regions: ['us-east', 'mars'] } })],
+      ['changing', async () => patch(`/admin/v1/tenants/${(await tenant()).id}`, { allowed_regions: ['mars'] })],
+    ])('refuses %s a tenant allowed only regions the config does not define, naming the region and its place', async (what, call) => {
+      // accepted, a typo would answer every request of the tenant with "no replica; try again shortly"
+      const r = await call();
+      expect(r.status).toBe(400);
+      expect(r.json.error.message).toBe(`allowed_regions.${what === 'creating' ? 1 : 0}: unknown region 'mars'; the configured regions are us-east, eu-west`);
+      expect((await rig.call('GET', '/admin/v1/tenants')).json.data.every((t: any) => t.allowed_regions === null)).toBe(true);
     });
 
     it('takes any well-formed tier when no tiers are configured', async () => {

@@ -15,14 +15,14 @@ export interface AdminRig {
   close(): Promise<void>;
 }
 
-export async function adminRig(opts: { adminToken?: string | null; now?: () => number; tiers?: readonly string[] } = {}): Promise<AdminRig> {
+export async function adminRig(opts: { adminToken?: string | null; now?: () => number; tiers?: readonly string[]; regions?: readonly string[] } = {}): Promise<AdminRig> {
   const now = opts.now;
   const store = await openStore('sqlite::memory:', now === undefined ? {} : { clock: { nowMs: now, monoMs: now } });
   const auth = createAuthenticator(store);
   await auth.ready;
   const errors: Error[] = [];
   const api = createAdminApi({
-    store, authenticator: auth, adminToken: opts.adminToken === undefined ? ADMIN : opts.adminToken, tiers: opts.tiers, onError: (e) => errors.push(e),
+    store, authenticator: auth, adminToken: opts.adminToken === undefined ? ADMIN : opts.adminToken, tiers: opts.tiers, regions: opts.regions, onError: (e) => errors.push(e),
   });
   return {
     store, auth, api, errors,

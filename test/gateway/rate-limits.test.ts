@@ -141,6 +141,15 @@ describe('rate limits as the official SDKs see them', () => {
     const c = new Anthropic({ baseURL: p.url, apiKey: KEY, maxRetries: 0 });
     const err = await ask(c, 2_000).then(() => null, (e: unknown) => e);
     expect((err as { status: number }).status).toBe(429);
-    expect((err as { message: string }).message).toMatch(/exceed your tier's whole per-minute limit/);
+    expect((err as { message: string }).message).toMatch(/exceed your tier's whole per-minute limit \(1000\), so it can never be admitted/);
+    // the SDKs retry a 429 after its retry-after; this one says not to, and gives no time to wait
+    const headers = (err as { headers: Headers }).headers;
+    expect(headers.get('x-should-retry')).toBe('false');
+    expect(headers.get('retry-after')).toBeNull();
+    // and an SDK left to its default retries gives up at once instead of waiting a minute twice
+    const patient = new Anthropic({ baseURL: p.url, apiKey: KEY, maxRetries: 2 });
+    const t0 = performance.now();
+    await expect(ask(patient, 2_000)).rejects.toMatchObject({ status: 429 });
+    expect(performance.now() - t0).toBeLessThan(2_000);
   });
 });

@@ -29,6 +29,8 @@ export interface AdminApiOptions {
   adminToken: string | null;
   /** the configured tier names: a tenant created or changed with another tier is refused (400); absent, any name */
   tiers?: readonly string[];
+  /** the configured regions, for the same check of a tenant's allowed_regions */
+  regions?: readonly string[];
   /** the gateway's rollout service, for /admin/v1/rollouts; absent, those routes answer 404 */
   rollouts?: RolloutControl | null;
   /** the gateway's autoscaler, for /admin/v1/autoscaler; absent, it answers that the autoscaler is off */
@@ -73,7 +75,7 @@ const READ_ONLY = forbidden('tenant API keys have read-only access to the admin 
 export function createAdminApi(opts: AdminApiOptions): AdminApi {
   const callers = callerCheck(opts.authenticator, opts.adminToken);
   const onError = opts.onError;
-  const route = createRoutes(opts.store, opts.authenticator, opts.tiers);
+  const route = createRoutes(opts.store, opts.authenticator, opts.tiers, opts.regions);
   const rollouts = createRollouts(opts.rollouts ?? null);
   const autoscaler = createAutoscalerRoutes(opts.autoscaler ?? null);
   const costs = opts.costs ?? null;

@@ -32,11 +32,17 @@ export const keyMissing = (id: string): AdminResponse => notFound(`key ${id} not
 
 const empty = (patch: object): boolean => Object.values(patch).every((v) => v === undefined);
 
-/** `tiers`: the configured tier names; absent, any well-formed name is taken. */
-export function createChanges(store: Store, authenticator: Authenticator, tiers: readonly string[] | undefined): Changes {
-  function unknownTier(tier: string | undefined): AdminResponse | null {
-    if (tiers === undefined || tier === undefined || tiers.includes(tier)) return null;
-    return badRequest(`tier: unknown tier '${tier}'; the configured tiers are ${tiers.join(', ')}`);
+/** `tiers`, `regions`: the configured names; absent, any well-formed name is taken. */
+export function createChanges(store: Store, authenticator: Authenticator, tiers: readonly string[] | undefined, regions?: readonly string[]): Changes {
+  /** A tier or region that is not configured: refused, as a typo would otherwise be granted (or shut out) in silence. */
+  function unknownGrant(tier: string | undefined, allowed: readonly string[] | null | undefined): AdminResponse | null {
+    if (tiers !== undefined && tier !== undefined && !tiers.includes(tier)) {
+      return badRequest(`tier: unknown tier '${tier}'; the configured tiers are ${tiers.join(', ')}`);
+    }
+    // a region no replica can be in would answer every request of the tenant with "no replica, try again"
+    const i = regions === undefined || allowed == null ? -1 : allowed.findIndex((r) => !regions.includes(r));
+    if (i >= 0) return badRequest(`allowed_regions.${i}: unknown region '${allowed![i]}'; the configured regions are ${regions!.join(', ')}`);
+    return null;
   }
 
   /** The cached entitlements of these keys answer with what their tenant and workspace now grant. */
@@ -55,7 +61,7 @@ export function createChanges(store: Store, authenticator: Authenticator, tiers:
     async createTenant(body, audit) {
       const b = parseBody(newTenantBody, body);
       if (!b.ok) return badRequest(b.message);
-      const bad = unknownTier(b.value.tier);
+      const bad = unknownGrant(b.value.tier, b.value.allowed_regions);
       if (bad) return bad;
       const r = await store.createTenant({ name: b.value.name, tier: b.value.tier, allowedRegions: b.value.allowed_regions ?? null }, audit);
       return r.ok ? ok(201, tenantView(r.value.tenant)) : storeError(r.error);
@@ -65,7 +71,7 @@ export function createChanges(store: Store, authenticator: Authenticator, tiers:
       const b = parseBody(tenantPatchBody, body);
       if (!b.ok) return badRequest(b.message);
       if (empty(b.value)) return badRequest(nothingToChange(['name', 'tier', 'allowed_regions']));
-      const bad = unknownTier(b.value.tier);
+      const bad = unknownGrant(b.value.tier, b.value.allowed_regions);
       if (bad) return bad;
       const r = await store.updateTenant(id, { name: b.value.name, tier: b.value.tier, allowedRegions: b.value.allowed_regions }, audit);
       if (!r.ok) return storeError(r.error);

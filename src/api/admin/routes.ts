@@ -20,8 +20,8 @@ const tenantMissing = (id: string): AdminResponse => notFound(`tenant ${id} not 
 const workspaceMissing = (id: string): AdminResponse => notFound(`workspace ${id} not found`);
 const NOTHING = { data: [], has_more: false, next_page: null };
 
-export function createRoutes(store: Store, authenticator: Authenticator, tiers?: readonly string[]): RouteHandler {
-  const changes = createChanges(store, authenticator, tiers);
+export function createRoutes(store: Store, authenticator: Authenticator, tiers?: readonly string[], regions?: readonly string[]): RouteHandler {
+  const changes = createChanges(store, authenticator, tiers, regions);
 
   /** The tenant a caller may see: missing and foreign answer alike. */
   async function visibleTenant(caller: Caller, id: string): Promise<Tenant | null> {

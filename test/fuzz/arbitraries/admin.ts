@@ -78,6 +78,7 @@ const BAD: Bad[] = [
   ['a tenant name far too long', (g) => no('POST', '/admin/v1/tenants', { name: draw(g, veryLong) })],
   ['an unknown tier', (g) => no('POST', '/admin/v1/tenants', { name: 'x {{uniq}}', tier: pick(g, ['gold', '-', 'x'.repeat(100), '../default']) })],
   ['allowed_regions empty or of the wrong type', (g) => no('POST', '/admin/v1/tenants', { name: 'x {{uniq}}', allowed_regions: pick(g, [[], 'us-east', [3], [''], {}]) })],
+  ['allowed_regions naming a region that is not configured', (g) => no('POST', '/admin/v1/tenants', { name: 'x {{uniq}}', allowed_regions: pick(g, [['mars'], ['us-east', 'us-west-9']]) })],
   ['an unknown field', (g) => no('POST', '/admin/v1/tenants', { name: 'x {{uniq}}', [pick(g, ['allowedRegions', 'limit', '__proto__', 'constructor', 'tier '])]: 'x' })],
   ['a body that is not an object', (g) => no('POST', '/admin/v1/tenants', pick(g, [[], 'name', 3, null, true]))],
   ['a body that is not JSON', (g) => no('POST', '/admin/v1/tenants', pick(g, ['{', '{"name":', "{'name':'x'}", 'name=x', '{"name":"x"} trailing', '\u0000']))],
