@@ -148,7 +148,19 @@ export type AutoscalerConfig = z.infer<typeof autoscalerSchema>;
 export type AutoscalerPoolConfig = AutoscalerConfig['pools'][number];
 
 /** A replica's address: only http(s) with a host has an origin a connection pool can dial. */
-export const replicaUrl = z.url({ protocol: /^https?$/, hostname: /^.+$/, error: 'must be an http:// or https:// URL with a host, such as http://10.0.0.1:8000/v1' });
+/** No user or password in a URL (one that does not parse is the URL check's to refuse). */
+function withoutUserinfo(u: string): boolean {
+  try {
+    const x = new URL(u);
+    return x.username === '' && x.password === '';
+  } catch {
+    return true;
+  }
+}
+
+export const replicaUrl = z.url({ protocol: /^https?$/, hostname: /^.+$/, error: 'must be an http:// or https:// URL with a host, such as http://10.0.0.1:8000/v1' })
+  // a replica's URL is shown by GET /fleet and kept in the audit trail: no secret may ride in it
+  .refine(withoutUserinfo, 'must not carry a user or password; give the replica\'s key as apiKey (api_key in the admin API)');
 
 const replica = z.strictObject({
   model: z.string().min(1),

@@ -55,6 +55,11 @@ export class HealthProber {
     }
   }
 
+  /** Probes one replica now (a newcomer waiting for its first verdict); resolves with it. */
+  probe(r: Replica): Promise<void> {
+    return this.#probe(r);
+  }
+
   async #probe(r: Replica): Promise<void> {
     let ok = false;
     // an answer that says no (an error status, a refused connection), rather than no answer

@@ -49,6 +49,12 @@ export interface ReplicaSpec {
   versionWeight?: number;
   /** false when its version has a warm-up still to run (then `markWarm`); default true */
   warm?: boolean;
+  /**
+   * true: out of rotation until its first health probe passes (one added at run time, whose URL
+   * nothing has checked yet); default false, presumed healthy (the configured fleet, probed before
+   * the gateway serves, and a replica whose starter has seen it answer)
+   */
+  awaitProbe?: boolean;
 }
 
 /** Regions → models → replicas: the live picture the router decides on. */
@@ -65,13 +71,14 @@ export class FleetRegistry {
 
   add(spec: ReplicaSpec): Replica {
     if (this.#byId.has(spec.id)) throw new RangeError(`a replica named "${spec.id}" is already in the fleet`);
-    // A new replica is presumed healthy until a probe or a request says otherwise.
+    // A new replica is presumed healthy until a probe or a request says otherwise, unless it is to wait for one.
+    const healthy = spec.awaitProbe !== true;
     const weight = spec.versionWeight ?? 1;
     if (!(weight >= 0) || !Number.isFinite(weight)) throw new RangeError(`replica "${spec.id}": versionWeight must be a finite number ≥ 0, got ${weight}`);
     const r: Replica = {
       id: spec.id, model: spec.model, servedModel: spec.servedModel, region: spec.region, url: spec.url, protocol: spec.protocol ?? 'openai',
       version: spec.version ?? spec.model, versionWeight: weight, warm: spec.warm ?? true, probedAtMs: 0,
-      slot: this.#nextSlot++, inflight: 0, inflightTokens: 0, pendingPrefill: 0, healthy: true, ejectedUntilMs: 0, draining: false, routable: weight > 0,
+      slot: this.#nextSlot++, inflight: 0, inflightTokens: 0, pendingPrefill: 0, healthy, ejectedUntilMs: 0, draining: false, routable: healthy && weight > 0,
       scraped: null, checkedAtMs: 0, consecutiveFailures: 0,
     };
     this.#all.push(r);
@@ -80,9 +87,17 @@ export class FleetRegistry {
     if (!list) this.#byModel.set(r.model, (list = []));
     list.push(r);
     this.version++;
-    // it enters rotation (unless weighted 0): whoever counts a model's capacity counts it from now on
+    // it enters rotation (unless weighted 0 or waiting for a probe): whoever counts a model's capacity counts it from now on
     if (r.routable) for (const fn of this.#listeners) fn(r, true);
+    for (const fn of this.#joined) fn(r);
     return r;
+  }
+
+  readonly #joined: Array<(r: Replica) => void> = [];
+
+  /** Called when a replica joins the fleet (the health prober probes one that waits for it at once). */
+  onJoin(fn: (r: Replica) => void): void {
+    this.#joined.push(fn);
   }
 
   /** Takes a replica out of the fleet (drain it first so nothing in flight is cut). */

@@ -86,6 +86,11 @@ export class FleetWatch {
         if (healthy) this.readmit(replica);
       },
     });
+    // a replica added while the gateway runs and waiting for its first probe gets it at once, not
+    // an interval later: until then it takes no traffic
+    fleet.onJoin((r) => {
+      if (!r.healthy && r.probedAtMs === 0) void this.#prober.probe(r);
+    });
     const exported = (this.#exported = opts.scrapeIntervalMs > 0 && opts.replicaMetrics !== false
       ? new ReplicaMetrics({ maxAgeMs: STALE_INTERVALS * opts.scrapeIntervalMs })
       : null);

@@ -91,6 +91,8 @@ describe('adding a fleet replica', () => {
     { why: 'an id with control characters', body: { ...base, url: 'http://h:1', id: 'a\nb' }, says: 'id: id must not contain control characters' },
     { why: 'an id too long', body: { ...base, url: 'http://h:1', id: 'x'.repeat(201) }, says: 'id: id must be at most 200 characters' },
     { why: 'a URL too long', body: { ...base, url: `http://h:1/${'x'.repeat(2048)}` }, says: 'url: url must be at most 2048 characters' },
+    // GET /fleet shows the URL and the audit trail keeps it: a password in it would be published
+    { why: 'a URL with a user and password', body: { ...base, url: 'http://ops:s3cret@h:1/v1' }, says: 'url: must not carry a user or password; give the replica\'s key as apiKey (api_key in the admin API)' },
     { why: 'a body that is not an object', body: '[1,2]', says: 'the body must be a JSON object' },
     { why: 'a body that is not JSON', body: '{', says: 'the body must be JSON' },
   ])('refuses $why with a 400 saying so', async ({ body, says }) => {

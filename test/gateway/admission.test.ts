@@ -168,7 +168,8 @@ describe('a pool\'s capacity', () => {
       method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
     }).then((r) => r.status);
     expect(await fleet('/replicas', { id: 'r2', model: 'llama-3.1-8b', served_model: 'm', region: 'us-east', url: g.url })).toBe(201);
-    expect(capacity()).toBe(2);
+    // it counts once its first probe (sent at once) has passed
+    await until(() => capacity() === 2, 'the new replica in rotation');
     await until(() => g.held.length === 2, 'the waiter at the new replica');
     expect(await fleet('/replicas/r2/drain')).toBe(200);
     expect(capacity()).toBe(1);

@@ -59,6 +59,11 @@ async function fake(script: Script): Promise<Fake> {
   return f;
 }
 
+/** Polls `ok` every 20 ms until it holds (vitest's timeout bounds the wait). */
+async function until(ok: () => Promise<boolean>): Promise<void> {
+  while (!(await ok())) await new Promise((r) => setTimeout(r, 20));
+}
+
 async function start(replicas: Array<{ id: string; url: string; region?: string }>, tune: (c: Config) => void = () => {}): Promise<{ p: Platform; client: Anthropic }> {
   const storeUrl = await demoStore(KEY);
   const config = loadConfig(undefined, { port: 0 });
@@ -195,12 +200,36 @@ describe('the fleet admin API', () => {
     expect(Date.parse(audit[1].at)).toBeGreaterThan(Date.now() - 60_000);
   });
 
+  it('sends no request to a replica added at run time before its first probe has passed, so a wrong URL fails none', async () => {
+    const a = await fake(answer(0));
+    // a base URL that is not a replica's: every path, /health included, is a 404
+    const wrong = createServer((q, s) => { q.resume(); s.writeHead(404).end('not found'); });
+    servers.push(wrong);
+    await new Promise<void>((r) => wrong.listen(0, '127.0.0.1', r));
+    let asked = 0;
+    wrong.on('request', (q) => { if (q.method === 'POST') asked++; });
+    const { p, client } = await start([{ id: 'a', url: a.url }], (c) => { c.routing.profile = 'round-robin'; });
+    const url = `http://127.0.0.1:${(wrong.address() as AddressInfo).port}`;
+    const added = await admin(p, 'POST', '/fleet/replicas', { model: 'llama-3.1-8b', url, region: 'us-east', id: 'w', served_model: 'm' });
+    expect(added.status).toBe(201);
+    expect(added.body).toMatchObject({ state: 'joining', routable: false, healthy: false });
+    // at once, while its first probe is out, and after it failed
+    const texts = await Promise.all(Array.from({ length: 12 }, () => ask(client)));
+    expect(texts.every((t) => t === 'fine')).toBe(true);
+    await until(async () => (await admin(p, 'GET', '/fleet/replicas/w')).body.checked_at !== null);
+    expect((await admin(p, 'GET', '/fleet/replicas/w')).body).toMatchObject({ state: 'unhealthy', routable: false });
+    for (let i = 0; i < 4; i++) expect(await ask(client)).toBe('fine');
+    expect(asked).toBe(0);
+  });
+
   it('adds a replica at run time and removes one, and refuses what it cannot do', async () => {
     const a = await fake(answer(0));
     const b = await fake(answer(0));
     const { p, client } = await start([{ id: 'a', url: a.url }], (c) => { c.routing.profile = 'round-robin'; });
     const added = await admin(p, 'POST', '/fleet/replicas', { model: 'llama-3.1-8b', url: b.url, region: 'us-east', id: 'b', served_model: 'm' });
     expect(added.status).toBe(201);
+    // it joins the rotation once its first probe (sent at once) has passed
+    await until(async () => (await admin(p, 'GET', '/fleet/replicas/b')).body.routable === true);
     for (let i = 0; i < 4; i++) await ask(client);
     expect(b.seen).toBe(2);
     expect((await admin(p, 'POST', '/fleet/replicas', { model: 'llama-3.1-8b', url: b.url, region: 'us-east', id: 'b' })).status).toBe(409);

@@ -15,7 +15,7 @@ function group(replicas) {
   return [...regions].sort(([a], [b]) => a.localeCompare(b));
 }
 
-const STATE_CLASS = { serving: 'ok', draining: 'warn', drained: 'muted', ejected: 'warn', unhealthy: 'bad' };
+const STATE_CLASS = { serving: 'ok', joining: 'muted', draining: 'warn', drained: 'muted', ejected: 'warn', unhealthy: 'bad' };
 
 export function Fleet() {
   const [res, reload] = usePoll(() => call('/fleet'), 5_000);

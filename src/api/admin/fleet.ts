@@ -113,12 +113,15 @@ export function fleetAdmin<B extends ReplicaBackend>(deps: FleetAdminDeps<B>, me
   else if (action === 'undrain') deps.fleet.setDraining(r, false);
   else if (deps.watch !== null) deps.watch.readmit(r);
   else deps.fleet.readmit(r);
-  const change: FleetChange = { action: `fleet.replica.${action as 'drain' | 'undrain' | 'readmit'}`, target: r.id, before, after: audited(r) };
+  const after = audited(r);
+  // a change that changes nothing (drained twice, re-admitted while not ejected) is answered, not recorded
+  if (before.draining === after.draining && before.ejected === after.ejected && before.routable === after.routable) return ok(200, view(deps, r));
+  const change: FleetChange = { action: `fleet.replica.${action as 'drain' | 'undrain' | 'readmit'}`, target: r.id, before, after };
   return { ...ok(200, view(deps, r)), change };
 }
 
 /** What the audit trail keeps of a replica: its identity and state, not its telemetry or key. */
-function audited(r: Replica): Record<string, unknown> {
+function audited(r: Replica): { draining: boolean; ejected: boolean; routable: boolean } & Record<string, unknown> {
   return {
     id: r.id, model: r.model, served_model: r.servedModel, region: r.region, url: r.url, protocol: r.protocol ?? 'openai',
     version: r.version, healthy: r.healthy, draining: r.draining, ejected: r.ejectedUntilMs !== 0, routable: r.routable,
@@ -137,7 +140,8 @@ function add<B extends ReplicaBackend>(deps: FleetAdminDeps<B>, body: Buffer): F
   const b = p.data;
   if (!deps.models.has(b.model)) return badRequest(`model: ${b.model} is not configured; configured models: ${[...deps.models].join(', ')}`);
   if (!deps.regions.includes(b.region)) return badRequest(`region: ${b.region} is not a configured region; regions: ${deps.regions.join(', ')}`);
-  const joined = joinFleet(deps, { id: b.id, model: b.model, servedModel: b.served_model ?? b.model, region: b.region, url: b.url, protocol: b.protocol, version: b.version }, b.api_key);
+  // a URL typed by hand may answer anything: it takes traffic once a probe has passed
+  const joined = joinFleet(deps, { id: b.id, model: b.model, servedModel: b.served_model ?? b.model, region: b.region, url: b.url, protocol: b.protocol, version: b.version, awaitProbe: true }, b.api_key);
   if (!joined.ok) return joined.conflict ? conflict(joined.message) : badRequest(joined.message);
   const r = joined.replica;
   return { ...ok(201, view(deps, r)), change: { action: 'fleet.replica.add', target: r.id, before: null, after: audited(r) } };
@@ -156,6 +160,8 @@ export interface JoiningReplica {
   readonly protocol?: 'openai' | 'anthropic';
   /** absent: the model's stable version */
   readonly version?: string;
+  /** true: out of rotation until its first health probe passes (nothing has checked its URL yet) */
+  readonly awaitProbe?: boolean;
 }
 
 /**
@@ -179,6 +185,7 @@ export function joinFleet<B extends ReplicaBackend>(
   const r = deps.fleet.add({
     id, model: spec.model, servedModel: spec.servedModel, region: spec.region, url: spec.url, protocol: spec.protocol,
     version, versionWeight: joiningWeight(deps.fleet, spec.model, spec.region, version, stable), warm: described.warmup === undefined,
+    awaitProbe: spec.awaitProbe,
   });
   let backend: B;
   try {
@@ -216,7 +223,7 @@ function view(deps: FleetAdminDeps<ReplicaBackend>, r: Replica): Record<string, 
   return {
     id: r.id, type: 'replica', model: r.model, served_model: r.servedModel, region: r.region, url: r.url, protocol: r.protocol ?? 'openai',
     version: r.version, weight: r.versionWeight, ready: readyForTraffic(r), warm: r.warm,
-    state: r.draining ? (r.inflight > 0 ? 'draining' : 'drained') : r.ejectedUntilMs !== 0 ? 'ejected' : r.healthy ? 'serving' : 'unhealthy',
+    state: r.draining ? (r.inflight > 0 ? 'draining' : 'drained') : r.ejectedUntilMs !== 0 ? 'ejected' : r.healthy ? 'serving' : r.checkedAtMs === 0 ? 'joining' : 'unhealthy',
     routable: r.routable, healthy: r.healthy, draining: r.draining,
     ejected_until: r.ejectedUntilMs !== 0 ? new Date(r.ejectedUntilMs).toISOString() : null,
     ejections: o?.totalEjections ?? 0, ejection_reason: o?.ejected ? o.reason : null,

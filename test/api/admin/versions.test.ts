@@ -31,8 +31,18 @@ describe('adding a replica of a version', () => {
     const { call } = rig();
     const r = call('POST', '/admin/v1/fleet/replicas', add());
     expect(r.status).toBe(201);
-    expect(r.json).toMatchObject({ version: 'v1', weight: 1, ready: false, warm: true, routable: true });
+    // weighted, but out of rotation until its first probe has passed
+    expect(r.json).toMatchObject({ version: 'v1', weight: 1, ready: false, warm: true, routable: false });
     expect(r.change?.after).toMatchObject({ version: 'v1' });
+  });
+
+  it('takes no traffic until its first health probe passes, then joins the rotation', () => {
+    const { call, fleet } = rig();
+    call('POST', '/admin/v1/fleet/replicas', add({ id: 'a1' }));
+    const r = fleet.byId('a1')!;
+    expect([r.healthy, r.routable]).toEqual([false, false]);
+    fleet.markHealthy(r, 1_000);
+    expect([r.healthy, r.routable]).toEqual([true, true]);
   });
 
   it('of another version joins with weight 0 (no traffic until a rollout gives it some) and not warm when it has a warm-up', () => {
@@ -90,7 +100,7 @@ describe('GET /admin/v1/models/{model}/versions', () => {
     const r = call('GET', VERSIONS);
     expect(r.status).toBe(200);
     expect(r.json.data).toEqual([
-      { id: 'v1', type: 'model_version', model: 'm', weights: 'ckpt-1', engine: null, settings: {}, warmup: null, stable: true, replicas: { a: { replicas: 2, ready: 1, routable: 2 } } },
+      { id: 'v1', type: 'model_version', model: 'm', weights: 'ckpt-1', engine: null, settings: {}, warmup: null, stable: true, replicas: { a: { replicas: 2, ready: 1, routable: 1 } } },
       { id: 'v2', type: 'model_version', model: 'm', weights: null, engine: 'vllm 0.11', settings: {}, warmup: { requests: 2, prompt: 'hi', max_tokens: 8 }, stable: false, replicas: { b: { replicas: 1, ready: 0, routable: 0 } } },
     ]);
   });
@@ -154,5 +164,20 @@ describe('POST /admin/v1/models/{model}/versions', () => {
   it('a model name is percent-decoded from the path', () => {
     expect(isVersionsPath('/admin/v1/models/a%2Fb/versions')).toBe(true);
     expect(rig().call('GET', '/admin/v1/models/%E0%A4%A/versions').status).toBe(400);
+  });
+});
+
+describe('the audit record of a drain, undrain or readmit', () => {
+  it('is written for a change, and not for a call that changes nothing', () => {
+    const { call, fleet } = rig();
+    call('POST', '/admin/v1/fleet/replicas', add({ id: 'a1' }));
+    fleet.markHealthy(fleet.byId('a1')!, 1_000);
+    const path = (what: string) => `/admin/v1/fleet/replicas/a1/${what}`;
+    const actions = ['drain', 'drain', 'undrain', 'undrain', 'readmit'].map((what) => {
+      const r = call('POST', path(what));
+      expect(r.status).toBe(200);
+      return r.change?.action ?? null;
+    });
+    expect(actions).toEqual(['fleet.replica.drain', null, 'fleet.replica.undrain', null, null]);
   });
 });
