@@ -161,7 +161,8 @@ export class RateLimits {
     if (!t.open) return;
     t.open = false;
     const input = !sent ? t.reservedInput : inputTokens > 0 ? t.reservedInput - inputTokens : 0;
-    const c = { inputTokens: input, outputTokens: Math.max(0, t.reservedOutput - outputTokens) };
+    // more output than reserved (a replica past its cap) is charged on top: a debt the refill pays
+    const c = { inputTokens: input, outputTokens: t.reservedOutput - outputTokens };
     if (c.inputTokens === 0 && c.outputTokens === 0 && t.lease === undefined) return;
     const now = this.#clock.nowMs();
     if (t.limiter instanceof MemoryLimiter) {

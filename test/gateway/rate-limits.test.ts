@@ -2,7 +2,12 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { tierSchema } from '../../src/config/index.js';
+import type { ServerResponse } from 'node:http';
+import type { InferenceRequest } from '../../src/api/index.js';
+import { configSchema, tierSchema, type Config } from '../../src/config/index.js';
+import { RateLimits } from '../../src/gateway/rate-limits.js';
+import { createLogger } from '../../src/observe/index.js';
+import type { AuthContext } from '../../src/tenancy/index.js';
 import type { Platform } from '../../src/gateway/index.js';
 import { scriptedPlatform } from './support.js';
 
@@ -151,5 +156,28 @@ describe('rate limits as the official SDKs see them', () => {
     const t0 = performance.now();
     await expect(ask(patient, 2_000)).rejects.toMatchObject({ status: 429 });
     expect(performance.now() - t0).toBeLessThan(2_000);
+  });
+});
+
+describe('output beyond what was reserved', () => {
+  it('is charged on top when the request ends, as a debt the refill pays', async () => {
+    // a replica that ran past its cap (or ignored it) must not hand out tokens the tier never had
+    const config: Config = { demo: [], ...configSchema.parse({ tiers: { default: { requestsPerMinute: 100, inputTokensPerMinute: 1e6, outputTokensPerMinute: 1_000 } } }) };
+    const rl = new RateLimits(config, createLogger('silent'));
+    const heads: string[] = [];
+    const res = { setHeader() {} } as unknown as ServerResponse;
+    const auth: AuthContext = { keyId: 'key_o', tenantId: 'ten_o', workspaceId: 'wrk_o', tier: 'default', allowedRegions: null, priority: null, spendLimitUsd: null };
+    const ireq = { wire: 'anthropic', model: 'llama-3.1-8b', maxTokens: 100 } as unknown as InferenceRequest;
+    const first = await rl.admit(res, 'anthropic', auth, rl.tierOf(auth), ireq, config.models[0], 40, heads);
+    if (!first.ok) throw new Error('refused');
+    rl.release(first.reservation, 10, 400, true); // 100 reserved, 400 generated
+    heads.length = 0;
+    const second = await rl.admit(res, 'anthropic', auth, rl.tierOf(auth), ireq, config.models[0], 40, heads);
+    if (!second.ok) throw new Error('refused');
+    const left = Number(heads[heads.indexOf('anthropic-ratelimit-output-tokens-remaining') + 1]);
+    // 1,000 − 400 used − 100 reserved now (a few refilled meanwhile)
+    expect(left).toBeGreaterThanOrEqual(500);
+    expect(left).toBeLessThan(510);
+    await rl.close();
   });
 });

@@ -85,6 +85,15 @@ describe('max_tokens above the model\'s maxOutputTokens', () => {
     expect(bodies[0].max_tokens).toBe(8192);
   });
 
+  it('gives an OpenAI request with no cap at all the model\'s defaultMaxTokens, in the replica\'s body and a header', async () => {
+    // unbounded, a stream ran on past 9,000 tokens while the limiter had reserved 1,024 of them
+    const p = await start('cap');
+    const c = new OpenAI({ baseURL: `${p.url}/v1`, apiKey: KEY, maxRetries: 0 });
+    const { response } = await c.chat.completions.create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    expect(response.headers.get('x-switchyard-max-tokens')).toBe('1024; requested=none');
+    expect(bodies[0].max_tokens).toBe(1024);
+  });
+
   it('is refused with a 400 naming the limit when the model says maxTokensPolicy: refuse', async () => {
     const p = await start('refuse');
     const a = new Anthropic({ baseURL: p.url, apiKey: KEY, maxRetries: 0 });

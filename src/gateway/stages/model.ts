@@ -7,7 +7,8 @@ import type { Stage } from '../pipeline.js';
  * The model asked for → `cx.entry`, and its output cap. More output asked for than the model
  * allows is, by the model's maxTokensPolicy, refused, or capped (the default, since agents ask 32k
  * of models they do not know) before the rate limits reserve it, in the body the replica gets,
- * and said in `x-switchyard-max-tokens`.
+ * and said in `x-switchyard-max-tokens`. No cap at all (OpenAI's max_tokens and
+ * max_completion_tokens both absent) is the model's defaultMaxTokens, said the same way.
  */
 export function resolveModel(models: Pick<ModelCatalogue, 'get' | 'ids'>): Stage {
   return (cx: RequestContext): GatewayError | null => {
@@ -20,7 +21,15 @@ export function resolveModel(models: Pick<ModelCatalogue, 'get' | 'ids'>): Stage
     const m = entry.config;
     const asked = ireq.maxTokens;
     const cap = m.maxOutputTokens;
-    if (asked === null || asked <= cap) return null;
+    if (asked === null) {
+      // an OpenAI client that sets no cap gets the model's default, in the body the replica gets
+      // too: unbounded, a stream could run to the context's end past what the limits reserved
+      ireq.upstream.max_tokens = m.defaultMaxTokens;
+      cx.res.setHeader('x-switchyard-max-tokens', `${m.defaultMaxTokens}; requested=none`);
+      cx.ireq = { ...ireq, maxTokens: m.defaultMaxTokens };
+      return null;
+    }
+    if (asked <= cap) return null;
     if (m.maxTokensPolicy === 'refuse') {
       return { kind: 'invalid_request', param: ireq.wire === 'anthropic' ? 'max_tokens' : 'max_completion_tokens', message: `max_tokens: ${asked} > ${cap}, which is the maximum allowed number of output tokens for ${m.id}` };
     }
