@@ -65,6 +65,8 @@ export interface GatewayDeps {
 /** Serves GET/HEAD under /ui: `path` is the request's path, `/ui` included. */
 export type UiHandler = (req: IncomingMessage, res: ServerResponse, path: string) => void;
 
+/** How long a drain waits, after cutting what was left, for the cut requests to settle. */
+const CUT_SETTLE_MS = 1_000;
 const DRAINING: GatewayError = { kind: 'overloaded', message: 'The gateway is shutting down; retry on another instance.', retryAfterS: 1 };
 
 /** The data plane's server: the path table, /healthz and /metrics, a clean drain, and the wiring of the request pipeline. */
@@ -190,6 +192,10 @@ export class Gateway {
     this.server.close();
     this.server.closeAllConnections();
     this.#bodies.close();
+    // the cut requests settle (499, their records to the ledger) when their sockets' close events
+    // run, a turn of the event loop later: the ledger must not close before they have
+    const settled = clock.monoMs() + CUT_SETTLE_MS;
+    while (this.#inflight > 0 && clock.monoMs() < settled) await sleep(5, timers);
     return { cut };
   }
 

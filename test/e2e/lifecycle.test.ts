@@ -1,5 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
@@ -210,6 +212,30 @@ describe('draining', () => {
     expect(await exited).toBe(0);
     // and once drained, it is gone
     await expect(fetch(`${sy.url}/healthz`)).rejects.toThrow();
+  }, 90_000);
+
+  it('records a stream cut at the drain deadline in the store, as cancelled, before it exits', async () => {
+    // with the default SQLite store the ledger closed before the cut requests had settled: their
+    // records went to the spill file, as upstream errors, and reached the store only on a next start
+    const sy = await startSwitchyard({ config: 'server: { drainTimeoutMs: 300 }\n' });
+    const res = await fetch(`${sy.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${DEMO_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, max_tokens: 4_000, ignore_eos: true, stream: true, messages: [{ role: 'user', content: 'long' }] }),
+    });
+    const requestId = res.headers.get('x-request-id')!;
+    const reader = res.body!.getReader();
+    await reader.read();
+    expect(await sy.stop('SIGTERM')).toBe(0);
+    await readRest(reader).catch(() => '');
+    expect(existsSync(join(sy.dataDir, 'ledger-spill.jsonl')) ? readFileSync(join(sy.dataDir, 'ledger-spill.jsonl'), 'utf8') : '').toBe('');
+    const store = await openStore(`sqlite:${sy.dataDir}/switchyard.db`);
+    try {
+      const rows = (await Promise.all((await store.listTenants()).map((t) => store.queryUsage({ tenantId: t.id, limit: 100 })))).flat();
+      expect(rows.find((r) => r.requestId === requestId)).toMatchObject({ status: 499, outcome: 'cancelled' });
+    } finally {
+      await store.close();
+    }
   }, 90_000);
 });
 
