@@ -1,6 +1,6 @@
 import { isPriority, PRIORITIES } from '../admission/index.js';
 import { ConfigError } from '../config/index.js';
-import { createKeyFor, type ApiKey, type Store } from '../tenancy/index.js';
+import { createKeyFor, ProvisionError, type ApiKey, type Store } from '../tenancy/index.js';
 import { CliError, findTenant, withStore, type StoreFlags } from './store.js';
 import { table, time } from './table.js';
 
@@ -20,9 +20,16 @@ export interface KeysCreateOptions extends StoreFlags {
 /** `switchyard keys create`: a new key for a tenant (created if new), printed once. */
 export async function keysCreate(opts: KeysCreateOptions): Promise<void> {
   if (opts.priority !== undefined && !isPriority(opts.priority)) throw new ConfigError(`--priority must be one of ${PRIORITIES.join(', ')}`);
+  // checked before the store is opened, which for a write creates it
+  if (opts.tenant.trim() === '') throw new ConfigError('--tenant must name a tenant (its id or name)');
+  if (opts.workspace !== undefined && opts.workspace.trim() === '') throw new ConfigError('--workspace must name a workspace (its id or name), or be left out for the default one');
   const priority = opts.priority;
   await withStore(opts, true, async (store) => {
-    const out = await createKeyFor(store, { tenant: opts.tenant, workspace: opts.workspace, name: opts.name, priority });
+    const out = await createKeyFor(store, { tenant: opts.tenant, workspace: opts.workspace, name: opts.name, priority }).catch((e: unknown) => {
+      // a name the store refuses is a mistake in the arguments (exit 2); a missing id or a shared name, a refusal (exit 1)
+      if (e instanceof ProvisionError) throw e.kind === 'invalid' ? new ConfigError(e.message) : new CliError(e.message);
+      throw e;
+    });
     process.stderr.write(`key ${out.keyId} for tenant ${out.tenantId} (workspace ${out.workspaceId}); it is shown once:\n`);
     process.stdout.write(out.secret + '\n');
   });
@@ -77,8 +84,9 @@ export async function keysRevoke(opts: KeyIdOptions): Promise<void> {
 
 /**
  * `switchyard keys rotate KEY_ID`: a new key with the old one's tenant, workspace, name and
- * priority, printed once; the old key is revoked at once (no grace period: whoever holds it must
- * switch now). The new key is made first, so a failure leaves the old one working.
+ * priority, printed once; the old key is revoked in the store now, with no grace period to ask
+ * for, and running gateways refuse it at their next key refresh (30 s), as for `keys revoke`: the
+ * CLI has no channel to them. The new key is made first, so a failure leaves the old one working.
  */
 export async function keysRotate(opts: KeyIdOptions): Promise<void> {
   await withStore(opts, false, async (store) => {
@@ -90,7 +98,7 @@ export async function keysRotate(opts: KeyIdOptions): Promise<void> {
     await store.revokeKey(old.id, AUDIT);
     // one record ties the two together, beside the create and revoke records the store wrote
     await store.appendAudit({ actor: AUDIT.actor, action: 'key.rotate', target: old.id, tenantId: old.tenantId, before: { key_id: old.id }, after: { key_id: fresh.id } });
-    process.stderr.write(`key ${old.id} revoked; its replacement ${fresh.id} (tenant ${fresh.tenantId}, workspace ${fresh.workspaceId}) is shown once:\n`);
+    process.stderr.write(`key ${old.id} revoked (running gateways refuse it within their key refresh, 30 s); its replacement ${fresh.id} (tenant ${fresh.tenantId}, workspace ${fresh.workspaceId}) is shown once:\n`);
     process.stdout.write(made.value.secret + '\n');
   });
 }

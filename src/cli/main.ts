@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../config/index.js';
 
 // src/cli/main.ts and dist/cli/main.js both sit two levels below the package root.
@@ -9,7 +9,11 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 const program = new Command('switchyard')
   .description('An open inference platform: Anthropic- and OpenAI-compatible gateway over a fleet of LLM replicas.')
   .version(version, '-V, --version', 'print the version')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // commander exits 1 on a usage mistake it catches (a missing argument, an unknown option, a bad
+  // --port); thrown instead, it exits 2 below like the commands' own checks. Set before the commands
+  // are made, so each inherits it; commander has printed its message to stderr by then.
+  .exitOverride();
 
 const port = (v: string): number => {
   const n = Number(v);
@@ -121,7 +125,7 @@ storeFlags(keys.command('revoke')
     await keysRevoke({ keyId: id, ...flagsOf(o) });
   });
 storeFlags(keys.command('rotate')
-  .description('replace a key: a new secret with the same tenant, workspace, name and priority, printed once; the old key is revoked at once')
+  .description('replace a key: a new secret with the same tenant, workspace, name and priority, printed once; the old key is revoked now (running gateways refuse it within their 30 s key refresh)')
   .argument('<key-id>', 'the key\'s id, key_…'))
   .action(async (id: string, o) => {
     const { keysRotate } = await import('./keys.js');
@@ -210,6 +214,8 @@ gatewayFlags(rollout.command('promote')
 // A mistake in the configuration or the arguments exits 2 with its message; a refusal the user can
 // act on (no such tenant, a broken scenario) exits 1 with its message; anything else is a bug: its stack.
 program.parseAsync().catch((err: unknown) => {
+  // --help and --version "fail" with exit code 0; everything else commander throws is a usage mistake
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
   if (err instanceof ConfigError) {
     process.stderr.write(`switchyard: ${err.message}\n`);
     process.exit(2);

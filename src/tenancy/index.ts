@@ -6,7 +6,7 @@ export { AUTH_UNAVAILABLE, createAuthenticator } from './authenticator.js';
 export type { AuthContext, Authenticator, AuthenticatorOptions, AuthOutcome } from './authenticator.js';
 export { bearer, extractKey } from './extract.js';
 export type { HeaderBag } from './extract.js';
-export { createKeyFor } from './provision.js';
+export { createKeyFor, ProvisionError } from './provision.js';
 export type { KeyFor, KeyForInput } from './provision.js';
 export { ensureDemoTenant, openStore } from '../ledger/index.js';
 export type { ApiKey, DemoTenant, KeyEntitlement, Store, StoreOptions, Tenant, Workspace } from '../ledger/index.js';

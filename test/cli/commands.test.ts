@@ -234,3 +234,78 @@ describe('the store commands on PostgreSQL (--store)', () => {
     expect((await run('usage', '--tenant', 'pg-tenant', '--json', ...store)).code).toBe(0);
   });
 });
+
+describe.concurrent('usage mistakes commander catches exit 2, like the commands\' own checks, with its message on stderr', () => {
+  it.each([
+    { why: 'a missing argument', args: ['rollout', 'pause', '--gateway', 'http://127.0.0.1:1', '--admin-token', 't'], says: "missing required argument 'id'" },
+    { why: 'an unknown option', args: ['rollout', 'status', '--bogus'], says: "unknown option '--bogus'" },
+    { why: 'an invalid value', args: ['up', '--port', '99999'], says: 'a port is an integer from 0 to 65535' },
+    { why: 'a missing required flag', args: ['keys', 'create'], says: "required option '--tenant <tenant>' not specified" },
+    { why: 'an unknown command', args: ['nosuch'], says: "unknown command 'nosuch'" },
+    { why: 'an extra argument', args: ['keys', 'revoke', 'key_a', 'key_b'], says: 'too many arguments' },
+  ])('$why', async ({ args, says }) => {
+    const r = await run(...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(says);
+    expect(r.stdout).toBe('');
+    noStack(r);
+  });
+
+  it('--help and --version still exit 0, on stdout', async () => {
+    for (const args of [['--help'], ['keys', 'create', '--help'], ['--version']]) {
+      const r = await run(...args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout).not.toBe('');
+    }
+  });
+});
+
+describe('keys create refusals: one line, no stack trace', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-cli-create-'));
+  const at = ['--data-dir', dir];
+  beforeAll(async () => {
+    expect((await run('keys', 'create', '--tenant', 'acme', ...at)).code).toBe(0);
+  });
+
+  it.each([
+    { why: 'a tenant id that names nothing', args: ['--tenant', 'ten_doesnotexist'], code: 1, says: 'switchyard: tenant ten_doesnotexist not found; `switchyard tenants list` shows the tenants' },
+    { why: 'a workspace id that names nothing', args: ['--tenant', 'acme', '--workspace', 'wrk_nope'], code: 1, says: 'switchyard: workspace wrk_nope not found in tenant ten_' },
+    { why: 'an empty tenant', args: ['--tenant', ''], code: 2, says: 'switchyard: --tenant must name a tenant (its id or name)' },
+    { why: 'a blank tenant', args: ['--tenant', '   '], code: 2, says: 'switchyard: --tenant must name a tenant (its id or name)' },
+    { why: 'an empty workspace', args: ['--tenant', 'acme', '--workspace', ''], code: 2, says: 'switchyard: --workspace must name a workspace' },
+    { why: 'a tenant name the store refuses', args: ['--tenant', 'x'.repeat(201)], code: 2, says: 'switchyard: tenant name must be at most 200 characters' },
+  ])('$why → exit $code', async ({ args, code, says }) => {
+    const r = await run('keys', 'create', ...args, ...at);
+    expect(r.code).toBe(code);
+    expect(r.stderr.startsWith(says), r.stderr).toBe(true);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stdout).toBe('');
+    noStack(r);
+  });
+
+  it('refuses an empty tenant before it creates a store', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'sy-cli-create-empty-'));
+    expect((await run('keys', 'create', '--tenant', '', '--data-dir', fresh)).code).toBe(2);
+    expect((await run('tenants', 'list', '--data-dir', fresh)).stderr).toContain('no store at');
+  });
+});
+
+describe.concurrent('what keys rotate says about the old key', () => {
+  it('its help says running gateways refuse the old key within their key refresh, as revoke\'s does, and no longer "at once"', async () => {
+    const rotate = await run('keys', 'rotate', '--help');
+    const revoke = await run('keys', 'revoke', '--help');
+    const flat = (s: string) => s.replace(/\s+/g, ' ');
+    expect(flat(revoke.stdout)).toContain('running gateways refuse it within their 30 s key refresh');
+    expect(flat(rotate.stdout)).toContain('running gateways refuse it within their 30 s key refresh');
+    expect(flat(rotate.stdout)).not.toContain('at once');
+  });
+
+  it('a rotation tells the user when running gateways stop taking the old key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-cli-rotate-'));
+    const made = await run('keys', 'create', '--tenant', 'acme', '--data-dir', dir);
+    const id = /key (key_\S+)/.exec(made.stderr)![1];
+    const r = await run('keys', 'rotate', id, '--data-dir', dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`key ${id} revoked (running gateways refuse it within their key refresh, 30 s)`);
+  });
+});

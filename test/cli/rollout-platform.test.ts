@@ -57,9 +57,13 @@ describe('the rollout commands on a running gateway', () => {
     expect(await rolloutStatus({}, io())).toBe(0);
     expect(out).toContain(id);
 
+    out = '';
     expect(await rolloutCommand('pause', { id, reason: 'latency looks odd', ...as }, io())).toBe(0);
+    // the reason is the pause's message, not only the audit trail's
+    expect(out).toMatch(new RegExp(`^rollout ${id}: paused \\(manual: latency looks odd\\); weights `));
+    expect((await p.rollouts.get(id))?.state.pause).toEqual({ kind: 'manual', message: 'latency looks odd' });
     expect(await rolloutCommand('pause', { id, ...as }, io())).toBe(1);
-    expect(err).toBe(`switchyard: rollout ${id} is already paused (paused by hand) (request ${err.match(/req_\w+/)![0]})\n`);
+    expect(err).toBe(`switchyard: rollout ${id} is already paused (latency looks odd) (request ${err.match(/req_\w+/)![0]})\n`);
     expect(await rolloutCommand('resume', { id, ...as }, io())).toBe(0);
     expect(await rolloutCommand('abort', { id, reason: 'not today', ...as }, io())).toBe(0);
     await eventually(async () => (await p.rollouts.get(id))?.state.phase === 'aborted', 10_000, 'aborted');

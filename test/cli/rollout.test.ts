@@ -194,7 +194,7 @@ describe('switchyard rollout pause|resume|promote|abort', () => {
     expect(await rolloutCommand('promote', { id: 'rol_1' }, io())).toBe(0);
     expect(await rolloutCommand('abort', { id: 'rol_1', actor: 'dave' }, io())).toBe(0);
     expect(commands()).toEqual([
-      ['rol_1', { kind: 'pause' }, expect.objectContaining({ actor: 'admin', reason: 'p99 is odd' })],
+      ['rol_1', { kind: 'pause', reason: 'p99 is odd' }, expect.objectContaining({ actor: 'admin', reason: 'p99 is odd' })],
       ['rol_1', { kind: 'resume' }, expect.objectContaining({ reason: 'by hand' })],
       ['rol_1', { kind: 'promote', full: false }, expect.objectContaining({ reason: 'by hand' })],
       ['rol_1', { kind: 'abort' }, expect.objectContaining({ actor: 'admin:dave' })],

@@ -332,6 +332,12 @@ describe('a replica added through the admin API', () => {
     const view = await res.json();
     expect(res.status, JSON.stringify(view)).toBe(201);
     expect(view).toMatchObject({ id: 'added-0', protocol: 'anthropic' });
+    // it takes traffic once its first probe (sent at once) has passed
+    for (let i = 0; i < 250; i++) {
+      const r = await fetch(`${platform.url}/admin/v1/fleet/replicas/added-0`, { headers: { authorization: `Bearer ${ADMIN}` } });
+      if ((await r.json()).routable === true) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const c = await openai.chat.completions.create({ model: 'added', messages: [{ role: 'user', content: 'hi' }] });
     expect(c.choices[0].message.content).toBe('Hello there.');
     const req = seen.text.at(-1)!;

@@ -11,3 +11,17 @@ export function strayParam(query: URLSearchParams, allowed: readonly string[]): 
   }
   return null;
 }
+
+const clip = (s: string): string => (s.length > 64 ? s.slice(0, 64) + '…' : s);
+
+/**
+ * `limit`: a plain decimal integer from 1 to `max`; absent or empty, `dflt`. Digits only: Number()
+ * would also take '1e2', '0x10', ' 5' or '5.0', which no client means to send.
+ */
+export function limitParam(query: URLSearchParams, dflt: number, max: number): { ok: true; value: number } | { ok: false; message: string } {
+  const v = query.get('limit');
+  if (v === null || v === '') return { ok: true, value: dflt };
+  const n = /^[0-9]{1,9}$/.test(v) ? Number(v) : Number.NaN;
+  if (!(n >= 1 && n <= max)) return { ok: false, message: `limit: expected an integer from 1 to ${max}, got '${clip(v)}'` };
+  return { ok: true, value: n };
+}

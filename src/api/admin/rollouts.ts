@@ -2,8 +2,9 @@ import { z } from 'zod';
 import {
   rolloutSpecSchema, stepSchema, type RolloutCommand, type RolloutState, type RolloutStoreError, type RolloutStoreResult, type StoredRollout,
 } from '../../control/rollouts/index.js';
-import { parseBody, parseLimit } from './bodies.js';
+import { parseBody } from './bodies.js';
 import type { Caller } from './caller.js';
+import { limitParam, strayParam } from './query.js';
 import { badRequest, conflict, forbidden, methodNotAllowed, notFound, ok, type AdminResponse } from './reply.js';
 import { listView } from './views.js';
 
@@ -24,6 +25,7 @@ export interface Who { actor: string; requestId?: string; reason?: string }
 export interface RolloutControl {
   /** parses with rolloutSpecSchema; unknown model or version → not_found, an active rollout of the model → conflict */
   start(spec: unknown, who: Who): Promise<RolloutStoreResult<StoredRollout>>;
+  /** a pause carries the operator's reason when one was given: it is the pause's message */
   command(id: string, c: RolloutCommand, who: Who): Promise<RolloutStoreResult<StoredRollout>>;
   get(id: string): Promise<StoredRollout | null>;
   list(q: { model?: string; active?: boolean; limit?: number }): Promise<StoredRollout[]>;
@@ -99,8 +101,12 @@ export function createRollouts(control: RolloutControl | null): RolloutsHandler 
   };
 }
 
+const LIST_PARAMS = ['model', 'active', 'limit'] as const;
+
 async function list(control: RolloutControl, query: URLSearchParams): Promise<AdminResponse> {
-  const limit = parseLimit(query, 100, 1000);
+  const stray = strayParam(query, LIST_PARAMS);
+  if (stray !== null) return badRequest(stray);
+  const limit = limitParam(query, 100, 1000);
   if (!limit.ok) return badRequest(limit.message);
   const a = query.get('active');
   if (a !== null && a !== 'true' && a !== 'false') return badRequest(`active: expected true or false, got '${a}'`);
@@ -146,8 +152,9 @@ async function command(control: RolloutControl, id: string, name: CommandName, b
   } else {
     const b = parseBody(commandBody, body);
     if (!b.ok) return badRequest(b.message);
-    c = { kind: name };
     why = b.value.reason;
+    // a pause shows why it holds; the other commands' reasons are the audit trail's alone
+    c = name === 'pause' && why !== undefined ? { kind: name, reason: why } : { kind: name };
   }
   const r = await control.command(id, c, { ...who(change), reason: why ?? BY_HAND });
   // a command the rollout cannot take now (not paused, already over, no ready candidate) is a conflict with its state

@@ -1,9 +1,10 @@
 import type { ApiKey, AuditActor, Store, Tenant, Workspace } from '../../ledger/index.js';
 import type { Authenticator } from '../../tenancy/index.js';
-import { decodeCursor, encodeCursor, parseLimit, parseTime } from './bodies.js';
+import { decodeCursor, encodeCursor, parseTime } from './bodies.js';
 import type { Caller } from './caller.js';
 import { createChanges, keyMissing } from './changes.js';
 import type { Route } from './match.js';
+import { limitParam, strayParam } from './query.js';
 import { badRequest, notFound, ok, type AdminResponse } from './reply.js';
 import { auditView, keyView, listView, summaryView, tenantView, usageView, workspaceView } from './views.js';
 
@@ -19,6 +20,16 @@ export type RouteHandler = (
 const tenantMissing = (id: string): AdminResponse => notFound(`tenant ${id} not found`);
 const workspaceMissing = (id: string): AdminResponse => notFound(`workspace ${id} not found`);
 const NOTHING = { data: [], has_more: false, next_page: null };
+
+/** The query parameters each listing takes; any other, or one given twice, is a 400 naming it. */
+const PARAMS = {
+  tenants: ['limit', 'after_id'],
+  workspaces: [],
+  keys: ['workspace_id'],
+  usage: ['since', 'before', 'limit', 'page', 'workspace_id'],
+  summary: ['since', 'before', 'workspace_id'],
+  audit: ['since', 'before', 'limit', 'page', 'tenant_id', 'action', 'target'],
+} as const satisfies Partial<Record<Route, readonly string[]>>;
 
 export function createRoutes(store: Store, authenticator: Authenticator, tiers?: readonly string[], regions?: readonly string[]): RouteHandler {
   const changes = createChanges(store, authenticator, tiers, regions);
@@ -39,13 +50,18 @@ export function createRoutes(store: Store, authenticator: Authenticator, tiers?:
     return key === null || (!caller.admin && caller.auth.tenantId !== key.tenantId) ? null : key;
   }
 
-  /** `since` / `before` / `limit` / `page` of a listing, or the reply that refuses them. */
-  function window(query: URLSearchParams): { ok: true; since?: number; before?: number; limit: number; page?: { at: number; id: string } } | { ok: false; reply: AdminResponse } {
+  /**
+   * `since` / `before` / `limit` / `page` of a listing, or the reply that refuses them; `allowed`
+   * is every parameter the listing takes, so a misspelt one is refused rather than ignored.
+   */
+  function window(query: URLSearchParams, allowed: readonly string[]): { ok: true; since?: number; before?: number; limit: number; page?: { at: number; id: string } } | { ok: false; reply: AdminResponse } {
+    const stray = strayParam(query, allowed);
+    if (stray !== null) return { ok: false, reply: badRequest(stray) };
     const since = parseTime(query, 'since');
     if (!since.ok) return { ok: false, reply: badRequest(since.message) };
     const before = parseTime(query, 'before');
     if (!before.ok) return { ok: false, reply: badRequest(before.message) };
-    const limit = parseLimit(query, 100, 1000);
+    const limit = limitParam(query, 100, 1000);
     if (!limit.ok) return { ok: false, reply: badRequest(limit.message) };
     const page = decodeCursor(query.get('page'));
     if (!page.ok) return { ok: false, reply: badRequest(page.message) };
@@ -63,7 +79,9 @@ export function createRoutes(store: Store, authenticator: Authenticator, tiers?:
     switch (route) {
       case 'tenants': {
         if (change) return changes.createTenant(body, change);
-        const limit = parseLimit(query, 100, 1000);
+        const stray = strayParam(query, PARAMS.tenants);
+        if (stray !== null) return badRequest(stray);
+        const limit = limitParam(query, 100, 1000);
         if (!limit.ok) return badRequest(limit.message);
         if (!caller.admin) {
           const own = await store.getTenant(caller.auth.tenantId);
@@ -82,6 +100,8 @@ export function createRoutes(store: Store, authenticator: Authenticator, tiers?:
         const t = await visibleTenant(caller, id);
         if (!t) return tenantMissing(id);
         if (change) return changes.createWorkspace(t, body, change);
+        const stray = strayParam(query, PARAMS.workspaces);
+        if (stray !== null) return badRequest(stray);
         return ok(200, listView((await store.listWorkspaces(t.id)).map(workspaceView), false));
       }
       case 'workspace': {
@@ -93,6 +113,8 @@ export function createRoutes(store: Store, authenticator: Authenticator, tiers?:
         const t = await visibleTenant(caller, id);
         if (!t) return tenantMissing(id);
         if (change) return changes.createKey(t, body, change);
+        const stray = strayParam(query, PARAMS.keys);
+        if (stray !== null) return badRequest(stray);
         const ws = query.get('workspace_id') || undefined;
         return ok(200, listView((await store.listKeys(t.id, ws)).map(keyView), false));
       }
@@ -109,7 +131,7 @@ export function createRoutes(store: Store, authenticator: Authenticator, tiers?:
       case 'usage': {
         const t = await visibleTenant(caller, id);
         if (!t) return tenantMissing(id);
-        const w = window(query);
+        const w = window(query, PARAMS.usage);
         if (!w.ok) return w.reply;
         const rows = await store.queryUsage({
           tenantId: t.id, workspaceId: query.get('workspace_id') || undefined, since: w.since, before: w.before,
@@ -120,6 +142,8 @@ export function createRoutes(store: Store, authenticator: Authenticator, tiers?:
       case 'summary': {
         const t = await visibleTenant(caller, id);
         if (!t) return tenantMissing(id);
+        const stray = strayParam(query, PARAMS.summary);
+        if (stray !== null) return badRequest(stray);
         const since = parseTime(query, 'since');
         if (!since.ok) return badRequest(since.message);
         const before = parseTime(query, 'before');
@@ -129,7 +153,7 @@ export function createRoutes(store: Store, authenticator: Authenticator, tiers?:
         return ok(200, summaryView(t.id, ws ?? null, since.value, before.value, s));
       }
       case 'audit': {
-        const w = window(query);
+        const w = window(query, PARAMS.audit);
         if (!w.ok) return w.reply;
         let tenantId = query.get('tenant_id') || undefined;
         if (!caller.admin) {

@@ -399,6 +399,12 @@ function rollBack(c: Ctx): void {
 
 const ENDED: Readonly<Record<string, string>> = { succeeded: 'already succeeded', rolled_back: 'already rolled back', aborted: 'already been aborted' };
 
+/** The message of a manual pause: the operator's words, or "paused by hand" when they gave none. */
+const pauseMessage = (c: RolloutCommand): string => {
+  const r = c.kind === 'pause' ? c.reason : undefined;
+  return typeof r === 'string' && r.trim() !== '' ? r : 'paused by hand';
+};
+
 /** One command, one transition; the moves it calls for (a rollback's ramp) happen at the driver's next tick. */
 export function applyCommand(s: RolloutState, c: RolloutCommand, nowMs: number, regions: readonly RegionView[]): Result<Step> {
   const id = `rollout ${s.id}`;
@@ -413,7 +419,10 @@ export function applyCommand(s: RolloutState, c: RolloutCommand, nowMs: number, 
   const pauseKind = s.pause?.kind ?? 'manual';
   switch (kind) {
     case 'pause':
-      if (s.phase === 'pending' || s.phase === 'progressing') return one({ phase: 'paused', pause: { kind: 'manual', message: 'paused by hand' } }, 'rollout.pause', 'paused by hand');
+      if (s.phase === 'pending' || s.phase === 'progressing') {
+        const message = pauseMessage(c);
+        return one({ phase: 'paused', pause: { kind: 'manual', message } }, 'rollout.pause', message);
+      }
       if (s.phase === 'paused') return conflict(`${id} is already paused (${s.pause?.message ?? 'by hand'})`);
       return conflict(`${id} is rolling back; it cannot be paused`);
     case 'resume':

@@ -156,7 +156,8 @@ export interface RolloutTransition {
 
 /** A hand on a rollout: any gateway may take one; the leader acts on it at its next tick. */
 export type RolloutCommand =
-  | { readonly kind: 'pause' }
+  /** `reason`: the operator's words, which become the pause's message (default "paused by hand") */
+  | { readonly kind: 'pause'; readonly reason?: string }
   | { readonly kind: 'resume' }
   /** past the current pause or analysis step; `full`: straight to every region at 100 % */
   | { readonly kind: 'promote'; readonly full: boolean }

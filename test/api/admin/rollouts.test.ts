@@ -313,3 +313,38 @@ describe('a person\'s hands on a rollout: pause, resume, promote, abort', () => 
     expect(commands()).toEqual([]);
   });
 });
+
+describe('a pause carries its reason to the rollout, not only to the audit trail', () => {
+  beforeEach(() => fake.put(rolloutState({ id: 'rol_1' })));
+  const lastCommand = () => commands().at(-1)?.args;
+
+  it('hands the service a pause with the reason given, and one without when none is', async () => {
+    expect((await call('POST', '/admin/v1/rollouts/rol_1/pause', { body: { reason: 'p99 looks odd' } })).status).toBe(200);
+    expect(lastCommand()).toEqual(['rol_1', { kind: 'pause', reason: 'p99 looks odd' }, { actor: 'admin', requestId: REQ, reason: 'p99 looks odd' }]);
+    fake.put(rolloutState({ id: 'rol_1' }));
+    expect((await call('POST', '/admin/v1/rollouts/rol_1/pause')).status).toBe(200);
+    expect(lastCommand()).toEqual(['rol_1', { kind: 'pause' }, { actor: 'admin', requestId: REQ, reason: 'by hand' }]);
+  });
+
+  it('keeps the other commands as they were: their reason is the audit trail\'s alone', async () => {
+    expect((await call('POST', '/admin/v1/rollouts/rol_1/abort', { body: { reason: 'not today' } })).status).toBe(200);
+    expect(lastCommand()?.[1]).toEqual({ kind: 'abort' });
+  });
+});
+
+describe('GET /admin/v1/rollouts takes only model, active and limit, each once', () => {
+  it.each([
+    ['?limt=2', "limt: not a parameter of this route; it takes model, active, limit"],
+    ['?state=active', "state: not a parameter of this route; it takes model, active, limit"],
+    ['?limit=2&limit=3', 'limit: given twice; give it once'],
+    ['?active=true&active=false', 'active: given twice; give it once'],
+    ['?limit=1e2', "limit: expected an integer from 1 to 1000, got '1e2'"],
+    ['?limit=0x10', "limit: expected an integer from 1 to 1000, got '0x10'"],
+    ['?limit=%205', "limit: expected an integer from 1 to 1000, got ' 5'"],
+  ])('refuses %s with 400, asking the service nothing', async (q, message) => {
+    const r = await call('GET', `/admin/v1/rollouts${q}`);
+    expect(r.status).toBe(400);
+    expect(r.json).toEqual(refused('invalid_request_error', message));
+    expect(fake.calls).toEqual([]);
+  });
+});

@@ -393,3 +393,25 @@ describe('desiredWeight', () => {
     expect(desiredWeight({ ...s, step })).toBe(w);
   });
 });
+
+describe('the message of a pause by hand', () => {
+  const fleet = [region('a')];
+  const running = () => play(start({ steps: [{ setWeight: 5 }, { analysis: {} }] }, fleet), fleet, [{ at: 0, phase: 'progressing', why: '' }]);
+
+  it('is the operator\'s reason when they give one, and the refusal of a second pause repeats it', () => {
+    const r = applyCommand(running(), { kind: 'pause', reason: 'p99 looks odd' }, T0 + S, fleet);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.state.pause).toEqual({ kind: 'manual', message: 'p99 looks odd' });
+    expect(r.value.transitions.map((t) => [t.action, t.reason])).toEqual([['rollout.pause', 'p99 looks odd']]);
+    expect(applyCommand(r.value.state, { kind: 'pause' }, T0 + 2 * S, fleet)).toEqual({ ok: false, error: { kind: 'conflict', message: 'rollout rol_1 is already paused (p99 looks odd)' } });
+  });
+
+  it.each([
+    ['no reason', { kind: 'pause' } as const],
+    ['a blank reason', { kind: 'pause', reason: '  ' } as const],
+  ])('is "paused by hand" with %s', (_why, cmd) => {
+    const r = applyCommand(running(), cmd, T0 + S, fleet);
+    expect(r.ok && r.value.state.pause).toEqual({ kind: 'manual', message: 'paused by hand' });
+  });
+});
