@@ -33,12 +33,27 @@ export function stopInfo(finish: string | null | undefined, stopReason: unknown,
   }
 }
 
-/** Canonical usage: inputTokens includes cached ones, as OpenAI's prompt_tokens does. */
+/**
+ * A replica's token count, checked once here: the transcoders splice it into the client's JSON,
+ * the limiter corrects its buckets by it and the ledger bills it. Only a JSON number that is a
+ * non-negative integer is one; anything else (`"10"`, 10.5, -3, `{}`) counts as a count the
+ * replica did not send, which is 0.
+ */
+function count(v: unknown): number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
+}
+
+/**
+ * Canonical usage: inputTokens includes cached ones, as OpenAI's prompt_tokens does. A `usage`
+ * that is not an object is as if there were none: what the stream counted so far stays.
+ */
 export function toUsage(u: UpstreamUsage, into: TokenUsage): TokenUsage {
-  if (u) {
-    into.inputTokens = u.prompt_tokens ?? 0;
-    into.cachedInputTokens = u.prompt_tokens_details?.cached_tokens ?? 0;
-    into.outputTokens = u.completion_tokens ?? 0;
+  if (isObj(u)) {
+    const details = u.prompt_tokens_details;
+    into.inputTokens = count(u.prompt_tokens);
+    // cached tokens are part of the prompt: more of them than the prompt had is a replica's error
+    into.cachedInputTokens = Math.min(into.inputTokens, count(isObj(details) ? details.cached_tokens : undefined));
+    into.outputTokens = count(u.completion_tokens);
   }
   return into;
 }

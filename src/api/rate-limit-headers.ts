@@ -17,28 +17,36 @@ export function pushLimitHeaders(heads: string[], wire: Wire, s: LimitState, now
     heads.push(
       'anthropic-ratelimit-requests-limit', String(s.requests.limit),
       'anthropic-ratelimit-requests-remaining', String(s.requests.remaining),
-      'anthropic-ratelimit-requests-reset', rfc3339(nowMs + s.requests.untilFullMs),
+      'anthropic-ratelimit-requests-reset', rfc3339(nowMs + until(s.requests.untilFullMs)),
       'anthropic-ratelimit-input-tokens-limit', String(s.inputTokens.limit),
       'anthropic-ratelimit-input-tokens-remaining', String(s.inputTokens.remaining),
-      'anthropic-ratelimit-input-tokens-reset', rfc3339(nowMs + s.inputTokens.untilFullMs),
+      'anthropic-ratelimit-input-tokens-reset', rfc3339(nowMs + until(s.inputTokens.untilFullMs)),
       'anthropic-ratelimit-output-tokens-limit', String(s.outputTokens.limit),
       'anthropic-ratelimit-output-tokens-remaining', String(s.outputTokens.remaining),
-      'anthropic-ratelimit-output-tokens-reset', rfc3339(nowMs + s.outputTokens.untilFullMs),
+      'anthropic-ratelimit-output-tokens-reset', rfc3339(nowMs + until(s.outputTokens.untilFullMs)),
       'anthropic-ratelimit-tokens-limit', String(tight.limit),
       'anthropic-ratelimit-tokens-remaining', String(tight.remaining),
-      'anthropic-ratelimit-tokens-reset', rfc3339(nowMs + tight.untilFullMs),
+      'anthropic-ratelimit-tokens-reset', rfc3339(nowMs + until(tight.untilFullMs)),
     );
   } else {
     // OpenAI counts one token budget: input and output buckets together
     heads.push(
       'x-ratelimit-limit-requests', String(s.requests.limit),
       'x-ratelimit-remaining-requests', String(s.requests.remaining),
-      'x-ratelimit-reset-requests', duration(s.requests.untilFullMs),
+      'x-ratelimit-reset-requests', duration(until(s.requests.untilFullMs)),
       'x-ratelimit-limit-tokens', String(s.inputTokens.limit + s.outputTokens.limit),
       'x-ratelimit-remaining-tokens', String(s.inputTokens.remaining + s.outputTokens.remaining),
-      'x-ratelimit-reset-tokens', duration(Math.max(s.inputTokens.untilFullMs, s.outputTokens.untilFullMs)),
+      'x-ratelimit-reset-tokens', duration(Math.max(until(s.inputTokens.untilFullMs), until(s.outputTokens.untilFullMs))),
     );
   }
+}
+
+/**
+ * A bucket's time until full as a header can say it. A level that is not a number is a limiter's
+ * bug, never expected; it reads as full now rather than failing the response (an invalid Date throws).
+ */
+function until(ms: number): number {
+  return Number.isFinite(ms) ? ms : 0;
 }
 
 // The reset times' text changes once a second and most responses of a second share it: the last

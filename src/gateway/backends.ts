@@ -163,5 +163,6 @@ function untranslatable(message: string): UpstreamFailure {
 
 /** 529 is Anthropic's "overloaded": what a 503 means to the gateway (retry elsewhere, shed). */
 function overloadedAs503(f: UpstreamFailure): UpstreamFailure {
-  return f.kind === 'status' && f.status === 529 ? { kind: 'status', status: 503, body: f.body } : f;
+  // the rest (its Retry-After) as the replica said it
+  return f.kind === 'status' && f.status === 529 ? { ...f, status: 503 } : f;
 }

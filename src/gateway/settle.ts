@@ -107,10 +107,11 @@ export class Settlement {
   /** The one place a finished request is counted and written to the ledger. */
   #write(r: UsageRecord, tier: string): void {
     const d = this.#d;
-    const observers = this.#observers;
-    for (let i = 0; i < observers.length; i++) observers[i].settled(r, tier);
+    // the record first: whatever an observer or a metric throws below, the request is on the ledger
     d.ledger.record(r);
     if (r.costUsd > 0) d.spend.add(r.workspaceId, r.costUsd, r.startedAt);
+    const observers = this.#observers;
+    for (let i = 0; i < observers.length; i++) observers[i].settled(r, tier);
     const s = this.#series(r);
     s.requests.inc();
     s.latency.observe(r.latencyMs / 1000);

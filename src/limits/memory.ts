@@ -97,7 +97,8 @@ export class MemoryLimiter implements RateLimiter {
 }
 
 function correct(l: Level, capacity: number, by: number, nowMs: number): void {
-  if (by === 0) return;
+  // a NaN level never refills and is never swept: a correction that is not a number is dropped
+  if (by === 0 || !Number.isFinite(by)) return;
   l.tokens = Math.min(capacity, levelAt(l, capacity, nowMs) + by);
   l.atMs = nowMs;
 }

@@ -6,6 +6,25 @@ import type { TimeoutPhase, UpstreamSink, UpstreamTimeouts } from './types.js';
 
 type Controller = Dispatcher.DispatchController;
 
+/** The longest wait a replica's retry-after is passed on with: a client is not told to stay away for an hour. */
+export const MAX_RETRY_AFTER_S = 60;
+
+/**
+ * A replica's `retry-after` (RFC 9110: delay-seconds, or an HTTP date) in whole seconds from
+ * `nowMs`, at most MAX_RETRY_AFTER_S; undefined for a header absent, repeated or not one of the
+ * two forms. A date already past is 0.
+ */
+export function retryAfterS(v: string | string[] | undefined, nowMs: number): number | undefined {
+  if (typeof v !== 'string') return undefined;
+  const text = v.trim();
+  if (/^\d+$/.test(text)) return Math.min(MAX_RETRY_AFTER_S, Number(text));
+  // IMF-fixdate and the obsolete RFC 850 form both end in GMT; Date.parse alone takes almost anything
+  if (!text.endsWith(' GMT')) return undefined;
+  const at = Date.parse(text);
+  if (!Number.isFinite(at)) return undefined;
+  return Math.min(MAX_RETRY_AFTER_S, Math.max(0, Math.ceil((at - nowMs) / 1000)));
+}
+
 /** The clock a call measures its deadlines on and the timers it arms them with. */
 export interface CallTime {
   readonly clock: Clock;
@@ -20,6 +39,8 @@ export interface CallTime {
 export class UpstreamCall implements Dispatcher.DispatchHandler, SseDataHandler {
   #controller: Controller | null = null;
   #status = 0;
+  /** an error answer's valid retry-after, in seconds */
+  #retryAfterS: number | undefined = undefined;
   #chunks: Buffer[] | null = null;
   #sse: SseReader | null = null;
   #timer: TimerHandle | null = null;
@@ -65,10 +86,11 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, SseDataHandler 
     if (this.#over) controller.abort(new Error('client closed the request'));
   }
 
-  onResponseStart(_c: Controller, statusCode: number): void {
+  onResponseStart(_c: Controller, statusCode: number, headers?: Record<string, string | string[] | undefined>): void {
     if (statusCode < 200) return;
     this.#status = statusCode;
     this.responded = true;
+    if (statusCode >= 300) this.#retryAfterS = retryAfterS(headers?.['retry-after'], this.time.clock.nowMs());
     if (this.stream && statusCode < 300) this.#sse = new SseReader(this);
     else this.#chunks = [];
   }
@@ -97,7 +119,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler, SseDataHandler 
     this.#clear();
     const body = this.#chunks!.length === 1 ? this.#chunks![0].toString('utf8') : Buffer.concat(this.#chunks!).toString('utf8');
     if (this.#status >= 200 && this.#status < 300) this.sink.onBody(body);
-    else this.sink.onFailure({ kind: 'status', status: this.#status, body });
+    else if (this.#retryAfterS === undefined) this.sink.onFailure({ kind: 'status', status: this.#status, body });
+    else this.sink.onFailure({ kind: 'status', status: this.#status, body, retryAfterS: this.#retryAfterS });
   }
 
   onResponseError(_c: Controller, err: Error): void {

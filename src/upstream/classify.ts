@@ -13,7 +13,8 @@ export function classify(f: UpstreamFailure, model: string): GatewayError {
     case 'status': {
       const detail = upstreamMessage(f.body);
       if (f.status === 400 || f.status === 422) return { kind: 'invalid_request', message: detail };
-      if (f.status === 429 || f.status === 503) return { kind: 'overloaded', message: `The replicas of ${model} are overloaded; try again shortly.`, retryAfterS: 1 };
+      // the replica's own retry-after when it asked for longer: SDK backoff then spares it
+      if (f.status === 429 || f.status === 503) return { kind: 'overloaded', message: `The replicas of ${model} are overloaded; try again shortly.`, retryAfterS: Math.max(1, f.retryAfterS ?? 1) };
       return { kind: 'upstream', message: `The replica of ${model} failed with status ${f.status}: ${detail}` };
     }
   }

@@ -7,8 +7,11 @@ export type UpstreamFailure =
    * which says little about the replica on its own
    */
   | { kind: 'connect'; message: string; refused: boolean }
-  /** the replica answered with an error status */
-  | { kind: 'status'; status: number; body: string }
+  /**
+   * the replica answered with an error status. `retryAfterS`: its valid `retry-after` (seconds or
+   * an HTTP date), in whole seconds, at most a minute; absent when it sent none that was valid
+   */
+  | { kind: 'status'; status: number; body: string; retryAfterS?: number }
   | { kind: 'timeout'; phase: TimeoutPhase }
   /** the response began and was then cut */
   | { kind: 'broken'; message: string };

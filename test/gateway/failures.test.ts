@@ -68,6 +68,11 @@ const scripts: Record<string, Script> = {
   },
   fail500: (_q, s) => void s.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"engine crashed","code":500}}'),
   toolong: (_q, s) => void s.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"message":"This model\'s maximum context length is 8192 tokens. However, you requested 9000 tokens.","type":"BadRequestError","code":400}}'),
+  // overloaded replicas, each asking to be left alone for a while in its own way
+  busy7: (_q, s) => void s.writeHead(503, { 'content-type': 'application/json', 'retry-after': '7' }).end('{"error":{"message":"busy"}}'),
+  busyDate: (_q, s) => void s.writeHead(429, { 'content-type': 'application/json', 'retry-after': new Date(Date.now() + 30_000).toUTCString() }).end('{"error":{"message":"busy"}}'),
+  busyLong: (_q, s) => void s.writeHead(503, { 'content-type': 'application/json', 'retry-after': '3600' }).end('{"error":{"message":"busy"}}'),
+  busyBad: (_q, s) => void s.writeHead(429, { 'content-type': 'application/json', 'retry-after': 'soon' }).end('{"error":{"message":"busy"}}'),
 };
 
 const seen: Record<string, number> = {};
@@ -98,7 +103,7 @@ beforeAll(async () => {
   // `vanished`: its replica passes the first health probe, then its process is gone (the port refuses)
   const vanishing = await replica('good');
   const vanishingServer = servers.at(-1)!;
-  const urls = { malformed: await replica('malformed'), midError: await replica('midError'), flood: await replica('flood'), drop: await replica('drop'), cut: await replica('cut'), unfinished: await replica('unfinished'), fail500: await replica('fail500'), toolong: await replica('toolong') };
+  const urls = { malformed: await replica('malformed'), midError: await replica('midError'), flood: await replica('flood'), drop: await replica('drop'), cut: await replica('cut'), unfinished: await replica('unfinished'), fail500: await replica('fail500'), toolong: await replica('toolong'), busy7: await replica('busy7'), busyDate: await replica('busyDate'), busyLong: await replica('busyLong'), busyBad: await replica('busyBad') };
   const storeUrl = await demoStore(KEY);
   const config = loadConfig(undefined, { port: 0 });
   const replicas = [
@@ -117,6 +122,10 @@ beforeAll(async () => {
     { id: 'us-east/midError/0', model: 'midError', servedModel: 'm', region: 'us-east', url: urls.midError },
     { id: 'us-east/flood/0', model: 'flood', servedModel: 'm', region: 'us-east', url: urls.flood },
     { id: 'us-east/toolong/0', model: 'toolong', servedModel: 'm', region: 'us-east', url: urls.toolong },
+    { id: 'us-east/busy7/0', model: 'busy7', servedModel: 'm', region: 'us-east', url: urls.busy7 },
+    { id: 'us-east/busyDate/0', model: 'busyDate', servedModel: 'm', region: 'us-east', url: urls.busyDate },
+    { id: 'us-east/busyLong/0', model: 'busyLong', servedModel: 'm', region: 'us-east', url: urls.busyLong },
+    { id: 'us-east/busyBad/0', model: 'busyBad', servedModel: 'm', region: 'us-east', url: urls.busyBad },
   ];
   for (const r of replicas) if (!config.models.some((m) => m.id === r.model)) config.models.push({ ...config.models[0], id: r.model, displayName: r.model });
   platform = await startPlatform({ config, replicas, storeUrl, adminToken: null, log: createLogger('silent') });
@@ -186,6 +195,43 @@ describe('when a replica fails before anything reached the client', () => {
     expect(err.error.error.type).toBe('invalid_request_error');
     expect(err.error.error.message).toContain('maximum context length');
     expect(seen.toolong).toBe(1);
+  });
+});
+
+describe('when an overloaded replica says when to come back (retry-after)', () => {
+  /** The client's status and retry-after on each wire, for a request to `model`. */
+  async function retryAfter(model: string): Promise<Array<[number, string | null]>> {
+    const a = await fetch(`${platform.url}/v1/messages`, {
+      method: 'POST', headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ model, max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
+    });
+    const o = await fetch(`${platform.url}/v1/chat/completions`, {
+      method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'x' }] }),
+    });
+    await Promise.all([a.text(), o.text()]);
+    return [[a.status, a.headers.get('retry-after')], [o.status, o.headers.get('retry-after')]];
+  }
+
+  it('passes the replica\'s delay in seconds on to the client, on both wires', async () => {
+    expect(await retryAfter('busy7')).toEqual([[529, '7'], [503, '7']]);
+  });
+
+  it('reads an HTTP date as the seconds until it', async () => {
+    const got = await retryAfter('busyDate');
+    expect(got.map(([status]) => status)).toEqual([529, 503]);
+    for (const [, after] of got) {
+      expect(Number(after)).toBeGreaterThanOrEqual(28);
+      expect(Number(after)).toBeLessThanOrEqual(30);
+    }
+  });
+
+  it('holds a client back a minute at most, however long the replica asked for', async () => {
+    expect(await retryAfter('busyLong')).toEqual([[529, '60'], [503, '60']]);
+  });
+
+  it('keeps its own 1 s when the replica\'s retry-after is not one', async () => {
+    expect(await retryAfter('busyBad')).toEqual([[529, '1'], [503, '1']]);
   });
 });
 

@@ -30,3 +30,21 @@ describe('#11 – the memory limiter\'s buckets', () => {
     expect(!d.ok && d.dimension).toBe('input_tokens');
   });
 });
+
+describe('the memory limiter, corrected by a count that is not a number', () => {
+  it('leaves the bucket as it was, so it still refills, limits and is swept', () => {
+    const m = new MemoryLimiter();
+    const key = '{wrk_nan}:m';
+    expect(m.admitNow(req(key, 0, 1_000)).ok).toBe(true);
+    for (const by of [NaN, Infinity, -Infinity]) m.commitNow(key, limits, { inputTokens: by, outputTokens: by }, 0);
+    const d = m.admitNow(req(key, 0, 1_000));
+    expect(d.ok).toBe(true);
+    expect(d.state.inputTokens.remaining).toBe(10_000 - 2_000);
+    expect(d.state.outputTokens.remaining).toBe(10_000 - 20);
+    expect(Number.isFinite(d.state.inputTokens.untilFullMs)).toBe(true);
+    // more than the bucket holds is still refused, with a wait that is a number
+    const over = m.admitNow(req(key, 0, 9_000));
+    expect(over.ok).toBe(false);
+    expect(!over.ok && over.retryAfterMs).toBe(6_000);
+  });
+});

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_RETRY_AFTER_S, retryAfterS } from '../../src/upstream/call.js';
 import { ReplicaClient, type UpstreamFailure, type UpstreamSink } from '../../src/upstream/index.js';
 
 // A real replica stand-in on port 0, scripted per path.
@@ -15,6 +16,8 @@ const scripts: Record<string, (req: IncomingMessage, res: ServerResponse) => voi
     setTimeout(() => { s.write('data: {"n":2}\n\ndata: [DONE]\n\n'); s.end(); }, 10);
   },
   '/500': (_q, s) => { s.writeHead(500, { 'content-type': 'application/json' }); s.end('{"error":{"message":"boom"}}'); },
+  '/503-retry-after': (_q, s) => { s.writeHead(503, { 'content-type': 'application/json', 'retry-after': '7' }); s.end('busy'); },
+  '/503-retry-after-twice': (_q, s) => { s.setHeader('retry-after', ['7', '9']); s.writeHead(503); s.end('busy'); },
   '/drop': (q) => { q.socket.destroy(); },
   '/hang': (q) => { q.socket.on('close', () => closedByClient++); },
   '/cut': (_q, s) => { s.writeHead(200, { 'content-type': 'text/event-stream' }); s.write('data: {"n":1}\n\n'); setTimeout(() => s.socket?.destroy(), 10); },
@@ -122,5 +125,50 @@ describe('a call to a replica', () => {
     expect(closedByClient).toBe(before + 1);
     expect(rec.failure).toBeNull();
     await client.destroy();
+  });
+});
+
+describe('a replica\'s retry-after on an error status', () => {
+  it('is carried on the failure, in seconds', async () => {
+    const { rec, client } = call('/503-retry-after', false);
+    await rec.settled;
+    expect(rec.failure).toEqual({ kind: 'status', status: 503, body: 'busy', retryAfterS: 7 });
+    await client.close();
+  });
+
+  it('is left off when the replica sent it twice (which one would it mean?)', async () => {
+    const { rec, client } = call('/503-retry-after-twice', false);
+    await rec.settled;
+    expect(rec.failure).toEqual({ kind: 'status', status: 503, body: 'busy' });
+    expect(rec.failure).not.toHaveProperty('retryAfterS');
+    await client.close();
+  });
+
+  const now = Date.UTC(2026, 11, 3, 6, 40, 0);
+  it.each([
+    ['7', 7],
+    [' 12 ', 12],
+    ['0', 0],
+    ['3600', MAX_RETRY_AFTER_S],
+    ['99999999999999999999999', MAX_RETRY_AFTER_S],
+    // an HTTP date: IMF-fixdate, and the obsolete RFC 850 form
+    ['Thu, 03 Dec 2026 06:40:30 GMT', 30],
+    ['Thursday, 03-Dec-26 06:40:09 GMT', 9],
+    ['Thu, 03 Dec 2026 06:39:00 GMT', 0],
+    ['Fri, 01 Jan 2027 00:00:00 GMT', MAX_RETRY_AFTER_S],
+  ])('reads %j as %d s', (v, s) => {
+    expect(retryAfterS(v, now)).toBe(s);
+  });
+
+  it('rounds a date\'s fraction of a second still to wait up to a whole one', () => {
+    expect(retryAfterS('Thu, 03 Dec 2026 06:40:02 GMT', now + 500)).toBe(2);
+  });
+
+  it.each([['soon'], [''], ['-1'], ['7.5'], ['1e3'], ['2026-12-03T06:41:00Z'], ['Thu, 99 Dec 2026 06:40:30 GMT'], [undefined]])('ignores %j', (v) => {
+    expect(retryAfterS(v, now)).toBeUndefined();
+  });
+
+  it('ignores a header sent more than once', () => {
+    expect(retryAfterS(['7', '9'], now)).toBeUndefined();
   });
 });
