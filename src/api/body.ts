@@ -12,6 +12,17 @@ export function isInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v);
 }
 
+/**
+ * The longest model name either wire takes. The name is stored with every usage record and quoted
+ * in the 404 for a model not served; unbounded, one request could write 32 MB into the ledger.
+ */
+export const MAX_MODEL_CHARS = 256;
+
+/** A client's string quoted in an error: whole when short, else its start (a key may be megabytes). */
+export function clip(s: string, max = 64): string {
+  return s.length <= max ? s : s.slice(0, max) + '…';
+}
+
 /** A refused request: the error half of a Result. */
 export type Bad = { ok: false; error: GatewayError };
 

@@ -20,6 +20,8 @@ const SHAPES: Record<ErrorKind, Shape> = {
   not_found: { status: 404, anthropicType: 'not_found_error', openaiType: 'invalid_request_error', openaiCode: null },
   method_not_allowed: { status: 405, anthropicType: 'invalid_request_error', openaiType: 'invalid_request_error', openaiCode: null },
   request_too_large: { status: 413, anthropicType: 'request_too_large', openaiType: 'invalid_request_error', openaiCode: 'request_too_large' },
+  // a body in a Content-Encoding the gateway cannot decode (RFC 9110 §15.5.16)
+  unsupported_media_type: { status: 415, anthropicType: 'invalid_request_error', openaiType: 'invalid_request_error', openaiCode: null },
   // Anthropic answers a reached usage limit with 400; OpenAI with 429 insufficient_quota (statusOf)
   spend_limited: { status: 400, anthropicType: 'invalid_request_error', openaiType: 'insufficient_quota', openaiCode: 'insufficient_quota' },
   rate_limited: { status: 429, anthropicType: 'rate_limit_error', openaiType: 'rate_limit_error', openaiCode: 'rate_limit_exceeded' },
@@ -52,8 +54,11 @@ export function anthropicErrorBody(e: GatewayError, requestId: string): string {
 /** The OpenAI error body: `{"error":{message,type,param,code}}`. */
 export function openaiErrorBody(e: GatewayError): string {
   const param = 'param' in e && e.param !== undefined ? e.param : null;
-  // An unknown model is OpenAI's `model_not_found`; an unknown path or object keeps code null.
-  const code = e.kind === 'not_found' && param === 'model' ? MODEL_NOT_FOUND_CODE : OPENAI_CODE[e.kind];
+  // An unknown model is OpenAI's `model_not_found`; an unknown path or object keeps code null. A
+  // request a replica refused keeps the replica's code.
+  const code = e.kind === 'not_found' && param === 'model' ? MODEL_NOT_FOUND_CODE
+    : e.kind === 'invalid_request' && e.code !== undefined ? ',"code":' + JSON.stringify(e.code) + '}}'
+      : OPENAI_CODE[e.kind];
   return '{"error":{"message":' + JSON.stringify(e.message) + OPENAI_TYPE[e.kind] + JSON.stringify(param) + code;
 }
 

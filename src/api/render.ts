@@ -2,6 +2,7 @@
 // or as an OpenAI chat.completion with the public model name. Both are built from the fields
 // the wire defines, never by passing the replica's object on: vLLM adds its own (`stop_reason`,
 // `prompt_logprobs`, `kv_transfer_params`, `service_tier: null`, …) that no client expects.
+import { isObj } from './body.js';
 import { newCompletionId, newMessageId, toolCallIdFor, toolUseIdFor } from './ids.js';
 import { anthropicUsageFields, stopInfo, toUsage, toolInput } from './mapping.js';
 import { wallClock, type Clock } from '../time/index.js';
@@ -25,6 +26,8 @@ export function renderAnthropicMessage(ctx: ResponseContext, up: UpstreamComplet
   if (msg && typeof msg.content === 'string' && msg.content.length > 0) {
     content = '{"type":"text","text":' + JSON.stringify(msg.content) + '}';
   }
+  // A replica's OpenAI `refusal` is left out here as the Anthropic stream leaves it out (one answer
+  // whichever way it is asked for); a `content_filter` finish is still stop_reason "refusal".
   const calls = Array.isArray(msg?.tool_calls) ? msg.tool_calls.filter((c) => c !== null && typeof c === 'object') : [];
   for (const c of calls) {
     const block = { type: 'tool_use', id: toolUseIdFor(c.id), name: typeof c.function?.name === 'string' ? c.function.name : '', input: toolInput(c.function?.arguments) };
@@ -78,11 +81,19 @@ export function renderOpenAIChat(ctx: ResponseContext, up: UpstreamCompletion, c
 
 type UpstreamChoice = UpstreamCompletion['choices'][number];
 
-/** One choice: index, message {role, content, refusal, tool_calls?, reasoning_content?}, logprobs, finish_reason. */
+/** One choice: index, message {role, content, refusal, function_call?, tool_calls?, reasoning_content?}, logprobs, finish_reason. */
 function openaiChoice(c: UpstreamChoice): string {
   const m = c.message !== null && typeof c.message === 'object' ? c.message : undefined;
   const text = m?.content;
-  let message = '{"role":"assistant","content":' + (typeof text === 'string' ? JSON.stringify(text) : 'null') + ',"refusal":null';
+  // The replica's refusal, as the stream relays it: without it a structured-output refusal reads as an empty answer.
+  const refusal = (m as { refusal?: unknown } | undefined)?.refusal;
+  let message = '{"role":"assistant","content":' + (typeof text === 'string' ? JSON.stringify(text) : 'null') +
+    ',"refusal":' + (typeof refusal === 'string' ? JSON.stringify(refusal) : 'null');
+  // a legacy call (finish_reason "function_call") is only the name and arguments, both text
+  const fc = (m as { function_call?: unknown } | undefined)?.function_call;
+  if (isObj(fc) && typeof fc.name === 'string' && typeof fc.arguments === 'string') {
+    message += ',"function_call":{"name":' + JSON.stringify(fc.name) + ',"arguments":' + JSON.stringify(fc.arguments) + '}';
+  }
   const calls = Array.isArray(m?.tool_calls) ? m.tool_calls.filter((t) => t !== null && typeof t === 'object') : [];
   if (calls.length > 0) message += ',"tool_calls":' + JSON.stringify(calls.map(openaiToolCall));
   // the reasoning models' de facto extension (DeepSeek's name, vLLM's reasoning parsers)

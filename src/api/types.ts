@@ -75,12 +75,15 @@ export interface ResponseContext {
 
 /** A failure as the client should understand it; only `api/` maps it to a status and an envelope. */
 export type GatewayError =
-  | { kind: 'invalid_request'; message: string; param?: string }
+  /** `code`: a replica's own code for a request it refused (OpenAI's `context_length_exceeded`) */
+  | { kind: 'invalid_request'; message: string; param?: string; code?: string }
   | { kind: 'authentication'; message: string }
   | { kind: 'permission'; message: string }
   | { kind: 'not_found'; message: string; param?: string }
   | { kind: 'method_not_allowed'; message: string }
   | { kind: 'request_too_large'; message: string }
+  /** a request body in an encoding the gateway does not decode */
+  | { kind: 'unsupported_media_type'; message: string }
   /** retryAfterS null: never at this tier (the request alone is over a whole minute's limit); retrying cannot help */
   | { kind: 'rate_limited'; message: string; retryAfterS: number | null }
   /** the workspace's monthly spend limit is reached: no retry helps until the month turns or it is raised */

@@ -290,6 +290,12 @@ const configFields = z.strictObject({
     bodyTimeoutMs: z.number().int().positive().default(30_000),
     /** and, after its first 2 s, at this average rate at least; 0 = no floor */
     bodyMinBytesPerSecond: z.number().int().nonnegative().default(1_024),
+    /**
+     * how long a stream's head (200 and its SSE headers) waits for the first token, so that a failure
+     * before it is still an HTTP status the SDKs retry; past it the head goes out, with a keep-alive
+     * every 10 s until the first token, so no proxy cuts a long queue wait or prefill as idle. 0: at once
+     */
+    streamHeadAfterMs: z.number().int().nonnegative().default(5_000),
     /** an idle keep-alive connection is closed after this; above a load balancer's idle timeout (60 s) */
     keepAliveTimeoutMs: z.number().int().positive().default(65_000),
     /** when set (or SWITCHYARD_METRICS_TOKEN), /metrics wants `Authorization: Bearer <token>` */

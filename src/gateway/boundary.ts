@@ -21,7 +21,7 @@ function internalError(requestId: string): GatewayError {
 }
 
 /** A stream's own error event: what both SDKs turn into an APIError mid-stream. */
-function streamErrorFrame(wire: Wire, e: GatewayError, requestId: string): string {
+export function streamErrorFrame(wire: Wire, e: GatewayError, requestId: string): string {
   const body = renderError(wire, e, requestId).body;
   return wire === 'anthropic' ? 'event: error\ndata: ' + body + '\n\n' : 'data: ' + body + '\n\n';
 }

@@ -3,7 +3,7 @@ import type { GatewayError, InferenceRequest, UpstreamChatBody, UpstreamChunk, U
 import type { Replica } from '../fleet/index.js';
 import type { UsageOutcome } from '../ledger/index.js';
 import type { GatewayMetrics, RequestTrace, Tracing } from '../observe/index.js';
-import type { Clock, TimePorts } from '../time/index.js';
+import type { Clock, TimePorts, TimerHandle } from '../time/index.js';
 import { promptChars } from '../routing/index.js';
 import {
   callReport, classify, compose, hedge, outlierReport, replicaDispatch, retry, traceReport,
@@ -12,10 +12,10 @@ import {
 } from '../upstream/index.js';
 import type { Admissible, Admission, Grant } from './admission.js';
 import type { Backend } from './backends.js';
-import type { Phase } from './boundary.js';
+import { streamErrorFrame, type Phase } from './boundary.js';
 import type { AdmittedContext } from './context.js';
 import type { RateLimits } from './rate-limits.js';
-import { renderCompletion, SSE_HEAD, StreamRelay } from './relay.js';
+import { HeldStream, renderCompletion, SSE_HEAD, StreamRelay } from './relay.js';
 import type { Replies } from './replies.js';
 import { outcomeOf, type Settlement } from './settle.js';
 import type { Upstreams } from './upstreams.js';
@@ -27,6 +27,8 @@ export interface ExchangeDeps {
   readonly retryRule: RetryRule;
   /** null when hedging is off (the default) */
   readonly hedge: { readonly delayMs: number } | null;
+  /** how long a stream's head waits for its first token (server.streamHeadAfterMs); absent: until it comes */
+  readonly streamHeadAfterMs?: number;
   readonly metrics: Pick<GatewayMetrics, 'retries' | 'retryOverflow' | 'hedges'>;
   readonly admission: Pick<Admission, 'firstToken' | 'release'>;
   readonly rateLimits: Pick<RateLimits, 'release'>;
@@ -79,6 +81,9 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, SizedRequ
   #upstream: DispatchController<Backend> | null = null;
   /** the stream to the client, once its first token came */
   #relay: StreamRelay | null = null;
+  /** a stream's head sent before its first token, and the timer that will send it */
+  #held: HeldStream | null = null;
+  #hold: TimerHandle | null = null;
   #ttftMs: number | null = null;
   /** -1 until asked */
   #promptTokens = -1;
@@ -97,6 +102,7 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, SizedRequ
     this.body = ireq.upstream;
     this.stream = ireq.stream;
     this.model = ireq.model;
+    if (ireq.stream && deps.streamHeadAfterMs !== undefined) this.#hold = deps.time.timers.after(deps.streamHeadAfterMs, Exchange.#sendHead, this);
     const t = this.#trace = cx.trace;
     if (t === null) {
       this.tracer = null;
@@ -188,7 +194,9 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, SizedRequ
     if (r === null) {
       this.#answeredBy = call.target?.replica ?? null;
       this.#firstByte();
-      const head = this.deps.replies.headersFor(this.#ireq.wire, this.cx.requestId, SSE_HEAD, this.cx.heads);
+      const held = this.#held !== null;
+      this.#stopHold();
+      const head = held ? null : this.deps.replies.headersFor(this.#ireq.wire, this.cx.requestId, SSE_HEAD, this.cx.heads);
       r = this.#relay = new StreamRelay(this.res, this.#ireq, this.cx.requestId, head, this.deps.time, call);
     }
     if (this.#trace !== null) heardChunk(this.#trace, c);
@@ -237,8 +245,30 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, SizedRequ
   // ── endings ────────────────────────────────────────────────────────────────
 
   #fail(err: GatewayError): void {
+    if (this.#held !== null) {
+      // the head went out already: the stream's own error event (its status is the head's 200)
+      this.#stopHold();
+      if (!this.res.writableEnded) this.res.end(streamErrorFrame(this.#ireq.wire, err, this.cx.requestId));
+      return this.#settleUsage(200, outcomeOf(err), 0, 0, 0);
+    }
     const status = this.deps.replies.sendError(this.res, this.#ireq.wire, err, this.cx.requestId, this.cx.heads);
     this.#settleUsage(status, outcomeOf(err), 0, 0, 0);
+  }
+
+  /** Past server.streamHeadAfterMs with no token yet: the head goes out, and keep-alives after it. */
+  static #sendHead(x: Exchange): void {
+    x.#hold = null;
+    if (x.#done || x.#relay !== null || x.res.headersSent || x.res.destroyed) return;
+    const head = x.deps.replies.headersFor(x.#ireq.wire, x.cx.requestId, SSE_HEAD, x.cx.heads);
+    x.#held = new HeldStream(x.res, x.#ireq.wire, head, x.deps.time.timers);
+  }
+
+  #stopHold(): void {
+    if (this.#hold !== null) {
+      this.deps.time.timers.cancel(this.#hold);
+      this.#hold = null;
+    }
+    this.#held?.stop();
   }
 
   /** Settles with what the stream relayed so far counted (nothing, before a stream began). */
@@ -250,6 +280,7 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, SizedRequ
   #settleUsage(status: number, outcome: UsageOutcome, input: number, cached: number, output: number): void {
     if (this.#done) return;
     this.#done = true;
+    this.#stopHold();
     const grant = this.#grant;
     this.#grant = null;
     // whatever throws below, the grant goes back: a leaked grant is an admission queue that shrinks for ever
@@ -290,7 +321,7 @@ export class Exchange implements Admissible, UpstreamRequest<Backend>, SizedRequ
   crash(err: unknown, phase: Phase): void {
     const replies = this.deps.replies;
     replies.noteInternalError(phase, err, this.cx.requestId);
-    const status = replies.failInternal(this.res, this.#ireq.wire, this.cx.requestId, this.cx.heads, this.#relay !== null);
+    const status = replies.failInternal(this.res, this.#ireq.wire, this.cx.requestId, this.cx.heads, this.#relay !== null || this.#held !== null);
     if (!this.#done) {
       try {
         this.#settle(status, 'internal_error');

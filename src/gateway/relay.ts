@@ -1,10 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import {
   anthropicStream, openaiStream, renderAnthropicMessage, renderOpenAIChat,
-  type GatewayError, type InferenceRequest, type Rendered, type StreamTranscoder, type TokenUsage, type UpstreamChunk, type UpstreamCompletion,
+  type GatewayError, type InferenceRequest, type Wire, type Rendered, type StreamTranscoder, type TokenUsage, type UpstreamChunk, type UpstreamCompletion,
 } from '../api/index.js';
 import type { UsageOutcome } from '../ledger/index.js';
-import type { TimePorts } from '../time/index.js';
+import type { TimePorts, TimerHandle, Timers } from '../time/index.js';
 import type { CallControl } from '../upstream/index.js';
 
 // The answer's way to the client: a replica's stream transcoded into the client's wire as it
@@ -24,18 +24,22 @@ export class StreamRelay {
   /** paused for backpressure, waiting for one 'drain' (one listener however many writes return false) */
   #draining = false;
 
-  /** Writes the stream's `head` (`SSE_HEAD`, the request's own pairs and its id, from `Replies.headersFor`); `source` is paused and resumed with the client's reading. */
+  /**
+   * Writes the stream's `head` (`SSE_HEAD`, the request's own pairs and its id, from
+   * `Replies.headersFor`), or none when a `HeldStream` sent it already; `source` is paused and
+   * resumed with the client's reading.
+   */
   constructor(
     private readonly res: ServerResponse,
     ireq: InferenceRequest,
     requestId: string,
-    head: string[],
+    head: string[] | null,
     time: TimePorts,
     private readonly source: CallControl,
   ) {
     const ctx = { requestId, model: ireq.model };
     this.#t = ireq.wire === 'anthropic' ? anthropicStream(ctx, res, time.timers) : openaiStream(ctx, ireq.includeUsage, time.clock);
-    res.writeHead(200, head);
+    if (head !== null) res.writeHead(200, head);
   }
 
   /** What the stream relayed so far counted. */
@@ -92,4 +96,33 @@ export class StreamRelay {
 export function renderCompletion(ireq: InferenceRequest, requestId: string, up: UpstreamCompletion, time: TimePorts): Rendered {
   const ctx = { requestId, model: ireq.model };
   return ireq.wire === 'anthropic' ? renderAnthropicMessage(ctx, up) : renderOpenAIChat(ctx, up, time.clock);
+}
+
+/** What keeps a held stream alive: Anthropic's own ping event; an SSE comment, which OpenAI clients skip. */
+const KEEP_ALIVE: Readonly<Record<Wire, string>> = { anthropic: 'event: ping\ndata: {"type":"ping"}\n\n', openai: ': keep-alive\n\n' };
+const HELD_KEEPALIVE_MS = 10_000;
+
+/**
+ * A stream whose head went out before its first token (it waited past server.streamHeadAfterMs,
+ * queued or in a long prefill): the head and a keep-alive at once, then one every 10 s until the
+ * first token, so a proxy between the gateway and the client never sees an idle connection.
+ */
+export class HeldStream {
+  readonly #timer: TimerHandle;
+
+  constructor(private readonly res: ServerResponse, private readonly wire: Wire, head: string[], private readonly timers: Timers) {
+    res.writeHead(200, head);
+    res.write(KEEP_ALIVE[wire]);
+    this.#timer = timers.every(HELD_KEEPALIVE_MS, HeldStream.#beat, this);
+  }
+
+  static #beat(h: HeldStream): void {
+    const res = h.res;
+    if (!res.writableEnded && !res.destroyed && res.writableLength === 0) res.write(KEEP_ALIVE[h.wire]);
+  }
+
+  /** The first token came, or the request ended: no keep-alive from here. */
+  stop(): void {
+    this.timers.cancel(this.#timer);
+  }
 }

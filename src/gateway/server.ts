@@ -115,6 +115,7 @@ export class Gateway {
       retries: new RetryBudget(up.retryBudget.percent / 100, up.retryBudget.minConcurrency),
       retryRule: { maxAttempts: up.maxAttempts, backoff: up.backoff },
       hedge: up.hedge.enabled ? { delayMs: up.hedge.delayMs } : null,
+      streamHeadAfterMs: config.server.streamHeadAfterMs,
       calls: deps.calls ?? null,
       tracing: deps.tracing ?? null,
     };

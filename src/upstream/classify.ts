@@ -11,8 +11,8 @@ export function classify(f: UpstreamFailure, model: string): GatewayError {
     case 'broken':
       return { kind: 'upstream', message: `The response from the replica of ${model} broke off: ${f.message}.` };
     case 'status': {
+      if (f.status === 400 || f.status === 422) return refusedRequest(f.body);
       const detail = upstreamMessage(f.body);
-      if (f.status === 400 || f.status === 422) return { kind: 'invalid_request', message: detail };
       // the replica's own retry-after when it asked for longer: SDK backoff then spares it
       if (f.status === 429 || f.status === 503) return { kind: 'overloaded', message: `The replicas of ${model} are overloaded; try again shortly.`, retryAfterS: Math.max(1, f.retryAfterS ?? 1) };
       return { kind: 'upstream', message: `The replica of ${model} failed with status ${f.status}: ${detail}` };
@@ -22,13 +22,50 @@ export function classify(f: UpstreamFailure, model: string): GatewayError {
 
 /** The human message inside a replica's error body (vLLM's nested or flat shape), or the body. */
 export function upstreamMessage(body: string): string {
+  return messageOf(parsed(body), body);
+}
+
+type ErrorBody = { error?: unknown; message?: unknown; param?: unknown; code?: unknown };
+
+function parsed(body: string): ErrorBody | null {
   try {
-    const j = JSON.parse(body) as { error?: { message?: string } | string; message?: string };
-    if (typeof j.error === 'object' && j.error?.message) return j.error.message;
+    const j: unknown = JSON.parse(body);
+    return j !== null && typeof j === 'object' && !Array.isArray(j) ? (j as ErrorBody) : null;
+  } catch {
+    return null; // not JSON
+  }
+}
+
+function messageOf(j: ErrorBody | null, body: string): string {
+  if (j !== null) {
+    const e = j.error as ErrorBody | null | undefined;
+    if (typeof e === 'object' && e !== null && typeof e.message === 'string' && e.message) return e.message;
     if (typeof j.error === 'string') return j.error;
     if (typeof j.message === 'string') return j.message;
-  } catch { /* not JSON */ }
+  }
   return body.slice(0, 500) || 'no detail';
+}
+
+/**
+ * A request the replica refused (400, 422), in its words and with its `param` and `code` (OpenAI's
+ * `context_length_exceeded`, vLLM's `messages`), which clients branch on. Both are the replica's
+ * text in the client's error, so only a short printable token is kept; vLLM's numeric code is not one.
+ */
+function refusedRequest(body: string): GatewayError {
+  const j = parsed(body);
+  const e = j !== null && typeof j.error === 'object' && j.error !== null ? (j.error as ErrorBody) : j;
+  const err: GatewayError & { kind: 'invalid_request' } = { kind: 'invalid_request', message: messageOf(j, body) };
+  const param = token(e?.param);
+  const code = token(e?.code);
+  if (param !== undefined) err.param = param;
+  if (code !== undefined) err.code = code;
+  return err;
+}
+
+const TOKEN = /^[\x21-\x7e]{1,128}$/;
+
+function token(v: unknown): string | undefined {
+  return typeof v === 'string' && TOKEN.test(v) ? v : undefined;
 }
 
 /** A failure outlier detection counts against the replica: anything but a request it rightly refused (4xx). */

@@ -173,10 +173,11 @@ describe('Anthropic request translation', () => {
       messages: [
         { role: 'user', content: 'Weather in Paris and Rome?' },
         { role: 'assistant', content: [{ type: 'thinking', thinking: 'two calls', signature: 'sig' }, { type: 'text', text: 'Checking.' }, toolUse('toolu_A'), toolUse('toolu_B', 'get_weather', { city: 'Rome' })] },
+        // the tool_result blocks first, as the real API wants them
         { role: 'user', content: [
-          { type: 'text', text: 'Here you go.' },
           toolResult('toolu_B', [{ type: 'text', text: '21C' }, { type: 'text', text: 'clear' }]),
           toolResult('toolu_A', 'timeout', { is_error: true }),
+          { type: 'text', text: 'Here you go.' },
         ] },
       ],
     });

@@ -81,6 +81,29 @@ describe('#11 – inputs that crashed the gateway get an answer', () => {
     }
   });
 
+  it.each([
+    ['/v1/messages', 'anthropic'], ['/v1/messages/count_tokens', 'anthropic'], ['/v1/chat/completions', 'openai'],
+  ])('a 5 MB model name on %s is a 400 naming model, neither echoed nor stored', async (path) => {
+    const huge = 'm'.repeat(5_000_000);
+    const res = await fetch(platform.url + path, { method: 'POST', body: JSON.stringify({ model: huge, max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }), headers: { 'content-type': 'application/json', 'x-api-key': KEY, authorization: `Bearer ${KEY}`, 'anthropic-version': '2023-06-01' } });
+    expect(res.status).toBe(400);
+    const text = await res.text();
+    expect(text.length).toBeLessThan(1_000);
+    const json = JSON.parse(text);
+    if (path === '/v1/chat/completions') expect(json.error).toMatchObject({ type: 'invalid_request_error', param: 'model' });
+    else expect(json).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: 'model: String should have at most 256 characters' } });
+    // the refused request's usage record carries no model name (count_tokens is not settled)
+    if (path === '/v1/messages/count_tokens') return;
+    const id = res.headers.get('x-request-id') ?? res.headers.get('request-id');
+    let row: { model: string } | undefined;
+    for (let i = 0; i < 50 && row === undefined; i++) {
+      await platform.ledger.flush().catch(() => {});
+      for (const t of await platform.store.listTenants()) row ??= (await platform.store.queryUsage({ tenantId: t.id, limit: 1000 })).find((r) => r.requestId === id);
+      if (row === undefined) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(row?.model).toBe('');
+  });
+
   it('still answers /healthz after all of them', async () => {
     expect((await fetch(platform.url + '/healthz')).status).toBe(200);
   });

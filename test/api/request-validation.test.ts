@@ -290,3 +290,120 @@ describe('#11 – the parsers are total: any JSON in any field is a value, never
     );
   });
 });
+
+describe('free text that reaches the ledger and logs is bounded, and never echoed whole', () => {
+  const huge = 'm'.repeat(5_000_000);
+  it.each<[string, () => { ok: boolean; error?: { message: string; param?: string } }, string]>([
+    ['Anthropic Messages', () => anthropic({ ...A, model: huge }), 'model: String should have at most 256 characters'],
+    ['count_tokens', () => count({ model: huge, messages: A.messages }), 'model: String should have at most 256 characters'],
+    ['Chat Completions', () => openai({ ...O, model: huge }), "Invalid 'model': string too long. Expected a string with maximum length 256, but got a string with length 5000000 instead."],
+  ])('%s: a 5 MB model name is a 400 naming model', (_wire, run, text) => {
+    const r = run();
+    expect(r.ok).toBe(false);
+    expect(r.error).toMatchObject({ kind: 'invalid_request', message: text, param: 'model' });
+  });
+
+  it('a model name of 256 characters is still a name (the catalogue answers whether it is served)', () => {
+    expect(message(anthropic({ ...A, model: 'm'.repeat(256) }))).toBe('ok');
+    expect(message(openai({ ...O, model: 'm'.repeat(256) }))).toBe('ok');
+    expect(message(anthropic({ ...A, model: 'm'.repeat(257) }))).toBe('model: String should have at most 256 characters');
+  });
+
+  it.each<[string, () => { ok: boolean; error?: { message: string; param?: string } }, string, string]>([
+    ['Anthropic metadata.user_id', () => anthropic({ ...A, metadata: { user_id: 'u'.repeat(257) } }), 'metadata.user_id: String should have at most 256 characters', 'metadata.user_id'],
+    ['OpenAI user', () => openai({ ...O, user: 'u'.repeat(257) }), "Invalid 'user': string too long. Expected a string with maximum length 256, but got a string with length 257 instead.", 'user'],
+    ['OpenAI safety_identifier', () => openai({ ...O, safety_identifier: 's'.repeat(65) }), "Invalid 'safety_identifier': string too long. Expected a string with maximum length 64, but got a string with length 65 instead.", 'safety_identifier'],
+  ])('%s over its bound is refused', (_what, run, text, param) => {
+    expect(run().error).toMatchObject({ message: text, param });
+  });
+
+  it('the end-user ids at their bounds are accepted and kept', () => {
+    const a = anthropic({ ...A, metadata: { user_id: 'u'.repeat(256) } });
+    expect(a.ok && a.value.userId).toBe('u'.repeat(256));
+    const o = openai({ ...O, user: 'u'.repeat(256), safety_identifier: 's'.repeat(64) });
+    expect(o.ok && o.value.userId).toBe('s'.repeat(64));
+  });
+});
+
+describe('Anthropic combinations the real API refuses', () => {
+  const use = (id: string) => ({ type: 'tool_use', id, name: 'f', input: {} });
+  const result = (id: string) => ({ type: 'tool_result', tool_use_id: id, content: 'r' });
+  const asked = (...ids: string[]) => [{ role: 'user', content: 'q' }, { role: 'assistant', content: ids.map(use) }];
+
+  it.each<[string, unknown[], string]>([
+    ['text before the tool_result', [...asked('t1'), { role: 'user', content: [{ type: 'text', text: 'first' }, result('t1')] }], 'messages.2: Did not find 1 `tool_result` block(s) at the beginning of this message.'],
+    ['an image between two tool_results', [...asked('t1', 't2'), { role: 'user', content: [result('t1'), { type: 'image', source: { type: 'url', url: 'https://x/a.png' } }, result('t2')] }], 'messages.2: Did not find 2 `tool_result` block(s)'],
+    ['a text turn merged before the turn of tool_results', [...asked('t1'), { role: 'user', content: 'first' }, { role: 'user', content: [result('t1')] }], 'messages.2: Did not find 1 `tool_result` block(s)'],
+  ])('%s is a 400 naming the message', (_what, messages, text) => {
+    expect(message(anthropic({ ...A, messages }))).toContain(text);
+  });
+
+  it('tool_results first, then text, is the ordinary round trip', () => {
+    const r = anthropic({ ...A, messages: [...asked('t1', 't2'), { role: 'user', content: [result('t2'), result('t1'), { type: 'text', text: 'and then?' }] }, { role: 'user', content: 'more' }] });
+    expect(message(r)).toBe('ok');
+  });
+
+  const thinking = { max_tokens: 4096, thinking: { type: 'enabled', budget_tokens: 1024 } };
+  it.each<[string, object, string, string]>([
+    ['temperature 0.5', { temperature: 0.5 }, '`temperature` may only be set to 1 when thinking is enabled', 'temperature'],
+    ['temperature 0', { temperature: 0 }, '`temperature` may only be set to 1 when thinking is enabled', 'temperature'],
+    ['top_k', { top_k: 40 }, '`top_k` must be unset when thinking is enabled', 'top_k'],
+  ])('thinking enabled with %s is a 400 naming the field', (_what, extra, text, param) => {
+    const r = anthropic({ ...A, ...thinking, ...extra });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatchObject({ message: expect.stringContaining(text), param });
+  });
+
+  it.each<[string, object]>([
+    ['thinking enabled with temperature 1', { ...thinking, temperature: 1 }],
+    ['thinking enabled with temperature and top_k null', { ...thinking, temperature: null, top_k: null }],
+    ['thinking disabled with temperature 0.2 and top_k', { thinking: { type: 'disabled' }, temperature: 0.2, top_k: 5 }],
+    ['no thinking, temperature 0 and top_k', { temperature: 0, top_k: 1 }],
+  ])('%s is accepted', (_what, extra) => {
+    expect(message(anthropic({ ...A, ...extra }))).toBe('ok');
+  });
+});
+
+describe('OpenAI: legacy function calling is refused by name, pointing at tools', () => {
+  it.each<[string, object, string, RegExp]>([
+    ['functions', { functions: [{ name: 'f', parameters: { type: 'object' } }] }, 'functions', /deprecated 'functions'.*as a tool instead/],
+    ['function_call', { function_call: { name: 'f' } }, 'function_call', /deprecated 'function_call'.*'tool_choice'/],
+    ['an assistant message\'s function_call', { messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: null, function_call: { name: 'f', arguments: '{}' } }, { role: 'user', content: 'y' }] }, 'messages[1].function_call', /'tool_calls'.*'tool' message/],
+    ['a message of role function', { messages: [{ role: 'user', content: 'x' }, { role: 'function', name: 'f', content: 'r' }] }, 'messages[1].role', /deprecated 'function' role.*'tool' message/],
+  ])('%s', (_what, extra, param, text) => {
+    const r = openai({ ...O, ...extra });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatchObject({ kind: 'invalid_request', param, message: expect.stringMatching(text) });
+  });
+
+  it('null legacy fields are no fields', () => {
+    expect(message(openai({ ...O, functions: null, function_call: null }))).toBe('ok');
+  });
+});
+
+describe('OpenAI wording and strictness as the real API', () => {
+  it.each<[string, object, string, string]>([
+    ['n: 0', { n: 0 }, "Invalid 'n': integer below minimum value. Expected a value >= 1, but got 0 instead.", 'n'],
+    ['tools: []', { tools: [] }, "Invalid 'tools': empty array. Expected an array with minimum length 1, but got an empty array instead.", 'tools'],
+    ['user content: []', { messages: [{ role: 'user', content: [] }] }, "Invalid 'messages[0].content': empty array. Expected an array with minimum length 1, but got an empty array instead.", 'messages[0].content'],
+    ['top_logprobs without logprobs', { top_logprobs: 2 }, "Invalid value for 'top_logprobs': 'logprobs' must be set to true when 'top_logprobs' is set.", 'top_logprobs'],
+    ['top_logprobs with logprobs: false', { logprobs: false, top_logprobs: 0 }, "Invalid value for 'top_logprobs': 'logprobs' must be set to true when 'top_logprobs' is set.", 'top_logprobs'],
+    ['a metadata key of 65 characters', { metadata: { ['k'.repeat(65)]: 'v' } }, `Invalid 'metadata': key '${'k'.repeat(64)}…' is too long. Expected keys with maximum length 64, but got a key with length 65 instead.`, `metadata.${'k'.repeat(64)}…`],
+  ])('%s', (_what, extra, text, param) => {
+    const r = openai({ ...O, ...extra });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toEqual({ kind: 'invalid_request', message: text, param });
+  });
+
+  it('a metadata key of 70,000 characters is named by its start, not quoted whole', () => {
+    const r = openai({ ...O, metadata: { ['k'.repeat(70_000)]: 'v' } });
+    expect(!r.ok && r.error.message.length).toBeLessThan(300);
+    expect(!r.ok && r.error.message).toContain('got a key with length 70000');
+  });
+
+  it('n: 2 keeps the gateway\'s own one-choice message; top_logprobs with logprobs: true is accepted', () => {
+    expect(message(openai({ ...O, n: 2 }))).toMatch(/one choice per request/);
+    expect(message(openai({ ...O, logprobs: true, top_logprobs: 0 }))).toBe('ok');
+    expect(message(openai({ ...O, tools: [fn] }))).toBe('ok');
+  });
+});

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mangledRequests, oddPaths, wrongContentType } from './arbitraries/http.js';
+import { compressedRequests, mangledRequests, oddPaths, wrongContentType } from './arbitraries/http.js';
 import { holds } from './property.js';
 import type { Rig } from './rig.js';
 import { startSourceRig } from './setup.js';
@@ -22,6 +22,10 @@ describe('#11 – requests broken below the JSON', () => {
 
   it('a JSON body sent with another content-type is refused with a 4xx, not parsed', async () => {
     await holds(rig, wrongContentType, 100);
+  }, 30_000);
+
+  it('a valid body compressed with gzip, deflate or br is decoded and served', async () => {
+    await holds(rig, compressedRequests, 150);
   }, 30_000);
 
   it('paths with bad %-escapes or odd ids are answered with a 4xx, never a crash', async () => {

@@ -34,10 +34,24 @@ describe('the anthropic-version stage', () => {
     ['no header', {}, /header is required/],
     ['a version that is not a date', { 'anthropic-version': 'latest' }, /"latest" is not a valid version/],
     ['a date with the wrong shape', { 'anthropic-version': '2023-6-1' }, /is not a valid version/],
-  ])('%s', (_why, headers, expected) => {
+    ['the shape of a date that is no day: month 13, day 45', { 'anthropic-version': '2023-13-45' }, /"2023-13-45" is not a valid version/],
+    ['February 30th', { 'anthropic-version': '2023-02-30' }, /is not a valid version/],
+    ['February 29th of a common year', { 'anthropic-version': '2023-02-29' }, /is not a valid version/],
+    ['February 29th of 1900 (divisible by 100, not by 400)', { 'anthropic-version': '1900-02-29' }, /is not a valid version/],
+    ['month 00', { 'anthropic-version': '2023-00-10' }, /is not a valid version/],
+    ['day 00', { 'anthropic-version': '2023-06-00' }, /is not a valid version/],
+    ['February 29th of a leap year', { 'anthropic-version': '2024-02-29' }, null],
+    ['February 29th of 2000', { 'anthropic-version': '2000-02-29' }, null],
+    ['the last day of a 31-day month', { 'anthropic-version': '2023-12-31' }, null],
+  ])('%s', (_why, headers: Record<string, string>, expected) => {
     const e = anthropicVersion(cx(headers));
     if (expected === null) expect(e).toBeNull();
     else expect(e).toMatchObject({ kind: 'invalid_request', message: expect.stringMatching(expected) });
+  });
+
+  it('quotes a long header by its start only', () => {
+    const e = anthropicVersion(cx({ 'anthropic-version': 'x'.repeat(4_000) }));
+    expect(e?.message.length).toBeLessThan(120);
   });
 });
 

@@ -1,6 +1,6 @@
 // The Messages API's error wording: pydantic style, `path: Input should be …`, as the real API words
 // it, so users find the field and clients that match on the text (Claude Code) recognise it.
-import { fail, type Bad } from '../body.js';
+import { clip, fail, type Bad } from '../body.js';
 import type { Issue, Step } from '../schema/compile.js';
 
 export const REQUIRED = 'Field required';
@@ -63,6 +63,10 @@ export function anthropicIssue(issue: Issue): Bad {
       return bad(path, `List should have ${issue.bound === 'min' ? 'at least' : 'at most'} ${plural(issue.limit, 'item')} after validation, not ${issue.data.length}`);
     case 'length':
       return bad(path, `String should have ${issue.bound === 'min' ? 'at least' : 'at most'} ${plural(issue.limit, 'character')}`);
+    case 'key': {
+      // pydantic's path to a dict key: `metadata.<key>.[key]`
+      return bad(`${path}.${clip(issue.key)}.[key]`, `String should have ${issue.bound === 'min' ? 'at least' : 'at most'} ${plural(issue.limit, 'character')}`);
+    }
     case 'pattern':
       return bad(path, `String should match pattern '${issue.pattern}'`);
     default:

@@ -1,6 +1,7 @@
 // Anthropic `system` + `messages` → OpenAI-compatible messages for the replica (`system` first).
 // Consecutive same-role turns are merged, tool_result blocks become `tool` messages placed right
-// after the assistant turn that called them, and every tool_use must be answered in the next turn.
+// after the assistant turn that called them, and every tool_use must be answered at the start of
+// the next turn.
 // The schema has checked every field's type; this checks what depends on position and role, in
 // one pass (tool ids are matched through a Set, so a turn of 150,000 calls costs linear time).
 import { bad, type Bad } from './check.js';
@@ -21,6 +22,12 @@ interface Turns {
   /** tool_use ids of the previous assistant turn, still to be answered, and where they were asked */
   expect: Set<string>;
   expectAt: number;
+  /** how many tool_use blocks the previous assistant turn had */
+  expectCount: number;
+  /** the index of the turn's first message */
+  turnAt: number;
+  /** whether the user turn has had a block other than tool_result (which must all come first) */
+  other: boolean;
 }
 
 export function convertSystem(sys: string | TextBlock[] | null | undefined, out: UpstreamMessage[]): void {
@@ -39,7 +46,7 @@ export function convertSystem(sys: string | TextBlock[] | null | undefined, out:
 
 /** Appends the conversation to `out`; returns whether the last message is an assistant prefill. */
 export function convertMessages(msgs: Message[], out: UpstreamMessage[]): Bad | { ok: true; prefill: boolean } {
-  const t: Turns = { out, role: null, tools: [], parts: [], text: '', calls: [], callIds: new Set(), expect: new Set(), expectAt: -1 };
+  const t: Turns = { out, role: null, tools: [], parts: [], text: '', calls: [], callIds: new Set(), expect: new Set(), expectAt: -1, expectCount: 0, turnAt: 0, other: false };
   const last = msgs.length - 1;
   for (let i = 0; i <= last; i++) {
     const m = msgs[i];
@@ -52,6 +59,7 @@ export function convertMessages(msgs: Message[], out: UpstreamMessage[]): Bad | 
       const e = flush(t);
       if (e) return e;
       t.role = role;
+      t.turnAt = i;
     }
     const e = role === 'user' ? userContent(t, c, i) : assistantContent(t, c, i);
     if (e) return e;
@@ -78,6 +86,7 @@ function flush(t: Turns): Bad | null {
     const calls = t.calls;
     t.out.push(calls.length > 0 ? { role: 'assistant', content: t.text || null, tool_calls: calls } : { role: 'assistant', content: t.text });
     t.expect = t.callIds;
+    t.expectCount = t.callIds.size;
     t.callIds = new Set();
     t.text = '';
     t.calls = [];
@@ -88,6 +97,7 @@ function flush(t: Turns): Bad | null {
     if (p.length > 0) t.out.push({ role: 'user', content: p.length === 1 && p[0].type === 'text' ? p[0].text : p });
     t.tools = [];
     t.parts = [];
+    t.other = false;
   }
   return null;
 }
@@ -95,6 +105,7 @@ function flush(t: Turns): Bad | null {
 function userContent(t: Turns, c: string | Block[], i: number): Bad | null {
   if (typeof c === 'string') {
     t.parts.push({ type: 'text', text: c });
+    t.other = true;
     return null;
   }
   for (let j = 0; j < c.length; j++) {
@@ -106,10 +117,15 @@ function userContent(t: Turns, c: string | Block[], i: number): Bad | null {
       case 'document': {
         const e = mediaBlock(blk, p, t.parts);
         if (e) return e;
+        t.other = true;
         break;
       }
       case 'tool_result': {
         const id = blk.tool_use_id;
+        // as the real API: the answers to the calls open the user turn, before any text or media
+        if (t.other && t.expect.has(id)) {
+          return bad(`messages.${t.turnAt}`, `Did not find ${t.expectCount} \`tool_result\` block(s) at the beginning of this message. Messages following \`tool_use\` blocks must begin with a matching number of \`tool_result\` blocks; put text and other blocks after them.`);
+        }
         if (!t.expect.delete(id)) {
           return bad(p, `unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${id}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`);
         }

@@ -41,6 +41,14 @@ export function parseAnthropicMessages(body: Buffer | string): Result<InferenceR
   if (budget !== null && budget >= mt) {
     return fail('`max_tokens` must be greater than `thinking.budget_tokens`; raise max_tokens or lower the budget.', 'max_tokens');
   }
+  // the real API's limits on sampling with thinking (what a replica does is beside the point: code
+  // written against the gateway must run against the API)
+  if (budget !== null) {
+    if (typeof b.temperature === 'number' && b.temperature !== 1) {
+      return fail('`temperature` may only be set to 1 when thinking is enabled; leave temperature unset or disable thinking.', 'temperature');
+    }
+    if (typeof b.top_k === 'number') return fail('`top_k` must be unset when thinking is enabled; drop top_k or disable thinking.', 'top_k');
+  }
   const messages: UpstreamMessage[] = [];
   convertSystem(b.system, messages);
   const conv = convertMessages(b.messages, messages);

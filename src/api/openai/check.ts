@@ -1,6 +1,6 @@
 // Error wording of the OpenAI API (`Missing required parameter: 'x'.`, `Invalid type for 'x': …`),
 // each error carrying `param` so the O-SDK exposes it as `err.param`.
-import { fail, type Bad, type PathFormat } from '../body.js';
+import { clip, fail, type Bad, type PathFormat } from '../body.js';
 import type { Issue } from '../schema/compile.js';
 
 export { fail };
@@ -64,6 +64,9 @@ export function openaiIssue(issue: Issue): Bad {
       const tp = p.length === 0 ? issue.tag : `${p}.${issue.tag}`;
       if (issue.data === undefined || issue.data === null) return missing(tp);
       if (typeof issue.data !== 'string') return wrongType(tp, 'a string', issue.data);
+      if (issue.tag === 'role' && issue.data === 'function') {
+        return fail("Invalid value: 'function'. The deprecated 'function' role is not supported; send a function's result as a 'tool' message with the 'tool_call_id' of its call.", tp);
+      }
       return badValue(tp, issue.data, issue.values);
     }
     case 'range': {
@@ -80,6 +83,11 @@ export function openaiIssue(issue: Issue): Bad {
     case 'length': {
       const [what, side] = issue.bound === 'min' ? ['too short', 'minimum'] : ['too long', 'maximum'];
       return fail(`Invalid '${p}': string ${what}. Expected a string with ${side} length ${issue.limit}, but got a string with length ${issue.data.length} instead.`, p);
+    }
+    case 'key': {
+      const [what, side] = issue.bound === 'min' ? ['too short', 'minimum'] : ['too long', 'maximum'];
+      const key = clip(issue.key);
+      return fail(`Invalid '${p}': key '${key}' is ${what}. Expected keys with ${side} length ${issue.limit}, but got a key with length ${issue.key.length} instead.`, `${p}.${key}`);
     }
     case 'pattern':
       return fail(`Invalid '${p}': string does not match pattern. Expected a string that matches the pattern '${issue.pattern}'.`, p);

@@ -1,6 +1,7 @@
-// What the Chat Completions schema cannot say about `messages`: an assistant turn
-// needs content or tool calls, and each `tool` message answers a call of the assistant turn before
-// it. One pass; pending ids are a Set, so 150,000 calls answered in any order cost linear time.
+// What the Chat Completions schema cannot say about `messages`: an assistant turn needs content or
+// tool calls (not a legacy `function_call`), and each `tool` message answers a call of the
+// assistant turn before it. One pass; pending ids are a Set, so 150,000 calls answered in any
+// order cost linear time.
 import { fail, missing, type Bad } from './check.js';
 import type { ChatBody } from '../schema/openai.js';
 
@@ -24,6 +25,10 @@ export function checkMessages(msgs: Msg[]): Bad | null {
     if (pending !== null && pending.size > 0) return unanswered(pendingAt, pending);
     pending = null;
     if (m.role === 'assistant') {
+      // legacy function calling is refused as a whole (openai/request.ts)
+      if (m.function_call !== undefined && m.function_call !== null) {
+        return fail("The deprecated 'function_call' of an assistant message is not supported; send the call in 'tool_calls' (with an 'id') and its result as a 'tool' message with that 'tool_call_id'.", `messages[${i}].function_call`);
+      }
       const calls = m.tool_calls;
       const hasCalls = Array.isArray(calls) && calls.length > 0;
       // a turn of only a refusal carries `refusal` and content null

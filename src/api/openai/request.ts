@@ -44,12 +44,33 @@ export function parseOpenAIChat(body: Buffer | string): Result<InferenceRequest>
 }
 
 function checkParams(b: ChatBody): Bad | null {
+  const legacy = legacyFunctions(b);
+  if (legacy) return legacy;
   if (b.stream_options !== undefined && b.stream_options !== null && b.stream !== true) {
     return fail("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options');
   }
+  // n below 1 is the schema's range error, as OpenAI words it
   const n = b.n;
   if (n !== undefined && n !== null && n !== 1) {
     return fail(`This gateway returns one choice per request, so 'n' must be 1 (got ${n}); send ${n} requests for ${n} samples.`, 'n');
+  }
+  if (b.top_logprobs !== undefined && b.top_logprobs !== null && b.logprobs !== true) {
+    return fail("Invalid value for 'top_logprobs': 'logprobs' must be set to true when 'top_logprobs' is set.", 'top_logprobs');
+  }
+  return null;
+}
+
+/**
+ * The deprecated function-calling fields are refused, not passed on: a replica ignores them (a
+ * forced `function_call` would silently not be a call), and its calls would come back as
+ * `tool_calls`, which a client of `functions` does not read. Each refusal names the tools form.
+ */
+function legacyFunctions(b: ChatBody): Bad | null {
+  if (b.functions !== undefined && b.functions !== null) {
+    return fail("The deprecated 'functions' parameter is not supported; send each function as a tool instead: 'tools': [{\"type\": \"function\", \"function\": {...}}].", 'functions');
+  }
+  if (b.function_call !== undefined && b.function_call !== null) {
+    return fail("The deprecated 'function_call' parameter is not supported; use 'tool_choice' instead ('auto', 'none', or {\"type\": \"function\", \"function\": {\"name\": ...}}).", 'function_call');
   }
   return null;
 }

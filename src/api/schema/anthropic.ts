@@ -3,6 +3,7 @@
 // with each field is in docs/request-fields.md. Objects are not strict: a client that sends a field
 // newer than this schema is served, and translation reads only the fields it knows.
 import { z } from 'zod';
+import { MAX_MODEL_CHARS } from '../body.js';
 
 const str = z.string();
 const opt = <T extends z.ZodType>(t: T) => t.nullish();
@@ -85,13 +86,14 @@ const thinkingConfig = z.discriminatedUnion('type', [
 
 /** Fields count_tokens shares with /v1/messages. */
 const common = {
-  model: str.min(1),
+  // the model name and user_id reach the ledger, logs and routing keys: bounded, as the real API bounds them
+  model: str.min(1).max(MAX_MODEL_CHARS),
   messages: z.array(message).min(1).max(100_000),
   system: opt(z.union([str, z.array(text)])),
   tools: opt(z.array(tool)),
   tool_choice: opt(toolChoice),
   thinking: opt(thinkingConfig),
-  metadata: opt(z.looseObject({ user_id: opt(str) })),
+  metadata: opt(z.looseObject({ user_id: opt(str.max(256)) })),
   stop_sequences: opt(z.array(str)),
   temperature: opt(z.number().min(0).max(1)),
   top_p: opt(z.number().min(0).max(1)),

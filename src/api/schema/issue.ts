@@ -19,6 +19,8 @@ export type Issue =
   | { kind: 'tag'; path: Step[]; data: unknown; tag: string; values: string[] }
   | { kind: 'range'; path: Step[]; data: number; bound: 'min' | 'max'; limit: number; integer: boolean }
   | { kind: 'items' | 'length'; path: Step[]; data: { length: number }; bound: 'min' | 'max'; limit: number }
+  /** a property name of the object at `path` is too short or too long (a record's bounded keys) */
+  | { kind: 'key'; path: Step[]; key: string; bound: 'min' | 'max'; limit: number }
   | { kind: 'pattern'; path: Step[]; pattern: string }
   | { kind: 'other'; path: Step[]; message: string };
 
@@ -155,6 +157,8 @@ export function toIssue(errors: ErrorObject[], root: Json, body: unknown): Issue
     case 'maxItems':
     case 'minLength':
     case 'maxLength':
+      // ajv checks a record's keys against `propertyNames` and reports the object, naming the key
+      if (e.propertyName !== undefined) return { kind: 'key', path, key: e.propertyName, bound: e.keyword.startsWith('min') ? 'min' : 'max', limit: p.limit as number };
       return { kind: e.keyword.endsWith('Items') ? 'items' : 'length', path, data: data as { length: number }, bound: e.keyword.startsWith('min') ? 'min' : 'max', limit: p.limit as number };
     case 'pattern':
       return { kind: 'pattern', path, pattern: String(p.pattern) };

@@ -3,6 +3,7 @@
 // extensions), so objects are not strict; what Switchyard does with each field is in
 // docs/request-fields.md.
 import { z } from 'zod';
+import { MAX_MODEL_CHARS } from '../body.js';
 
 const str = z.string();
 const opt = <T extends z.ZodType>(t: T) => t.nullish();
@@ -28,7 +29,7 @@ const named = { name: opt(str) };
 const message = z.discriminatedUnion('role', [
   z.looseObject({ role: z.literal('system'), content: texts, ...named }),
   z.looseObject({ role: z.literal('developer'), content: texts, ...named }),
-  z.looseObject({ role: z.literal('user'), content: z.union([str, z.array(z.discriminatedUnion('type', [textPart, imagePart, audioPart, filePart]))]), ...named }),
+  z.looseObject({ role: z.literal('user'), content: z.union([str, z.array(z.discriminatedUnion('type', [textPart, imagePart, audioPart, filePart])).min(1)]), ...named }),
   z.looseObject({
     role: z.literal('assistant'),
     // absent or null when the turn is only tool calls (checked in openai/messages.ts)
@@ -59,12 +60,14 @@ const responseFormat = z.discriminatedUnion('type', [
 ]);
 
 const int = z.int();
+// `model`, `user` and `safety_identifier` reach the ledger, logs or routing keys: bounded, as
+// OpenAI bounds them (safety_identifier at 64 characters, documented; user and model at 256)
 export const chatBody = z.looseObject({
-  model: str,
+  model: str.max(MAX_MODEL_CHARS),
   messages: z.array(message).min(1),
   stream: opt(z.boolean()),
   stream_options: opt(z.looseObject({ include_usage: opt(z.boolean()), include_obfuscation: opt(z.boolean()) })),
-  n: opt(int),
+  n: opt(int.min(1)),
   max_tokens: opt(int.min(1)),
   max_completion_tokens: opt(int.min(1)),
   temperature: opt(z.number().min(0).max(2)),
@@ -72,7 +75,7 @@ export const chatBody = z.looseObject({
   presence_penalty: opt(z.number().min(-2).max(2)),
   frequency_penalty: opt(z.number().min(-2).max(2)),
   stop: opt(z.union([str, z.array(str).max(4)])),
-  tools: opt(z.array(tool).max(128)),
+  tools: opt(z.array(tool).min(1).max(128)),
   tool_choice: opt(toolChoice),
   parallel_tool_calls: opt(z.boolean()),
   response_format: opt(responseFormat),
@@ -80,8 +83,8 @@ export const chatBody = z.looseObject({
   logprobs: opt(z.boolean()),
   top_logprobs: opt(int.min(0).max(20)),
   logit_bias: opt(z.record(str, z.number())),
-  user: opt(str),
-  safety_identifier: opt(str),
+  user: opt(str.max(256)),
+  safety_identifier: opt(str.max(64)),
   prompt_cache_key: opt(str),
   store: opt(z.boolean()),
   metadata: opt(z.record(str.max(64), str.max(512))),

@@ -1,5 +1,5 @@
 import type { GatewayError } from '../../api/index.js';
-import type { BodyReader, BodyResult } from '../body.js';
+import { ACCEPTED_CODINGS, bodyCoding, decodeBody, type BodyCoding, type BodyReader, type BodyResult } from '../body.js';
 import type { RequestContext } from '../context.js';
 import type { Stage } from '../pipeline.js';
 import { jsonMediaError } from '../request-head.js';
@@ -15,20 +15,34 @@ export interface ReadBodyDeps {
   readonly limitBytes: number;
 }
 
-/** A JSON body (by its content-type, when it says one), read whole within its limit and deadline → `cx.body`. */
+/**
+ * A JSON body (by its content-type, when it says one), read whole within its limit and deadline,
+ * and decoded when its content-encoding says gzip, deflate or br (the limit applies to the decoded
+ * body too) → `cx.body`.
+ */
 export function readBody(d: ReadBodyDeps): Stage {
-  function conclude(cx: RequestContext, read: BodyResult): GatewayError | null {
-    if (read.ok) {
+  function conclude(cx: RequestContext, read: BodyResult, coding: BodyCoding | null): GatewayError | null | Promise<GatewayError | null> {
+    if (!read.ok) return d.bodies.refusal(cx.res, read, d.limitBytes) ?? CLIENT_LEFT;
+    if (coding === null) {
       cx.body = read.body;
       return null;
     }
-    return d.bodies.refusal(cx.res, read, d.limitBytes) ?? CLIENT_LEFT;
+    return decodeBody(read.body, coding, d.limitBytes).then((decoded) => {
+      if (!decoded.ok) return decoded.error;
+      cx.body = decoded.body;
+      return null;
+    });
   }
   return (cx) => {
     // refused before a byte is read (the refusal drops the body)
     const media = jsonMediaError(cx.req);
     if (media !== null) return media;
+    const coding = bodyCoding(cx.req.headers['content-encoding']);
+    if (!coding.ok) {
+      cx.res.setHeader('accept-encoding', ACCEPTED_CODINGS);
+      return coding.error;
+    }
     cx.phase = 'body';
-    return d.bodies.read(cx.req, d.limitBytes).then((read) => conclude(cx, read));
+    return d.bodies.read(cx.req, d.limitBytes).then((read) => conclude(cx, read, coding.coding));
   };
 }

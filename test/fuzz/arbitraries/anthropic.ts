@@ -86,7 +86,7 @@ export function validBody(g: G, forCount: boolean): Obj {
   if (ts.length > 0 && chance(g, 0.5)) {
     b.tool_choice = pick(g, [{ type: 'auto' }, { type: 'any' }, { type: 'none' }, { type: 'tool', name: names[0] }, { type: 'auto', disable_parallel_tool_use: true }]);
   }
-  if (chance(g, 0.3)) b.metadata = { user_id: chance(g, 0.7) ? draw(g, text) : null };
+  if (chance(g, 0.3)) b.metadata = { user_id: chance(g, 0.7) ? draw(g, text).slice(0, 256) : null };
   if (chance(g, 0.2)) b.service_tier = pick(g, ['auto', 'standard_only']);
   if (chance(g, 0.3)) b.temperature = g(fc.double, { min: 0, max: 1, noNaN: true });
   if (chance(g, 0.2)) b.top_p = g(fc.double, { min: 0, max: 1, noNaN: true });
@@ -95,6 +95,11 @@ export function validBody(g: G, forCount: boolean): Obj {
   if (chance(g, 0.2)) {
     const budgetFits = forCount || maxTokens > 2048;
     b.thinking = budgetFits && chance(g, 0.6) ? { type: 'enabled', budget_tokens: 1024 } : pick(g, [{ type: 'disabled' }, { type: 'adaptive' }]);
+    // with thinking enabled the API takes temperature 1 only, and no top_k
+    if ((b.thinking as Obj).type === 'enabled') {
+      if (b.temperature !== undefined) b.temperature = 1;
+      delete b.top_k;
+    }
   }
   if (chance(g, 0.1)) b.cache_control = { type: 'ephemeral' };
   if (chance(g, 0.05)) b.container = null;
@@ -190,6 +195,12 @@ const BREAKERS: Breaker[] = [
   ['thinking budget not below max_tokens', (b) => void ((b.max_tokens = 2000), (b.thinking = { type: 'enabled', budget_tokens: 4000 }))],
   ['metadata not an object', (b, g) => void (b.metadata = pick(g, ['user-1', 3, [1]]))],
   ['metadata.user_id not a string', (b, g) => void (b.metadata = { user_id: pick(g, [3, {}, ['u'], true]) })],
+  ['metadata.user_id over 256 characters', (b, g) => void (b.metadata = { user_id: 'u'.repeat(pick(g, [257, 5_000, 100_000])) })],
+  ['text before the tool_result blocks that answer a call', (b, g) => void (b.messages as Obj[]).push(
+    { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_late', name: 'lookup', input: {} }] },
+    { role: 'user', content: [pick(g, [{ type: 'text', text: 'first' }, { type: 'image', source: { type: 'url', url: 'https://example.com/a.png' } }]), { type: 'tool_result', tool_use_id: 'toolu_late', content: 'r' }] })],
+  ['thinking with a temperature other than 1 (Messages only)', (b, g) => void ((b.max_tokens = 4096), (b.thinking = { type: 'enabled', budget_tokens: 1024 }), (b.temperature = pick(g, [0, 0.5, 0.99])))],
+  ['thinking with top_k (Messages only)', (b, g) => void ((b.max_tokens = 4096), (b.thinking = { type: 'enabled', budget_tokens: 1024 }), (b.top_k = pick(g, [0, 1, 40])))],
   ['system of the wrong type', (b, g) => void (b.system = pick(g, [3, { text: 'x' }, true]))],
   ['a system block that is not text', (b) => void (b.system = [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } }])],
   ['a system block without text', (b) => void (b.system = [{ type: 'text' }])],
@@ -204,7 +215,7 @@ const BREAKERS: Breaker[] = [
 
 function breakBody(g: G, forCount: boolean): { note: string; body: Obj } {
   const b = validBody(g, forCount);
-  const usable = BREAKERS.filter(([n]) => !forCount || !/max_tokens|stream/.test(n));
+  const usable = BREAKERS.filter(([n]) => !forCount || !/max_tokens|stream|Messages only/.test(n));
   const [note, brk] = pick(g, usable);
   brk(b, g);
   return { note, body: b };

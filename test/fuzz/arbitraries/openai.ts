@@ -79,7 +79,7 @@ export function validBody(g: G): Obj {
   if (chance(g, 0.1)) b.seed = upTo(g, 2 ** 31);
   if (chance(g, 0.2)) b.stop = chance(g, 0.5) ? 'END' : ['END', '\n\n'];
   if (chance(g, 0.1)) b.n = 1;
-  if (chance(g, 0.2)) b.user = draw(g, text);
+  if (chance(g, 0.2)) b.user = draw(g, text).slice(0, 256);
   if (chance(g, 0.1)) b.safety_identifier = 'sid-' + draw(g, identifier);
   if (chance(g, 0.1)) b.prompt_cache_key = 'pck-' + draw(g, identifier);
   if (chance(g, 0.1)) b.metadata = { team: 'yard', run: String(upTo(g, 99)) };
@@ -176,6 +176,16 @@ const BREAKERS: Breaker[] = [
   ['tool_choice without tools', (b) => void (delete b.tools, (b.tool_choice = { type: 'function', function: { name: 'lookup' } }))],
   ['parallel_tool_calls of the wrong type', (b, g) => void (oneTool(b), (b.parallel_tool_calls = pick(g, ['yes', 1, {}])))],
   ['user of the wrong type', (b, g) => void (b.user = pick(g, [3, {}, ['u']]))],
+  ['user or safety_identifier too long', (b, g) => void (chance(g, 0.5) ? (b.user = 'u'.repeat(pick(g, [257, 100_000]))) : (b.safety_identifier = 's'.repeat(65)))],
+  ['a metadata key over 64 characters', (b, g) => void (b.metadata = { ['k'.repeat(pick(g, [65, 70_000]))]: 'v' })],
+  ['tools an empty list', (b) => void (delete b.tool_choice, delete b.parallel_tool_calls, (b.tools = []))],
+  ['user content an empty list', (b) => void (lastUser(b).content = [])],
+  ['top_logprobs without logprobs: true', (b, g) => void ((b.top_logprobs = pick(g, [0, 2, 20])), (b.logprobs = pick(g, [undefined, false, null])))],
+  ['the legacy functions field', (b) => void (b.functions = [{ name: 'lookup', parameters: { type: 'object' } }])],
+  ['the legacy function_call field', (b, g) => void (b.function_call = pick<unknown>(g, ['auto', 'none', { name: 'lookup' }]))],
+  ['an assistant turn with a legacy function_call', (b) => void msgs(b).push(
+    { role: 'assistant', content: null, function_call: { name: 'lookup', arguments: '{}' } }, { role: 'user', content: 'and?' })],
+  ['a message of the legacy function role', (b) => void msgs(b).push({ role: 'function', name: 'lookup', content: 'r' })],
   ['tool parameters nested thousands deep', (b, g) => void (b.tools = [{ type: 'function', function: { name: 'deep', parameters: { type: 'object', properties: { x: draw(g, deep) } } } }])],
   ['a response_format schema nested thousands deep', (b, g) => void (b.response_format = { type: 'json_schema', json_schema: { name: 'deep', schema: { type: 'object', properties: { x: draw(g, deep) } } } })],
   ['a message nested thousands deep', (b, g) => void (lastUser(b).content = draw(g, deep))],
