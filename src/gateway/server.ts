@@ -25,7 +25,7 @@ import { healthz, metricsText, type OpsDeps } from './ops.js';
 import { sha256, wireOf } from './request-head.js';
 import { GatewayRouter } from './routing.js';
 import { Settlement } from './settle.js';
-import { inferenceStages } from './stages/index.js';
+import { DRAINING, inferenceStages } from './stages/index.js';
 import { Upstreams } from './upstreams.js';
 
 export interface GatewayDeps {
@@ -67,7 +67,6 @@ export type UiHandler = (req: IncomingMessage, res: ServerResponse, path: string
 
 /** How long a drain waits, after cutting what was left, for the cut requests to settle. */
 const CUT_SETTLE_MS = 1_000;
-const DRAINING: GatewayError = { kind: 'overloaded', message: 'The gateway is shutting down; retry on another instance.', retryAfterS: 1 };
 
 /** The data plane's server: the path table, /healthz and /metrics, a clean drain, and the wiring of the request pipeline. */
 export class Gateway {
@@ -90,6 +89,7 @@ export class Gateway {
   readonly #ui: UiHandler | null;
   #inflight = 0;
   #draining = false;
+  #drainingSince: number | null = null;
   #ready = false;
 
   constructor(deps: GatewayDeps) {
@@ -120,7 +120,7 @@ export class Gateway {
       tracing: deps.tracing ?? null,
     };
     const exchange: ExchangeDeps = { ...policy, upstream: upstreamDispatch(policy) };
-    const stages = inferenceStages({ ...deps, bodies, models: this.models, clock, tracing: deps.tracing ?? null });
+    const stages = inferenceStages({ ...deps, bodies, models: this.models, clock, tracing: deps.tracing ?? null, drainingSince: () => this.#drainingSince });
     this.#inference = new Inference({
       stages, exchange, routing: this.routing, admission: deps.admission, rateLimits: deps.rateLimits, replies, settlement, bodies, clock,
       sessionHeader: config.routing.sessionHeader.toLowerCase(), demand: deps.demand ?? null, tracing: deps.tracing ?? null,
@@ -184,6 +184,7 @@ export class Gateway {
    */
   async drain(timeoutMs: number): Promise<{ cut: number }> {
     this.#draining = true;
+    this.#drainingSince = this.#time.clock.monoMs();
     this.#ready = false;
     this.server.closeIdleConnections();
     const { clock, timers } = this.#time;
@@ -221,7 +222,9 @@ export class Gateway {
     if (path === '/healthz') return healthz(res, this.#ready, this.#draining);
     if (this.#draining && path !== '/metrics') {
       res.setHeader('connection', 'close');
-      return this.#refuse(req, res, wireOf(req, path), DRAINING);
+      // inference is refused by its stages once the key is known, so that it is on the ledger
+      const inference = method === 'POST' && (path === '/v1/messages' || path === '/v1/chat/completions');
+      if (!inference) return this.#refuse(req, res, wireOf(req, path), DRAINING);
     }
     switch (path) {
       case '/v1/messages':

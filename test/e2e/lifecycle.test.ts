@@ -212,6 +212,16 @@ describe('draining', () => {
     expect(await exited).toBe(0);
     // and once drained, it is gone
     await expect(fetch(`${sy.url}/healthz`)).rejects.toThrow();
+    // the two refused during the drain were authenticated, so they are on the ledger like any refusal
+    const refusedId = o.headers.get('x-request-id');
+    const store = await openStore(`sqlite:${sy.dataDir}/switchyard.db`);
+    try {
+      const rows = (await Promise.all((await store.listTenants()).map((t) => store.queryUsage({ tenantId: t.id, limit: 100 })))).flat();
+      expect(rows.filter((r) => r.outcome === 'overloaded').map((r) => r.status).sort()).toEqual([503, 529]);
+      expect(rows.find((r) => r.requestId === refusedId)).toMatchObject({ status: 503, outcome: 'overloaded', wire: 'openai' });
+    } finally {
+      await store.close();
+    }
   }, 90_000);
 
   it('records a stream cut at the drain deadline in the store, as cancelled, before it exits', async () => {

@@ -1,3 +1,4 @@
+import type { GatewayError } from '../../api/index.js';
 import type { Config } from '../../config/index.js';
 import type { MonthlySpend } from '../../limits/index.js';
 import type { GatewayMetrics, Tracing } from '../../observe/index.js';
@@ -30,6 +31,23 @@ export interface StageDeps {
   readonly clock: Clock;
   /** null or absent: tracing is off, and the stages run unwrapped */
   readonly tracing?: Tracing | null;
+  /** since when the gateway drains (the clock's monotonic ms), or null; absent, never */
+  readonly drainingSince?: () => number | null;
+}
+
+/** The refusal while the gateway drains (a load balancer sends the retry elsewhere). */
+export const DRAINING: GatewayError = { kind: 'overloaded', message: 'The gateway is shutting down; retry on another instance.', retryAfterS: 1 };
+
+/**
+ * While the gateway drains, an inference request is refused once its key is known, before its
+ * body is read: like any stage's refusal of an authenticated request, it is on the ledger.
+ */
+function notDraining(since: () => number | null): Stage {
+  return (cx) => {
+    const at = since();
+    // one that arrived before the drain began was taken in: it goes on, and the drain waits for it
+    return at !== null && cx.t0 >= at ? DRAINING : null;
+  };
 }
 
 export interface Stages {
@@ -52,12 +70,13 @@ export function inferenceStages(d: StageDeps): Stages {
   const c = d.tracing == null ? null : d.clock;
   const group = (name: Parameters<typeof traced>[0], stages: Stage[]): Stage[] => (c === null ? stages : [traced(name, stages, c)]);
   const [tAuth] = group('auth', [auth]);
+  const drain = notDraining(d.drainingSince ?? (() => null));
   const [tBody] = group('read_body', [body]);
   const rest = [...group('parse', parsing), ...group('limits', limits)];
   return {
     authenticate: auth,
     anthropicHead: [auth, anthropicVersion, body],
-    anthropic: [tAuth, anthropicVersion, tBody, ...rest],
-    openai: [tAuth, tBody, ...rest],
+    anthropic: [tAuth, drain, anthropicVersion, tBody, ...rest],
+    openai: [tAuth, drain, tBody, ...rest],
   };
 }
