@@ -43,6 +43,11 @@ export interface KeyFor {
 
 export async function createKeyFor(store: Store, input: KeyForInput): Promise<KeyFor> {
   const audit: AuditActor = { actor: input.actor ?? 'cli' };
+  // a workspace named by an id that names none is refused before anything is created
+  const ws = input.workspace;
+  if (ws !== undefined && ws.startsWith('wrk_') && (await store.getWorkspace(ws)) === null) {
+    throw new ProvisionError('not_found', `workspace ${ws} not found; \`switchyard keys list --tenant <tenant>\` shows the workspaces a tenant's keys are in, and a new one is given by a name, not an id`);
+  }
   const { tenant, created: tenantCreated } = await tenantFor(store, input.tenant, audit);
   const { workspace, created: workspaceCreated } = await workspaceFor(store, tenant, input.workspace, audit);
   const r = await store.createKey({ tenantId: tenant.id, workspaceId: workspace.id, name: input.name ?? 'cli', priority: input.priority ?? null }, audit);

@@ -45,6 +45,11 @@ describe('creating a key by hand (switchyard keys create)', () => {
     await expect(createKeyFor(store, { tenant: 'acme', workspace: 'wrk_nope' })).rejects.toThrow(/workspace wrk_nope not found/);
   });
 
+  it('creates no tenant when the workspace it names by id does not exist', async () => {
+    await expect(createKeyFor(store, { tenant: 'newco', workspace: 'wrk_nope' })).rejects.toThrow(/workspace wrk_nope not found/);
+    expect(await store.findTenantsByName('newco')).toEqual([]);
+  });
+
   it('enters what it creates in the audit trail as the cli, or the actor it is given', async () => {
     const k = await createKeyFor(store, { tenant: 'acme', workspace: 'prod' });
     const recs = await store.listAudit({ tenantId: k.tenantId });
