@@ -1,6 +1,6 @@
 // The small translations both renderers (whole message and stream) share: finish_reason →
-// stop_reason (length → max_tokens, tool_calls → tool_use, stop → end_turn or stop_sequence),
-// usage and tool arguments → input objects.
+// stop_reason (length → max_tokens, tool_calls → tool_use, stop → end_turn or stop_sequence, a
+// refusal → refusal), usage and tool arguments → input objects.
 import { isObj } from './body.js';
 import type { TokenUsage, UpstreamCompletion } from './types.js';
 
@@ -16,8 +16,10 @@ export interface StopInfo {
  * vLLM reports `finish_reason:"stop"` both for end-of-turn and for a matched stop string; its
  * `stop_reason` holds the string in the second case (a number there is a stop token id).
  * A named tool_choice makes vLLM finish with "stop" while returning tool calls: still tool_use.
+ * A replica that relayed refusal text refused, whatever its finish_reason says (vLLM's is "stop").
  */
-export function stopInfo(finish: string | null | undefined, stopReason: unknown, hasToolCalls: boolean): StopInfo {
+export function stopInfo(finish: string | null | undefined, stopReason: unknown, hasToolCalls: boolean, refused = false): StopInfo {
+  if (refused) return { reason: 'refusal', sequence: null };
   switch (finish) {
     case 'length':
       return { reason: 'max_tokens', sequence: null };

@@ -26,14 +26,17 @@ export function renderAnthropicMessage(ctx: ResponseContext, up: UpstreamComplet
   if (msg && typeof msg.content === 'string' && msg.content.length > 0) {
     content = '{"type":"text","text":' + JSON.stringify(msg.content) + '}';
   }
-  // A replica's OpenAI `refusal` is left out here as the Anthropic stream leaves it out (one answer
-  // whichever way it is asked for); a `content_filter` finish is still stop_reason "refusal".
+  // The Messages API has no refusal block: a replica's OpenAI `refusal` is text the client reads, in
+  // a text block of its own after the content, and stop_reason "refusal" (as the stream gives it).
+  const refusal = (msg as { refusal?: unknown } | undefined)?.refusal;
+  const refused = typeof refusal === 'string' && refusal.length > 0;
+  if (refused) content += (content.length === 0 ? '' : ',') + '{"type":"text","text":' + JSON.stringify(refusal) + '}';
   const calls = Array.isArray(msg?.tool_calls) ? msg.tool_calls.filter((c) => c !== null && typeof c === 'object') : [];
   for (const c of calls) {
     const block = { type: 'tool_use', id: toolUseIdFor(c.id), name: typeof c.function?.name === 'string' ? c.function.name : '', input: toolInput(c.function?.arguments) };
     content += (content.length === 0 ? '' : ',') + JSON.stringify(block);
   }
-  const stop = stopInfo(choice?.finish_reason, choice?.stop_reason, calls.length > 0);
+  const stop = stopInfo(choice?.finish_reason, choice?.stop_reason, calls.length > 0, refused);
   const body =
     '{"id":"' + newMessageId() + '","type":"message","role":"assistant","model":' + JSON.stringify(ctx.model) +
     ',"content":[' + content + ']' +

@@ -59,8 +59,17 @@ function refusedRequest(body: string): GatewayError {
   const code = token(e?.code);
   if (param !== undefined) err.param = param;
   if (code !== undefined) err.code = code;
+  // vLLM words a context overflow as OpenAI does but codes it 400: clients that trim their history
+  // on OpenAI's code (LangChain, agents) need to see it
+  else if (CONTEXT_OVERFLOW.test(err.message)) {
+    err.code = 'context_length_exceeded';
+    err.param ??= 'messages';
+  }
   return err;
 }
+
+/** OpenAI's and vLLM's words for a prompt longer than the model's context. */
+const CONTEXT_OVERFLOW = /maximum context length is \d+ tokens/i;
 
 const TOKEN = /^[\x21-\x7e]{1,128}$/;
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { anthropicStream, type UpstreamChunk } from '../../src/api/index.js';
+import { anthropicStream, renderAnthropicMessage, type UpstreamChunk, type UpstreamCompletion } from '../../src/api/index.js';
 import { ManualTime } from '../../src/time/index.js';
 import { frames as allFrames, tool, transcode, vllmChunks, type Frame } from './fixtures.js';
 
@@ -167,6 +167,50 @@ describe('Anthropic stream transcoding', () => {
     const fs = allFrames(anthropicStream(ctx).chunk(vllmChunks({ prompt: 3, deltas: [], finish: 'stop' })[0]));
     expect(types(fs)).toEqual(['message_start', 'ping']);
     expect(data(fs[1])).toEqual({ type: 'ping' });
+  });
+});
+
+/** The message content a client builds from the stream: text deltas joined, tool inputs parsed. */
+function contentOf(fs: Frame[]): unknown[] {
+  const blocks: Array<Record<string, unknown>> = [];
+  const inputs = toolInputs(fs);
+  for (const f of fs) {
+    const d = data(f);
+    if (d.type === 'content_block_start') blocks[d.index] = { ...d.content_block };
+    if (d.type === 'content_block_delta' && d.delta.type === 'text_delta') blocks[d.index].text += d.delta.text;
+  }
+  return blocks.map((b, i) => (b.type === 'tool_use' ? { ...b, input: inputs[i] } : b));
+}
+
+describe('a replica\'s OpenAI refusal, streamed to an Anthropic client', () => {
+  const refusalDeltas = [{ refusal: 'I cannot ' }, { refusal: 'help with that.' }] as unknown as Parameters<typeof vllmChunks>[0]['deltas'];
+  const whole = (message: Record<string, unknown>, finish: string) =>
+    JSON.parse(renderAnthropicMessage(ctx, { choices: [{ index: 0, message, finish_reason: finish }] } as unknown as UpstreamCompletion).body);
+
+  it('is text deltas of one text block, and stop_reason refusal although the replica said stop', () => {
+    const fs = frames(transcode(anthropicStream(ctx), vllmChunks({ prompt: 5, deltas: refusalDeltas, finish: 'stop' })));
+    expect(types(fs)).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+    expect(contentOf(fs)).toEqual([{ type: 'text', text: 'I cannot help with that.' }]);
+    expect(data(fs.at(-2)!).delta).toEqual({ stop_reason: 'refusal', stop_sequence: null });
+  });
+
+  it('gives the content and stop_reason the whole answer gives, text and tool call beside it', () => {
+    const deltas = [{ content: 'Let me see. ' }, ...refusalDeltas, tool(0, 'call_1', 'f', '{"a":1}')];
+    const fs = frames(transcode(anthropicStream(ctx), vllmChunks({ prompt: 5, deltas, finish: 'tool_calls' })));
+    const m = whole({ role: 'assistant', content: 'Let me see. ', refusal: 'I cannot help with that.', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] }, 'tool_calls');
+    const content = [{ type: 'text', text: 'Let me see. ' }, { type: 'text', text: 'I cannot help with that.' }, { type: 'tool_use', id: expect.stringMatching(TOOLU), name: 'f', input: { a: 1 } }];
+    expect(contentOf(fs)).toEqual(content);
+    expect(m.content).toEqual(content);
+    expect(data(fs.at(-2)!).delta.stop_reason).toBe('refusal');
+    expect(m.stop_reason).toBe('refusal');
+  });
+
+  it('is nothing when what the replica sent as one is not text: OpenAI\'s refusal null, an object, a number, ""', () => {
+    const junk = [{ content: 'ok', refusal: null }, { refusal: { text: 'no' } }, { refusal: 7 }, { refusal: '' }] as unknown as Parameters<typeof vllmChunks>[0]['deltas'];
+    const fs = frames(transcode(anthropicStream(ctx), vllmChunks({ prompt: 5, deltas: junk, finish: 'stop' })));
+    expect(contentOf(fs)).toEqual([{ type: 'text', text: 'ok' }]);
+    expect(data(fs.at(-2)!).delta.stop_reason).toBe('end_turn');
+    expect(whole({ role: 'assistant', content: 'ok', refusal: { text: 'no' } }, 'stop')).toMatchObject({ content: [{ type: 'text', text: 'ok' }], stop_reason: 'end_turn' });
   });
 });
 

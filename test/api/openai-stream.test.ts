@@ -125,6 +125,33 @@ describe('OpenAI stream transcoding', () => {
   });
 });
 
+describe('a replica\'s legacy function_call, streamed to an OpenAI client', () => {
+  type Deltas = Parameters<typeof vllmChunks>[0]['deltas'];
+  const fc = (function_call: unknown) => ({ function_call }) as unknown as Deltas[number];
+
+  it('passes each fragment\'s name and arguments through, beside finish_reason function_call', () => {
+    const chunks = json(transcode(openaiStream(ctx, false), vllmChunks({
+      prompt: 10,
+      deltas: [fc({ name: 'get_weather', arguments: '' }), fc({ arguments: '{"city":' }), fc({ arguments: '"Oslo"}' })],
+      finish: 'function_call',
+    })));
+    const frags = chunks.map((c) => c.choices[0]?.delta?.function_call).filter((f) => f !== undefined);
+    expect(frags).toEqual([{ name: 'get_weather', arguments: '' }, { arguments: '{"city":' }, { arguments: '"Oslo"}' }]);
+    expect(frags.map((f: { arguments: string }) => f.arguments).join('')).toBe('{"city":"Oslo"}');
+    expect(chunks.at(-1).choices[0].finish_reason).toBe('function_call');
+  });
+
+  it('copies only the fields that are text, and leaves out a fragment with none', () => {
+    const t = openaiStream(ctx, false);
+    const sse = [fc({ name: 7, arguments: '{}' }), fc({ name: 'f', arguments: { a: 1 } }), fc({ name: null }), fc('call'), fc([1]), fc(null)]
+      .map((d) => t.chunk({ id: 'x', choices: [{ index: 0, delta: d, finish_reason: null }] })).join('');
+    const deltas = json(sse).map((c) => c.choices[0].delta);
+    expect(deltas[0]).toEqual({ role: 'assistant', content: '', function_call: { arguments: '{}' } });
+    expect(deltas[1]).toEqual({ function_call: { name: 'f' } });
+    expect(deltas.slice(2)).toEqual([{}, {}, {}, {}]);
+  });
+});
+
 describe('OpenAI stream: the time it reads', () => {
   it('dates chunks the replica sent without `created` by the clock it is given', () => {
     const t = openaiStream({ requestId: 'req_t', model: 'm' }, false, { nowMs: () => 1_700_000_000_500, monoMs: () => 0 });

@@ -87,6 +87,32 @@ describe('Anthropic non-stream rendering', () => {
   });
 });
 
+describe('a replica\'s OpenAI refusal, as a whole Anthropic message', () => {
+  const REFUSAL = 'I cannot help with that.';
+
+  it('is a text block with the refusal text and stop_reason refusal, whatever the finish_reason', () => {
+    for (const finish of ['stop', 'content_filter', 'length']) {
+      const m = JSON.parse(renderAnthropicMessage(ctx, completion({ role: 'assistant', content: null, refusal: REFUSAL } as never, finish)).body);
+      expect(m.content).toEqual([{ type: 'text', text: REFUSAL }]);
+      expect(m).toMatchObject({ stop_reason: 'refusal', stop_sequence: null });
+    }
+  });
+
+  it('follows the answer\'s own text in a block of its own, and outranks a matched stop sequence', () => {
+    const m = JSON.parse(renderAnthropicMessage(ctx, completion({ role: 'assistant', content: 'Well.', refusal: REFUSAL } as never, 'stop', { stop_reason: '###' } as never)).body);
+    expect(m.content).toEqual([{ type: 'text', text: 'Well.' }, { type: 'text', text: REFUSAL }]);
+    expect(m).toMatchObject({ stop_reason: 'refusal', stop_sequence: null });
+  });
+
+  it('counts only when it is text: a null, an object or an empty refusal is no refusal', () => {
+    for (const refusal of [null, { text: REFUSAL }, 7, '']) {
+      const m = JSON.parse(renderAnthropicMessage(ctx, completion({ role: 'assistant', content: 'ok', refusal } as never, 'stop')).body);
+      expect(m.content).toEqual([{ type: 'text', text: 'ok' }]);
+      expect(m.stop_reason).toBe('end_turn');
+    }
+  });
+});
+
 describe('OpenAI non-stream rendering', () => {
   it('gives its own chatcmpl- id, swaps in the public model and carries usage', () => {
     const r = renderOpenAIChat(ctx, completion({ role: 'assistant', content: 'Hi.' }, 'stop'));

@@ -54,9 +54,14 @@ beforeAll(async () => {
           const completion = { id: 'chatcmpl-w', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: a.message, logprobs: null, finish_reason: a.finish }], usage };
           return void s.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(completion));
         }
-        // the refusal in two fragments, as vLLM streams it
+        // the refusal in two fragments, as vLLM streams it; a legacy call as OpenAI streams one, its
+        // name first with empty arguments (a malformed one as sent)
         const m = a.message;
-        const pieces = typeof m.refusal === 'string' ? [{ refusal: m.refusal.slice(0, 9) }, { refusal: m.refusal.slice(9) }] : [{ content: m.content }];
+        const fc = m.function_call as { name: unknown; arguments: unknown } | undefined;
+        const pieces = typeof m.refusal === 'string' ? [{ refusal: m.refusal.slice(0, 9) }, { refusal: m.refusal.slice(9) }]
+          : fc && typeof fc.arguments === 'string'
+            ? [{ content: null, function_call: { name: fc.name, arguments: '' } }, { function_call: { arguments: fc.arguments.slice(0, 8) } }, { function_call: { arguments: fc.arguments.slice(8) } }]
+            : fc ? [{ content: null, function_call: fc }] : [{ content: m.content }];
         s.writeHead(200, { 'content-type': 'text/event-stream' });
         s.end(chunk({ role: 'assistant', ...pieces[0] }, null) + pieces.slice(1).map((p) => chunk(p, null)).join('') + chunk({}, a.finish) + 'data: [DONE]\n\n');
       });
@@ -94,24 +99,39 @@ describe('a replica\'s legacy function_call, to an OpenAI client', () => {
     expect(r.choices[0].message.function_call).toEqual({ name: 'get_weather', arguments: '{"city":"Oslo"}' });
   });
 
-  it('is left out when its name or arguments are not text', async () => {
+  it('is the same call when streamed in fragments', async () => {
+    const streamed = await openai.chat.completions.stream(ask('functionCall')).finalChatCompletion();
+    expect(streamed.choices[0].finish_reason).toBe('function_call');
+    expect(streamed.choices[0].message.function_call).toEqual({ name: 'get_weather', arguments: '{"city":"Oslo"}' });
+  });
+
+  it('is left out when its name or arguments are not text, whole or streamed', async () => {
     const r = await openai.chat.completions.create(ask('badFunctionCall'));
     expect(r.choices[0].message).not.toHaveProperty('function_call');
     expect(r.choices[0].message).toMatchObject({ role: 'assistant', content: null, refusal: null });
+    const streamed = await openai.chat.completions.stream(ask('badFunctionCall')).finalChatCompletion();
+    expect(streamed.choices[0].message.function_call).toBeUndefined();
+    expect(streamed.choices[0].message).toMatchObject({ role: 'assistant', content: null, refusal: null });
   });
 });
 
 describe('a replica\'s refusal, to an Anthropic client', () => {
-  // The OpenAI refusal field has no Anthropic block: both ways of asking give the same message, and
-  // a content_filter finish says stop_reason "refusal".
-  for (const [scen, stop] of [['refusal', 'end_turn'], ['filtered', 'refusal']] as const) {
+  // The OpenAI refusal field has no Anthropic block: it is text the client reads and stop_reason
+  // "refusal", whatever the replica's finish_reason, and both ways of asking give the same message.
+  const cases = [
+    ['refusal', 'refusal', [{ type: 'text', text: REFUSAL }]],
+    ['filtered', 'refusal', [{ type: 'text', text: REFUSAL }]],
+    ['badRefusal', 'end_turn', [{ type: 'text', text: 'ok' }]],
+  ] as const;
+  for (const [scen, stop, content] of cases) {
     it(`is answered alike whole and streamed (${scen}: stop_reason ${stop})`, async () => {
       const req = { model: 'llama-3.1-8b', max_tokens: 16, messages: [{ role: 'user' as const, content: `SCEN:${scen}` }] };
       const whole = await anthropic.messages.create(req);
       const streamed = await anthropic.messages.stream(req).finalMessage();
       expect(whole.stop_reason).toBe(stop);
       expect(streamed.stop_reason).toBe(stop);
-      expect(whole.content).toEqual(streamed.content);
+      expect(whole.content).toEqual(content);
+      expect(streamed.content).toEqual(content);
     });
   }
 });

@@ -1,7 +1,8 @@
 // OpenAI-compatible upstream chunks → Anthropic SSE. Every frame has its `event:` line (the
 // Anthropic SDK drops data-only frames). Blocks are numbered 0, 1, 2… without gaps and opened one
-// at a time: text, then each tool call in its own tool_use block, with a `toolu_` id. A `ping`
-// follows message_start, as Anthropic's streams do, and again when the stream falls silent.
+// at a time: text, then each tool call in its own tool_use block, with a `toolu_` id. An OpenAI
+// refusal is text in a text block of its own and stop_reason "refusal", as a whole answer gives it.
+// A `ping` follows message_start, as Anthropic's streams do, and again when the stream falls silent.
 import { anthropicErrorBody } from '../errors.js';
 import { newMessageId, toolUseIdFor } from '../ids.js';
 import { anthropicUsageFields, stopInfo, toUsage } from '../mapping.js';
@@ -10,6 +11,7 @@ import type { GatewayError, ResponseContext, StreamTranscoder, TokenUsage, Upstr
 
 const NONE = -1;
 const TEXT = -2;
+const REFUSAL = -3;
 const BLOCK_STOP_HEAD = 'event: content_block_stop\ndata: {"type":"content_block_stop","index":';
 const TEXT_START_HEAD = 'event: content_block_start\ndata: {"type":"content_block_start","index":';
 const TEXT_START_TAIL = ',"content_block":{"type":"text","text":""}}\n\n';
@@ -35,10 +37,13 @@ class AnthropicStream implements StreamTranscoder {
   finished = false;
   #started = false;
   #ended = false;
-  /** NONE, TEXT, or ≥0: the upstream tool index whose block is open */
+  /** NONE, TEXT, REFUSAL, or ≥0: the upstream tool index whose block is open */
   #open = NONE;
   #nextBlock = 0;
   #textBlock = NONE;
+  #refusalBlock = NONE;
+  /** refusal text was relayed: the stop_reason is "refusal" */
+  #refused = false;
   #tools: ToolCall[] | null = null;
   #finish: string | null = null;
   #stopReason: unknown = null;
@@ -75,14 +80,12 @@ class AnthropicStream implements StreamTranscoder {
     if (d !== null && typeof d === 'object') {
       // Text before tool calls: in a chunk that carries both, the text was generated first.
       const text = d.content;
-      if (typeof text === 'string' && text.length > 0) {
-        if (this.#open !== TEXT) {
-          out += this.#close();
-          this.#textBlock = this.#nextBlock++;
-          this.#open = TEXT;
-          out += TEXT_START_HEAD + this.#textBlock + TEXT_START_TAIL;
-        }
-        out += TEXT_DELTA_HEAD + this.#textBlock + TEXT_DELTA_MID + JSON.stringify(text) + DELTA_TAIL;
+      if (typeof text === 'string' && text.length > 0) out += this.#text(TEXT, text);
+      // only text counts as a refusal: OpenAI's first delta says `refusal: null`
+      const refusal = (d as { refusal?: unknown }).refusal;
+      if (typeof refusal === 'string' && refusal.length > 0) {
+        this.#refused = true;
+        out += this.#text(REFUSAL, refusal);
       }
       const calls = d.tool_calls;
       if (Array.isArray(calls)) for (let i = 0; i < calls.length; i++) out += this.#toolFragment(calls[i]);
@@ -104,6 +107,20 @@ class AnthropicStream implements StreamTranscoder {
       ',"content":[],"stop_reason":null,"stop_sequence":null,"usage":{' + anthropicUsageFields(this.usage) +
       ',"service_tier":"standard"}}}\n\n' + PING
     );
+  }
+
+  /** A text delta in the open block of its kind (TEXT or REFUSAL), opening one if another is open. */
+  #text(kind: number, text: string): string {
+    let out = '';
+    if (this.#open !== kind) {
+      out += this.#close();
+      const block = this.#nextBlock++;
+      if (kind === TEXT) this.#textBlock = block;
+      else this.#refusalBlock = block;
+      this.#open = kind;
+      out += TEXT_START_HEAD + block + TEXT_START_TAIL;
+    }
+    return out + TEXT_DELTA_HEAD + (kind === TEXT ? this.#textBlock : this.#refusalBlock) + TEXT_DELTA_MID + JSON.stringify(text) + DELTA_TAIL;
   }
 
   #end(): void {
@@ -149,7 +166,8 @@ class AnthropicStream implements StreamTranscoder {
     const open = this.#open;
     if (open === NONE) return '';
     this.#open = NONE;
-    return BLOCK_STOP_HEAD + (open === TEXT ? this.#textBlock : this.#tools![open].block) + '}\n\n';
+    const block = open === TEXT ? this.#textBlock : open === REFUSAL ? this.#refusalBlock : this.#tools![open].block;
+    return BLOCK_STOP_HEAD + block + '}\n\n';
   }
 
   finish(): string {
@@ -157,7 +175,7 @@ class AnthropicStream implements StreamTranscoder {
     this.#end();
     let out = this.#started ? '' : this.#start();
     out += this.#close();
-    const stop = stopInfo(this.#finish, this.#stopReason, this.#tools !== null && this.#tools.length > 0);
+    const stop = stopInfo(this.#finish, this.#stopReason, this.#tools !== null && this.#tools.length > 0, this.#refused);
     return (
       out +
       'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"' + stop.reason +

@@ -2,6 +2,7 @@
 // `chatcmpl-` id throughout, a role on the first delta, usage only where the client asked for it,
 // `[DONE]`. Each chunk is written from the fields OpenAI defines, so what vLLM adds
 // (`stop_reason`, `prompt_token_ids`, `kv_transfer_params`, `service_tier: null`, …) stays behind.
+import { isObj } from '../body.js';
 import { openaiErrorBody } from '../errors.js';
 import { newCompletionId, toolCallIdFor } from '../ids.js';
 import { toUsage } from '../mapping.js';
@@ -84,6 +85,8 @@ class OpenAIStream implements StreamTranscoder {
     const refusal = (d as { refusal?: unknown }).refusal;
     if (typeof refusal === 'string') out += (out.length > 1 ? ',' : '') + '"refusal":' + JSON.stringify(refusal);
     if (typeof d.reasoning_content === 'string') out += (out.length > 1 ? ',' : '') + '"reasoning_content":' + JSON.stringify(d.reasoning_content);
+    const fc = this.#functionCall((d as { function_call?: unknown }).function_call);
+    if (fc.length > 0) out += (out.length > 1 ? ',' : '') + '"function_call":' + fc;
     const calls = d.tool_calls;
     if (Array.isArray(calls) && calls.length > 0) {
       out += (out.length > 1 ? ',' : '') + '"tool_calls":[';
@@ -120,6 +123,19 @@ class OpenAIStream implements StreamTranscoder {
       out += '}';
     }
     return out + '}';
+  }
+
+  /**
+   * A legacy call's fragment (finish_reason "function_call"): its name and arguments where each is
+   * text, as the whole answer relays them; '' when neither is (the O-SDK would keep an empty call).
+   */
+  #functionCall(fc: unknown): string {
+    if (!isObj(fc)) return '';
+    const { name, arguments: args } = fc;
+    let out = '';
+    if (typeof name === 'string') out += '"name":' + JSON.stringify(name);
+    if (typeof args === 'string') out += (out.length > 0 ? ',' : '') + '"arguments":' + JSON.stringify(args);
+    return out.length === 0 ? '' : '{' + out + '}';
   }
 
   /** A chunk of no choices, carrying the usage so far. */
