@@ -269,7 +269,7 @@ describe('keys create refusals: one line, no stack trace', () => {
 
   it.each([
     { why: 'a tenant id that names nothing', args: ['--tenant', 'ten_doesnotexist'], code: 1, says: 'switchyard: tenant ten_doesnotexist not found; `switchyard tenants list` shows the tenants' },
-    { why: 'a workspace id that names nothing', args: ['--tenant', 'acme', '--workspace', 'wrk_nope'], code: 1, says: 'switchyard: workspace wrk_nope not found in tenant ten_' },
+    { why: 'a workspace id that names nothing', args: ['--tenant', 'acme', '--workspace', 'wrk_nope'], code: 1, says: 'switchyard: workspace wrk_nope not found; `switchyard keys list --tenant <tenant>` shows' },
     { why: 'an empty tenant', args: ['--tenant', ''], code: 2, says: 'switchyard: --tenant must name a tenant (its id or name)' },
     { why: 'a blank tenant', args: ['--tenant', '   '], code: 2, says: 'switchyard: --tenant must name a tenant (its id or name)' },
     { why: 'an empty workspace', args: ['--tenant', 'acme', '--workspace', ''], code: 2, says: 'switchyard: --workspace must name a workspace' },
