@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { newRequestId, type AdminApi, type AdminResponse } from '../api/index.js';
-import { fleetAdmin, isFleetAdminPath, isVersionsPath, withRequestId, type FleetAdminDeps } from '../api/admin/index.js';
+import { fleetAdmin, isFleetAdminPath, isVersionsPath, strayParam, withRequestId, type FleetAdminDeps } from '../api/admin/index.js';
 import type { Store } from '../ledger/index.js';
 import type { Logger } from '../observe/index.js';
 import type { Backend } from './backends.js';
@@ -48,7 +48,12 @@ export async function adminHttp(d: AdminHttpDeps, req: IncomingMessage, res: Ser
       if (err !== null) replies.sendError(res, 'anthropic', err, requestId);
       return;
     }
-    if (isFleetAdminPath(path)) return await fleetHttp(d, req, res, method, path, read.body, requestId, who.admin);
+    if (isFleetAdminPath(path)) {
+      // the fleet routes take no query: a parameter is a mistake to name, not to ignore
+      const stray = strayParam(new URLSearchParams(query), []);
+      if (stray !== null) return void replies.sendError(res, 'anthropic', { kind: 'invalid_request', message: stray }, requestId);
+      return await fleetHttp(d, req, res, method, path, read.body, requestId, who.admin);
+    }
     // a failure inside is answered there (a 500 naming this id) and logged by its onError
     send(d, res, requestId, await d.admin.handle(method, path, new URLSearchParams(query), req.headers, read.body, requestId));
   } catch (err) {

@@ -46,6 +46,12 @@ describe('a fleet replica id in the path', () => {
     expect(await fleetIds()).toEqual(['r1']);
   });
 
+  it.each(['/admin/v1/fleet?limit=1', '/admin/v1/fleet/replicas/r1?x=1'])('takes no query parameter: %s is a 400 naming it', async (path) => {
+    const r = await call('GET', path);
+    expect(r.status).toBe(400);
+    expect(r.json.error.message).toMatch(/^(limit|x): not a parameter of this route; it takes none$/);
+  });
+
   it('decoded, finds a replica whose id holds a slash', async () => {
     expect((await call('POST', '/admin/v1/fleet/replicas', { id: 'us-east/x/0', model: MODEL, region: 'us-east', url: 'http://127.0.0.1:9' })).status).toBe(201);
     expect((await call('GET', `/admin/v1/fleet/replicas/${encodeURIComponent('us-east/x/0')}`)).json.id).toBe('us-east/x/0');

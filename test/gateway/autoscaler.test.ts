@@ -143,6 +143,8 @@ describe('the autoscaler in a running gateway', () => {
     const limit = await admin(p, '/admin/v1/autoscaler/decisions?limit=500');
     expect(limit.status).toBe(400);
     expect(await limit.json()).toMatchObject({ error: { type: 'invalid_request_error', message: expect.stringMatching(/^limit: /) } });
+    // plain digits only, as every listing takes it
+    for (const odd of ['1e2', '0x10', '5.0']) expect((await admin(p, `/admin/v1/autoscaler/decisions?limit=${odd}`)).status).toBe(400);
     const pool = await admin(p, '/admin/v1/autoscaler/decisions?pool=mars%2Fm');
     expect(pool.status).toBe(404);
     expect(await pool.json()).toMatchObject({ error: { type: 'not_found_error', message: expect.stringContaining(POOL) } });

@@ -1,8 +1,7 @@
 import type { PoolName, PoolSpec, ScaleDecision } from '../../control/index.js';
-import { parseLimit } from './bodies.js';
 import type { Caller } from './caller.js';
 import { badRequest, forbidden, methodNotAllowed, notFound, ok, type AdminResponse } from './reply.js';
-import { strayParam } from './query.js';
+import { limitParam, strayParam } from './query.js';
 
 // The autoscaler under /admin/v1/autoscaler (admin token only, like the fleet): what each pool is,
 // has and wants, and the decisions behind it. Read-only: the loop decides; a person changes its
@@ -59,7 +58,7 @@ export function createAutoscalerRoutes(view: AutoscalerView | null): AutoscalerH
     if (unknown !== null) return badRequest(unknown);
     const status = view?.status() ?? OFF;
     if (path === PREFIX) return ok(200, { type: 'autoscaler', enabled: status.enabled, leading: status.leading, pools: status.pools.map(poolView) });
-    const limit = parseLimit(query, DEFAULT_LIMIT, MAX_LIMIT);
+    const limit = limitParam(query, DEFAULT_LIMIT, MAX_LIMIT);
     if (!limit.ok) return badRequest(limit.message);
     const pool = query.get('pool');
     const known = status.pools.map((p) => p.spec.name).join(', ') || '(none: the autoscaler is off)';

@@ -100,15 +100,6 @@ export function parseTime(q: URLSearchParams, field: string): BodyParse<number |
   return { ok: true, value: ms };
 }
 
-/** `?limit=`: an integer in [1, max]. */
-export function parseLimit(q: URLSearchParams, dflt: number, max: number): BodyParse<number> {
-  const v = q.get('limit');
-  if (v === null || v === '') return { ok: true, value: dflt };
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > max) return { ok: false, message: `limit: expected an integer from 1 to ${max}, got '${v}'` };
-  return { ok: true, value: n };
-}
-
 /** Paging cursor (usage, audit): opaque to clients, `<time ms>.<id>` of the last row in base64url. */
 export function encodeCursor(at: number, id: string): string {
   return Buffer.from(`${at}.${id}`).toString('base64url');

@@ -1,9 +1,8 @@
 import type { Tenant, Workspace } from '../../ledger/index.js';
 import { monthStartUtc, nextMonthUtc } from '../../limits/index.js';
 import type { AdminView } from './api.js';
-import { parseLimit } from './bodies.js';
 import type { DashboardStore, Resolved, SpendReader } from './dashboard.js';
-import { strayParam } from './query.js';
+import { limitParam, strayParam } from './query.js';
 import { badRequest, methodNotAllowed, notFound, ok } from './reply.js';
 
 // Month-to-date spend per tenant: the sum of its workspaces' from the gateway's MonthlySpend (in
@@ -128,11 +127,7 @@ export function spendView(d: Resolved): AdminView {
       if (method !== 'GET') return methodNotAllowed(method, ['GET']);
       const stray = strayParam(query, PARAMS);
       if (stray !== null) return badRequest(stray);
-      const rawLimit = query.get('limit');
-      // digits only (Number() would also take '1e2' or ' 5'); parseLimit says what is wrong
-      const limit = rawLimit !== null && rawLimit !== '' && !/^[0-9]{1,6}$/.test(rawLimit)
-        ? { ok: false as const, message: `limit: expected an integer from 1 to ${MAX_LIMIT}, got '${clip(rawLimit)}'` }
-        : parseLimit(query, DEFAULT_LIMIT, MAX_LIMIT);
+      const limit = limitParam(query, DEFAULT_LIMIT, MAX_LIMIT);
       if (!limit.ok) return badRequest(limit.message);
       const after = query.get('after_id');
       if (after === '' || (after !== null && after.length > MAX_ID)) {

@@ -7,3 +7,4 @@ export type { FleetAdminDeps, FleetAdminResponse, FleetChange, FleetJoinDeps, Jo
 export { isAutoscalerPath } from './autoscaler.js';
 export type { AutoscalerStatus, AutoscalerView, PoolStatus } from './autoscaler.js';
 export { withRequestId } from './reply.js';
+export { strayParam } from './query.js';
