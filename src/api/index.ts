@@ -12,6 +12,8 @@ export { renderError } from './errors.js';
 export { duration, pushLimitHeaders } from './rate-limit-headers.js';
 export { renderModel, renderModels } from './models.js';
 export { newMessageId, newRequestId } from './ids.js';
+/** a client's string, quoted in an error at most 64 characters long */
+export { clip } from './body.js';
 // The admin API (api/admin/); the door re-exports it.
 export { createAdminApi } from './admin/api.js';
 export type { AdminApi, AdminApiOptions, AdminResponse, AdminView, Caller, RolloutControl, RolloutView, Who } from './admin/api.js';

@@ -1,7 +1,7 @@
 import { constants } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { brotliDecompress, gunzip, inflate, type BrotliOptions, type ZlibOptions } from 'node:zlib';
-import type { GatewayError } from '../api/index.js';
+import { clip, type GatewayError } from '../api/index.js';
 import { wall, type Clock, type TimerHandle, type Timers } from '../time/index.js';
 
 // Request bodies: read up to a limit, within a deadline and above a rate floor, so a client that
@@ -235,7 +235,7 @@ export function bodyCoding(header: string | undefined): { ok: true; coding: Body
   if (header === undefined) return { ok: true, coding: null };
   const codings = header.split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '' && c !== 'identity');
   if (codings.length === 0) return { ok: true, coding: null };
-  const shown = header.length <= 64 ? header : header.slice(0, 64) + '…';
+  const shown = clip(header);
   if (codings.length > 1) {
     return { ok: false, error: { kind: 'unsupported_media_type', message: `content-encoding: "${shown}" applies more than one coding; send the body in one of ${ACCEPTED_CODINGS}, or uncompressed.` } };
   }

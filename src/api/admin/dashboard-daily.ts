@@ -2,7 +2,8 @@ import type { AdminView } from './api.js';
 import type { Resolved } from './dashboard.js';
 import { strayParam } from './query.js';
 import { badRequest, methodNotAllowed, notFound, ok } from './reply.js';
-import { clip, usd } from './dashboard-spend.js';
+import { clip } from '../body.js';
+import { usd } from './dashboard-spend.js';
 
 // A tenant's UTC days from the ledger's day roll-up (kept as records are written, so a month of a
 // busy tenant is a few dozen rows, never a scan of its records), every model and tier summed per
@@ -44,7 +45,7 @@ export function dailyView(d: Resolved): AdminView {
       const raw = query.get('days');
       // digits only: Number() would also take ' 7', '1e1', '0x1e' and '30.0'
       const days = raw === null ? DEFAULT_DAYS : /^[0-9]{1,4}$/.test(raw) ? Number(raw) : NaN;
-      if (!Number.isInteger(days) || days < 1 || days > MAX_DAYS) return badRequest(`days: expected an integer from 1 to ${MAX_DAYS}, got '${clip(raw)}'`);
+      if (!Number.isInteger(days) || days < 1 || days > MAX_DAYS) return badRequest(`days: expected an integer from 1 to ${MAX_DAYS}, got '${clip(raw ?? '')}'`);
       // a foreign tenant reads as a missing one, so ids cannot be probed
       const missing = notFound(`tenant ${clip(id)} not found`);
       if (!caller.admin && caller.auth.tenantId !== id) return missing;

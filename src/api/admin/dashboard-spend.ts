@@ -22,7 +22,6 @@ const HOUR = 3_600_000;
 export const MAX_ID = 200;
 
 /** A caller's text for an error message, cut short: an answer never echoes a whole long parameter. */
-export const clip = (s: string | null): string => (s !== null && s.length > 64 ? s.slice(0, 64) + '…' : String(s));
 
 export interface TenantSpend {
   readonly tenant: Tenant;

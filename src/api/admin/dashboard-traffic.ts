@@ -1,7 +1,8 @@
 import type { TrafficPoint, TrafficScope } from '../../observe/traffic.js';
 import type { AdminView } from './api.js';
 import type { Resolved } from './dashboard.js';
-import { clip, MAX_ID } from './dashboard-spend.js';
+import { clip } from '../body.js';
+import { MAX_ID } from './dashboard-spend.js';
 import { strayParam } from './query.js';
 import { badRequest, notFound, methodNotAllowed, ok, type AdminResponse } from './reply.js';
 

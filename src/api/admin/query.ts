@@ -1,3 +1,5 @@
+import { clip } from '../body.js';
+
 // Query parameters of the read-only admin routes: a misspelt, unknown or repeated one is a 400 that
 // names it, never silently ignored (a typo in `since` would otherwise answer for the default window).
 
@@ -11,8 +13,6 @@ export function strayParam(query: URLSearchParams, allowed: readonly string[]): 
   }
   return null;
 }
-
-const clip = (s: string): string => (s.length > 64 ? s.slice(0, 64) + '…' : s);
 
 /**
  * `limit`: a plain decimal integer from 1 to `max`; absent or empty, `dflt`. Digits only: Number()

@@ -1,4 +1,4 @@
-import type { GatewayError } from '../../api/index.js';
+import { clip, type GatewayError } from '../../api/index.js';
 import type { RequestContext } from '../context.js';
 
 const VERSION_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -23,5 +23,5 @@ export function anthropicVersion(cx: RequestContext): GatewayError | null {
   if (typeof v === 'string' && isDate(v)) return null;
   if (v === undefined) return MISSING;
   const shown = String(v);
-  return { kind: 'invalid_request', message: `anthropic-version: "${shown.length <= 64 ? shown : shown.slice(0, 64) + '…'}" is not a valid version` };
+  return { kind: 'invalid_request', message: `anthropic-version: "${clip(shown)}" is not a valid version` };
 }
