@@ -97,6 +97,35 @@ describe('a stream whose first token is slow', () => {
     expect(rows.map((r) => [r.status, r.outcome])).toEqual([[200, 'upstream_error']]);
   });
 
+  it('is recorded as cancelled, and its replica call cut, when the client leaves while it is held', async () => {
+    let cut = false;
+    platform = await scriptedPlatform({
+      key: KEY,
+      // a replica that takes the request and never answers it
+      replica: (q, s) => {
+        if (q.method === 'GET') return void s.end();
+        q.resume();
+        s.once('close', () => { cut = true; });
+      },
+      configure: (c) => { c.server.streamHeadAfterMs = 50; },
+    });
+    const p = platform;
+    const ac = new AbortController();
+    const res = await fetch(`${p.url}/v1/messages`, {
+      method: 'POST', signal: ac.signal,
+      headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'llama-3.1-8b', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const first = await res.body!.getReader().read();
+    expect(new TextDecoder().decode(first.value)).toContain('event: ping');
+    ac.abort();
+    for (let i = 0; i < 100 && !cut; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(cut).toBe(true);
+    await p.ledger.flush?.();
+    const rows = await p.store.queryUsage({ tenantId: (await p.store.listTenants())[0].id, limit: 10 });
+    expect(rows.map((r) => [r.status, r.outcome])).toEqual([[499, 'cancelled']]);
+  });
+
   it('still answers with an HTTP status when the failure comes before server.streamHeadAfterMs', async () => {
     const p = await start(50, 2_000, true);
     const res = await messages(p.url);
